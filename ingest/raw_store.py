@@ -1,0 +1,286 @@
+"""The raw layer: every response body kept once, content-addressed, and the tables parsed from it.
+
+Blobs live under `raw/blobs/ab/abcdef…` (sha256 of the bytes), written atomically (temp file +
+rename), never modified. The catalog (`raw/catalog.duckdb`) holds the fetch log, the parsed raw
+tables, cursors and the quarantine; every parsed row carries the sha256 of the bytes it came from.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ingest.config import Home
+
+# The raw tables' DDL is the contract between the sources (writers) and dbt (reader).
+SCHEMA = """
+create sequence if not exists fetch_id_seq;
+create table if not exists fetch_log (
+    fetch_id bigint primary key default nextval('fetch_id_seq'),
+    source varchar not null,
+    url varchar not null,
+    status integer not null,
+    bytes bigint,
+    sha256 varchar,
+    etag varchar,
+    last_modified varchar,
+    content_type varchar,
+    conditional boolean not null default false,
+    not_modified boolean not null default false,
+    attempts integer not null default 1,
+    fetched_at timestamptz not null,
+    elapsed_s double
+);
+create table if not exists release_version (
+    source varchar not null,
+    url varchar not null,
+    content_sha256 varchar not null,
+    language varchar not null,
+    title varchar not null,
+    published_at timestamptz,
+    body_text varchar,
+    issuing_body varchar,
+    document_number varchar,
+    content_source varchar,
+    listing_column varchar,
+    attachments json,
+    first_seen_at timestamptz not null,
+    primary key (url, content_sha256)
+);
+create table if not exists observation (
+    source varchar not null,
+    indicator_id varchar not null,
+    geo_unit varchar not null,
+    year integer not null,
+    value double,
+    value_raw varchar,
+    magnitude varchar,
+    qualifier varchar,
+    data_version varchar,
+    batch_sha256 varchar not null,
+    loaded_at timestamptz not null,
+    primary key (source, indicator_id, geo_unit, year, batch_sha256)
+);
+create table if not exists indicator_definition (
+    source varchar not null,
+    indicator_id varchar not null,
+    name varchar,
+    theme varchar,
+    last_data_update varchar,
+    batch_sha256 varchar not null,
+    primary key (source, indicator_id)
+);
+create table if not exists geo_unit_definition (
+    source varchar not null,
+    geo_unit varchar not null,
+    name varchar,
+    geo_unit_type varchar,
+    batch_sha256 varchar not null,
+    primary key (source, geo_unit)
+);
+create table if not exists source_cursor (
+    source varchar not null,
+    cursor_key varchar not null,
+    cursor_value varchar,
+    updated_at timestamptz not null,
+    primary key (source, cursor_key)
+);
+create table if not exists quarantine (
+    source varchar not null,
+    locator varchar not null,
+    reason varchar not null,
+    sha256 varchar,
+    detail varchar,
+    detected_at timestamptz not null
+);
+"""
+
+RAW_TABLES: Sequence[str] = (
+    "fetch_log",
+    "release_version",
+    "observation",
+    "indicator_definition",
+    "geo_unit_definition",
+    "source_cursor",
+    "quarantine",
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Write via a temp file in the same directory and rename, so readers never see half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass(frozen=True)
+class Validators:
+    """What we last saw of a URL, for a conditional GET."""
+
+    sha256: str
+    etag: str | None
+    last_modified: str | None
+
+
+class RawStore:
+    """Blobs plus the catalog database. One writer at a time (see `ingest.locking`)."""
+
+    def __init__(self, home: Home, *, read_only: bool = False):
+        self.home = home
+        self.read_only = read_only
+        if not read_only:
+            home.ensure()
+        self._con: duckdb.DuckDBPyConnection | None = None
+
+    # -- connection -------------------------------------------------------------------------
+    @property
+    def con(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:
+            self._con = duckdb.connect(str(self.home.catalog), read_only=self.read_only)
+            if not self.read_only:
+                self._con.execute(SCHEMA)
+        return self._con
+
+    def close(self) -> None:
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def __enter__(self) -> RawStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- blobs ------------------------------------------------------------------------------
+    def blob_path(self, sha: str) -> Path:
+        return self.home.blobs / sha[:2] / sha
+
+    def put(self, data: bytes) -> str:
+        """Keep `data` once; return its sha256. Identical bytes are stored only once."""
+        sha = sha256_hex(data)
+        path = self.blob_path(sha)
+        if not path.exists():
+            atomic_write(path, data)
+        return sha
+
+    def read(self, sha: str) -> bytes:
+        return self.blob_path(sha).read_bytes()
+
+    def has_blob(self, sha: str) -> bool:
+        return self.blob_path(sha).exists()
+
+    # -- fetch log --------------------------------------------------------------------------
+    def record_fetch(
+        self,
+        *,
+        source: str,
+        url: str,
+        status: int,
+        sha256: str | None,
+        nbytes: int | None,
+        etag: str | None = None,
+        last_modified: str | None = None,
+        content_type: str | None = None,
+        conditional: bool = False,
+        not_modified: bool = False,
+        attempts: int = 1,
+        elapsed_s: float | None = None,
+    ) -> None:
+        self.con.execute(
+            """insert into fetch_log (source, url, status, bytes, sha256, etag, last_modified,
+                   content_type, conditional, not_modified, attempts, fetched_at, elapsed_s)
+               values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+            [source, url, status, nbytes, sha256, etag, last_modified, content_type, conditional,
+             not_modified, attempts, utcnow(), elapsed_s],
+        )
+
+    def validators(self, url: str) -> Validators | None:
+        """ETag / Last-Modified of the last successful fetch of `url` whose bytes we still hold."""
+        row = self.con.execute(
+            """select sha256, etag, last_modified from fetch_log
+               where url = ? and status = 200 and sha256 is not null
+               order by fetch_id desc limit 1""",
+            [url],
+        ).fetchone()
+        if row is None or not self.has_blob(row[0]):
+            return None
+        return Validators(*row)
+
+    # -- cursors ----------------------------------------------------------------------------
+    def get_cursor(self, source: str, key: str) -> str | None:
+        row = self.con.execute(
+            "select cursor_value from source_cursor where source = ? and cursor_key = ?", [source, key]
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_cursor(self, source: str, key: str, value: str) -> None:
+        self.con.execute(
+            """insert or replace into source_cursor (source, cursor_key, cursor_value, updated_at)
+               values (?, ?, ?, ?)""",
+            [source, key, value, utcnow()],
+        )
+
+    # -- quarantine -------------------------------------------------------------------------
+    def quarantine(self, *, source: str, locator: str, reason: str, sha256: str | None = None,
+                   detail: Any = None) -> None:
+        """Keep a row that says what was refused and why; the bytes stay in the blob store."""
+        text = detail if isinstance(detail, str) or detail is None else json.dumps(detail, default=str)
+        self.con.execute(
+            """insert into quarantine (source, locator, reason, sha256, detail, detected_at)
+               values (?, ?, ?, ?, ?, ?)""",
+            [source, locator, reason, sha256, text, utcnow()],
+        )
+
+    # -- parsed rows ------------------------------------------------------------------------
+    def insert_rows(self, table: str, rows: Iterable[dict[str, Any]], *, on_conflict_ignore: bool = True) -> int:
+        """Insert dict rows into a raw table; rows already there (same key) are left alone.
+
+        Returns the number of rows that were new.
+        """
+        rows = list(rows)
+        if not rows:
+            return 0
+        if table not in RAW_TABLES:
+            raise ValueError(f"not a raw table: {table}")
+        columns = list(rows[0])
+        before = self.count(table)
+        # Arrow batch insert: executemany is row-at-a-time in DuckDB and far too slow at scale.
+        batch = pa.Table.from_pylist(rows)
+        self.con.register("_incoming_rows", batch)
+        try:
+            verb = "insert or ignore" if on_conflict_ignore else "insert"
+            cols = ", ".join(columns)
+            self.con.execute(f"{verb} into {table} ({cols}) select {cols} from _incoming_rows")
+        finally:
+            self.con.unregister("_incoming_rows")
+        return self.count(table) - before
+
+    def count(self, table: str) -> int:
+        return self.con.execute(f"select count(*) from {table}").fetchone()[0]
