@@ -282,5 +282,17 @@ class RawStore:
             self.con.unregister("_incoming_rows")
         return self.count(table) - before
 
+    def replace_source_rows(self, table: str, source: str, rows: Iterable[dict[str, Any]]) -> int:
+        """Swap one source's snapshot table (definitions) for a newer answer, in one transaction."""
+        self.con.execute("begin")
+        try:
+            self.con.execute(f"delete from {table} where source = ?", [source])
+            inserted = self.insert_rows(table, rows)
+            self.con.execute("commit")
+        except BaseException:
+            self.con.execute("rollback")
+            raise
+        return inserted
+
     def count(self, table: str) -> int:
         return self.con.execute(f"select count(*) from {table}").fetchone()[0]

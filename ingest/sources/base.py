@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ingest.config import Home, SourceConfig
-from ingest.http import PoliteClient
-from ingest.raw_store import RawStore
+
+if TYPE_CHECKING:  # keep parsers importable without the HTTP stack
+    from ingest.http import PoliteClient
+    from ingest.raw_store import RawStore
 
 
 @dataclass

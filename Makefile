@@ -1,0 +1,38 @@
+# EduOpen — two commands do all set-up: `make demo` (the whole pipeline, offline) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
+# Never let uv fetch a Python build: only package registries are reachable.
+export UV_PYTHON_DOWNLOADS := never
+
+.PHONY: env demo test lint airflow bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.synced: pyproject.toml uv.lock | $(UV)
+	$(UV) sync --frozen --python $(PYTHON)
+	touch $@
+
+env: $(VENV)/.synced
+
+demo: env
+	$(VENV)/bin/eduopen demo
+
+test: env
+	$(VENV)/bin/ruff check ingest expectations dags tests bench
+	$(VENV)/bin/pytest
+
+lint: env
+	$(VENV)/bin/ruff check ingest expectations dags tests bench
+
+airflow: env
+	$(VENV)/bin/python -m ingest.airflow_local standalone
+
+clean:
+	rm -rf data .pytest_cache

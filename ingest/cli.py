@@ -1,0 +1,164 @@
+"""`eduopen` command line: every pipeline step, the replay server, status and the demo.
+
+Any failure ends with a one-line reason on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+from ingest.errors import EduOpenError
+
+console = Console(stderr=True)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _step(title: str, call: Any) -> Any:
+    """Run one long step behind a spinner and say how long it took."""
+    started = time.monotonic()
+    with console.status(f"[bold]{title}…"):
+        result = call()
+    console.print(f"[green]✓[/green] {title} ({time.monotonic() - started:.1f}s)")
+    return result
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    summaries = _step(f"ingest {' '.join(args.sources)}", lambda: pipeline.ingest(args.sources))
+    _print_json([s.as_dict() for s in summaries])
+
+
+def cmd_transform(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    _print_json(_step("transform (dbt build into the audit warehouse)",
+                      lambda: pipeline.transform(full_refresh=args.full_refresh)))
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    _print_json(_step("validate (Great Expectations gate)", pipeline.validate))
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    title = "roll back the published warehouse" if args.rollback else "publish"
+    _print_json(_step(title, lambda: pipeline.publish(rollback=args.rollback)))
+
+
+def cmd_pipeline(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    _print_json(_step("pipeline: ingest → transform → validate → publish",
+                      lambda: pipeline.run_pipeline(args.sources, full_refresh=args.full_refresh)))
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    from ingest.config import Home
+    from ingest.status import collect, render
+
+    info = collect(Home.from_env())
+    if args.json:
+        _print_json(info)
+    else:
+        print(render(info))
+
+
+def cmd_replay(args: argparse.Namespace) -> None:
+    from ingest.replay.server import ReplayServer
+
+    server = ReplayServer(args.sources or None, scenarios=args.scenario, port_base=args.port_base).start()
+    for key, value in server.env().items():
+        print(f"export {key}={value}")
+    print("export EDUOPEN_MIN_DELAY_S=0", flush=True)
+    console.print("[bold]replaying recorded responses on loopback[/bold]; Ctrl-C to stop")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        server.stop()
+
+
+def cmd_demo(args: argparse.Namespace) -> None:
+    from ingest.demo import run_demo
+
+    run_demo(use_airflow=not args.no_airflow, console=console)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eduopen", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="fetch sources into the raw layer (names from sources.yml, or 'all')")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("transform", help="dbt seed + build into the audit warehouse")
+    p.add_argument("--full-refresh", action="store_true")
+    p.set_defaults(func=cmd_transform)
+
+    sub.add_parser("validate", help="run the quality gate on the audit warehouse").set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("publish", help="publish the validated audit build atomically")
+    p.add_argument("--rollback", action="store_true", help="restore the previously published version")
+    p.set_defaults(func=cmd_publish)
+
+    p = sub.add_parser("pipeline", help="ingest, transform, validate and publish")
+    p.add_argument("sources", nargs="*", default=["all"])
+    p.add_argument("--full-refresh", action="store_true")
+    p.set_defaults(func=cmd_pipeline)
+
+    p = sub.add_parser("replay", help="serve the recorded responses on loopback (prints the env to use)")
+    p.add_argument("sources", nargs="*")
+    p.add_argument("--scenario", action="append", default=[], help="overlay scenario (repeatable)")
+    p.add_argument("--port-base", type=int, default=0, help="first port (default: ephemeral ports)")
+    p.set_defaults(func=cmd_replay)
+
+    p = sub.add_parser("status", help="what is in raw, audit and published, and when it changed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo", help="the whole pipeline offline against the replay, through Airflow")
+    p.add_argument("--no-airflow", action="store_true", help="run the steps directly, without Airflow")
+    p.set_defaults(func=cmd_demo)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("great_expectations", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        args.func(args)
+    except EduOpenError as exc:
+        console.print(f"[red]eduopen {args.command}: {type(exc).__name__}: {exc}[/red]", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Replay of recorded responses on loopback, at the real sites' paths (see `server.py`)."""

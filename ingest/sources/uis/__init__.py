@@ -1,0 +1,83 @@
+"""UNESCO UIS Data API: student-mobility indicators for every country and region.
+
+Cursor: the data version of `/versions/default`. When it has not changed since the last complete
+run, nothing else is fetched. Licence of the data: CC BY-SA 3.0 IGO.
+"""
+
+from __future__ import annotations
+
+from ingest.raw_store import utcnow
+from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.uis.parse import (
+    check_answer,
+    parse_data,
+    parse_geo_unit_definitions,
+    parse_indicator_definitions,
+    parse_version,
+)
+
+CURSOR_KEY = "data_version"
+
+
+def run(ctx: SourceContext) -> IngestSummary:
+    """Fetch definitions and every configured indicator when the UIS data version has moved."""
+    summary = IngestSummary(ctx.name)
+    requests_before = ctx.client.request_count
+    api = ctx.config.base_url + ctx.config.get("api_prefix", "/api/public")
+
+    version_response = ctx.client.get(f"{api}/versions/default")
+    version = parse_version(version_response.content)
+    if ctx.store.get_cursor(ctx.name, CURSOR_KEY) == version:
+        summary.skipped_reason = f"UIS data version {version} unchanged"
+        summary.requests = ctx.client.request_count - requests_before
+        summary.not_modified = int(version_response.not_modified)
+        return summary
+
+    definitions = ctx.client.get(f"{api}/definitions/indicators")
+    ctx.store.replace_source_rows("indicator_definition", ctx.name, [
+        {"source": ctx.name, **row, "batch_sha256": definitions.sha256}
+        for row in parse_indicator_definitions(definitions.content)
+    ])
+    geo_units = ctx.client.get(f"{api}/definitions/geounits")
+    ctx.store.replace_source_rows("geo_unit_definition", ctx.name, [
+        {"source": ctx.name, **row, "batch_sha256": geo_units.sha256}
+        for row in parse_geo_unit_definitions(geo_units.content)
+    ])
+
+    start = ctx.config.get("start_year")
+    loaded_at = utcnow()
+    for indicator in ctx.config.get("indicators", {}):
+        params = {"indicator": str(indicator), "indicatorMetadata": "false"}
+        if start is not None:
+            params["start"] = str(start)
+        if ctx.config.get("end_year") is not None:
+            params["end"] = str(ctx.config.get("end_year"))
+        response = ctx.client.get(f"{api}/data/indicators", params=params)
+        summary.not_modified += int(response.not_modified)
+        answer = parse_data(response.content)
+        check_answer(answer, indicator=str(indicator), start=start)
+        for bad in answer.rejected:
+            ctx.store.quarantine(source=ctx.name, locator=response.url, reason=bad.reason,
+                                 sha256=response.sha256, detail=bad.raw)
+            summary.quarantined += 1
+        summary.new_rows += ctx.store.insert_rows("observation", [
+            {
+                "source": ctx.name,
+                "indicator_id": r.indicator_id,
+                "geo_unit": r.geo_unit,
+                "year": r.year,
+                "value": r.value,
+                "value_raw": r.value_raw,
+                "magnitude": r.magnitude,
+                "qualifier": r.qualifier,
+                "data_version": version,
+                "batch_sha256": response.sha256,
+                "loaded_at": loaded_at,
+            }
+            for r in answer.records
+        ])
+    # Only a complete run moves the cursor, so a failure half-way is retried in full next time.
+    ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
+    summary.requests = ctx.client.request_count - requests_before
+    return summary
+

@@ -1,0 +1,41 @@
+"""Shared fixtures: an isolated EDUOPEN_HOME, the replay server, and the real recorded data."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+SHARED_DATA = PROJECT_DIR.parent / "shared" / "data"
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """`../shared/data` (real recorded responses); tests using it skip cleanly when it is absent."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip("../shared/data (real recorded responses) is not present")
+    return SHARED_DATA
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A fresh EDUOPEN_HOME for one test."""
+    from ingest.config import Home
+
+    root = tmp_path / "home"
+    monkeypatch.setenv("EDUOPEN_HOME", str(root))
+    return Home(root).ensure()
+
+
+@pytest.fixture
+def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
+    """The recorded bundle served on loopback, every source pointed at it."""
+    from ingest.replay.server import ReplayServer
+
+    with ReplayServer() as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
+        yield server
