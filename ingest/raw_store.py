@@ -71,6 +71,31 @@ create table if not exists observation (
     loaded_at timestamptz not null,
     primary key (source, indicator_id, geo_unit, year, batch_sha256)
 );
+create table if not exists flow_observation (
+    source varchar not null,
+    indicator_id varchar not null,
+    origin varchar not null,
+    destination varchar not null,
+    year integer not null,
+    value double,
+    value_raw varchar,
+    magnitude varchar,
+    qualifier varchar,
+    data_version varchar,
+    batch_sha256 varchar not null,
+    loaded_at timestamptz not null,
+    primary key (source, indicator_id, origin, destination, year, batch_sha256)
+);
+create table if not exists landing_file (
+    file_name varchar not null,
+    sha256 varchar not null,
+    detected_format varchar,
+    status varchar not null,
+    rows_loaded integer,
+    reason varchar,
+    processed_at timestamptz not null,
+    primary key (sha256)
+);
 create table if not exists indicator_definition (
     source varchar not null,
     indicator_id varchar not null,
@@ -109,6 +134,8 @@ RAW_TABLES: Sequence[str] = (
     "fetch_log",
     "release_version",
     "observation",
+    "flow_observation",
+    "landing_file",
     "indicator_definition",
     "geo_unit_definition",
     "source_cursor",
@@ -146,6 +173,8 @@ class Validators:
     sha256: str
     etag: str | None
     last_modified: str | None
+    # A 304 usually omits Content-Type; the charset of the stored body is in the 200 we logged.
+    content_type: str | None = None
 
 
 class RawStore:
@@ -224,7 +253,7 @@ class RawStore:
     def validators(self, url: str) -> Validators | None:
         """ETag / Last-Modified of the last successful fetch of `url` whose bytes we still hold."""
         row = self.con.execute(
-            """select sha256, etag, last_modified from fetch_log
+            """select sha256, etag, last_modified, content_type from fetch_log
                where url = ? and status = 200 and sha256 is not null
                order by fetch_id desc limit 1""",
             [url],

@@ -1,0 +1,558 @@
+"""The polite HTTP client every source fetches through.
+
+Politeness: an identifying User-Agent, robots.txt obeyed (RFC 9309), a minimum delay between two
+requests to the same host (raised by Crawl-delay), explicit connect/read timeouts, and retries with
+exponential backoff and full jitter that honour Retry-After.
+
+Safety: bodies are streamed and capped at `max_bytes`; a body shorter than its Content-Length or cut
+mid-chunk is a failed attempt, never data; redirects are followed by hand (at most 5, http/https
+only, to allowed hosts only) so every hop is checked against robots.txt and the allow-list.
+
+Incrementality: with a `RawStore`, the last ETag / Last-Modified of a URL is sent back as
+If-None-Match / If-Modified-Since; a 304 returns the stored bytes. Every HTTP answer is written to
+the fetch log and every 200 body to the blob store before `get` returns.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import hashlib
+import http.client
+import json
+import logging
+import random
+import threading
+import time
+import urllib.robotparser
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+import urllib3.exceptions
+from requests.structures import CaseInsensitiveDict
+
+from ingest.charset import decode_body
+from ingest.config import SourceConfig
+from ingest.errors import FetchError, ParseError, RobotsDisallowed
+from ingest.raw_store import RawStore
+
+log = logging.getLogger("eduopen.http")
+
+RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+# RFC 9309 asks crawlers to parse at least 500 KiB of robots.txt; more than that is not a robots file.
+ROBOTS_MAX_BYTES = 512 * 1024
+CHUNK_BYTES = 64 * 1024
+
+# Exceptions that mean "the connection or the body broke": worth another attempt.
+_TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    requests.ConnectionError,  # refused, reset, DNS, connect timeout, read timeout mid-body
+    requests.Timeout,
+    requests.exceptions.ChunkedEncodingError,  # body cut short (IncompleteRead, bad chunk)
+    requests.exceptions.ContentDecodingError,  # gzip stream cut short
+    urllib3.exceptions.HTTPError,
+    http.client.HTTPException,
+)
+
+
+@dataclass
+class Response:
+    """A successful answer. After a 304, `status` is 200 and `content` is the stored body."""
+
+    url: str
+    status: int
+    content: bytes
+    headers: Mapping[str, str]
+    sha256: str
+    not_modified: bool = False
+    elapsed_s: float = 0.0
+    attempts: int = 1
+
+    def text(self) -> str:
+        """The body as text, charset found by `ingest.charset.decode_body`."""
+        return decode_body(self.content, self.headers.get("Content-Type"))
+
+    def json(self) -> Any:
+        """The body as JSON; a truncated or otherwise invalid body raises ParseError."""
+        try:
+            # Bytes, not text: JSON is UTF-8 (RFC 8259) whatever the Content-Type says.
+            return json.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise ParseError(f"{self.url}: invalid JSON ({exc})") from exc
+
+    @property
+    def content_type(self) -> str | None:
+        return self.headers.get("Content-Type")
+
+
+@dataclass
+class _Answer:
+    """One complete HTTP answer off the wire (any status)."""
+
+    url: str
+    status: int
+    reason: str
+    headers: CaseInsensitiveDict
+    content: bytes
+
+
+class _Retryable(Exception):
+    """An attempt failed in a way another attempt may fix."""
+
+    def __init__(self, reason: str, *, status: int | None = None, retry_after_s: float | None = None,
+                 answer: _Answer | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
+        self.retry_after_s = retry_after_s
+        self.answer = answer
+
+
+@dataclass
+class _HostState:
+    delay_s: float
+    last_slot: float | None = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def canonical_url(url: str, params: Mapping[str, str] | None = None) -> str:
+    """The URL as sent and as keyed in the fetch log: params merged into the query, sorted by name.
+
+    A query already in `url` is kept as written unless params are added (then all pairs are sorted;
+    the sort is stable so repeated names keep their order). The fragment is dropped.
+    """
+    url, _ = urldefrag(url)
+    if params:
+        parts = urlsplit(url)
+        pairs = parse_qsl(parts.query, keep_blank_values=True) + [(k, str(v)) for k, v in params.items()]
+        pairs.sort(key=lambda kv: kv[0])
+        url = urlunsplit(parts._replace(query=urlencode(pairs)))
+    prepared = requests.PreparedRequest()
+    try:
+        prepared.prepare_url(url, None)
+    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
+            requests.exceptions.InvalidSchema) as exc:
+        raise FetchError(f"invalid URL {url!r}: {exc}", url=url) from exc
+    assert prepared.url is not None
+    return prepared.url
+
+
+def host_key(url: str) -> str:
+    """What per-host state is keyed on: `host[:port]`, lower case."""
+    return urlsplit(url).netloc.lower()
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP-date); None if unusable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if not value:
+        return None
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+
+
+class PoliteClient:
+    """HTTP GET for one source, polite and retrying; see the module docstring.
+
+    `sleep` and `clock` are attributes so tests can record waits instead of waiting:
+    assign a fake `sleep` that advances a fake `clock`.
+    """
+
+    def __init__(
+        self,
+        source: str,
+        *,
+        user_agent: str,
+        store: RawStore | None = None,
+        min_delay_s: float = 1.0,
+        connect_timeout_s: float = 5,
+        read_timeout_s: float = 30,
+        max_retries: int = 4,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30,
+        respect_robots: bool = True,
+        max_bytes: int = 50_000_000,
+        allowed_hosts: Collection[str] | None = None,
+        session: requests.Session | None = None,
+    ):
+        if not user_agent.strip():
+            raise ValueError("an identifying user_agent is required")
+        self.source = source
+        self.user_agent = user_agent
+        self.store = store
+        self.min_delay_s = max(0.0, float(min_delay_s))
+        self.timeout = (float(connect_timeout_s), float(read_timeout_s))
+        self.max_retries = max(0, int(max_retries))
+        self.backoff_base_s = float(backoff_base_s)
+        self.backoff_max_s = float(backoff_max_s)
+        self.respect_robots = respect_robots
+        self.max_bytes = int(max_bytes)
+        self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
+        self.session = session or requests.Session()
+        self.sleep: Callable[[float], None] = time.sleep
+        self.clock: Callable[[], float] = time.monotonic
+        self.rng = random.Random()
+        self.request_count = 0
+        self.conditional_count = 0
+        self._lock = threading.Lock()
+        self._store_lock = threading.Lock()
+        self._hosts: dict[str, _HostState] = {}
+        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots_locks: dict[str, threading.Lock] = {}
+
+    @classmethod
+    def for_source(cls, cfg: SourceConfig, store: RawStore) -> PoliteClient:
+        """A client configured from a `sources.yml` entry, confined to the source's host."""
+        base_host = urlsplit(cfg.base_url).netloc.lower()
+        extra = cfg.get("allowed_hosts") or []
+        return cls(
+            cfg.name,
+            user_agent=cfg.user_agent,
+            store=store,
+            min_delay_s=cfg.min_delay_s,
+            connect_timeout_s=float(cfg.get("connect_timeout_s", 5)),
+            read_timeout_s=float(cfg.get("read_timeout_s", 30)),
+            max_retries=int(cfg.get("max_retries", 4)),
+            backoff_base_s=float(cfg.get("backoff_base_s", 0.5)),
+            backoff_max_s=float(cfg.get("backoff_max_s", 30)),
+            respect_robots=bool(cfg.get("respect_robots", True)),
+            max_bytes=int(cfg.get("max_bytes", 50_000_000)),
+            allowed_hosts={base_host, *extra},
+        )
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __enter__(self) -> PoliteClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- public -----------------------------------------------------------------------------
+    def get(self, url: str, *, params: Mapping[str, str] | None = None, conditional: bool = True,
+            accept: str | None = None) -> Response:
+        """GET `url` (+ `params`), politely; raise FetchError / RobotsDisallowed on failure."""
+        key = canonical_url(url, params)
+        started = self.clock()
+        validators = None
+        if conditional and self.store is not None:
+            with self._store_lock:
+                validators = self.store.validators(key)
+        headers = {"Accept": accept} if accept else {}
+        if validators is not None:
+            if validators.etag:
+                headers["If-None-Match"] = validators.etag
+            if validators.last_modified:
+                headers["If-Modified-Since"] = validators.last_modified
+        sent_conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
+
+        try:
+            answer, attempts = self._follow(key, headers, max_bytes=self.max_bytes)
+        except _FinalHTTPError as exc:
+            self._record(key, exc.answer, sha=None, conditional=sent_conditional, attempts=exc.attempts,
+                         elapsed=self.clock() - started)
+            raise exc.error from None
+        elapsed = self.clock() - started
+
+        if answer.status == 304:
+            if validators is None:
+                self._record(key, answer, sha=None, conditional=False, attempts=attempts, elapsed=elapsed)
+                raise FetchError(f"GET {key}: 304 Not Modified to an unconditional request",
+                                 url=key, status=304)
+            assert self.store is not None
+            with self._store_lock:
+                try:
+                    content = self.store.read(validators.sha256)
+                except FileNotFoundError:
+                    content = None
+            if content is None:
+                # The blob vanished between lookup and read: fetch the full body instead.
+                return self.get(url, params=params, conditional=False, accept=accept)
+            headers_out = CaseInsensitiveDict(answer.headers)
+            if "Content-Type" not in headers_out and validators.content_type:
+                headers_out["Content-Type"] = validators.content_type
+            self._record(key, answer, sha=validators.sha256, nbytes=len(content), conditional=True,
+                         not_modified=True, attempts=attempts, elapsed=elapsed,
+                         etag=answer.headers.get("ETag") or validators.etag,
+                         last_modified=answer.headers.get("Last-Modified") or validators.last_modified)
+            return Response(url=answer.url, status=200, content=content, headers=headers_out,
+                            sha256=validators.sha256, not_modified=True, elapsed_s=elapsed, attempts=attempts)
+
+        sha = hashlib.sha256(answer.content).hexdigest()
+        if self.store is not None:
+            with self._store_lock:
+                stored = self.store.put(answer.content)
+            assert stored == sha
+        self._record(key, answer, sha=sha, nbytes=len(answer.content), conditional=sent_conditional,
+                     attempts=attempts, elapsed=elapsed)
+        return Response(url=answer.url, status=answer.status, content=answer.content, headers=answer.headers,
+                        sha256=sha, not_modified=False, elapsed_s=elapsed, attempts=attempts)
+
+    def is_allowed(self, url: str) -> bool:
+        """Whether robots.txt lets us fetch `url` (fetches and caches the host's robots.txt)."""
+        if not self.respect_robots:
+            return True
+        parser = self._robots_for(url)
+        return parser.can_fetch(self.user_agent, url)
+
+    # -- redirects --------------------------------------------------------------------------
+    def _follow(self, url: str, headers: Mapping[str, str], *, max_bytes: int,
+                check_robots: bool = True) -> tuple[_Answer, int]:
+        """Fetch `url`, following redirects by hand; returns the final answer and attempts used."""
+        origin_host = urlsplit(url).hostname
+        seen = {url}
+        current = url
+        attempts_total = 0
+        for _hop in range(MAX_REDIRECTS + 1):
+            self._check_scheme(current)
+            if check_robots and self.respect_robots and not self.is_allowed(current):
+                raise RobotsDisallowed(f"robots.txt of {host_key(current)} disallows {current}", url=current)
+            try:
+                answer, attempts = self._fetch_with_retries(current, headers, max_bytes=max_bytes)
+            except _FinalHTTPError as exc:
+                exc.attempts += attempts_total
+                raise
+            attempts_total += attempts - 1
+            if answer.status not in REDIRECT_STATUSES:
+                return answer, attempts_total + 1
+            location = answer.headers.get("Location")
+            if not location:
+                raise _FinalHTTPError(FetchError(f"GET {current}: HTTP {answer.status} without Location",
+                                                 url=current, status=answer.status), answer, attempts_total + 1)
+            target = canonical_url(urljoin(current, location))
+            refusal = self._redirect_refusal(target, origin_host)
+            if refusal:
+                raise _FinalHTTPError(FetchError(f"GET {current}: redirect to {target} refused ({refusal})",
+                                                 url=current, status=answer.status), answer, attempts_total + 1)
+            if target in seen:
+                raise _FinalHTTPError(FetchError(f"GET {url}: redirect loop at {target}",
+                                                 url=url, status=answer.status), answer, attempts_total + 1)
+            seen.add(target)
+            current = target
+        raise _FinalHTTPError(FetchError(f"GET {url}: more than {MAX_REDIRECTS} redirects",
+                                         url=url, status=answer.status), answer, attempts_total + 1)
+
+    @staticmethod
+    def _check_scheme(url: str) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise FetchError(f"refusing non-http(s) URL {url}", url=url)
+
+    def _redirect_refusal(self, target: str, origin_host: str | None) -> str | None:
+        parts = urlsplit(target)
+        if parts.scheme not in ("http", "https"):
+            return f"scheme {parts.scheme!r} is not http(s)"
+        if self.allowed_hosts is None or parts.hostname == origin_host:
+            return None
+        if (parts.hostname or "") in self.allowed_hosts or parts.netloc.lower() in self.allowed_hosts:
+            return None
+        return f"host {parts.netloc} is not in allowed_hosts"
+
+    # -- retries ----------------------------------------------------------------------------
+    def _fetch_with_retries(self, url: str, headers: Mapping[str, str], *, max_bytes: int) -> tuple[_Answer, int]:
+        """One hop: the answer that ended it (2xx/3xx/304) and the attempts it took."""
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                answer = self._attempt(url, headers, max_bytes=max_bytes)
+            except _Retryable as exc:
+                if attempt > self.max_retries:
+                    error = FetchError(f"GET {url} failed after {attempt} attempts: {exc.reason}",
+                                       url=url, status=exc.status)
+                    if exc.answer is not None:
+                        raise _FinalHTTPError(error, exc.answer, attempt) from None
+                    raise error from None
+                wait = self._backoff(attempt, exc.retry_after_s)
+                log.info("GET %s: %s; retry %d/%d in %.2fs", url, exc.reason, attempt, self.max_retries, wait)
+                self.sleep(wait)
+                continue
+            if 200 <= answer.status < 300 or answer.status == 304 or answer.status in REDIRECT_STATUSES:
+                return answer, attempt
+            error = FetchError(f"GET {url}: HTTP {answer.status} {answer.reason}".rstrip(),
+                               url=url, status=answer.status)
+            raise _FinalHTTPError(error, answer, attempt)
+
+    def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
+        if retry_after_s is not None:
+            return min(retry_after_s, self.backoff_max_s)
+        # Full jitter (AWS architecture blog): spreads retries of many clients over the window.
+        ceiling = min(self.backoff_max_s, self.backoff_base_s * (2 ** (attempt - 1)))
+        return self.rng.uniform(0, ceiling)
+
+    def _attempt(self, url: str, headers: Mapping[str, str], *, max_bytes: int) -> _Answer:
+        """Send one request and read the whole body; transient failures raise _Retryable."""
+        self._throttle(url)
+        sent = {"User-Agent": self.user_agent, **headers}
+        with self._lock:
+            self.request_count += 1
+            if "If-None-Match" in sent or "If-Modified-Since" in sent:
+                self.conditional_count += 1
+        try:
+            resp = self.session.get(url, headers=sent, timeout=self.timeout, stream=True, allow_redirects=False)
+        except requests.exceptions.InvalidURL as exc:
+            raise FetchError(f"GET {url}: invalid URL ({exc})", url=url) from exc
+        except _TRANSIENT_ERRORS as exc:
+            raise _Retryable(_one_line(exc)) from exc
+        with resp:
+            answer_headers = CaseInsensitiveDict(resp.headers)
+            if resp.status_code in RETRYABLE_STATUSES:
+                answer = _Answer(resp.url or url, resp.status_code, resp.reason or "", answer_headers, b"")
+                raise _Retryable(f"HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
+                                 status=resp.status_code,
+                                 retry_after_s=parse_retry_after(answer_headers.get("Retry-After")),
+                                 answer=answer)
+            body = b""
+            if 200 <= resp.status_code < 300:
+                body = self._read_body(resp, url, max_bytes)
+            return _Answer(resp.url or url, resp.status_code, resp.reason or "", answer_headers, body)
+
+    def _read_body(self, resp: requests.Response, url: str, max_bytes: int) -> bytes:
+        declared = resp.headers.get("Content-Length")
+        expected = int(declared) if declared and declared.isdigit() else None
+        if expected is not None and expected > max_bytes:
+            raise FetchError(f"GET {url}: body of {expected} bytes exceeds the {max_bytes}-byte limit",
+                             url=url, status=resp.status_code)
+        chunks: list[bytes] = []
+        total = 0
+        try:
+            for chunk in resp.iter_content(CHUNK_BYTES):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise FetchError(f"GET {url}: body exceeds the {max_bytes}-byte limit",
+                                     url=url, status=resp.status_code)
+                chunks.append(chunk)
+        except _TRANSIENT_ERRORS as exc:
+            raise _Retryable(f"body interrupted after {total} bytes ({_one_line(exc)})",
+                             status=resp.status_code) from exc
+        # urllib3 already enforces Content-Length; this also covers a raw stream it did not police.
+        on_wire = resp.raw.tell() if hasattr(resp.raw, "tell") else total
+        chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
+        if expected is not None and not chunked and on_wire < expected:
+            raise _Retryable(f"truncated body: {on_wire} of {expected} bytes", status=resp.status_code)
+        return b"".join(chunks)
+
+    # -- politeness -------------------------------------------------------------------------
+    def _host(self, url: str) -> _HostState:
+        key = host_key(url)
+        with self._lock:
+            state = self._hosts.get(key)
+            if state is None:
+                state = self._hosts[key] = _HostState(delay_s=self.min_delay_s)
+            return state
+
+    def host_delay_s(self, url: str) -> float:
+        """The delay kept between two requests to the host of `url` (min_delay_s or Crawl-delay)."""
+        return self._host(url).delay_s
+
+    def _throttle(self, url: str) -> None:
+        """Wait until this host's next slot; slots are reserved under a lock, waited outside it."""
+        state = self._host(url)
+        with state.lock:
+            now = self.clock()
+            # Spaced from the previous request's slot with the delay as it is now, so a Crawl-delay
+            # learnt from robots.txt already applies to the request right after it.
+            slot = now if state.last_slot is None else max(now, state.last_slot + state.delay_s)
+            state.last_slot = slot
+        wait = slot - now
+        if wait > 0:
+            self.sleep(wait)
+
+    def _robots_for(self, url: str) -> urllib.robotparser.RobotFileParser:
+        parts = urlsplit(url)
+        origin = f"{parts.scheme}://{parts.netloc}".lower()
+        with self._lock:
+            parser = self._robots.get(origin)
+            if parser is not None:
+                return parser
+            origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
+        with origin_lock:
+            # Another thread may have fetched it while we waited for the lock.
+            with self._lock:
+                parser = self._robots.get(origin)
+            if parser is None:
+                parser = self._fetch_robots(origin)
+                with self._lock:
+                    self._robots[origin] = parser
+            return parser
+
+    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+        robots_url = f"{origin}/robots.txt"
+        parser = urllib.robotparser.RobotFileParser(robots_url)
+        try:
+            answer, _ = self._follow(robots_url, {}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+        except _FinalHTTPError as exc:
+            status = exc.answer.status
+            if 300 <= status < 500 and status != 429:
+                # RFC 9309 2.3.1.2-3: robots.txt unavailable (4xx, or redirects we may not follow)
+                # -> no restrictions.
+                parser.allow_all = True
+            else:
+                # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
+                log.warning("robots.txt of %s unreachable (%s): disallowing the host", origin, exc.error)
+                parser.disallow_all = True
+            return parser
+        except FetchError as exc:
+            log.warning("robots.txt of %s unreachable (%s): disallowing the host", origin, exc)
+            parser.disallow_all = True
+            return parser
+        parser.parse(decode_body(answer.content, answer.headers.get("Content-Type")).splitlines())
+        parser.modified()
+        delay = parser.crawl_delay(self.user_agent)
+        if delay is not None:
+            state = self._host(origin)
+            with state.lock:
+                state.delay_s = max(state.delay_s, float(delay))
+        return parser
+
+    # -- bookkeeping ------------------------------------------------------------------------
+    def _record(self, url: str, answer: _Answer, *, sha: str | None, conditional: bool, attempts: int,
+                elapsed: float, nbytes: int | None = None, not_modified: bool = False,
+                etag: str | None = None, last_modified: str | None = None) -> None:
+        if self.store is None:
+            return
+        with self._store_lock:
+            self.store.record_fetch(
+                source=self.source,
+                url=url,
+                status=answer.status,
+                sha256=sha,
+                nbytes=nbytes,
+                etag=etag if etag is not None else answer.headers.get("ETag"),
+                last_modified=last_modified if last_modified is not None else answer.headers.get("Last-Modified"),
+                content_type=answer.headers.get("Content-Type"),
+                conditional=conditional,
+                not_modified=not_modified,
+                attempts=attempts,
+                elapsed_s=elapsed,
+            )
+
+
+class _FinalHTTPError(Exception):
+    """Internal: a FetchError that came with an HTTP answer (recorded in the fetch log)."""
+
+    def __init__(self, error: FetchError, answer: _Answer, attempts: int):
+        super().__init__(str(error))
+        self.error = error
+        self.answer = answer
+        self.attempts = attempts
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"[:300]
