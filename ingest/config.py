@@ -124,6 +124,12 @@ class SourceConfig:
         return self.defaults.get(key, default)
 
     @property
+    def today(self) -> str | None:
+        """The date horizons count back from: `EDUOPEN_TODAY` (a replay pins its recording date),
+        else a `today` key of the source, else None (the real today)."""
+        return os.environ.get("EDUOPEN_TODAY") or self.settings.get("today")
+
+    @property
     def min_delay_s(self) -> float:
         override = os.environ.get("EDUOPEN_MIN_DELAY_S")
         return float(override) if override is not None else float(self.get("min_delay_s", 1.0))

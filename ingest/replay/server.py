@@ -220,8 +220,13 @@ class ReplayServer:
         return f"http://{host}:{port}"
 
     def env(self) -> dict[str, str]:
-        """`EDUOPEN_<SOURCE>_URL` for every served source."""
-        return {env_url_name(source): self.url(source) for source in self._servers}
+        """`EDUOPEN_<SOURCE>_URL` for every served source, and the bundle's recording date as
+        `EDUOPEN_TODAY` so date horizons are counted from when the pages were recorded."""
+        env = {env_url_name(source): self.url(source) for source in self._servers}
+        recorded_on = self.state.bundle / "RECORDED_ON"
+        if recorded_on.exists():
+            env["EDUOPEN_TODAY"] = recorded_on.read_text(encoding="utf-8").strip()
+        return env
 
     def set_scenarios(self, *names: str) -> None:
         self.state.scenarios = list(names)
