@@ -1,0 +1,9 @@
+{#- Custom schemas are used verbatim (`staging`, `marts`), not prefixed with the target schema,
+    because analysts and the quality gate address them by these names. -#}
+{% macro generate_schema_name(custom_schema_name, node) -%}
+    {%- if custom_schema_name is none -%}
+        {{ target.schema }}
+    {%- else -%}
+        {{ custom_schema_name | trim }}
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,45 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='release_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='append_new_columns',
+        post_hook="{{ delete_vanished('release_id', ref('int_releases_deduplicated')) }}",
+    )
+}}
+
+with
+
+releases as (
+
+    select * from {{ ref('int_releases_deduplicated') }}
+
+),
+
+final as (
+
+    select
+        cast(release_id as varchar) as release_id,
+        cast(source as varchar) as source,
+        cast(url as varchar) as url,
+        cast(language as varchar) as language,
+        cast(title as varchar) as title,
+        cast(published_at as timestamptz) as published_at,
+        cast(published_date as date) as published_date,
+        cast(issuing_body as varchar) as issuing_body,
+        cast(document_number as varchar) as document_number,
+        cast(listing_column as varchar) as listing_column,
+        cast(body_text as varchar) as body_text,
+        cast(body_chars as integer) as body_chars,
+        cast(content_sha256 as varchar) as content_sha256,
+        cast(version_count as integer) as version_count,
+        cast(first_seen_at as timestamptz) as first_seen_at
+
+    from releases
+
+)
+
+select * from final
+{% if is_incremental() %}
+where {{ new_or_changed('release_id') }}
+{% endif %}

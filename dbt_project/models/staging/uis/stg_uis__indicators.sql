@@ -1,0 +1,41 @@
+with
+
+source as (
+
+    select * from {{ source('raw', 'indicator_definition') }}
+    where source in ({{ sql_list(var('uis_sources')) }})
+
+),
+
+one_per_indicator as (
+
+    select
+        *,
+        row_number() over (partition by indicator_id order by source, batch_sha256 desc) as source_rank
+
+    from source
+
+),
+
+final as (
+
+    select
+        trim(indicator_id) as indicator_id,
+        nullif(trim(name), '') as indicator_name,
+        nullif(trim(theme), '') as theme,
+        -- UIS labels end with the unit in brackets: '... both sexes (%)', '... (number)'
+        case regexp_extract(name, '\(([^()]+)\)\s*$', 1)
+            when '' then null
+            when '%' then 'percent'
+            else lower(regexp_extract(name, '\(([^()]+)\)\s*$', 1))
+        end as unit,
+        last_data_update,
+        source,
+        batch_sha256
+
+    from one_per_indicator
+    where source_rank = 1
+
+)
+
+select * from final

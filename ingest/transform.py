@@ -1,0 +1,265 @@
+"""The transform step: rebuild the AUDIT warehouse from the raw catalog with dbt.
+
+Write–audit–publish: analysts read `warehouse.duckdb`; this step only ever writes `audit.duckdb`.
+The audit copy starts from the published warehouse (so incremental marts continue from what
+analysts see), gets fresh copies of the raw tables, then `dbt build` (seeds, models, data tests,
+unit tests) runs into it. The quality gate and the publish step come after.
+
+Locking is the caller's job (`ingest.pipeline` holds the home writer lock).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from ingest.config import DBT_PROJECT_DIR, Home
+from ingest.errors import EduOpenError
+from ingest.raw_store import RAW_TABLES, SCHEMA
+
+log = logging.getLogger("eduopen.transform")
+
+DB_PATH_ENV = "EDUOPEN_DBT_DB_PATH"
+# dbt statuses that mean the build cannot be trusted ("warn" is fine: advisory tests). Nodes
+# downstream of a failure are "skipped": counted, but not named, since they are not the cause.
+FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
+
+
+class TransformError(EduOpenError):
+    """dbt could not build the audit warehouse; nothing was published."""
+
+    def __init__(self, message: str, *, failed_nodes: list[str] | None = None):
+        super().__init__(message)
+        self.failed_nodes = failed_nodes or []
+
+
+def dbt_dir(home: Home) -> Path:
+    """dbt's target/ and logs/ for this home: keeps the project clean and parallel homes apart."""
+    return home.root / "dbt"
+
+
+def prepare_audit(home: Home) -> dict[str, int]:
+    """Start the audit copy from the published warehouse (or empty) and load the raw tables.
+
+    Returns the number of rows copied per raw table.
+    """
+    home.ensure()
+    _remove_database(home.audit)
+    if home.warehouse.exists():
+        # Copy under a temp name and rename: a crash never leaves a half-copied audit file.
+        tmp = home.audit.with_name(f".{home.audit.name}.copying")
+        shutil.copy2(home.warehouse, tmp)
+        # A WAL left by an unclean close holds committed data: bring it along, DuckDB replays it.
+        wal = Path(f"{home.warehouse}.wal")
+        if wal.exists():
+            shutil.copy2(wal, f"{home.audit}.wal")
+        os.replace(tmp, home.audit)
+
+    counts: dict[str, int] = {}
+    con = duckdb.connect(str(home.audit))
+    try:
+        con.execute("create schema if not exists raw")
+        for table in RAW_TABLES:
+            con.execute(f"drop table if exists raw.{table}")
+        # The raw DDL is written for the default schema; run it inside `raw` so a missing catalog
+        # (or a table an older catalog lacks) still gives dbt the tables it reads, empty.
+        con.execute("use raw")
+        con.execute(SCHEMA)
+        con.execute("use main")
+        if home.catalog.exists():
+            con.execute(f"attach '{_sql_path(home.catalog)}' as rawcat (read_only)")
+            try:
+                present = {row[0] for row in con.execute(
+                    "select table_name from duckdb_tables() where database_name = 'rawcat'"
+                ).fetchall()}
+                for table in RAW_TABLES:
+                    if table in present:
+                        con.execute(f"create or replace table raw.{table} as select * from rawcat.{table}")
+            finally:
+                con.execute("detach rawcat")
+        for table in RAW_TABLES:
+            counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+        con.execute("checkpoint")
+    finally:
+        # One writer at a time: dbt opens the file next.
+        con.close()
+    return counts
+
+
+def transform(home: Home | None = None, *, full_refresh: bool = False, select: str | None = None) -> dict:
+    """Build the audit warehouse: raw copies, then `dbt build` (seeds, models, tests, unit tests).
+
+    `select` is a dbt selector (e.g. `+fct_student_mobility`). Raises `TransformError` naming the
+    failing nodes when any model, seed or test fails. Returns counts of models and tests, row
+    counts of every mart and the elapsed seconds.
+    """
+    home = home or Home.from_env()
+    started = time.monotonic()
+    raw_counts = prepare_audit(home)
+
+    args = ["build", *_common_args(home)]
+    if full_refresh:
+        args.append("--full-refresh")
+    if select:
+        args += ["--select", select]
+    results = _invoke_dbt(args, db_path=home.audit, home=home)
+
+    tally = {"models": 0, "seeds": 0, "tests": 0, "unit_tests": 0}
+    failed: list[str] = []
+    skipped = 0
+    for result in results:
+        kind = str(result.node.resource_type)
+        key = {"model": "models", "seed": "seeds", "test": "tests", "unit_test": "unit_tests"}.get(kind)
+        if key:
+            tally[key] += 1
+        if str(result.status) in FAILED_STATUSES:
+            failed.append(f"{result.node.name} ({result.status}: {_first_line(result.message)})")
+        elif str(result.status) == "skipped":
+            skipped += 1
+    if failed:
+        raise TransformError(
+            f"dbt build failed on {len(failed)} node(s): {'; '.join(failed[:10])}"
+            f"{' …' if len(failed) > 10 else ''} ({skipped} downstream node(s) skipped). "
+            f"Fix the model or the data, then re-run `eduopen transform`; "
+            f"full log: {dbt_dir(home) / 'logs' / 'dbt.log'}",
+            failed_nodes=failed,
+        )
+
+    summary: dict[str, Any] = {
+        **tally,
+        "rows": mart_row_counts(home.audit),
+        "raw_rows": raw_counts,
+        "full_refresh": full_refresh,
+        "seconds": round(time.monotonic() - started, 2),
+    }
+    log.info("transform: %s", summary)
+    return summary
+
+
+def mart_row_counts(db_path: Path) -> dict[str, int]:
+    """Rows of every table in schema `marts`."""
+    con = duckdb.connect(str(db_path), read_only=True)
+    try:
+        tables = [row[0] for row in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
+        ).fetchall()]
+        return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for name in tables}
+    finally:
+        con.close()
+
+
+def generate_docs(home: Home | None = None) -> Path:
+    """Run `dbt docs generate` and copy the static site to `home.docs/dbt`; returns that folder.
+
+    Documents the published warehouse when there is one, else the audit copy. dbt works on a
+    private copy named `audit.duckdb` (the catalog name the manifest expects), so analysts
+    reading the published file are never blocked by a writer.
+    """
+    home = home or Home.from_env()
+    source = home.warehouse if home.warehouse.exists() else home.audit
+    if not source.exists():
+        raise TransformError("nothing to document: no published or audit warehouse; run `eduopen transform`")
+    work = dbt_dir(home) / "docs-db"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    db_copy = work / home.audit.name
+    shutil.copy2(source, db_copy)
+    try:
+        _invoke_dbt(["docs", "generate", *_common_args(home)], db_path=db_copy, home=home)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    target = dbt_dir(home) / "target"
+    out = home.docs / "dbt"
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("index.html", "catalog.json", "manifest.json"):
+        produced = target / name
+        if not produced.exists():
+            raise TransformError(f"dbt docs generate did not write {name}; see {dbt_dir(home) / 'logs'}")
+        shutil.copy2(produced, out / name)
+    return out
+
+
+# -- internals ------------------------------------------------------------------------------
+
+def _common_args(home: Home) -> list[str]:
+    return [
+        "--project-dir", str(DBT_PROJECT_DIR),
+        "--profiles-dir", str(DBT_PROJECT_DIR),
+        "--target-path", str(dbt_dir(home) / "target"),
+        "--log-path", str(dbt_dir(home) / "logs"),
+        "--quiet",
+    ]
+
+
+def _invoke_dbt(args: list[str], *, db_path: Path, home: Home) -> list[Any]:
+    """Run dbt in-process; return its node results or raise TransformError."""
+    # Imported here: dbt is a heavy import and DAG files import this module at parse time.
+    from dbt.cli.main import dbtRunner
+
+    dbt_dir(home).mkdir(parents=True, exist_ok=True)
+    with _env(DB_PATH_ENV, str(db_path)):
+        try:
+            outcome = dbtRunner().invoke(args)
+        finally:
+            _release_duckdb()
+    if outcome.exception is not None:
+        raise TransformError(f"dbt {args[0]} could not run: {_first_line(str(outcome.exception))}") \
+            from outcome.exception
+    result = outcome.result
+    nodes = list(getattr(result, "results", None) or [])
+    if not outcome.success and not any(str(r.status) in FAILED_STATUSES for r in nodes):
+        raise TransformError(f"dbt {args[0]} failed; see {dbt_dir(home) / 'logs' / 'dbt.log'}")
+    return nodes
+
+
+@contextmanager
+def _env(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+def _release_duckdb() -> None:
+    """Close dbt-duckdb's cached database handle so the audit file is free for the next writer.
+
+    dbt-duckdb keeps one environment per process in a class attribute and only drops it at exit;
+    the validate and publish steps (same process under the CLI) must not find the file open.
+    """
+    try:
+        from dbt.adapters.duckdb.connections import DuckDBConnectionManager
+    except ImportError:  # pragma: no cover - dbt-duckdb is a hard dependency
+        return
+    with DuckDBConnectionManager._LOCK:
+        env = DuckDBConnectionManager._ENV
+        if env is not None:
+            env.close()
+            DuckDBConnectionManager._ENV = None
+
+
+def _remove_database(path: Path) -> None:
+    # A stale write-ahead log next to a fresh copy would be replayed into it.
+    path.unlink(missing_ok=True)
+    Path(f"{path}.wal").unlink(missing_ok=True)
+
+
+def _sql_path(path: Path) -> str:
+    return str(path).replace("'", "''")
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "").strip().splitlines()[0][:300] if (text or "").strip() else ""

@@ -1,0 +1,138 @@
+"""The audit copy the transform step prepares before dbt runs (no dbt here: see integration)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.config import Home
+from ingest.raw_store import RAW_TABLES, RawStore
+from ingest.transform import mart_row_counts, prepare_audit
+
+SEEN = datetime(2026, 7, 19, 2, 0, tzinfo=UTC)
+
+
+def _release(url: str, sha: str, title: str) -> dict:
+    return dict(source="moe_zh", url=url, content_sha256=sha, language="zh", title=title,
+                published_at=SEEN, first_seen_at=SEEN)
+
+
+def _query(path: Path, sql: str) -> list[tuple]:
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return con.execute(sql).fetchall()
+    finally:
+        con.close()
+
+
+def _write(path: Path, *statements: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        for statement in statements:
+            con.execute(statement)
+    finally:
+        con.close()
+
+
+def test_audit_starts_from_the_published_warehouse(home: Home) -> None:
+    _write(home.warehouse, "create schema marts", "create table marts.fct_x as select 42 as answer")
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select answer from marts.fct_x") == [(42,)]
+    assert _query(home.warehouse, "select answer from marts.fct_x") == [(42,)]
+
+
+def test_raw_tables_are_replaced_by_the_catalog_contents(home: Home) -> None:
+    # The published warehouse still holds last run's raw copy; the catalog has moved on.
+    _write(home.warehouse, "create schema raw",
+           "create table raw.release_version as select 'http://old' as url")
+    with RawStore(home) as store:
+        store.insert_rows("release_version", [_release("http://new/a.html", "s1", "教育部召开会议")])
+
+    counts = prepare_audit(home)
+
+    assert _query(home.audit, "select url, title from raw.release_version") == [
+        ("http://new/a.html", "教育部召开会议")
+    ]
+    assert counts["release_version"] == 1
+
+
+def test_every_raw_table_exists_even_without_a_catalog(home: Home) -> None:
+    assert not home.catalog.exists()
+
+    counts = prepare_audit(home)
+
+    tables = {row[0] for row in _query(
+        home.audit, "select table_name from duckdb_tables() where schema_name = 'raw'")}
+    assert set(RAW_TABLES) <= tables
+    assert set(counts.values()) == {0}
+    columns = [row[0] for row in _query(
+        home.audit,
+        "select column_name from duckdb_columns() where schema_name = 'raw' "
+        "and table_name = 'observation' order by column_index")]
+    assert columns[:4] == ["source", "indicator_id", "geo_unit", "year"]
+
+
+def test_previous_unpublished_audit_is_discarded_when_nothing_is_published(home: Home) -> None:
+    _write(home.audit, "create schema marts", "create table marts.rejected as select 1 as x")
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select count(*) from duckdb_tables() where table_name = 'rejected'") == [(0,)]
+
+
+def test_stale_write_ahead_log_of_the_old_audit_is_removed(home: Home) -> None:
+    _write(home.warehouse, "create table published as select 1 as x")
+    wal = Path(f"{home.audit}.wal")
+    wal.write_bytes(b"left behind by a crashed writer")
+
+    prepare_audit(home)
+
+    assert not wal.exists()
+    assert _query(home.audit, "select x from published") == [(1,)]
+
+
+def test_audit_file_is_closed_after_preparation(home: Home) -> None:
+    prepare_audit(home)
+
+    # A read-write open succeeds only if no connection (of any config) still holds the file.
+    con = duckdb.connect(str(home.audit))
+    con.close()
+
+
+def test_catalog_rows_keep_chinese_text_byte_for_byte(home: Home) -> None:
+    title = "教育部关于印发《推进共建“一带一路”教育行动》的通知"
+    with RawStore(home) as store:
+        store.insert_rows("release_version", [_release("http://www.moe.gov.cn/a.html", "s1", title)])
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select title from raw.release_version") == [(title,)]
+
+
+def test_mart_row_counts_cover_every_mart_table(tmp_path: Path) -> None:
+    db = tmp_path / "audit.duckdb"
+    _write(db, "create schema marts", "create table marts.a as select * from range(3)",
+           "create table marts.b as select 1 as x where false", "create table main.c as select 1")
+
+    assert mart_row_counts(db) == {"a": 3, "b": 0}
+
+
+
+def test_published_data_still_in_the_write_ahead_log_is_carried_over(home: Home) -> None:
+    # Simulate a publisher that exited without a checkpoint: data sits in warehouse.duckdb.wal.
+    con = duckdb.connect(str(home.warehouse))
+    con.execute("set checkpoint_threshold = '1GB'")
+    con.execute("pragma disable_checkpoint_on_shutdown")
+    con.execute("create table published as select 7 as x")
+    con.close()
+    if not Path(f"{home.warehouse}.wal").exists():
+        pytest.skip("this DuckDB build checkpointed on close; nothing to carry over")
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select x from published") == [(7,)]
