@@ -57,6 +57,18 @@ create table if not exists release_version (
     first_seen_at timestamptz not null,
     primary key (url, content_sha256)
 );
+create table if not exists release_figure (
+    source varchar not null,
+    url varchar not null,
+    content_sha256 varchar not null,
+    figure_index integer not null,
+    metric varchar not null,
+    value double not null,
+    unit varchar,
+    year integer,
+    sentence varchar not null,
+    primary key (url, content_sha256, figure_index)
+);
 create table if not exists observation (
     source varchar not null,
     indicator_id varchar not null,
@@ -133,6 +145,7 @@ create table if not exists quarantine (
 RAW_TABLES: Sequence[str] = (
     "fetch_log",
     "release_version",
+    "release_figure",
     "observation",
     "flow_observation",
     "landing_file",
