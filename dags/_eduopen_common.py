@@ -1,0 +1,125 @@
+"""What the EduOpen DAG files share: Asset URIs, the writer pool, default task arguments.
+
+Not a DAG file (listed in `.airflowignore`). Every DAG file imports it at parse time, so it stays
+import-light: `airflow.sdk` and `ingest.config` (YAML only), nothing that opens a socket or a DB.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset
+
+from ingest.config import Settings
+
+RAW_RELEASES = Asset("eduopen://raw/releases")
+RAW_STATISTICS = Asset("eduopen://raw/statistics")
+MART_POLICY_RELEASE = Asset("eduopen://marts/fct_policy_release")
+MART_STUDENT_MOBILITY = Asset("eduopen://marts/fct_student_mobility")
+PUBLISHED_MARTS = [MART_POLICY_RELEASE, MART_STUDENT_MOBILITY]
+
+# DuckDB allows one writer per file: with a single slot, Airflow queues writers instead of
+# letting them fail on the file lock. `python -m ingest.airflow_local setup` creates it.
+WRITER_POOL = "eduopen_duckdb_writer"
+
+OWNER = "eduopen"
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
+
+log = logging.getLogger("eduopen.airflow")
+
+
+def sources_of_kind(kind: str) -> list[str]:
+    """Enabled sources of `sources.yml` of one kind: adding a source there adds its task."""
+    settings = Settings.load()
+    return [name for name in settings.source_names() if settings.source(name).kind == kind]
+
+
+def task_retries() -> int:
+    """Retries per task; `EDUOPEN_TASK_RETRIES` lowers it where waiting for a retry helps nobody.
+
+    The local `dags test` sets it to 0: a failed demo run should say why at once, not after the
+    exponential backoff of the production retries.
+    """
+    return int(os.environ.get("EDUOPEN_TASK_RETRIES", "2"))
+
+
+def log_task_failure(context: Mapping[str, Any]) -> None:
+    """One line an operator can grep: which task, which try, and why."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    # Report the pipeline's own error, not the AirflowFailException wrapping it to skip retries.
+    exc = getattr(exc, "__cause__", None) or exc
+    where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
+    attempt = f"try {getattr(ti, 'try_number', '?')}/{(getattr(ti, 'max_tries', 0) or 0) + 1}"
+    reason = f"{type(exc).__name__}: {exc}" if exc is not None else "no exception recorded"
+    log.error("EduOpen task failed: %s (%s, run %s): %s", where, attempt,
+              getattr(ti, "run_id", "?"), " ".join(reason.split()))
+
+
+def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
+    """Retries, timeout, pool and failure callback, declared once for every EduOpen task."""
+    return {
+        "owner": OWNER,
+        "retries": task_retries(),
+        "retry_delay": timedelta(minutes=2),
+        # A multiplier in Airflow 3.3: 2 min, 4 min, ... capped below.
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": execution_timeout,
+        "pool": WRITER_POOL,
+        "on_failure_callback": log_task_failure,
+    }
+
+
+@contextmanager
+def fail_without_retry_on_permanent_errors() -> Iterator[None]:
+    """A failed gate, a bad config or a refused publish fail the task at once: retrying cannot help.
+
+    Anything else (a source down, the writer lock held) is left to the declared retries.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from ingest.errors import ConfigError, PublishError, ValidationFailed
+
+    try:
+        yield
+    except (ConfigError, PublishError, ValidationFailed) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def as_xcom(value: Any) -> Any:
+    """JSON-safe copy of a step's summary (paths, dates become strings) so the UI shows it as XCom."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def ingest_and_announce(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
+    """Run one source and attach its counts to the Asset event the warehouse DAG is waiting for."""
+    from ingest import pipeline
+
+    with fail_without_retry_on_permanent_errors():
+        summaries = as_xcom([summary.as_dict() for summary in pipeline.ingest([source])])
+    if outlet_events is not None:
+        counts = ("new_rows", "new_releases", "changed_releases", "quarantined")
+        outlet_events[asset].extra = {
+            "source": source,
+            **{key: sum(int(s.get(key) or 0) for s in summaries) for key in counts},
+        }
+    return summaries
+
+
+def announce_published_marts(result: Mapping[str, Any], outlet_events: Any) -> None:
+    """Attach each mart's row count and the build's hash to its Asset event, for consumers."""
+    if outlet_events is None:
+        return
+    rows = result.get("rows") or {}
+    for asset in PUBLISHED_MARTS:
+        mart = asset.uri.rsplit("/", 1)[-1]
+        outlet_events[asset].extra = {"rows": rows.get(mart), "sha256": result.get("sha256"),
+                                      "unchanged": bool(result.get("unchanged"))}

@@ -1,0 +1,309 @@
+"""The DAG files parse cleanly, stay thin, declare retries/pools/docs, and wire Assets end to end.
+
+Airflow reads its configuration once, at import, and creates `$AIRFLOW_HOME/logs` on the way; so
+everything that imports Airflow runs in a subprocess with `AIRFLOW_HOME` in a tmp dir (the same
+environment `ingest.airflow_local` gives Airflow), and nothing leaks into ~/airflow.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ingest.airflow_local import DAG_IDS, DAGS_DIR, WRITER_POOL, airflow_env, dags_test, setup
+from ingest.config import PROJECT_DIR, Home, Settings
+from ingest.errors import EduOpenError
+
+pytestmark = pytest.mark.airflow
+
+DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
+HEAVY_MODULES = ("requests", "duckdb", "dbt", "great_expectations", "pandas", "ingest.pipeline")
+MARKER = "@@EDUOPEN-JSON@@"
+
+# Loads the DAG folder the way the DAG processor does (bundle path on sys.path, .airflowignore
+# honoured) and describes every DAG and task as JSON. It also fires each task's failure callback
+# with a made-up failure to capture the line it logs.
+DAGBAG_PROBE = textwrap.dedent("""
+    import json, logging, sys
+    from pathlib import Path
+    from types import SimpleNamespace
+    from airflow.dag_processing.dagbag import BundleDagBag
+
+    folder, pool = Path(sys.argv[1]), sys.argv[2]
+    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder", known_pools={pool})
+    lines = []
+    class Keep(logging.Handler):
+        def emit(self, record):
+            lines.append(record.getMessage())
+    logging.getLogger("eduopen.airflow").addHandler(Keep())
+
+    def describe_task(dag, t):
+        for callback in t.on_failure_callback or []:
+            ti = SimpleNamespace(dag_id=dag.dag_id, task_id=t.task_id, run_id="manual__x", try_number=3,
+                                 max_tries=2)
+            # As the tasks raise it: the pipeline's error wrapped to skip retries.
+            wrapper = RuntimeError("AirflowFailException stand-in")
+            wrapper.__cause__ = ValueError("row count\\n dropped by 12%")
+            callback({"ti": ti, "exception": wrapper})
+        return {
+            "pool": t.pool, "retries": t.retries, "retry_exponential_backoff": t.retry_exponential_backoff,
+            "execution_timeout_s": t.execution_timeout.total_seconds() if t.execution_timeout else None,
+            "outlets": sorted(o.uri for o in t.outlets), "upstream": sorted(t.upstream_task_ids),
+            "doc_md": t.doc_md or "", "failure_callbacks": len(t.on_failure_callback or []),
+        }
+
+    dags = {}
+    for dag in bag.dags.values():
+        condition = getattr(dag.timetable, "asset_condition", None)
+        dags[dag.dag_id] = {
+            "file": Path(dag.fileloc).name, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
+            "owner": dag.owner, "max_active_runs": dag.max_active_runs, "catchup": dag.catchup,
+            "timetable": type(dag.timetable).__name__,
+            "asset_condition": type(condition).__name__ if condition is not None else None,
+            "schedule_assets": sorted(o.uri for o in getattr(condition, "objects", [])),
+            "tasks": {t.task_id: describe_task(dag, t) for t in dag.tasks},
+        }
+    print("@@EDUOPEN-JSON@@" + json.dumps({
+        "import_errors": bag.import_errors,
+        "warnings": {k: [str(w) for w in v] for k, v in bag.captured_warnings.items()},
+        "parsed_files": sorted(s.file for s in bag.dagbag_stats),
+        "dags": dags, "failure_lines": lines,
+    }))
+""")
+
+# Runs one DAG file with sockets and SQLite refused, then reports which heavy modules it pulled in
+# and how long it took beyond the `airflow.sdk` import every DAG file pays anyway.
+FILE_PROBE = textwrap.dedent("""
+    import json, runpy, socket, sqlite3, sys, time
+    folder, path, heavy = sys.argv[1], sys.argv[2], sys.argv[3].split(",")
+    from airflow.sdk import Asset, Param, dag, task  # every DAG file pays these anyway
+    sys.path.insert(0, folder)  # what Airflow's bundle loader does
+    attempts = []
+    def refuse(*args, **kwargs):
+        attempts.append(repr(args)[:200])
+        raise OSError("no network or database while parsing a DAG file")
+    socket.socket.connect = socket.socket.connect_ex = refuse
+    socket.create_connection = socket.getaddrinfo = refuse
+    sqlite3.connect = refuse
+    started = time.perf_counter()
+    runpy.run_path(path, run_name="eduopen_dag_probe")
+    parse_s = time.perf_counter() - started
+    present = [m for m in heavy if m in sys.modules]
+    print("@@EDUOPEN-JSON@@" + json.dumps({"heavy": present, "attempts": attempts, "parse_s": parse_s}))
+""")
+
+
+def _marked_json(stdout: str) -> dict[str, Any]:
+    for line in reversed(stdout.splitlines()):
+        if line.startswith(MARKER):
+            return json.loads(line[len(MARKER):])
+    raise AssertionError(f"probe printed no result; stdout tail:\n{stdout[-2000:]}")
+
+
+@pytest.fixture(scope="module")
+def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Run the DagBag probe and one import probe per DAG file concurrently (each pays Airflow's import)."""
+    env = airflow_env(Home(tmp_path_factory.mktemp("eduopen-home")))
+    commands = {"dagbag": [sys.executable, "-c", DAGBAG_PROBE, str(DAGS_DIR), WRITER_POOL]}
+    for path in DAG_FILES:
+        commands[path.name] = [sys.executable, "-c", FILE_PROBE, str(DAGS_DIR), str(path), ",".join(HEAVY_MODULES)]
+    running = {name: subprocess.Popen(cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True)
+               for name, cmd in commands.items()}
+    results = {}
+    for name, proc in running.items():
+        out, err = proc.communicate(timeout=180)
+        assert proc.returncode == 0, f"{name} probe failed:\n{err[-4000:]}"
+        results[name] = _marked_json(out)
+    return results
+
+
+@pytest.fixture(scope="module")
+def dags(probes: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return probes["dagbag"]["dags"]
+
+
+def test_dag_folder_imports_without_errors_or_warnings(probes: dict[str, dict[str, Any]]) -> None:
+    assert probes["dagbag"]["import_errors"] == {}
+    assert probes["dagbag"]["warnings"] == {}
+
+
+def test_the_three_eduopen_dags_are_found_and_helpers_are_not_parsed_as_dag_files(
+    probes: dict[str, dict[str, Any]], dags: dict[str, dict[str, Any]]
+) -> None:
+    assert sorted(dags) == sorted(DAG_IDS)
+    assert probes["dagbag"]["parsed_files"] == [p.name for p in DAG_FILES]
+
+
+def test_every_dag_declares_owner_tags_docs_and_one_active_run(dags: dict[str, dict[str, Any]]) -> None:
+    for dag_id, dag in dags.items():
+        assert dag["owner"] == "eduopen", dag_id
+        assert "eduopen" in dag["tags"] and len(dag["tags"]) >= 2, dag_id
+        assert dag["doc_md"].strip().startswith("### EduOpen"), dag_id
+        assert dag["max_active_runs"] == 1, dag_id
+        assert dag["catchup"] is False, dag_id
+
+
+def test_every_task_declares_retries_backoff_timeout_docs_and_failure_callback(
+    dags: dict[str, dict[str, Any]],
+) -> None:
+    for dag_id, dag in dags.items():
+        for task_id, t in dag["tasks"].items():
+            where = f"{dag_id}.{task_id}"
+            assert t["retries"] == 2, where
+            assert t["retry_exponential_backoff"] > 1, where
+            assert t["execution_timeout_s"] and t["execution_timeout_s"] <= 3 * 3600, where
+            assert t["doc_md"].strip(), where
+            assert t["failure_callbacks"] == 1, where
+
+
+def test_every_task_writes_through_the_single_duckdb_writer_pool(dags: dict[str, dict[str, Any]]) -> None:
+    # Every EduOpen task writes a DuckDB file (raw catalog, audit or published warehouse).
+    pools = {f"{dag_id}.{task_id}": t["pool"] for dag_id, dag in dags.items() for task_id, t in dag["tasks"].items()}
+    assert pools and set(pools.values()) == {WRITER_POOL}, pools
+
+
+def test_failure_callback_logs_one_line_naming_task_try_and_the_pipeline_error(
+    probes: dict[str, dict[str, Any]],
+) -> None:
+    lines = probes["dagbag"]["failure_lines"]
+    assert lines, "no failure callback logged anything"
+    line = next(x for x in lines if "eduopen_warehouse.validate" in x)
+    assert "\n" not in line
+    assert "try 3/3" in line and "run manual__x" in line
+    assert line.endswith("ValueError: row count dropped by 12%")
+
+
+@pytest.mark.parametrize(("dag_id", "kind", "asset"), [
+    ("eduopen_ingest_releases", "releases", "eduopen://raw/releases"),
+    ("eduopen_ingest_statistics", "statistics", "eduopen://raw/statistics"),
+])
+def test_ingest_dag_has_one_task_per_configured_source_each_emitting_its_raw_asset(
+    dags: dict[str, dict[str, Any]], dag_id: str, kind: str, asset: str
+) -> None:
+    settings = Settings.load()
+    configured = [n for n in settings.source_names() if settings.source(n).kind == kind]
+    dag = dags[dag_id]
+    assert configured, f"no {kind} source in sources.yml"
+    assert sorted(dag["tasks"]) == sorted(f"ingest_{name}" for name in configured)
+    assert all(t["outlets"] == [asset] for t in dag["tasks"].values())
+    assert dag["timetable"] == "CronTriggerTimetable"
+
+
+def test_ingest_dags_cover_the_sources_of_the_first_slice(dags: dict[str, dict[str, Any]]) -> None:
+    assert "ingest_moe_zh" in dags["eduopen_ingest_releases"]["tasks"]
+    assert "ingest_uis" in dags["eduopen_ingest_statistics"]["tasks"]
+
+
+def test_warehouse_dag_runs_on_either_raw_asset_not_on_a_cron(dags: dict[str, dict[str, Any]]) -> None:
+    warehouse = dags["eduopen_warehouse"]
+    assert warehouse["timetable"] == "AssetTriggeredTimetable"
+    assert warehouse["asset_condition"] == "AssetAny"
+    produced = {uri for dag_id, dag in dags.items() if dag_id != "eduopen_warehouse"
+                for t in dag["tasks"].values() for uri in t["outlets"]}
+    # Each Asset the warehouse waits for is one some ingest task actually emits, and vice versa.
+    assert set(warehouse["schedule_assets"]) == produced == {"eduopen://raw/releases", "eduopen://raw/statistics"}
+
+
+def test_warehouse_gate_sits_between_transform_and_publish_and_publish_emits_the_marts(
+    dags: dict[str, dict[str, Any]],
+) -> None:
+    tasks = dags["eduopen_warehouse"]["tasks"]
+    assert sorted(tasks) == ["publish", "transform", "validate"]
+    assert tasks["transform"]["upstream"] == []
+    assert tasks["validate"]["upstream"] == ["transform"]
+    assert tasks["publish"]["upstream"] == ["validate"]
+    assert tasks["publish"]["outlets"] == ["eduopen://marts/fct_policy_release",
+                                           "eduopen://marts/fct_student_mobility"]
+    assert tasks["transform"]["outlets"] == tasks["validate"]["outlets"] == []
+
+
+@pytest.mark.parametrize("dag_file", [p.name for p in DAG_FILES])
+def test_dag_file_imports_nothing_heavy_and_opens_no_connection(
+    probes: dict[str, dict[str, Any]], dag_file: str
+) -> None:
+    probe = probes[dag_file]
+    print(f"{dag_file}: parsed in {probe['parse_s'] * 1000:.0f} ms beyond the airflow.sdk import")
+    assert probe["heavy"] == []
+    assert probe["attempts"] == []
+    # Airflow's DAG processor re-parses every file every few minutes; keep it cheap.
+    assert probe["parse_s"] < 1.0
+
+
+def test_airflow_env_keeps_airflow_inside_eduopen_home_and_passes_eduopen_settings(tmp_path: Path) -> None:
+    base = {"PATH": "/usr/bin", "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+            "EDUOPEN_UIS_URL": "http://127.0.0.1:9/uis", "PYTHONPATH": "/elsewhere"}
+    env = airflow_env(Home(tmp_path), base)
+    af_home = tmp_path / "airflow"
+    assert "AIRFLOW__CORE__UNIT_TEST_MODE" not in env
+    assert env["EDUOPEN_UIS_URL"] == "http://127.0.0.1:9/uis"
+    assert env["EDUOPEN_HOME"] == str(tmp_path)
+    assert env["AIRFLOW_HOME"] == str(af_home)
+    assert env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"] == f"sqlite:///{af_home}/airflow.db"
+    assert env["AIRFLOW__LOGGING__BASE_LOG_FOLDER"] == str(af_home / "logs")
+    assert env["AIRFLOW__CORE__DAGS_FOLDER"] == str(PROJECT_DIR / "dags")
+    assert env["AIRFLOW__CORE__LOAD_EXAMPLES"] == "False"
+    assert env["PYTHONPATH"].split(":") == [str(PROJECT_DIR), "/elsewhere"]
+    assert base["AIRFLOW__CORE__UNIT_TEST_MODE"] == "True"  # the caller's mapping is left alone
+
+
+TRIVIAL_DAGS = '''
+import os
+from datetime import datetime, timedelta, timezone
+from airflow.sdk import dag, task
+
+ARGS = {"retries": int(os.environ.get("EDUOPEN_TASK_RETRIES", "3")), "retry_delay": timedelta(minutes=5)}
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1, tzinfo=timezone.utc), default_args=ARGS)
+def tiny_ok():
+    @task
+    def hello():
+        return {"ok": True}
+    hello()
+
+@dag(schedule=None, start_date=datetime(2025, 1, 1, tzinfo=timezone.utc), default_args=ARGS)
+def tiny_broken():
+    @task
+    def gate():
+        raise RuntimeError("gate rejected the build")
+    gate()
+
+tiny_ok()
+tiny_broken()
+'''
+
+
+def test_dags_test_reports_success_then_stops_at_the_failed_dag_with_its_reason(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("EDUOPEN_TASK_RETRIES", raising=False)
+    folder = tmp_path / "dags"
+    folder.mkdir()
+    (folder / "tiny.py").write_text(TRIVIAL_DAGS, encoding="utf-8")
+    home = Home(tmp_path / "home")
+    lines: list[str] = []
+
+    started = time.monotonic()
+    assert setup(home, lines.append) is True
+    setup_s = time.monotonic() - started
+    assert setup(home, lines.append) is False  # second time: nothing to do
+    with pytest.raises(EduOpenError) as failed:
+        dags_test(home, ["tiny_ok", "tiny_broken", "never_reached"], lines.append, dags_folder=folder)
+    total_s = time.monotonic() - started
+    print(f"setup {setup_s:.1f}s; setup + two `dags test` runs {total_s:.1f}s")
+
+    message = str(failed.value)
+    assert "tiny_broken" in message and "run state failed" in message
+    assert "tasks not successful: gate" in message
+    assert "RuntimeError: gate rejected the build" in message
+    assert any("✓ tiny_ok: success" in line for line in lines)
+    assert not any("never_reached" in line for line in lines)
+    # The local mode turns retries off, so the failure is reported without the 5-minute retry wait.
+    assert total_s < 240
