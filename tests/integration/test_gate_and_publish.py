@@ -1,0 +1,410 @@
+"""Write–audit–publish: the GX gate on audit.duckdb and the atomic publish to warehouse.duckdb.
+
+The audit warehouse is built here with plain DuckDB SQL in the warehouse contract's shape (no
+dbt), so the gate is tested on exactly the defects it must stop. Validating costs ~2 s (GX is
+slow to render Data Docs), so homes are built once per module and copied for each test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest.config import Home
+from ingest.errors import ConfigError, PublishError, ValidationFailed
+from ingest.raw_store import SCHEMA
+
+pytestmark = pytest.mark.timeout(300)
+
+MARTS = ("dim_country", "dim_indicator", "fct_policy_release", "fct_student_mobility")
+
+MARTS_DDL = """
+create schema if not exists marts;
+create schema if not exists staging;
+create table marts.dim_country (country_iso3 varchar, name_en varchar, name_zh varchar, region varchar,
+    is_asean boolean, belt_and_road_status varchar);
+create table marts.dim_indicator (indicator_id varchar, source varchar, name varchar, theme varchar,
+    unit varchar);
+create table marts.fct_student_mobility (mobility_id varchar, country_iso3 varchar, year integer,
+    inbound_students double, outbound_students double, net_flow double, inbound_mobility_rate double,
+    outbound_mobility_ratio double, inbound_flags varchar, outbound_flags varchar, source varchar,
+    data_version varchar);
+create table marts.fct_policy_release (release_id varchar, source varchar, url varchar, language varchar,
+    title varchar, published_at timestamptz, published_date date, issuing_body varchar,
+    document_number varchar, listing_column varchar, body_text varchar, body_chars integer,
+    content_sha256 varchar, version_count integer, first_seen_at timestamptz);
+"""
+
+
+def build_audit(path: Path, *, countries: int = 20, years: int = 10, releases: int = 12) -> None:
+    """A small, plausible audit warehouse: raw copies, a staging view and the four marts."""
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        con.execute("create schema raw; use raw")
+        con.execute(SCHEMA)
+        con.execute("use main")
+        con.execute(MARTS_DDL)
+        con.execute(f"""insert into marts.dim_country
+            select chr(65 + i // 676) || chr(65 + (i // 26) % 26) || chr(65 + i % 26), 'Country ' || i,
+                   case when i = 0 then '中国' end, 'Eastern Asia', i % 5 = 0,
+                   case i % 3 when 0 then 'signed' when 1 then 'none' end
+            from (select i::integer as i from range({countries}) t(i))""")
+        con.execute("""insert into marts.dim_indicator values
+            ('26637', 'uis', 'Inbound internationally mobile students', 'mobility', 'number'),
+            ('OE.5T8.40510', 'uis', 'Outbound internationally mobile students', 'mobility', 'number'),
+            ('MENF.5T8', 'uis', 'Net flow of internationally mobile students', 'mobility', 'number'),
+            ('MSEP.5T8', 'uis', 'Inbound mobility rate', 'mobility', 'percent')""")
+        # Outbound is NULL every fourth year: missing stays missing, never 0.
+        con.execute(f"""insert into marts.fct_student_mobility
+            select c.country_iso3 || '-' || (2010 + y), c.country_iso3, 2010 + y,
+                   1000.0 * (y + 1), case when y % 4 = 0 then null else 1500.0 * y end,
+                   1000.0 * (y + 1) - coalesce(1500.0 * y, 0), 0.4 * y, 130.0 * (y % 2),
+                   case when y = 0 then 'UIS_EST' end, null, 'uis', '20260801'
+            from marts.dim_country c, range({years}) t(y)""")
+        con.execute(f"""insert into raw.release_version
+            select 'moe_zh', 'http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/t' || i || '.html',
+                   sha256('body' || i), case when i % 4 = 0 then 'en' else 'zh' end,
+                   '教育对外开放工作通知 ' || i,
+                   timestamptz '2024-01-01 08:00:00+08' + to_days(i::integer), '正文 ' || i, '教育部',
+                   '教外〔2024〕' || i || '号', null, 'gzdt', null,
+                   timestamptz '2026-07-01 00:00:00+00' + to_days(i::integer)
+            from range({releases}) t(i)""")
+        con.execute("""insert into marts.fct_policy_release
+            select md5(url), source, url, language, title, published_at, cast(published_at as date),
+                   issuing_body, document_number, listing_column, body_text, length(body_text),
+                   content_sha256, 1, first_seen_at
+            from raw.release_version""")
+        con.execute("""insert into raw.observation
+            select 'uis', '26637', country_iso3, year, inbound_students, cast(inbound_students as varchar),
+                   null, 'NAT_EST', '20260801', sha256('batch-1'), timestamptz '2026-08-01 00:00:00+00'
+            from marts.fct_student_mobility""")
+        con.execute("create view staging.stg_uis__observation as select * from raw.observation")
+    finally:
+        con.close()
+
+
+def sql(path: Path, statement: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def scalar(path: Path | None, query: str):
+    con = duckdb.connect(str(path), read_only=True) if path else duckdb.connect()
+    try:
+        return con.execute(query).fetchone()[0]
+    finally:
+        con.close()
+
+
+def copy_home(source: Home, target: Path) -> Home:
+    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns(".writer.lock"))
+    return Home(target)
+
+
+def record(home: Home) -> dict:
+    return json.loads((home.state / "validation.json").read_text())
+
+
+def assert_docs_fresh(home: Home, since: float, suite: str | None = None) -> None:
+    index = home.docs / "gx" / "index.html"
+    assert index.exists()
+    assert index.stat().st_mtime >= since - 1
+    assert record(home)["docs_index"] == str(index)
+    if suite:
+        assert suite in index.read_text()
+
+
+@pytest.fixture(scope="module")
+def gate():
+    """The validate step (importing GX takes seconds: once per module)."""
+    from expectations.validate import validate
+
+    return validate
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict]:
+    """A home whose clean audit build was validated and published: (home, validation, publish)."""
+    from ingest.publish import publish
+
+    home = Home(tmp_path_factory.mktemp("published") / "home").ensure()
+    build_audit(home.audit)
+    summary = gate(home)
+    return home, summary, publish(home)
+
+
+@pytest.fixture(scope="module")
+def validated_v2(tmp_path_factory: pytest.TempPathFactory, published, gate) -> Home:
+    """The published home with a second, larger audit build already validated (not published)."""
+    home = copy_home(published[0], tmp_path_factory.mktemp("v2") / "home")
+    build_audit(home.audit, countries=24)
+    gate(home)
+    return home
+
+
+# -- the clean path -----------------------------------------------------------------------------
+def test_clean_build_validates_and_is_published_with_exports_and_log(published) -> None:
+    home, summary, result = published
+    assert summary["success"] is True and summary["failed"] == []
+    assert summary["statistics"]["evaluated_expectations"] > 50
+    assert set(summary["suites"]) == {f"marts.{m}" for m in MARTS} | {"raw.observation", "raw.release_version"}
+    assert summary["audit_sha256"] == record(home)["audit_sha256"]
+
+    assert home.warehouse.exists()
+    # The published file is byte-for-byte the build that passed the gate.
+    assert sha256(home.warehouse) == summary["audit_sha256"] == result["sha256"]
+    assert result["published"] == str(home.warehouse) and result["version_kept"] is None
+    assert result["rows"] == {"dim_country": 20, "dim_indicator": 4, "fct_policy_release": 12,
+                              "fct_student_mobility": 200}
+    for mart, rows in result["rows"].items():
+        parquet = home.exports / f"{mart}.parquet"
+        assert scalar(None, f"select count(*) from read_parquet('{parquet}')") == rows
+    assert not list(home.exports.glob(".*"))  # no temp files left behind
+
+    log = [json.loads(line) for line in (home.state / "publish_log.jsonl").read_text().splitlines()]
+    assert len(log) == 1
+    assert log[0]["sha256"] == result["sha256"] and log[0]["rows"] == result["rows"]
+    assert log[0]["published_at"]
+    assert (home.docs / "gx" / "index.html").exists()
+
+
+def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gate, tmp_path: Path) -> None:
+    home = copy_home(published[0], tmp_path / "home")
+    sql(home.audit, "drop view staging.stg_uis__observation; drop table raw.observation")
+    started = time.time()
+    summary = gate(home)
+    assert summary["success"] is True
+    assert summary["suites"]["raw.observation"]["present"] is False
+    assert_docs_fresh(home, started)
+
+
+# -- the gate blocks, the published warehouse stays as it was ----------------------------------
+CORRUPTIONS = {
+    "negative_inbound_students": (
+        "update marts.fct_student_mobility set inbound_students = -5 where mobility_id = 'AAA-2012'",
+        "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_students)"),
+    "duplicate_release_id": (
+        "insert into marts.fct_policy_release select * from marts.fct_policy_release limit 1",
+        "marts.fct_policy_release", "expect_column_values_to_be_unique(release_id)"),
+    "rows_dropped_more_than_half": (
+        "delete from marts.fct_student_mobility where year >= 2014",  # 200 -> 80 rows: -60 %
+        "marts.fct_student_mobility", "expect_table_row_count_to_be_between()"),
+    "null_country_iso3": (
+        "update marts.fct_student_mobility set country_iso3 = null where mobility_id = 'AAB-2015'",
+        "marts.fct_student_mobility", "expect_column_values_to_not_be_null(country_iso3)"),
+    "nan_mobility_rate": (
+        "update marts.fct_student_mobility set inbound_mobility_rate = 'nan'::double "
+        "where mobility_id = 'AAC-2011'",
+        "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_mobility_rate)"),
+    "required_mart_missing": (
+        "drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
+}
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untouched(
+    name: str, published, gate, tmp_path: Path
+) -> None:
+    from ingest.publish import publish
+
+    statement, suite, label = CORRUPTIONS[name]
+    home = copy_home(published[0], tmp_path / "home")
+    before = sha256(home.warehouse)
+    exports_before = {p.name: sha256(p) for p in home.exports.glob("*.parquet")}
+    sql(home.audit, statement)
+
+    started = time.time()
+    with pytest.raises(ValidationFailed) as failure:
+        gate(home)
+    message = str(failure.value)
+    assert f"{suite}: {label}" in message
+    assert message.endswith(f"see {home.docs / 'gx' / 'index.html'}")
+    assert "\n" not in message
+
+    outcome = record(home)
+    assert outcome["success"] is False
+    assert any(f["suite"] == suite and label.startswith(f["expectation_type"] + "(") for f in outcome["failed"])
+    assert outcome["audit_sha256"] == sha256(home.audit)
+    if suite in outcome["suites"] and outcome["suites"][suite]["present"]:
+        assert_docs_fresh(home, started, suite)
+    else:
+        assert_docs_fresh(home, started)
+
+    with pytest.raises(PublishError, match="last validation failed"):
+        publish(home)
+    assert sha256(home.warehouse) == before
+    assert {p.name: sha256(p) for p in home.exports.glob("*.parquet")} == exports_before
+
+
+def test_failure_record_names_column_and_observed_values(published, gate, tmp_path: Path) -> None:
+    home = copy_home(published[0], tmp_path / "home")
+    sql(home.audit, "update marts.fct_student_mobility set inbound_students = -7 where year = 2019")
+    with pytest.raises(ValidationFailed, match=r"^1 expectation failed: "):
+        gate(home)
+    (failed,) = record(home)["failed"]
+    assert failed["suite"] == "marts.fct_student_mobility"
+    assert failed["expectation_type"] == "expect_column_values_to_be_between"
+    assert failed["column"] == "inbound_students"
+    assert failed["kwargs"]["min_value"] == 0
+    assert failed["observed"]["unexpected_count"] == 20
+    assert failed["observed"]["partial_unexpected_list"][:2] == [-7.0, -7.0]
+
+
+# -- publish refuses what the gate did not pass -------------------------------------------------
+def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
+    from ingest.publish import publish
+
+    home = Home(tmp_path / "home").ensure()
+    build_audit(home.audit)
+    with pytest.raises(PublishError, match="run `eduopen validate` first"):
+        publish(home)
+    assert not home.warehouse.exists()
+
+
+def test_audit_modified_after_validation_is_refused(validated_v2: Home, tmp_path: Path) -> None:
+    from ingest.publish import publish
+
+    home = copy_home(validated_v2, tmp_path / "home")
+    before = sha256(home.warehouse)
+    sql(home.audit, "insert into marts.dim_indicator values ('X', 'uis', 'sneaked in', null, null)")
+    with pytest.raises(PublishError, match="changed after validation"):
+        publish(home)
+    assert sha256(home.warehouse) == before
+    assert not list(home.root.glob(".warehouse.duckdb.*"))  # the temp copy was cleaned up
+
+
+# -- atomic swap, versions, rollback ------------------------------------------------------------
+READER = r"""
+import sys, duckdb
+con = duckdb.connect(sys.argv[1], read_only=True)
+print("ready", flush=True)
+sys.stdin.readline()
+# First read of the fact table happens after the swap: its pages must come from the old inode.
+rows, total = con.execute("select count(*), sum(inbound_students) from marts.fct_student_mobility").fetchone()
+print(rows, total, flush=True)
+"""
+
+
+def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
+    validated_v2: Home, tmp_path: Path
+) -> None:
+    from ingest.publish import publish
+
+    home = copy_home(validated_v2, tmp_path / "home")
+    old_rows = scalar(home.warehouse, "select count(*) from marts.fct_student_mobility")
+    old_total = scalar(home.warehouse, "select sum(inbound_students) from marts.fct_student_mobility")
+    reader = subprocess.Popen([sys.executable, "-c", READER, str(home.warehouse)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert reader.stdout.readline().strip() == "ready"
+        result = publish(home)
+        out, err = reader.communicate("go\n", timeout=60)
+    finally:
+        reader.kill()
+    assert reader.returncode == 0, err
+    rows, total = out.split()
+    assert (int(rows), float(total)) == (old_rows, old_total)
+    assert scalar(home.warehouse, "select count(*) from marts.fct_student_mobility") == 240
+    assert result["rows"]["fct_student_mobility"] == 240
+    assert result["version_kept"] and Path(result["version_kept"]).parent == home.versions
+
+
+def test_rollback_restores_the_previous_version_and_its_exports(published, validated_v2: Home,
+                                                                 tmp_path: Path) -> None:
+    from ingest.publish import list_versions, publish
+
+    home = copy_home(validated_v2, tmp_path / "home")
+    v1 = sha256(home.warehouse)
+    assert v1 == published[2]["sha256"]
+    v2 = publish(home)["sha256"]
+    assert sha256(home.warehouse) == v2 != v1
+
+    result = publish(home, rollback=True)
+    assert sha256(home.warehouse) == result["sha256"] == v1
+    assert result["rows"]["fct_student_mobility"] == 200
+    assert scalar(None, "select count(*) from read_parquet("
+                  f"'{home.exports / 'fct_student_mobility.parquet'}')") == 200
+    # v2 is kept, marked rolled back, so a further rollback does not flip back to it.
+    (kept,) = list_versions(home)
+    assert kept.name.endswith(".rolledback.duckdb") and sha256(kept) == v2
+    last = json.loads((home.state / "publish_log.jsonl").read_text().splitlines()[-1])
+    assert last["action"] == "rollback" and last["sha256"] == v1
+
+    with pytest.raises(PublishError, match="nothing to roll back to"):
+        publish(home, rollback=True)
+    assert sha256(home.warehouse) == v1
+
+
+def test_publish_keeps_only_the_newest_versions(validated_v2: Home, tmp_path: Path) -> None:
+    from ingest.publish import list_versions, publish
+
+    home = copy_home(validated_v2, tmp_path / "home")
+    for stamp in ("20250101T000000000000Z", "20250201T000000000000Z", "20250301T000000000000Z"):
+        (home.versions / f"warehouse-{stamp}-00000000.duckdb").write_bytes(b"old")
+    result = publish(home, keep=2)
+    names = [p.name for p in list_versions(home)]
+    assert len(names) == 2
+    assert names[0].startswith("warehouse-20250301T")
+    assert Path(result["version_kept"]).name == names[1]
+    assert len(result["pruned"]) == 2
+
+
+def test_republishing_the_same_build_changes_nothing(published, tmp_path: Path) -> None:
+    from ingest.publish import list_versions, publish
+
+    home = copy_home(published[0], tmp_path / "home")
+    before = sha256(home.warehouse)
+    result = publish(home)
+    assert result["unchanged"] is True and result["version_kept"] is None
+    assert sha256(home.warehouse) == before
+    assert list_versions(home) == []
+
+
+# -- the suite files ----------------------------------------------------------------------------
+def test_raw_suites_match_the_raw_catalog_ddl() -> None:
+    from expectations.loader import load_suite_specs
+
+    con = duckdb.connect()
+    con.execute(SCHEMA)
+    for spec in load_suite_specs():
+        if spec.schema != "raw":
+            continue
+        (columns,) = [e.kwargs["column_set"] for e in spec.expectations
+                      if e.type == "expect_table_columns_to_match_set"]
+        ddl = [r[0] for r in con.execute(
+            "select column_name from duckdb_columns() where table_name = ?", [spec.table_name]).fetchall()]
+        assert sorted(columns) == sorted(ddl), spec.name
+
+
+def test_every_mart_has_a_required_suite() -> None:
+    from expectations.loader import load_suite_specs
+
+    required = {spec.table for spec in load_suite_specs() if spec.required}
+    assert {f"marts.{m}" for m in MARTS} <= required
+
+
+def test_unknown_expectation_type_in_a_suite_file_is_a_config_error(tmp_path: Path) -> None:
+    from expectations.loader import load_suite_specs
+
+    (tmp_path / "marts.x.json").write_text(json.dumps({
+        "name": "marts.x", "version": 1, "table": "marts.x", "required": True,
+        "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "a"}}],
+    }))
+    with pytest.raises(ConfigError, match="expect_column_values_to_be_purple"):
+        load_suite_specs(tmp_path)
