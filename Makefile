@@ -25,6 +25,7 @@ demo: env
 	$(VENV)/bin/eduopen demo
 
 test: env
+	bash scripts/ensure_chromium.sh
 	$(VENV)/bin/ruff check ingest expectations dags tests bench
 	$(VENV)/bin/pytest
 

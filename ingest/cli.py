@@ -61,10 +61,16 @@ def cmd_publish(args: argparse.Namespace) -> None:
     _print_json(_step(title, lambda: pipeline.publish(rollback=args.rollback)))
 
 
+def cmd_docs(args: argparse.Namespace) -> None:
+    from ingest import pipeline
+
+    _print_json(_step("docs (dbt docs + HTML report from the published warehouse)", pipeline.docs))
+
+
 def cmd_pipeline(args: argparse.Namespace) -> None:
     from ingest import pipeline
 
-    _print_json(_step("pipeline: ingest → transform → validate → publish",
+    _print_json(_step("pipeline: ingest → transform → validate → publish → docs",
                       lambda: pipeline.run_pipeline(args.sources, full_refresh=args.full_refresh)))
 
 
@@ -119,7 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollback", action="store_true", help="restore the previously published version")
     p.set_defaults(func=cmd_publish)
 
-    p = sub.add_parser("pipeline", help="ingest, transform, validate and publish")
+    sub.add_parser("docs", help="dbt docs and the HTML report of the published warehouse").set_defaults(
+        func=cmd_docs)
+
+    p = sub.add_parser("pipeline", help="ingest, transform, validate, publish and docs")
     p.add_argument("sources", nargs="*", default=["all"])
     p.add_argument("--full-refresh", action="store_true")
     p.set_defaults(func=cmd_pipeline)

@@ -16,8 +16,6 @@ from rich.table import Table
 from ingest.config import Home
 from ingest.replay.server import ReplayServer
 
-DEMO_DAGS = ("eduopen_ingest_releases", "eduopen_ingest_statistics", "eduopen_warehouse")
-
 
 def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dict[str, int]:
     console = console or Console(stderr=True)
@@ -30,11 +28,11 @@ def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dic
         os.environ["EDUOPEN_HOME"] = str(home.root)
         console.print(f"[bold]EduOpen demo[/bold] · home {home.root} · replaying {', '.join(replay.sources)}")
         if use_airflow:
-            from ingest.airflow_local import dags_test, setup
+            from ingest.airflow_local import DAG_IDS, dags_test, setup
 
             console.print("Airflow (local mode): preparing the metadata database…")
             setup(home)
-            dags_test(home, DEMO_DAGS)
+            dags_test(home, DAG_IDS)
         else:
             from ingest import pipeline
 
@@ -65,7 +63,8 @@ def print_summary(console: Console, home: Home, rows: dict[str, int], requests: 
     console.print(table)
     console.print(f"Warehouse (open read-only): {home.warehouse}")
     console.print(f"Parquet exports:            {home.exports}")
-    console.print(f"Data Docs (GX):             {home.docs / 'gx'}")
-    console.print(f"dbt docs:                   {home.docs / 'dbt'}")
+    console.print(f"Report (open in a browser): {home.docs / 'report' / 'index.html'}")
+    console.print(f"Data Docs (GX):             {home.docs / 'gx' / 'index.html'}")
+    console.print(f"dbt docs:                   {home.docs / 'dbt' / 'index.html'}")
     console.print("Airflow UI:                 `make airflow`, then http://localhost:8080")
     console.print(f"{requests} requests answered by the replay · {seconds:.0f}s in all")

@@ -108,9 +108,26 @@ def publish(rollback: bool = False, home: Home | None = None) -> dict[str, Any]:
         return run_publish(home, rollback=rollback)
 
 
+def docs(home: Home | None = None) -> dict[str, Any]:
+    """After a publish: dbt docs and the HTML report, both from the published warehouse.
+
+    Read-only on the warehouse, so it needs no writer lock and never blocks the next build.
+    """
+    from ingest.report import build_report
+    from ingest.transform import generate_docs
+
+    home = home or Home.from_env()
+    started = time.monotonic()
+    return {
+        "dbt_docs": str(generate_docs(home)),
+        "report": str(build_report(home)),
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
 def run_pipeline(sources: Sequence[str] = ("all",), home: Home | None = None,
                  full_refresh: bool = False) -> dict[str, Any]:
-    """ingest -> transform -> validate -> publish, under one writer lock."""
+    """ingest -> transform -> validate -> publish -> docs, under one writer lock."""
     home = home or Home.from_env()
     timings: dict[str, float] = {}
     result: dict[str, Any] = {}
@@ -120,6 +137,7 @@ def run_pipeline(sources: Sequence[str] = ("all",), home: Home | None = None,
             ("transform", lambda: transform(full_refresh, home)),
             ("validate", lambda: validate(home)),
             ("publish", lambda: publish(False, home)),
+            ("docs", lambda: docs(home)),
         ):
             started = time.monotonic()
             result[step] = call()

@@ -206,7 +206,7 @@ def test_warehouse_dag_runs_on_either_raw_asset_not_on_a_cron(dags: dict[str, di
     warehouse = dags["eduopen_warehouse"]
     assert warehouse["timetable"] == "AssetTriggeredTimetable"
     assert warehouse["asset_condition"] == "AssetAny"
-    produced = {uri for dag_id, dag in dags.items() if dag_id != "eduopen_warehouse"
+    produced = {uri for dag_id, dag in dags.items() if dag_id.startswith("eduopen_ingest_")
                 for t in dag["tasks"].values() for uri in t["outlets"]}
     # Each Asset the warehouse waits for is one some ingest task actually emits, and vice versa.
     assert set(warehouse["schedule_assets"]) == produced == {"eduopen://raw/releases", "eduopen://raw/statistics"}
@@ -223,6 +223,12 @@ def test_warehouse_gate_sits_between_transform_and_publish_and_publish_emits_the
     assert tasks["publish"]["outlets"] == ["eduopen://marts/fct_policy_release",
                                            "eduopen://marts/fct_student_mobility"]
     assert tasks["transform"]["outlets"] == tasks["validate"]["outlets"] == []
+
+
+def test_docs_dag_runs_on_the_published_mart_assets(dags: dict[str, dict[str, Any]]) -> None:
+    docs = dags["eduopen_docs"]
+    assert docs["timetable"] == "AssetTriggeredTimetable"
+    assert set(docs["schedule_assets"]) == set(dags["eduopen_warehouse"]["tasks"]["publish"]["outlets"])
 
 
 @pytest.mark.parametrize("dag_file", [p.name for p in DAG_FILES])

@@ -1,0 +1,48 @@
+"""
+### EduOpen · docs: dbt docs and the HTML report after every publish
+
+Scheduled on the published mart Assets (`eduopen://marts/...`): whenever the warehouse DAG
+publishes, this DAG regenerates
+
+- **dbt docs** (`$EDUOPEN_HOME/docs/dbt/index.html`): models, columns, tests and lineage;
+- **the report** (`$EDUOPEN_HOME/docs/report/index.html`): bringing in vs going global, top partner
+  countries, releases per theme per year, the latest releases.
+
+Both only read the published warehouse; the task still queues in the writer pool so it never
+copies the file while a publish is swapping it.
+Same step outside Airflow: `eduopen docs`.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from _eduopen_common import PUBLISHED_MARTS, START_DATE, as_xcom, default_args
+from airflow.sdk import dag, task
+
+
+@task(multiple_outputs=False)
+def build_docs() -> dict[str, Any]:
+    """dbt docs generate + the static HTML report, from the published warehouse."""
+    from ingest import pipeline
+
+    return as_xcom(pipeline.docs())
+
+
+@dag(
+    dag_id="eduopen_docs",
+    schedule=PUBLISHED_MARTS,
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=30),
+    default_args=default_args(execution_timeout=timedelta(minutes=15)),
+    tags=["eduopen", "docs", "report"],
+    doc_md=__doc__,
+)
+def eduopen_docs() -> None:
+    build_docs()
+
+
+eduopen_docs()
