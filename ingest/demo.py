@@ -13,7 +13,8 @@ import duckdb
 from rich.console import Console
 from rich.table import Table
 
-from ingest.config import Home
+from ingest.config import Home, Settings
+from ingest.errors import ConfigError
 from ingest.replay.server import ReplayServer
 
 
@@ -22,6 +23,10 @@ def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dic
     home = Home.from_env().ensure()
     started = time.monotonic()
     with ReplayServer() as replay:
+        missing = replay.unreplayed(Settings.load().source_names())
+        if missing:
+            raise ConfigError(f"no recorded responses for {', '.join(missing)}: the offline demo would "
+                              "reach the live sites. Add a bundle under ingest/replay/bundle/ or disable them.")
         os.environ.update(replay.env())
         # Loopback replay: the per-host politeness delay would only slow the demo down.
         os.environ.setdefault("EDUOPEN_MIN_DELAY_S", "0")

@@ -32,9 +32,12 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """The recorded bundle served on loopback, every source pointed at it."""
+    from ingest.config import Settings
     from ingest.replay.server import ReplayServer
 
     with ReplayServer() as server:
+        missing = server.unreplayed(Settings.load().source_names())
+        assert not missing, f"sources without a replay bundle would reach the live web: {missing}"
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")

@@ -228,6 +228,10 @@ class ReplayServer:
             env["EDUOPEN_TODAY"] = recorded_on.read_text(encoding="utf-8").strip()
         return env
 
+    def unreplayed(self, configured: Iterable[str]) -> list[str]:
+        """Configured sources this replay does not serve: offline runs must not reach the live web."""
+        return sorted(set(configured) - set(self._servers))
+
     def set_scenarios(self, *names: str) -> None:
         self.state.scenarios = list(names)
 

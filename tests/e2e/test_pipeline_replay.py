@@ -37,7 +37,11 @@ def first_and_second_run(tmp_path_factory):
     home = Home(tmp_path_factory.mktemp("e2e") / "home").ensure()
     mp.setenv("EDUOPEN_HOME", str(home.root))
     mp.setenv("EDUOPEN_MIN_DELAY_S", "0")
+    from ingest.config import Settings
+
     with ReplayServer() as replay:
+        missing = replay.unreplayed(Settings.load().source_names())
+        assert not missing, f"sources without a replay bundle would reach the live web: {missing}"
         for key, value in replay.env().items():
             mp.setenv(key, value)
         first = pipeline.run_pipeline(["all"], home)
@@ -96,3 +100,19 @@ def test_second_run_makes_only_conditional_listing_requests_and_fetches_no_artic
     assert articles_second == []
     uis_second = [r for r in second_requests if r.source == "uis" and not r.path.endswith("robots.txt")]
     assert [r.path for r in uis_second] == ["/api/public/versions/default"]
+
+
+def test_docs_written_after_the_run_open_in_a_real_browser(first_and_second_run):
+    from tests.support.browser import dump_dom, screenshot
+
+    home = first_and_second_run[0]
+    gx_index = home.docs / "gx" / "index.html"
+    report = home.docs / "report" / "index.html"
+    dbt_index = home.docs / "dbt" / "index.html"
+    assert gx_index.exists() and report.exists() and dbt_index.exists()
+    gx_dom = dump_dom(gx_index)
+    assert "fct_student_mobility" in gx_dom and "Succeeded" in gx_dom
+    report_dom = dump_dom(report)
+    assert report_dom.count("<svg") >= 3
+    screenshot(gx_index, "test-artifacts/gx-data-docs.png")
+    screenshot(report, "test-artifacts/report-e2e.png")
