@@ -163,6 +163,10 @@ class Settings:
     def source_names(self) -> list[str]:
         return [name for name, cfg in self.data["sources"].items() if cfg.get("enabled", True)]
 
+    def network_source_names(self) -> list[str]:
+        """Enabled sources that talk HTTP (all but the `files` kind, i.e. the landing folder)."""
+        return [name for name in self.source_names() if self.source(name).kind != "files"]
+
     def source(self, name: str) -> SourceConfig:
         try:
             settings = self.data["sources"][name]

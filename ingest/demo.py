@@ -23,7 +23,7 @@ def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dic
     home = Home.from_env().ensure()
     started = time.monotonic()
     with ReplayServer() as replay:
-        missing = replay.unreplayed(Settings.load().source_names())
+        missing = replay.unreplayed(Settings.load().network_source_names())
         if missing:
             raise ConfigError(f"no recorded responses for {', '.join(missing)}: the offline demo would "
                               "reach the live sites. Add a bundle under ingest/replay/bundle/ or disable them.")

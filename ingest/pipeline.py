@@ -66,7 +66,7 @@ def ingest(sources: Sequence[str] = ("all",), home: Home | None = None) -> list[
     with writer(home), RawStore(home) as store:
         for name in names:
             cfg = settings.source(name)
-            client = PoliteClient.for_source(cfg, store)
+            client = None if cfg.kind == "files" else PoliteClient.for_source(cfg, store)
             started = time.monotonic()
             try:
                 summary = runner(name)(SourceContext(cfg, store, client, home))

@@ -36,7 +36,7 @@ def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     from ingest.replay.server import ReplayServer
 
     with ReplayServer() as server:
-        missing = server.unreplayed(Settings.load().source_names())
+        missing = server.unreplayed(Settings.load().network_source_names())
         assert not missing, f"sources without a replay bundle would reach the live web: {missing}"
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)

@@ -19,7 +19,7 @@ class SourceContext:
 
     config: SourceConfig
     store: RawStore
-    client: PoliteClient
+    client: PoliteClient | None  # None for sources that read files, not HTTP
     home: Home
 
     @property

@@ -40,7 +40,7 @@ def first_and_second_run(tmp_path_factory):
     from ingest.config import Settings
 
     with ReplayServer() as replay:
-        missing = replay.unreplayed(Settings.load().source_names())
+        missing = replay.unreplayed(Settings.load().network_source_names())
         assert not missing, f"sources without a replay bundle would reach the live web: {missing}"
         for key, value in replay.env().items():
             mp.setenv(key, value)

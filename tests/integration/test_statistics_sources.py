@@ -1,0 +1,140 @@
+"""worldbank, oecd and landing through `pipeline.ingest` against the replay server: rows land in the
+raw tables, and a second run on unchanged sources asks only conditionally and loads nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest import pipeline
+from ingest.errors import SourceError
+from ingest.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
+
+
+def _raw(home, sql: str, params: list | None = None) -> list[tuple]:
+    con = duckdb.connect(str(home.catalog), read_only=True)
+    try:
+        return con.execute(sql, params or []).fetchall()
+    finally:
+        con.close()
+
+
+def _data_requests(replay, source: str):
+    return [r for r in replay.requests(source) if not r.path.endswith("robots.txt")]
+
+
+def test_worldbank_loads_every_page_and_both_number_forms(replay, home):
+    (summary,) = pipeline.ingest(["worldbank"], home)
+    counts = dict(_raw(home, "select indicator_id, count(*) from observation "
+                             "where source = 'worldbank' group by 1"))
+    assert counts == {"SP.POP.TOTL": 48, "SE.TER.ENRR": 25, "SE.XPD.TOTL.GD.ZS": 25, "SP.POP.1564.TO": 20}
+    assert summary.new_rows == sum(counts.values())
+    values = {(i, g, y): v for i, g, y, v in _raw(
+        home, "select indicator_id, geo_unit, year, value from observation where source = 'worldbank'")}
+    assert values[("SP.POP.TOTL", "USA", 2019)] == 328329953  # on page 2
+    assert values[("SE.TER.ENRR", "CHN", 2021)] == 63.6         # sent as the string "63.6"
+    assert values[("SE.TER.ENRR", "1W", 2022)] == 42.7          # World, no iso3 code in that answer
+    assert values[("SE.XPD.TOTL.GD.ZS", "CHN", 2023)] is None   # null stays NULL
+    assert _raw(home, "select distinct data_version from observation where indicator_id = 'SE.TER.ENRR'") == [
+        ("2025-06-30",)]
+    names = dict(_raw(home, "select indicator_id, name from indicator_definition where source = 'worldbank'"))
+    assert names["SE.TER.ENRR"] == "School enrollment, tertiary (% gross)" and len(names) == 4
+
+
+def test_worldbank_second_run_asks_page_one_conditionally_and_loads_nothing(replay, home):
+    pipeline.ingest(["worldbank"], home)
+    before = _raw(home, "select count(*) from observation")
+    replay.reset_log()
+    (summary,) = pipeline.ingest(["worldbank"], home)
+    seen = _data_requests(replay, "worldbank")
+    assert len(seen) == 4 and all(r.conditional and r.status == 304 for r in seen)
+    assert not any("page=2" in r.path for r in seen)
+    assert summary.new_rows == 0
+    assert _raw(home, "select count(*) from observation") == before
+
+
+def test_oecd_loads_china_outbound_flows_by_destination(replay, home):
+    pipeline.ingest(["oecd"], home)
+    flows = dict(_raw(home, "select destination, value from flow_observation "
+                            "where source = 'oecd' and origin = 'CHN' and year = 2021"))
+    assert set(flows) == {"USA", "GBR", "AUS", "JPN", "CAN", "DEU", "FRA"}
+    assert flows["USA"] == 329624
+    assert _raw(home, "select value, magnitude from flow_observation where origin = 'CHN' "
+                      "and destination = 'CAN' and year = 2022") == [(None, "M")]
+
+
+def test_oecd_second_run_is_one_conditional_request_and_loads_nothing(replay, home):
+    pipeline.ingest(["oecd"], home)
+    replay.reset_log()
+    (summary,) = pipeline.ingest(["oecd"], home)
+    seen = _data_requests(replay, "oecd")
+    assert [(r.status, r.conditional) for r in seen] == [(304, True)]
+    assert summary.new_rows == 0 and summary.skipped_reason
+
+
+def _settled(path: Path) -> None:
+    old = time.time() - 60
+    os.utime(path, (old, old))
+
+
+OECD_CSV = (
+    "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
+    "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\r\n"
+    "DATAFLOW,OECD.EDU.IMEP:DSD_X@DF_MOB(1.0),Mobility,I,AUS,Australia,CHN,China,2022,,117418,,A,\r\n"
+)
+WB_BULK = (
+    '"Data Source","World Development Indicators",\n\n"Last Updated Date","2025-07-01",\n\n'
+    '"Country Name","Country Code","Indicator Name","Indicator Code","2022","2023",\n'
+    '"China","CHN","Population, total","SP.POP.TOTL","1412175000","1410710000",\n'
+)
+
+
+def test_landing_files_are_loaded_moved_and_not_loaded_twice(home):
+    (home.landing / "flows.csv").write_text(OECD_CSV, encoding="utf-8")
+    (home.landing / "API_SP.POP.TOTL.csv").write_text("\ufeff" + WB_BULK, encoding="utf-8")
+    for path in home.landing.iterdir():
+        _settled(path)
+    (summary,) = pipeline.ingest(["landing"], home)
+    assert summary.new_rows == 3
+    assert _raw(home, "select source, year, value from observation order by year") == [
+        ("worldbank_bulk", 2022, 1412175000), ("worldbank_bulk", 2023, 1410710000)]
+    assert _raw(home, "select source, origin, destination, value from flow_observation") == [
+        ("oecd", "CHN", "AUS", 117418)]
+    processed = sorted(p.name for p in (home.landing / "processed").iterdir())
+    assert processed == ["API_SP.POP.TOTL.csv", "flows.csv"]
+    assert _raw(home, "select source, indicator_id, name from indicator_definition order by 1") == [
+        ("oecd", "DSD_X@DF_MOB", "Mobility"), ("worldbank_bulk", "SP.POP.TOTL", "Population, total")]
+    (again,) = pipeline.ingest(["landing"], home)
+    assert again.new_rows == 0 and again.skipped_reason
+
+
+def test_file_dropped_while_a_run_starts_waits_for_the_next_run(home, monkeypatch):
+    monkeypatch.delenv("EDUOPEN_LANDING_SETTLE_S", raising=False)
+    arriving = home.landing / "flows.csv"
+    arriving.write_text(OECD_CSV, encoding="utf-8")  # modified just now: maybe still being written
+    (first,) = pipeline.ingest(["landing"], home)
+    assert first.new_rows == 0 and arriving.exists()
+    _settled(arriving)
+    (second,) = pipeline.ingest(["landing"], home)
+    assert second.new_rows == 1 and not arriving.exists()
+
+
+def test_truncated_worldbank_paging_fails_the_source_and_loads_none_of_it(home, tmp_path, monkeypatch):
+    rel = relative_file_for("/v2/country/all/indicator/SP.POP.TOTL",
+                            "date=2000:2025&format=json&page=2&per_page=1000")
+    header, records = json.loads((BUNDLE_DIR / "worldbank" / rel).read_bytes())
+    cut = tmp_path / "overlay" / "worldbank" / rel
+    cut.parent.mkdir(parents=True)
+    cut.write_text(json.dumps([header, records[:-3]]), encoding="utf-8")
+    with ReplayServer(["worldbank"], extra_roots=[tmp_path / "overlay"]) as server:
+        for key, value in server.env().items():
+            monkeypatch.setenv(key, value)
+        monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
+        with pytest.raises(SourceError, match="truncated paging for SP.POP.TOTL"):
+            pipeline.ingest(["worldbank"], home)
+    assert _raw(home, "select count(*) from observation where indicator_id = 'SP.POP.TOTL'") == [(0,)]

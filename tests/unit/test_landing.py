@@ -1,0 +1,355 @@
+"""The landing folder: formats recognised from content, bad files set aside with a reason, and
+nothing outside the folder ever read."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import shutil
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from ingest.config import Home, SourceConfig
+from ingest.errors import ParseError
+from ingest.http import PoliteClient
+from ingest.raw_store import RawStore
+from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.landing import candidates, is_safe_name, run
+from ingest.sources.landing.formats import FormatRejected, parse_table
+from ingest.sources.landing.tables import XlsxLimits, check_zip_bomb, read_table
+
+UA = "EduOpenBot/test"
+UIS_HEADER = "indicatorId,geoUnit,year,value,qualifier,magnitude"
+ECE = "ECE: Eastern Europe, Caucasus and Central Asia (CIS) (UNSDCode:98202)"
+
+
+@pytest.fixture
+def ctx(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceContext]:
+    monkeypatch.delenv("EDUOPEN_LANDING_SETTLE_S", raising=False)
+    cfg = SourceConfig("landing", {"base_url": "file:///landing", "settle_s": 0}, {}, UA)
+    with RawStore(home) as store:
+        yield SourceContext(cfg, store, PoliteClient("landing", user_agent=UA), home)
+
+
+def _drop(ctx: SourceContext, name: str, data: bytes | str) -> Path:
+    path = ctx.home.landing / name
+    path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
+    return path
+
+
+def _query(ctx: SourceContext, sql: str, params: list | None = None) -> list[tuple]:
+    return ctx.store.con.execute(sql, params or []).fetchall()
+
+
+def _uis_rows(n: int, *, start: int = 1990, geo: str = "CHN") -> list[str]:
+    return [f"26637,{geo},{start + i},{1000 + i},," for i in range(n)]
+
+
+def _parse(data: bytes | str):
+    return parse_table(read_table(data.encode() if isinstance(data, str) else data))
+
+
+def _xlsx(rows: list[list[object]]) -> bytes:
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    for row in rows:
+        sheet.append(row)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+# -- the real UIS files ---------------------------------------------------------------------
+
+@pytest.fixture
+def real_export(shared_data: Path, tmp_path: Path) -> Path:
+    copy = tmp_path / "inbound_intl.csv"
+    shutil.copyfile(shared_data / "uis-export" / "inbound_intl.csv", copy)
+    return copy
+
+
+def test_real_uis_export_loads_china_inbound_by_year(ctx, real_export):
+    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
+    summary = run(ctx)
+    chn = dict(_query(ctx, "select year, value from observation where source = 'uis_export' "
+                           "and indicator_id = '26637' and geo_unit = 'CHN'"))
+    assert chn[2018] == 178271
+    assert chn[2023] == 200892
+    data_rows = sum(1 for line in real_export.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
+    assert summary.new_rows == data_rows
+    assert (ctx.home.landing / "processed" / real_export.name).exists()
+    assert _query(ctx, "select status, detected_format, rows_loaded from landing_file") == [
+        ("processed", "uis_export.csv", data_rows)]
+
+
+def test_real_uis_export_keeps_regional_rows_with_their_comma_names(ctx, real_export):
+    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
+    run(ctx)
+    region = _query(ctx, "select value from observation where geo_unit = ? and year = 2000", [ECE])
+    assert region == [(88788.0,)]
+
+
+def test_real_uis_export_missing_flags_load_as_null_never_zero(ctx, real_export):
+    with open(real_export, encoding="utf-8", newline="") as handle:
+        flagged = sum(1 for row in csv.DictReader(handle) if row["magnitude"] in ("NA", "NIL"))
+    assert flagged > 0
+    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
+    run(ctx)
+    (nulls, non_null), = _query(ctx, "select count(*) filter (where value is null), "
+                                     "count(*) filter (where value is not null) "
+                                     "from observation where magnitude in ('NA', 'NIL')")
+    assert (nulls, non_null) == (flagged, 0)
+    assert _query(ctx, "select value, value_raw from observation where geo_unit = 'AFG' and year = 2009") == [
+        (None, "0")]
+
+
+def test_real_opri_labels_load_as_indicator_definitions(ctx, shared_data, tmp_path):
+    copy = tmp_path / "OPRI_LABEL.csv"
+    shutil.copyfile(shared_data / "uis-export" / "OPRI_LABEL.csv", copy)
+    shutil.copyfile(copy, ctx.home.landing / copy.name)
+    run(ctx)
+    assert _query(ctx, "select count(*) from indicator_definition where source = 'uis_bulk'") == [(1105,)]
+    assert _query(ctx, "select name from indicator_definition where indicator_id = '10'") == [
+        ("Official entrance age to early childhood educational development (years)",)]
+
+
+# -- formats, from content ------------------------------------------------------------------
+
+def test_format_is_recognised_from_content_not_from_the_name(ctx):
+    _drop(ctx, "world_bank_download.xlsx", "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n")
+    run(ctx)
+    recorded = _query(ctx, "select detected_format, status from landing_file")
+    assert recorded == [("uis_export.csv", "processed")]
+    assert _query(ctx, "select distinct source from observation") == [("uis_export",)]
+
+
+def test_uis_bulk_national_data_nil_is_null_and_qualifier_kept():
+    parsed = _parse("INDICATOR_ID,COUNTRY_ID,YEAR,VALUE,MAGNITUDE,QUALIFIER\n"
+                    "26637,CHN,2019,201177,,\n26637,AFG,2020,0,NIL,\n26637,THA,2016,31571,,UIS_EST\n")
+    assert (parsed.family, parsed.source, parsed.table) == ("uis_bulk", "uis_bulk", "observation")
+    values = {r["geo_unit"]: (r["value"], r["magnitude"], r["qualifier"]) for r in parsed.rows}
+    assert values == {"CHN": (201177.0, None, None), "AFG": (None, "NIL", None),
+                      "THA": (31571.0, None, "UIS_EST")}
+
+
+def test_supp_magnitude_means_missing_whatever_the_value():
+    parsed = _parse(f"{UIS_HEADER}\n26637,CHN,2020,12,,SUPP\n")
+    assert parsed.rows[0]["value"] is None and parsed.rows[0]["value_raw"] == "12"
+
+
+WB_BULK = (
+    '\ufeff"Data Source","World Development Indicators",\n'
+    "\n"
+    '"Last Updated Date","2025-07-01",\n'
+    "\n"
+    '"Country Name","Country Code","Indicator Name","Indicator Code","2021","2022","2023",\n'
+    '"China","CHN","School enrollment, tertiary (% gross)","SE.TER.ENRR","63.6","68.1","",\n'
+    '"World","WLD","School enrollment, tertiary (% gross)","SE.TER.ENRR","42","42.7","",\n'
+)
+
+
+def test_worldbank_bulk_csv_wide_years_become_long_rows():
+    parsed = _parse(WB_BULK)
+    assert (parsed.family, parsed.source) == ("worldbank_bulk", "worldbank_bulk")
+    assert parsed.data_version == "2025-07-01"
+    rows = {(r["geo_unit"], r["year"]): r["value"] for r in parsed.rows}
+    # Empty cells are no observation at all, not zeros.
+    assert rows == {("CHN", 2021): 63.6, ("CHN", 2022): 68.1, ("WLD", 2021): 42.0, ("WLD", 2022): 42.7}
+    assert {r["indicator_id"] for r in parsed.rows} == {"SE.TER.ENRR"}
+    (definition,) = parsed.definitions
+    assert definition["indicator_id"] == "SE.TER.ENRR"
+    assert definition["name"] == "School enrollment, tertiary (% gross)"
+
+
+def test_worldbank_bulk_without_its_header_row_is_a_changed_header():
+    with pytest.raises(FormatRejected, match="worldbank_bulk: header changed"):
+        _parse(WB_BULK.replace('"Country Name"', '"Economy"'))
+
+
+def test_owid_grapher_csv_metric_becomes_an_owid_indicator():
+    parsed = _parse("Entity,Code,Year,Share of the population with tertiary education\n"
+                    "China,CHN,2020,9.7\nAfrica,,2020,3.1\nJapan,JPN,2020,\n")
+    assert (parsed.family, parsed.source) == ("owid", "owid")
+    assert {(r["indicator_id"], r["geo_unit"], r["value"]) for r in parsed.rows} == {
+        ("owid:Share of the population with tertiary education", "CHN", 9.7),
+        ("owid:Share of the population with tertiary education", "Africa", 3.1),
+    }
+
+
+def test_oecd_sdmx_csv_dropped_lands_as_flows(ctx):
+    _drop(ctx, "export.csv",
+          "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
+          "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\n"
+          "DATAFLOW,OECD.EDU.IMEP:DSD_X@DF_MOB(1.0),Mobility,I,GBR,United Kingdom,CHN,China,2021,,"
+          "151690,,A,\n")
+    run(ctx)
+    flows = _query(ctx, "select source, indicator_id, origin, destination, year, value from flow_observation")
+    assert flows == [("oecd", "DSD_X@DF_MOB", "CHN", "GBR", 2021, 151690.0)]
+
+
+def test_semicolon_csv_from_a_european_excel_is_read():
+    parsed = _parse("indicatorId;geoUnit;year;value;qualifier;magnitude\n26637;CHN;2020;225100;;\n")
+    assert parsed.rows[0]["value"] == 225100
+
+
+# -- rejection -------------------------------------------------------------------------------
+
+def test_changed_header_is_rejected_with_a_reason_file_naming_the_column(ctx):
+    _drop(ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,225100,,\n")
+    summary = run(ctx)
+    reason = (ctx.home.landing / "rejected" / "inbound.csv.reason.txt").read_text(encoding="utf-8")
+    assert "header changed, missing column(s) year" in reason
+    assert (ctx.home.landing / "rejected" / "inbound.csv").exists()
+    assert not (ctx.home.landing / "inbound.csv").exists()
+    assert summary.new_rows == 0 and ctx.store.count("observation") == 0
+    assert _query(ctx, "select status, detected_format from landing_file") == [("rejected", "uis_export.csv")]
+
+
+def test_mostly_non_numeric_values_reject_the_whole_file(ctx):
+    rows = _uis_rows(10) + ["26637,CHN,2001,n/a,,", "26637,CHN,2002,twelve,,"]
+    _drop(ctx, "bad.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
+    run(ctx)
+    reason = (ctx.home.landing / "rejected" / "bad.csv.reason.txt").read_text(encoding="utf-8")
+    assert "2 of 12 values bad" in reason and "non-numeric value 'n/a'" in reason
+    assert ctx.store.count("observation") == 0
+
+
+def test_a_few_bad_rows_are_quarantined_and_the_rest_loaded(ctx):
+    rows = _uis_rows(40) + ["26637,CHN,2040,abc,,"]
+    _drop(ctx, "mostly_fine.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
+    summary = run(ctx)
+    assert summary.new_rows == 40 and summary.quarantined == 1
+    assert _query(ctx, "select locator, reason from quarantine") == [
+        ("landing/mostly_fine.csv:line 42", "non-numeric value 'abc' in column value")]
+    assert (ctx.home.landing / "processed" / "mostly_fine.csv").exists()
+
+
+def test_unrecognised_file_is_rejected(ctx):
+    _drop(ctx, "notes.csv", "name,comment\nAlice,hello\n")
+    run(ctx)
+    assert "unrecognised format" in (ctx.home.landing / "rejected" / "notes.csv.reason.txt").read_text()
+
+
+def test_header_only_file_is_rejected_not_loaded_as_no_data(ctx):
+    _drop(ctx, "empty.csv", UIS_HEADER + "\n")
+    run(ctx)
+    assert "no loadable rows" in (ctx.home.landing / "rejected" / "empty.csv.reason.txt").read_text()
+
+
+def test_binary_file_is_rejected():
+    with pytest.raises(ParseError, match="binary"):
+        read_table(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")
+
+
+# -- XLSX ------------------------------------------------------------------------------------
+
+def test_xlsx_version_of_a_csv_gives_the_same_rows():
+    rows = [UIS_HEADER.split(","), [26637, "CHN", 2018, 178271, None, None],
+            [26637, ECE, 2000, 88788.5, "UIS_EST", None], [26637, "AFG", 2009, 0, None, "NIL"]]
+    as_csv = io.StringIO()
+    csv.writer(as_csv).writerows([["" if c is None else c for c in r] for r in rows])
+    from_csv = _parse(as_csv.getvalue())
+    from_xlsx = parse_table(read_table(_xlsx(rows)))
+    assert from_xlsx.rows == from_csv.rows
+    assert [r["value"] for r in from_xlsx.rows] == [178271, 88788.5, None]
+
+
+def test_xlsx_dropped_in_landing_is_loaded_and_recorded_as_xlsx(ctx):
+    _drop(ctx, "export.xlsx", _xlsx([UIS_HEADER.split(","), [26637, "CHN", 2023, 200892, None, None]]))
+    run(ctx)
+    assert _query(ctx, "select detected_format from landing_file") == [("uis_export.xlsx",)]
+    assert _query(ctx, "select value from observation where geo_unit = 'CHN'") == [(200892.0,)]
+
+
+def _with_member(workbook: bytes, name: str, data: bytes) -> bytes:
+    out = io.BytesIO(workbook)
+    with zipfile.ZipFile(out, "a", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(name, data)
+    return out.getvalue()
+
+
+def test_decompression_bomb_like_xlsx_is_rejected_before_inflating(ctx):
+    bomb = _with_member(_xlsx([UIS_HEADER.split(",")]), "xl/media/padding.bin", b"\0" * (32 * 1024 * 1024))
+    assert len(bomb) < 200_000
+    _drop(ctx, "looks_small.xlsx", bomb)
+    run(ctx)
+    reason = (ctx.home.landing / "rejected" / "looks_small.xlsx.reason.txt").read_text()
+    assert "compression ratio" in reason and "decompression bomb" in reason
+
+
+def test_xlsx_larger_than_the_cap_when_unpacked_is_refused():
+    with pytest.raises(ParseError, match="would unpack to"):
+        check_zip_bomb(_xlsx([["a"]]), XlsxLimits(max_uncompressed_bytes=1000))
+
+
+def test_zip_that_is_not_a_workbook_is_refused():
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("API_SP.POP.TOTL.csv", WB_BULK)
+    with pytest.raises(ParseError, match="not an XLSX workbook: unzip it"):
+        read_table(out.getvalue())
+
+
+# -- the folder ------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    "name", ["../evil.csv", "..", "/etc/passwd", "a/b.csv", "..\\evil.csv", ".hidden.csv"])
+def test_names_with_path_components_or_dots_are_never_followed(name):
+    assert not is_safe_name(name)
+
+
+def test_plain_names_are_accepted():
+    assert is_safe_name("inbound_intl.csv") and is_safe_name("学生.xlsx")
+
+
+def test_symlinks_and_subfolders_are_not_read(ctx, tmp_path):
+    outside = tmp_path / "outside.csv"
+    outside.write_text("\n".join([UIS_HEADER, *_uis_rows(2)]) + "\n")
+    (ctx.home.landing / "link.csv").symlink_to(outside)
+    (ctx.home.landing / "sub").mkdir()
+    (ctx.home.landing / "sub" / "nested.csv").write_text(outside.read_text())
+    summary = run(ctx)
+    assert summary.new_rows == 0 and ctx.store.count("landing_file") == 0
+    assert outside.exists() and (ctx.home.landing / "link.csv").is_symlink()
+    assert (ctx.home.landing / "sub" / "nested.csv").exists()
+
+
+def test_dotfiles_and_files_still_being_written_are_left_alone(tmp_path):
+    (tmp_path / ".upload.csv.part").write_text("x")
+    fresh = tmp_path / "fresh.csv"
+    fresh.write_text("x")
+    settled = tmp_path / "settled.csv"
+    settled.write_text("x")
+    old = time.time() - 60
+    os.utime(settled, (old, old))
+    ready, waiting = candidates(tmp_path, settle_s=2)
+    assert ready == [settled]
+    assert waiting == ["fresh.csv: still being written, left for the next run"]
+
+
+def test_same_bytes_dropped_again_load_nothing_new_and_keep_both_copies(ctx):
+    content = "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n"
+    _drop(ctx, "inbound.csv", content)
+    assert run(ctx).new_rows == 3
+    _drop(ctx, "inbound.csv", content)
+    second: IngestSummary = run(ctx)
+    assert second.new_rows == 0 and "identical to inbound.csv" in second.notes[0]
+    processed = sorted(p.name for p in (ctx.home.landing / "processed").iterdir())
+    assert processed == ["inbound-1.csv", "inbound.csv"]
+    assert ctx.store.count("observation") == 3
+
+
+def test_a_rejected_file_fixed_and_dropped_again_is_loaded(ctx):
+    _drop(ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,1,,\n")
+    run(ctx)
+    _drop(ctx, "inbound.csv", "\n".join([UIS_HEADER, *_uis_rows(2)]) + "\n")
+    assert run(ctx).new_rows == 2
+    statuses = _query(ctx, "select status from landing_file order by processed_at")
+    assert statuses == [("rejected",), ("processed",)]
