@@ -79,6 +79,8 @@ def first_ingest(home: Home) -> None:
             observation("26637", "AFG", 2009, 0, magnitude="NIL"),
             observation("26637", REGION, 2022, 999999),
             observation("26637", "ABW", 2006, 169),
+            # a source no dbt var lists: loaded by someone, read by no model
+            {**observation("EDU_ENRL", "DEU", 2022, 1.0), "source": "eurostat"},
         ])
         store.insert_rows("geo_unit_definition", [
             dict(source="uis", geo_unit=geo, name=name, geo_unit_type=kind, batch_sha256="g1")
@@ -144,6 +146,13 @@ def test_build_runs_models_data_tests_and_unit_tests(built: tuple[Home, dict]) -
     assert summary["unit_tests"] >= 8
     assert set(summary["rows"]) >= {"fct_policy_release", "fct_student_mobility", "dim_country",
                                     "dim_indicator", "dim_theme", "bridge_release_theme"}
+
+
+def test_source_listed_in_no_var_is_named_as_a_warning(built: tuple[Home, dict]) -> None:
+    _, summary = built
+    assert [w for w in summary["warnings"] if w.startswith("assert_statistics_sources_are_known")]
+    assert "eurostat" not in {r[0] for r in query(built[0].audit, "select distinct source "
+                                                                 "from marts.fct_student_mobility")}
 
 
 def test_chinese_title_reaches_the_mart_intact(built: tuple[Home, dict]) -> None:

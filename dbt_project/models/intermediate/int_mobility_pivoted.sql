@@ -1,14 +1,11 @@
+{%- set measures = ['inbound_students', 'outbound_students', 'net_flow', 'inbound_mobility_rate',
+                    'outbound_mobility_ratio'] -%}
+
 with
 
 observations as (
 
-    select * from {{ ref('stg_uis__observations') }}
-
-),
-
-geo_units as (
-
-    select * from {{ ref('stg_uis__geo_units') }}
+    select * from {{ ref('int_observations_unified') }}
 
 ),
 
@@ -21,8 +18,8 @@ mobility_indicators as (
 country_observations as (
 
     -- Regional aggregates ('SDG: Eastern and South-Eastern Asia', 'WB: …') would double count
-    -- when summed with countries: keep national units only. A unit without a definition row is
-    -- judged by its id.
+    -- when summed with countries, and an unmapped geo unit is no country: keep countries only.
+    -- Source precedence (uis > uis_export > uis_bulk) was settled upstream, per indicator.
     select
         observations.*,
         mobility_indicators.measure
@@ -30,46 +27,29 @@ country_observations as (
     from observations
     inner join mobility_indicators
         on observations.indicator_id = mobility_indicators.indicator_id
-    left join geo_units
-        on observations.geo_unit = geo_units.geo_unit
-    where coalesce(geo_units.is_national, regexp_full_match(observations.geo_unit, '[A-Z]{3}'))
-
-),
-
-one_per_measure as (
-
-    -- the API and a CSV export may both carry a point: the newer load wins, stably
-    select
-        *,
-        row_number() over (
-            partition by measure, geo_unit, year
-            order by loaded_at desc, batch_sha256 desc, source
-        ) as source_rank
-
-    from country_observations
+    where observations.publisher = 'uis'
+        and observations.country_iso3 is not null
 
 ),
 
 pivoted as (
 
     select
-        geo_unit as country_iso3,
+        country_iso3,
         year,
-        {%- for measure in ['inbound_students', 'outbound_students', 'net_flow',
-                            'inbound_mobility_rate', 'outbound_mobility_ratio'] %}
+        {%- for measure in measures %}
         max(value) filter (where measure = '{{ measure }}') as {{ measure }},
         {%- endfor %}
-        -- 'NA', 'UIS_EST', 'NIL|NAT_EST': why a number is missing or estimated
-        max(nullif(concat_ws('|', magnitude, qualifier), ''))
-            filter (where measure = 'inbound_students') as inbound_flags,
-        max(nullif(concat_ws('|', magnitude, qualifier), ''))
-            filter (where measure = 'outbound_students') as outbound_flags,
+        max(flags) filter (where measure = 'inbound_students') as inbound_flags,
+        max(flags) filter (where measure = 'outbound_students') as outbound_flags,
+        max(source) filter (where measure = 'inbound_students') as inbound_source,
+        max(source) filter (where measure = 'outbound_students') as outbound_source,
+        -- the winning source of each measure, e.g. 'uis' or 'uis,uis_bulk'
         string_agg(distinct source, ',' order by source) as source,
         max(data_version) as data_version
 
-    from one_per_measure
-    where source_rank = 1
-    group by geo_unit, year
+    from country_observations
+    group by country_iso3, year
 
 ),
 

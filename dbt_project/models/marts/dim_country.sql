@@ -6,28 +6,29 @@ countries as (
 
 ),
 
-geo_units as (
+uis_geo_units as (
 
     select * from {{ ref('stg_uis__geo_units') }}
     where is_national
 
 ),
 
-mobility as (
+geo_units as (
 
-    select * from {{ ref('int_mobility_pivoted') }}
+    select * from {{ ref('int_geo_units_mapped') }}
+    where country_iso3 is not null
 
 ),
 
 all_codes as (
 
-    -- every country a fact can point at: the curated seed, UIS's national units, and any ISO3
-    -- that appears in the mobility data before its definition was fetched
+    -- every country a fact can point at: the curated seed, UIS's national units, and any
+    -- country code a statistics source used before its definition was fetched
     select country_iso3 from countries
     union
-    select country_iso3 from geo_units
+    select country_iso3 from uis_geo_units
     union
-    select country_iso3 from mobility
+    select country_iso3 from geo_units
 
 ),
 
@@ -35,7 +36,7 @@ final as (
 
     select
         cast(all_codes.country_iso3 as varchar) as country_iso3,
-        cast(coalesce(countries.name_en, geo_units.geo_unit_name) as varchar) as name_en,
+        cast(coalesce(countries.name_en, uis_geo_units.geo_unit_name) as varchar) as name_en,
         cast(countries.name_zh as varchar) as name_zh,
         cast(countries.region as varchar) as region,
         -- the seed lists every ASEAN member, so a country missing from it is not one
@@ -45,8 +46,8 @@ final as (
     from all_codes
     left join countries
         on all_codes.country_iso3 = countries.country_iso3
-    left join geo_units
-        on all_codes.country_iso3 = geo_units.country_iso3
+    left join uis_geo_units
+        on all_codes.country_iso3 = uis_geo_units.country_iso3
 
 )
 

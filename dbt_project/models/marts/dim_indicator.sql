@@ -1,8 +1,17 @@
+{%- set statistics_sources = var('uis_sources') + var('worldbank_sources') + var('owid_sources')
+                             + var('oecd_sources') -%}
+
 with
 
-definitions as (
+uis_definitions as (
 
     select * from {{ ref('stg_uis__indicators') }}
+
+),
+
+worldbank_definitions as (
+
+    select * from {{ ref('stg_worldbank__indicators') }}
 
 ),
 
@@ -14,28 +23,70 @@ mobility_indicators as (
 
 observations as (
 
-    select * from {{ ref('stg_uis__observations') }}
+    select * from {{ ref('int_observations_unified') }}
+
+),
+
+oecd_flows as (
+
+    select * from {{ ref('stg_oecd__flows') }}
+
+),
+
+definitions as (
+
+    select indicator_id, source, indicator_name, theme, unit from uis_definitions
+    union all
+    select indicator_id, source, indicator_name, theme, unit from worldbank_definitions
 
 ),
 
 observed as (
 
-    select
-        indicator_id,
-        min(source) as source
+    select distinct indicator_id, source from observations
+    union
+    select distinct indicator_id, source from oecd_flows
 
-    from observations
-    group by indicator_id
+),
+
+candidates as (
+
+    -- an indicator's source is the one that defines it, else the first in precedence order
+    -- that reports it; an id two publishers share keeps the definition of the first
+    select indicator_id, source, indicator_name, theme, unit, 0 as defined_rank from definitions
+    union all
+    select indicator_id, source, null, null, null, 1 from observed
+
+),
+
+one_per_indicator as (
+
+    select
+        *,
+        row_number() over (
+            partition by indicator_id
+            order by
+                defined_rank,
+                {{ precedence_rank('source', statistics_sources) }},
+                source
+        ) as choice
+
+    from candidates
+
+),
+
+chosen as (
+
+    select * from one_per_indicator
+    where choice = 1
 
 ),
 
 all_ids as (
 
-    select indicator_id from definitions
+    select indicator_id from chosen
     union
     select indicator_id from mobility_indicators
-    union
-    select indicator_id from observed
 
 ),
 
@@ -43,20 +94,23 @@ final as (
 
     select
         cast(all_ids.indicator_id as varchar) as indicator_id,
+        cast(coalesce(chosen.source, '{{ var("uis_sources")[0] }}') as varchar) as source,
         cast(
-            coalesce(definitions.source, observed.source, '{{ var("uis_sources")[0] }}') as varchar
-        ) as source,
-        cast(coalesce(definitions.indicator_name, mobility_indicators.name) as varchar) as name,
-        cast(definitions.theme as varchar) as theme,
-        cast(coalesce(definitions.unit, mobility_indicators.unit) as varchar) as unit
+            coalesce(
+                chosen.indicator_name,
+                mobility_indicators.name,
+                -- OWID names its series by the CSV column: 'owid:<metric>'
+                case when starts_with(all_ids.indicator_id, 'owid:') then substr(all_ids.indicator_id, 6) end
+            ) as varchar
+        ) as name,
+        cast(chosen.theme as varchar) as theme,
+        cast(coalesce(chosen.unit, mobility_indicators.unit) as varchar) as unit
 
     from all_ids
-    left join definitions
-        on all_ids.indicator_id = definitions.indicator_id
+    left join chosen
+        on all_ids.indicator_id = chosen.indicator_id
     left join mobility_indicators
         on all_ids.indicator_id = mobility_indicators.indicator_id
-    left join observed
-        on all_ids.indicator_id = observed.indicator_id
 
 )
 

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'geo_unit_definition') }}
+    select * from {{ source('uis', 'geo_unit_definition') }}
     where source in ({{ sql_list(var('uis_sources')) }})
 
 ),
@@ -12,7 +12,10 @@ one_per_geo_unit as (
     -- the API and a CSV label file may both describe a unit; either name will do, pick stably
     select
         *,
-        row_number() over (partition by geo_unit order by source, batch_sha256 desc) as source_rank
+        row_number() over (
+            partition by geo_unit
+            order by {{ precedence_rank('source', var('uis_sources')) }}, batch_sha256 desc
+        ) as source_rank
 
     from source
 

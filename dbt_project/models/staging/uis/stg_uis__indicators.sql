@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('raw', 'indicator_definition') }}
+    select * from {{ source('uis', 'indicator_definition') }}
     where source in ({{ sql_list(var('uis_sources')) }})
 
 ),
@@ -11,7 +11,10 @@ one_per_indicator as (
 
     select
         *,
-        row_number() over (partition by indicator_id order by source, batch_sha256 desc) as source_rank
+        row_number() over (
+            partition by indicator_id
+            order by {{ precedence_rank('source', var('uis_sources')) }}, batch_sha256 desc
+        ) as source_rank
 
     from source
 
