@@ -197,7 +197,8 @@ class ReplayServer:
             port = self.port_base + index if self.port_base else 0
             server = ThreadingHTTPServer((self.host, port), _make_handler(source, self.state))
             server.daemon_threads = True
-            thread = threading.Thread(target=server.serve_forever, name=f"replay-{source}", daemon=True)
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05},
+                                      name=f"replay-{source}", daemon=True)
             thread.start()
             self._servers[source] = server
             self._threads.append(thread)

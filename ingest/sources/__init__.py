@@ -12,7 +12,13 @@ if TYPE_CHECKING:
 # name in sources.yml -> module under ingest.sources that defines `run(ctx) -> IngestSummary`
 MODULES: dict[str, str] = {
     "moe_zh": "ingest.sources.moe_zh",
+    "moe_en": "ingest.sources.moe_en",
+    "gov_en": "ingest.sources.gov_en",
+    "feeds": "ingest.sources.feeds",
     "uis": "ingest.sources.uis",
+    "worldbank": "ingest.sources.worldbank",
+    "oecd": "ingest.sources.oecd",
+    "landing": "ingest.sources.landing",
 }
 
 

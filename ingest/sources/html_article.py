@@ -49,6 +49,8 @@ _DATETIME = re.compile(
     r"(?:\s*T?\s*(\d{1,2})\s*[:：时]\s*(\d{1,2})(?:\s*[:：分]\s*(\d{1,2}))?)?"
 )
 _URL_DATE = re.compile(r"/t((?:19|20)\d{2})(\d{2})(\d{2})_\d+")
+# State Council (gov.cn) layout: /policies/latestreleases/202611/20/content_WS….html
+_URL_DAY_DIR = re.compile(r"/((?:19|20)\d{2})(\d{2})/(\d{2})/")
 
 
 @dataclass(frozen=True)
@@ -214,8 +216,10 @@ def parse_cn_datetime(text: str | None, *, tz: timezone = SHANGHAI) -> datetime 
 
 
 def date_from_article_url(url: str, *, tz: timezone = SHANGHAI) -> datetime | None:
-    """TRS-published URLs carry the publication day: `/202607/t20260719_1444325.html`."""
-    match = _URL_DATE.search(urlsplit(url).path)
+    """Article URLs carry the publication day: `/202607/t20260719_1444325.html` (TRS, MOE),
+    `/202611/20/content_WS….html` (gov.cn)."""
+    path = urlsplit(url).path
+    match = _URL_DATE.search(path) or _URL_DAY_DIR.search(path)
     if not match:
         return None
     try:
@@ -245,3 +249,234 @@ def dedupe_by_url(items: Iterable[ListingItem]) -> Iterator[ListingItem]:
         if item.url not in seen:
             seen.add(item.url)
             yield item
+
+
+# -- generic pages (sites whose layout is not pinned down) ------------------------------------
+# Where a site's templates are not known well enough for selectors, listings are read by the shape
+# of article URLs and articles by what every news template has: title metadata, a date in the
+# metadata or the URL, and the body as the element holding the most paragraph text.
+_GENERIC_TITLE_META = ("og:title", "ArticleTitle", "twitter:title")
+_GENERIC_DATE_META = ("PubDate", "firstpublishedtime", "publishdate", "article:published_time", "pubdate",
+                      "dc.date", "date")
+_TITLE_SUFFIX = re.compile(r"\s+[-|–—_｜]\s+|\s*[_｜|]\s*")
+_CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "form"})
+# Words in a class or id that name page furniture; matched as whole words of `article-header`,
+# `nav_bar`, … so `headline` or `footnote` (article text) are not taken for chrome.
+_CHROME_WORDS = frozenset("footer foot header nav navbar menu breadcrumb breadcrumbs crumb copyright sidebar side "
+                          "share related topbar".split())
+_WORD_SPLIT = re.compile(r"[\s_-]+")
+_LISTING_ROW_TAGS = frozenset({"li", "tr", "td", "dd", "dt", "p"})
+_EN_MONTHS = {m: i for i, names in enumerate(
+    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
+     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
+     ("nov", "november"), ("dec", "december")), start=1) for m in names}
+_EN_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+             r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_EN_TIME = r"(?:,?\s+(\d{1,2}):(\d{2}))?"
+_EN_DATE_MDY = re.compile(rf"\b{_EN_MONTH}\s+(\d{{1,2}}),?\s+((?:19|20)\d{{2}}){_EN_TIME}", re.I)
+_EN_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\s+{_EN_MONTH},?\s+((?:19|20)\d{{2}}){_EN_TIME}", re.I)
+_DAY_DASH_TIME = re.compile(r"^(\s*(?:19|20)\d{2}-\d{1,2}-\d{1,2})-(\d{1,2}:\d{2})")
+_SOURCE_LINE_EN = re.compile(r"(?:^|[|｜]\s*)Source\s*[:：]\s*([^|｜]+?)\s*(?:[|｜]|$)", re.I)
+
+
+def meta_any(tree: LexborHTMLParser, name: str) -> str | None:
+    """`content` of `<meta name=...>` or `<meta property=...>` (Open Graph), compared case-insensitively."""
+    wanted = name.lower()
+    for node in tree.css("meta[content]"):
+        key = node.attributes.get("name") or node.attributes.get("property") or ""
+        if key.strip().lower() == wanted:
+            value = normalize_space(node.attributes.get("content") or "")
+            if value:
+                return value
+    return None
+
+
+def parse_any_datetime(text: str | None, *, tz: timezone = SHANGHAI) -> datetime | None:
+    """ISO 8601 with or without offset, `2026-11-05-20:37:00` (gov.cn), Chinese dates, `Nov 5, 2026`.
+
+    A stated UTC offset is kept; a bare time is on `tz`, the publisher's clock.
+    """
+    if not text:
+        return None
+    text = _DAY_DASH_TIME.sub(r"\1 \2", text.strip())
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is not None:
+        return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=tz)
+    found = parse_cn_datetime(text, tz=tz)
+    if found is not None:
+        return found
+    for pattern, order in ((_EN_DATE_MDY, "mdy"), (_EN_DATE_DMY, "dmy")):
+        match = pattern.search(text)
+        if not match:
+            continue
+        if order == "mdy":
+            month_name, day, year, hour, minute = match.groups()
+        else:
+            day, month_name, year, hour, minute = match.groups()
+        month = _EN_MONTHS.get(month_name.lower().rstrip("."))
+        try:
+            return datetime(int(year), month or 0, int(day), int(hour or 0), int(minute or 0), tzinfo=tz)
+        except ValueError:
+            return None
+    return None
+
+
+def _is_chrome(node: LexborNode) -> bool:
+    """Inside the page's header, navigation, footer or a share/related box (never article text)."""
+    current: LexborNode | None = node
+    while current is not None and current.tag not in ("body", "html"):
+        if current.tag in _CHROME_TAGS:
+            return True
+        attrs = current.attributes
+        words = _WORD_SPLIT.split(f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower())
+        if _CHROME_WORDS.intersection(words):
+            return True
+        current = current.parent
+    return False
+
+
+def largest_text_block(tree: LexborHTMLParser) -> LexborNode | None:
+    """The element whose own `<p>` children hold the most text: the article body of a news page."""
+    totals: dict[int, int] = {}
+    nodes: dict[int, LexborNode] = {}
+    for para in tree.css("body p"):
+        parent = para.parent
+        if parent is None or _is_chrome(para):
+            continue
+        size = len(normalize_space(para.text()))
+        if not size:
+            continue
+        totals[parent.mem_id] = totals.get(parent.mem_id, 0) + size
+        nodes[parent.mem_id] = parent
+    if not totals:
+        return None
+    best = max(totals, key=lambda key: totals[key])
+    return nodes[best]
+
+
+def _page_title(tree: LexborHTMLParser) -> str | None:
+    node = tree.css_first("title")
+    if node is None:
+        return None
+    full = normalize_space(node.text())
+    # "Article title - Ministry of Education of the PRC" / "Title_english.gov.cn": the site name goes.
+    head = _TITLE_SUFFIX.split(full, maxsplit=1)[0].strip()
+    return head or full or None
+
+
+def parse_generic_article(data: bytes, url: str, content_type: str | None = None, *, source: str,
+                          language: str, selectors: dict[str, str] | None = None) -> ReleaseRecord:
+    """A news article of a site whose template is not pinned down (see the section comment).
+
+    Title: `selectors['title']`, og:title, ArticleTitle meta, `<h1>`, `<title>` without the site name.
+    Date: `selectors['date']`, PubDate / firstpublishedtime / article:published_time meta, the URL.
+    Body: `selectors['body']`, else the element with the most `<p>` text. Raises ParseError when the
+    page is cut off or has no title or body.
+    """
+    selectors = selectors or {}
+    require_complete_document(data, url)
+    tree = parse_html(data, content_type)
+
+    title = _selected_text(tree, selectors.get("title"))
+    for name in _GENERIC_TITLE_META:
+        title = title or meta_any(tree, name)
+    if not title:
+        heading = next((h for h in tree.css("h1") if not _is_chrome(h) and normalize_space(h.text())), None)
+        title = normalize_space(heading.text()) if heading is not None else _page_title(tree)
+    if not title:
+        raise ParseError(f"{url}: no title (no og:title, ArticleTitle, <h1> or <title>)")
+
+    body_node = tree.css_first(selectors["body"]) if selectors.get("body") else None
+    body_node = body_node or largest_text_block(tree)
+    if body_node is None:
+        raise ParseError(f"{url}: no article body (no paragraphs outside the page chrome)"
+                         + (f"; selector {selectors['body']!r} not found" if selectors.get("body") else ""))
+    paragraphs = block_paragraphs(body_node)
+    attachments = tuple(attachment_links(body_node, url))
+    if not paragraphs and not attachments:
+        raise ParseError(f"{url}: article body is empty")
+
+    published_at = parse_any_datetime(_selected_text(tree, selectors.get("date")))
+    for name in _GENERIC_DATE_META:
+        published_at = published_at or parse_any_datetime(meta_any(tree, name))
+    published_at = published_at or date_from_article_url(url)
+
+    content_source = meta_any(tree, "ContentSource")
+    issuing_body = content_source or _source_label(tree)
+    return ReleaseRecord(
+        source=source,
+        language=language,
+        url=url,
+        title=title,
+        published_at=published_at,
+        body_text="\n".join(paragraphs),
+        issuing_body=issuing_body,
+        document_number=find_document_number(paragraphs),
+        content_source=content_source,
+        attachments=attachments,
+    )
+
+
+def _selected_text(tree: LexborHTMLParser, selector: str | None) -> str | None:
+    if not selector:
+        return None
+    node = tree.css_first(selector)
+    text = normalize_space(node.text()) if node is not None else ""
+    return text or None
+
+
+def _source_label(tree: LexborHTMLParser) -> str | None:
+    """`Source: Xinhua` (English templates) or `来源：…` in the page's text lines, first one wins."""
+    if tree.body is None:
+        return None
+    for line in block_paragraphs(tree.body):
+        match = _SOURCE_LINE_EN.search(line)
+        label = match.group(1).strip() if match else find_source_label(line)
+        if label:
+            return label.strip("()（）")
+    return None
+
+
+def discover_links(data: bytes, page_url: str, content_type: str | None, pattern: re.Pattern[str]
+                   ) -> list[ListingItem]:
+    """Links of a listing page whose URL path matches `pattern`, in page order, each URL once.
+
+    Templates often link an article twice (picture and headline): the first non-empty title wins.
+    The date comes from the URL, else from the link's own row (`li`, `tr`, …) of the listing.
+    """
+    tree = parse_html(data, content_type)
+    found: dict[str, ListingItem] = {}
+    for link in tree.css("a[href]"):
+        href = (link.attributes.get("href") or "").strip()
+        if not href or href.startswith(("javascript:", "mailto:", "#")):
+            continue
+        absolute = urljoin(page_url, href).split("#", 1)[0]
+        if not pattern.search(urlsplit(absolute).path):
+            continue
+        title = normalize_space(link.attributes.get("title") or "") or normalize_space(link.text())
+        known = found.get(absolute)
+        if known is not None:
+            if not known.title and title:
+                found[absolute] = ListingItem(absolute, title, known.date)
+            continue
+        found[absolute] = ListingItem(absolute, title, _link_date(link, absolute))
+    return list(found.values())
+
+
+def _link_date(link: LexborNode, url: str) -> date | None:
+    from_url = date_from_article_url(url)
+    if from_url is not None:
+        return from_url.date()
+    row = link.parent
+    for _ in range(2):
+        if row is None:
+            break
+        if row.tag in _LISTING_ROW_TAGS:
+            found = parse_any_datetime(normalize_space(row.text()))
+            if found is not None:
+                return found.date()
+        row = row.parent
+    return None

@@ -4,8 +4,12 @@ Cursor, stated once: a release is known by its URL in `raw.release_version`. Eac
 configured column from `index.html` on, fetching the articles it does not know yet, and stops a
 column at the first page with nothing new (every entry known, or older than the horizon), at the
 end of the pagination, or at `max_pages`. An unchanged first page (HTTP 304) means an unchanged
-column. When a first page did change, the `revisit_latest` most recent known releases are
-re-requested conditionally, so a corrected article becomes a new version (same URL, new bytes).
+column, but only if the last walk of the column finished: a walk that ends without a transient
+failure records the first page's sha256 (`column_complete:<column url>` in `source_cursor`), and a
+304 for any other bytes (the run crashed, an article answered 503) walks the stored page again so
+what was missed is fetched. When a first page did change, the `revisit_latest` most recent known
+releases are re-requested conditionally, so a corrected article becomes a new version (same URL,
+new bytes).
 
 URLs are stored as on the real site (the configured `base_url`), even when the pages are fetched
 from a mirror or the replay given by `EDUOPEN_MOE_ZH_URL`, so a release keeps one identity.
@@ -14,9 +18,9 @@ from a mirror or the replay given by `EDUOPEN_MOE_ZH_URL`, so a release keeps on
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.sources.html_article import SHANGHAI, ListingItem, dedupe_by_url
@@ -30,6 +34,7 @@ from ingest.sources.moe_zh.listing import (
     parse_page_count,
     within_horizon,
 )
+from ingest.sources.releases import store_release
 
 if TYPE_CHECKING:
     from ingest.http import Response
@@ -40,6 +45,7 @@ __all__ = ["parse_article", "parse_listing", "run"]
 DEFAULT_MAX_PAGES = 10
 DEFAULT_HORIZON_DAYS = 365
 DEFAULT_REVISIT_LATEST = 5
+COMPLETE_CURSOR = "column_complete:"
 
 
 def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
@@ -92,6 +98,9 @@ class _Crawl:
         # Revisits only follow a changed listing, so an unchanged site costs listing 304s alone.
         self.listing_changed = False
         self.off_site = 0
+        self.climbing = 0
+        # Articles this run could not get for a reason another run may not meet (5xx, timeout).
+        self.transient_failures = 0
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> IngestSummary:
@@ -102,6 +111,9 @@ class _Crawl:
         self.summary.requests = self.ctx.client.request_count - started
         if self.off_site:
             self.summary.notes.append(f"{self.off_site} listing entries link off-site; not fetched")
+        if self.climbing:
+            self.summary.notes.append(f"{self.climbing} listing entries climb out of their path "
+                                      "(encoded ../ or backslashes); not fetched")
         self.ctx.log.info("moe_zh: %s", self.summary.as_dict())
         if self.layout_failures:
             raise SourceError(
@@ -122,45 +134,70 @@ class _Crawl:
         return out
 
     def walk(self, column: _Column) -> None:
+        """Walk one column; mark it complete when the walk ended with nothing failed transiently."""
+        key = COMPLETE_CURSOR + column.url
+        failures_before = self.transient_failures
+        first_page_sha = self.walk_pages(column, key)
+        if first_page_sha is not None and self.transient_failures == failures_before:
+            self.ctx.store.set_cursor(self.ctx.name, key, first_page_sha)
+
+    def walk_pages(self, column: _Column, key: str) -> str | None:
+        """The sha256 of the first page when the walk ended normally; None when it was skipped or refused.
+
+        The cursor `key` holds the first page's sha256 once a walk finished, and '' while a walk is
+        under way, so a walk cut short (a crash, an article that answered 503) is seen as such.
+        After one, pages whose entries are all known no longer end the walk: the entries behind
+        them may be exactly what was missed. The horizon, the page count and `max_pages` still do.
+        """
+        completed = self.ctx.store.get_cursor(self.ctx.name, key)
+        resuming = not completed
         page_count: int | None = None
+        first_page_sha: str | None = None
         for page in range(self.max_pages):
             if page_count is not None and page >= page_count:
-                return
+                return first_page_sha
             canonical = page_url(column.url, page)
             try:
                 resp = self.ctx.client.get(self.fetch_url(canonical), conditional=True)
             except FetchError as exc:
                 if page > 0 and exc.status == 404:
-                    return  # past the last page
+                    return first_page_sha  # past the last page
                 raise
             if resp.not_modified:
                 self.summary.not_modified += 1
-                if page == 0:
+            if page == 0:
+                if resp.not_modified and completed == resp.sha256:
                     self.summary.notes.append(f"{column.name}: first page unchanged")
-                    return
-            elif page == 0:
-                self.listing_changed = True
+                    return None
+                if resp.not_modified:
+                    self.summary.notes.append(f"{column.name}: first page unchanged, finishing the last walk")
+                else:
+                    self.listing_changed = True
+                first_page_sha = resp.sha256
+                self.ctx.store.set_cursor(self.ctx.name, key, "")
             content_type = resp.headers.get("Content-Type")
             try:
                 items = parse_listing(resp.content, canonical, content_type,
                                       container=self.listing_container, item=self.listing_item)
             except ParseError as exc:
                 self.refuse_listing(canonical, "listing_layout_changed", resp.sha256, str(exc))
-                return
+                return None
             if not items:
                 if page == 0:
                     # A column's first page is never empty on the real site: a layout change, not news.
                     self.refuse_listing(canonical, "listing_empty", resp.sha256,
                                         f"{canonical}: {self.listing_container!r} holds no entries")
-                return
+                    return None
+                return first_page_sha
             page_count = parse_page_count(resp.content) or page_count
-            fresh = [it for it in within_horizon(self.on_site(items), self.cutoff)
-                     if it.url not in self.known_before]
+            in_horizon = within_horizon(self.on_site(items), self.cutoff)
+            fresh = [it for it in in_horizon if it.url not in self.known_before]
             for item in dedupe_by_url(fresh):
                 if item.url not in self.handled:
                     self.fetch_article(item, column.name)
-            if not fresh:
-                return
+            if not in_horizon or (not fresh and not resuming):
+                return first_page_sha
+        return first_page_sha
 
     def revisit(self) -> None:
         """Re-request the newest known releases; a 200 with new bytes is a new version.
@@ -206,10 +243,13 @@ class _Crawl:
         try:
             return self.ctx.client.get(self.fetch_url(url), conditional=True)
         except RobotsDisallowed as exc:
+            self.transient_failures += 1  # robots.txt may have been unreachable this run only
             self.quarantine(url, "robots_disallowed", None, str(exc))
         except FetchError as exc:
-            reason = gone_reason if exc.status in (404, 410) else "article_fetch_failed"
-            self.quarantine(url, reason, None, {"status": exc.status, "error": str(exc)})
+            gone = exc.status in (404, 410)
+            self.transient_failures += 0 if gone else 1
+            self.quarantine(url, gone_reason if gone else "article_fetch_failed", None,
+                            {"status": exc.status, "error": str(exc)})
         return None
 
     def store_version(self, resp: Response, url: str, column: str | None, *, changed: bool) -> None:
@@ -219,9 +259,8 @@ class _Crawl:
         except ParseError as exc:
             self.quarantine(url, "article_parse_error", resp.sha256, str(exc))
             return
-        row = record.as_row(content_sha256=resp.sha256, listing_column=column,
-                            first_seen_at=datetime.now(UTC))
-        inserted = self.ctx.store.insert_rows("release_version", [row])
+        # store_release also stores the figures found in the text (raw.release_figure).
+        inserted = int(store_release(self.ctx, record, resp.sha256, column))
         self.summary.new_rows += inserted
         if inserted and changed:
             self.summary.changed_releases += 1
@@ -240,13 +279,21 @@ class _Crawl:
         self.summary.quarantined += 1
 
     def on_site(self, items: list[ListingItem]) -> list[ListingItem]:
-        """Entries on the MOE host, rewritten to the canonical origin; others are counted and dropped."""
+        """Entries on the MOE host, rewritten to the canonical origin; others are counted and dropped.
+
+        Off-site means another scheme (file:, data:), host, port or any userinfo. Entries whose path
+        still climbs once resolved (`%2e%2e/`, backslashes) are dropped too: no real link has them.
+        """
         hosts = {urlsplit(self.canonical_base).netloc.lower(), urlsplit(self.fetch_base).netloc.lower()}
         kept = []
         for item in items:
             parts = urlsplit(item.url)
-            if parts.netloc.lower() not in hosts:
+            if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in hosts:
                 self.off_site += 1
+                continue
+            path = unquote(parts.path)
+            if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+                self.climbing += 1
                 continue
             canonical = urlsplit(self.canonical_base)
             url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))

@@ -1,0 +1,404 @@
+"""Headline statistics pulled out of release text, each with the sentence it came from.
+
+Releases state their key figures only in prose ("2018年共有来自196个国家和地区的492185名各类外国
+留学人员…", "492,185 international students from 196 countries and regions"). `extract_figures`
+finds them with one pattern per metric and language, so a number becomes a figure only when the
+words around it say what it counts. Precision over recall: a sentence no pattern recognises yields
+nothing, and numbers in dates, document numbers (教外厅函〔2026〕12号) or table cells are never taken.
+
+Metric vocabulary (unit):
+
+    international_students_in_china     persons       来华留学生 / 外国留学人员 / international students
+    countries_of_origin                 countries     来自N个国家和地区 — only beside the student count
+    host_institutions                   institutions  N所高等院校 / in N institutions — same condition
+    international_degree_students       persons       接受学历教育的外国留学生 / degree-seeking students
+    government_scholarship_students     persons       中国政府奖学金生 / Chinese Government Scholarship
+    students_going_abroad               persons       出国留学人员总数 / Chinese students studying abroad
+    students_going_abroad_cumulative    persons       出国留学人员累计 (since 1978)
+    returnees                           persons       留学回国人员 / 学成回国 / returned to China
+    higher_education_enrolment          persons       高等教育在学总规模 / total enrollment in higher education
+    gross_enrolment_ratio_pct           percent       高等教育毛入学率 / gross enrollment ratio
+    degree_recognition_countries        countries     与N个国家和地区签署学历学位互认协议
+    countries_teaching_chinese          countries     N个国家将中文纳入国民教育体系
+    luban_workshops                     workshops     N个鲁班工坊 / N Luban Workshops
+    sino_foreign_cooperative_programmes programmes    中外合作办学机构和项目N个
+    <subject>_growth_pct                percent       同比增长8.83% / up 8.83 percent (negative for 下降/down)
+    <subject>_increase                  persons       比上年增加3.85万人 / an increase of 3,013 students
+
+`<subject>` is the nearest person count before the change in the same sentence; a change with no
+such count is dropped. Numbers: Arabic with thousands separators and decimals, full-width digits,
+Chinese numerals (一百二十万, 三千, 两万五千), 万 (1e4), 亿 (1e8), million/billion/thousand; an
+approximate count (近60个, 30余个, more than 80) keeps the stated number.
+
+Year: the last explicit year before the figure in its sentence (2018年, 2018年度, 2018年底,
+in 2018), else the first one after it, else `published_year`. Years that are a comparison base
+(比2017年, over 2017) or the start of a range (1978年到…, from 1978, since 1978) do not count.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+__all__ = ["Figure", "extract_figures", "parse_cn_numeral", "parse_number", "split_sentences"]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One headline statistic: what it measures, its value and unit, its year and its provenance."""
+
+    metric: str
+    value: float
+    unit: str
+    year: int | None
+    sentence: str
+
+
+# -- numbers ----------------------------------------------------------------------------------
+# Full-width digits, point and percent become ASCII one character for one, so match offsets in
+# the normalised text are offsets in the original sentence too.
+_FULLWIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
+              "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_CHARS = "零〇一二两三四五六七八九十百千万亿"
+_MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "万亿": Decimal(10**12),
+                "thousand": Decimal(1_000), "million": Decimal(1_000_000), "billion": Decimal(10**9)}
+
+_ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
+# A number never starts inside another one (…〔2026〕12号, 1亿2000万) or after 第 (an ordinal).
+_ZH_START = rf"(?<![\d.,{_CN_CHARS}第〔\[［【])"
+_ZH_NUM = rf"{_ZH_START}(?:{_ARABIC}(?:余|多)?(?:万亿|亿|万)?|[{_CN_CHARS}]+)(?:余|多)?"
+_ZH_PCT = rf"{_ZH_START}{_ARABIC}%"
+_EN_NUM = rf"(?<![\d.,])(?:{_ARABIC})(?!\d|,\d)(?:\s?(?:million|billion|thousand)\b)?"
+_EN_PCT = rf"(?<![\d.,]){_ARABIC}\s?(?:%|percent\b|per cent\b)"
+_EN_APPROX = r"(?:(?:more than|over|nearly|almost|about|around|approximately|some|close to)\s+)?"
+
+_ZH_NUMBER_FULL = re.compile(rf"({_ARABIC})(?:余|多)?(万亿|亿|万)?")
+_EN_NUMBER_FULL = re.compile(rf"({_ARABIC})\s?(million|billion|thousand)?")
+
+
+def parse_cn_numeral(text: str) -> int | None:
+    """一百二十万 -> 1200000, 三千 -> 3000, 两万五千 -> 25000, 十二 -> 12; None if not a numeral."""
+    if not text or any(ch not in _CN_CHARS for ch in text):
+        return None
+    if not any(ch in _CN_UNITS or ch in "万亿" for ch in text):
+        # A bare run of digits (二〇一八) is positional notation, used for years, not counts.
+        return int("".join(str(_CN_DIGITS[ch]) for ch in text)) if len(text) > 1 else _CN_DIGITS[text]
+    total = section = digit = 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            section += (digit or 1) * _CN_UNITS[ch]
+            digit = 0
+        elif ch == "万":
+            total += (section + digit or 1) * 10_000
+            section = digit = 0
+        else:  # 亿
+            total = (total + section + digit or 1) * 100_000_000
+            section = digit = 0
+    return total + section + digit
+
+
+def parse_number(text: str) -> float | None:
+    """The value of a number as written in a release: `66.21万`, `492,185`, `1.5 million`, `三千`."""
+    cleaned = re.sub(r"^(?:more than|over|nearly|almost|about|around|approximately|some|close to)\s+",
+                     "", text.strip().translate(_FULLWIDTH), flags=re.IGNORECASE)
+    cleaned = cleaned.rstrip("%").strip().rstrip("余多")
+    cleaned = re.sub(r"\s?(?:percent|per cent)$", "", cleaned)
+    match = _ZH_NUMBER_FULL.fullmatch(cleaned) or _EN_NUMBER_FULL.fullmatch(cleaned)
+    if match:
+        try:
+            value = Decimal(match.group(1).replace(",", ""))
+        except InvalidOperation:
+            return None
+        if match.group(2):
+            value *= _MULTIPLIERS[match.group(2)]
+        return float(value)
+    numeral = parse_cn_numeral(cleaned.rstrip("余多"))
+    return None if numeral is None else float(numeral)
+
+
+# -- sentences --------------------------------------------------------------------------------
+# Chinese sentences end at 。！？; English ones at .!? followed by a space and a capital (so 66.21,
+# U.S. students and No. 5 do not split); a line break always ends one.
+_SENTENCE_END = re.compile(r"[。！？]+[”’」』）)]?|\n+|(?<=[a-z0-9)”\"'][.!?])\s+(?=[A-Z“\"'(])")
+
+
+def split_sentences(text: str) -> list[tuple[int, str]]:
+    """(offset, sentence) pairs; a sentence keeps its closing punctuation, surrounding space is cut."""
+    out: list[tuple[int, str]] = []
+    start = 0
+    for match in _SENTENCE_END.finditer(text):
+        end = match.end() if not match.group(0).isspace() else match.start()
+        _append_sentence(out, text, start, end)
+        start = match.end()
+    _append_sentence(out, text, start, len(text))
+    return out
+
+
+def _append_sentence(out: list[tuple[int, str]], text: str, start: int, end: int) -> None:
+    chunk = text[start:end]
+    stripped = chunk.strip()
+    if stripped:
+        out.append((start + (len(chunk) - len(chunk.lstrip())), stripped))
+
+
+# -- rules ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Rule:
+    metric: str
+    unit: str
+    pattern: re.Pattern[str]
+    requires: str | None = None  # a metric that must be found in the same sentence
+
+
+def _compile(template: str, number: str, percent: str) -> re.Pattern[str]:
+    return re.compile(template.replace("{N}", f"(?P<n>{number})").replace("{P}", f"(?P<n>{percent})"),
+                      re.IGNORECASE)
+
+
+def _zh(metric: str, unit: str, *templates: str, requires: str | None = None) -> list[_Rule]:
+    return [_Rule(metric, unit, _compile(t, _ZH_NUM, _ZH_PCT), requires) for t in templates]
+
+
+def _en(metric: str, unit: str, *templates: str, requires: str | None = None) -> list[_Rule]:
+    return [_Rule(metric, unit, _compile(t, _EN_APPROX + _EN_NUM, _EN_PCT), requires) for t in templates]
+
+
+_ZH_VERB = r"(?:总数|总人数|人数|规模)?(?:为|达到|达|共计|总计|合计|共有|共|超过|逾|近|约)*"
+_INTL_ZH = r"(?:外国留学人员|外国留学生|来华留学生|来华留学人员|国际学生)"
+
+# Order matters: a number claimed by an earlier rule is not claimed again, so the specific rules
+# (degree students, cumulative totals) come before the general ones that would also match.
+_RULES: dict[str, list[_Rule]] = {
+    "zh": [
+        *_zh("international_degree_students", "persons",
+             rf"接受学历教育的{_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("government_scholarship_students", "persons",
+             rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("international_students_in_china", "persons",
+             rf"{{N}}名(?:各类|各国)?{_INTL_ZH}",
+             rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("countries_of_origin", "countries",
+             r"来自(?:全球)?(?:近|约|超过)?{N}个国家(?:和|及|与)?(?:地区)?",
+             requires="international_students_in_china"),
+        *_zh("host_institutions", "institutions",
+             r"{N}所(?:高等院校|高等学校|高校|院校|大学)",
+             requires="international_students_in_china"),
+        *_zh("students_going_abroad_cumulative", "persons",
+             rf"出国留学人员累计{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("students_going_abroad", "persons",
+             rf"出国留学(?:人员|人数|学生){_ZH_VERB}{{N}}(?:名|人)",
+             r"{N}(?:名|人)(?:中国学生)?出国留学"),
+        *_zh("returnees", "persons",
+             rf"(?:留学回国人员|学成回国人员|学成回国留学人员|回国留学人员){_ZH_VERB}{{N}}(?:名|人)",
+             r"{N}(?:名|人)(?:留学人员)?(?:学成回国|留学回国)"),
+        *_zh("higher_education_enrolment", "persons",
+             rf"高等教育在学(?:总)?{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("gross_enrolment_ratio_pct", "percent",
+             rf"高等教育毛入学率{_ZH_VERB}(?:提高到|提高至|上升到|上升至)?{{P}}"),
+        *_zh("degree_recognition_countries", "countries",
+             r"(?:与|同)(?:近|约|超过)?{N}个国家(?:和地区)?(?:签署|签订)了?(?:高等教育)?学历学位(?:互认|相互承认)"),
+        *_zh("countries_teaching_chinese", "countries",
+             r"{N}个国家(?:和地区)?(?:已)?(?:将|把)中文(?:教学)?纳入(?:其)?国民教育体系"),
+        *_zh("luban_workshops", "workshops",
+             r"{N}个鲁班工坊",
+             rf"鲁班工坊{_ZH_VERB}{{N}}个"),
+        *_zh("sino_foreign_cooperative_programmes", "programmes",
+             rf"中外合作办学(?:机构和项目|机构与项目|项目){_ZH_VERB}{{N}}个"),
+    ],
+    "en": [
+        *_en("international_degree_students", "persons",
+             r"{N}\s+(?:were\s+)?(?:academic\s+)?degree[- ]seeking\s+(?:international\s+)?students",
+             r"degree[- ]seeking\s+(?:international\s+)?students\s+"
+             r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}"),
+        *_en("government_scholarship_students", "persons",
+             r"{N}\s+(?:international\s+students\s+)?(?:were\s+)?(?:recipients\s+of|on|received|held)\s+"
+             r"(?:the\s+)?Chinese\s+Government\s+Scholarships?",
+             r"Chinese\s+Government\s+Scholarship\s+(?:recipients|students|holders)\s+"
+             r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}"),
+        *_en("international_students_in_china", "persons",
+             r"{N}\s+(?:international|foreign)\s+students\b",
+             r"(?:number\s+of\s+)?(?:international|foreign)\s+students\s+(?:in\s+China\s+)?"
+             r"(?:numbered|totaled|totalled|reached|stood at|was|hit)\s+{N}"),
+        *_en("countries_of_origin", "countries",
+             r"from\s+{N}\s+countries(?:\s+and\s+regions)?",
+             requires="international_students_in_china"),
+        *_en("host_institutions", "institutions",
+             r"(?:in|at|across)\s+{N}\s+(?:higher\s+education\s+institutions|colleges\s+and\s+universities|"
+             r"universities|institutions\s+of\s+higher\s+(?:learning|education))",
+             requires="international_students_in_china"),
+        *_en("students_going_abroad_cumulative", "persons",
+             r"(?:a\s+(?:total|cumulative\s+total)\s+of\s+)?{N}\s+Chinese\s+(?:students\s+)?had\s+"
+             r"(?:gone|studied)\s+abroad"),
+        *_en("students_going_abroad", "persons",
+             r"{N}\s+Chinese\s+(?:students\s+)?(?:went|studied|were\s+studying|chose\s+to\s+study)\s+"
+             r"(?:abroad|overseas)",
+             r"(?:number\s+of\s+)?Chinese\s+students\s+(?:studying|going)\s+(?:abroad|overseas)\s+"
+             r"(?:was|reached|totaled|totalled|stood at|hit|numbered)\s+{N}"),
+        *_en("returnees", "persons",
+             r"{N}\s+(?:[\w-]+\s+){0,3}?return(?:ed|ing)\s+(?:to\s+China|home)",
+             r"(?:number\s+of\s+)?(?:overseas\s+)?returnees\s+(?:was|reached|totaled|totalled|stood at|"
+             r"numbered|hit)\s+{N}"),
+        *_en("higher_education_enrolment", "persons",
+             r"total\s+enrol(?:l)?ment\s+in\s+higher\s+education\s+(?:institutions\s+)?"
+             r"(?:reached|stood at|was|totaled|totalled|hit)\s+{N}"),
+        *_en("gross_enrolment_ratio_pct", "percent",
+             r"gross\s+enrol(?:l)?ment\s+(?:rate|ratio)(?:\s+(?:in|of|for)\s+higher\s+education)?\s+"
+             r"(?:reached|stood at|was|rose to|hit|of)\s+{P}"),
+        *_en("degree_recognition_countries", "countries",
+             r"mutual\s+recognition\s+of\s+(?:academic\s+)?(?:degrees|diplomas|qualifications)[^.;]{0,60}?"
+             r"\bwith\s+{N}\s+countries"),
+        *_en("countries_teaching_chinese", "countries",
+             r"{N}\s+countries(?:\s+and\s+regions)?\s+(?:have\s+)?(?:incorporated|included|integrated)\s+"
+             r"(?:the\s+)?Chinese(?:\s+language)?(?:\s+teaching)?\s+into\s+their\s+national\s+education"),
+        *_en("luban_workshops", "workshops",
+             r"{N}\s+Luban\s+Workshops"),
+        *_en("sino_foreign_cooperative_programmes", "programmes",
+             r"{N}\s+Sino-foreign\s+(?:cooperative|jointly[- ]run)\s+(?:education(?:al)?\s+)?"
+             r"(?:institutions\s+and\s+)?(?:programs|programmes)"),
+    ],
+}
+
+_UNITS = {rule.metric: rule.unit for rules in _RULES.values() for rule in rules}
+# What a change in the same sentence may refer to: counts of people, the headline subjects.
+_SUBJECTS = frozenset(metric for metric, unit in _UNITS.items() if unit == "persons")
+
+_ZH_DELTA = re.compile(
+    r"(?P<dir>增加|增长|上升|提高|下降|减少)了?(?!到|至)"
+    rf"(?:(?P<n>{_ZH_NUM})(?:名|人)(?:[，,、]\s*(?:增长|增幅|下降|降幅)?(?:比例|率|幅度)?(?:为|达)?)?)?"
+    rf"(?:(?:比例|率|幅度)?(?:为|达)?(?P<p>{_ZH_PCT}))?"
+)
+_EN_DELTA = re.compile(
+    r"\b(?P<dir>up|down|an\s+increase\s+of|a\s+rise\s+of|a\s+decrease\s+of|a\s+drop\s+of|a\s+decline\s+of|"
+    r"increased\s+by|decreased\s+by|grew\s+by|rose\s+by|fell\s+by|rising|falling|growing)\s+(?:by\s+)?"
+    rf"(?:(?P<n>{_EN_NUM})\s+(?:students|people|persons)\b(?:\s*,?\s*(?:or|up)\s+)?)?"
+    rf"(?P<p>{_EN_PCT})?",
+    re.IGNORECASE,
+)
+_NEGATIVE = re.compile(r"下降|减少|down|decrease|drop|decline|fell|falling", re.IGNORECASE)
+
+_ZH_YEAR = re.compile(r"(?<![\d〔\[［【])((?:19|20)\d{2})\s*年(?:度|底|末|初)?")
+_EN_YEAR = re.compile(r"(?<![\d,.〔\[［【])((?:19|20)\d{2})(?!\d|,\d|%|\.\d|\s?(?:percent|per cent))")
+_ZH_NOT_DATA_YEAR_BEFORE = re.compile(r"(?:比|较|与|同|自|从)\s*$")
+_ZH_NOT_DATA_YEAR_AFTER = re.compile(r"^\s*(?:到|至|—|–|-|～|~|以来)")
+_EN_NOT_DATA_YEAR_BEFORE = re.compile(r"\b(?:than|with|over|from|since|versus|vs\.?)\s+$", re.IGNORECASE)
+_EN_BARE_YEAR_CONTEXT = re.compile(
+    r"\b(?:in|since|by|of|for|from|during|until|to|and|year|than|over|with)\s+$", re.IGNORECASE)
+
+
+# -- extraction -------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class _Hit:
+    metric: str
+    value: float
+    unit: str
+    start: int
+    end: int
+
+
+def extract_figures(text: str, *, language: str, published_year: int | None) -> list[Figure]:
+    """Headline figures in `text` ('zh' or 'en' rules), in text order, each with its sentence.
+
+    The same (metric, value, year) stated twice in one text (title and body) is kept once.
+    """
+    lang = (language or "").lower().split("-")[0]
+    if lang not in _RULES:
+        raise ValueError(f"no figure rules for language {language!r}; known: {', '.join(_RULES)}")
+    figures: list[Figure] = []
+    seen: set[tuple[str, float, int | None]] = set()
+    for _, sentence in split_sentences(text):
+        for hit, year in _sentence_hits(sentence, lang, published_year):
+            key = (hit.metric, hit.value, year)
+            if key in seen:
+                continue
+            seen.add(key)
+            figures.append(Figure(hit.metric, hit.value, hit.unit, year, sentence))
+    return figures
+
+
+def _sentence_hits(sentence: str, lang: str, published_year: int | None) -> list[tuple[_Hit, int | None]]:
+    normalised = sentence.translate(_FULLWIDTH)
+    hits: list[_Hit] = []
+    claimed: list[tuple[int, int]] = []
+    for rule in _RULES[lang]:
+        for match in rule.pattern.finditer(normalised):
+            start, end = match.span("n")
+            if any(start < c_end and c_start < end for c_start, c_end in claimed):
+                continue
+            if lang == "en" and _is_bare_year(normalised, match.group("n"), start):
+                continue
+            value = parse_number(match.group("n"))
+            if value is None:
+                continue
+            hits.append(_Hit(rule.metric, value, rule.unit, start, end))
+            claimed.append((start, end))
+    found = {hit.metric for hit in hits}
+    requirements = {rule.metric: rule.requires for rule in _RULES[lang]}
+    hits = [hit for hit in hits if requirements[hit.metric] is None or requirements[hit.metric] in found]
+    hits += _delta_hits(normalised, lang, hits, claimed)
+    hits.sort(key=lambda hit: hit.start)
+    years = _data_years(normalised, lang)
+    return [(hit, _year_for(hit, years, published_year)) for hit in hits]
+
+
+def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
+    """Changes (增长8.83%, an increase of 3,013 students) of the nearest person count before them."""
+    subjects = sorted((hit for hit in hits if hit.metric in _SUBJECTS), key=lambda hit: hit.start)
+    out: list[_Hit] = []
+    for match in (_ZH_DELTA if lang == "zh" else _EN_DELTA).finditer(text):
+        if match.group("n") is None and match.group("p") is None:
+            continue
+        before = [hit for hit in subjects if hit.end <= match.start()]
+        if not before:
+            continue
+        subject = before[-1].metric
+        sign = -1.0 if _NEGATIVE.search(match.group("dir")) else 1.0
+        for group, suffix, unit in (("n", "_increase", "persons"), ("p", "_growth_pct", "percent")):
+            if match.group(group) is None:
+                continue
+            start, end = match.span(group)
+            if any(start < c_end and c_start < end for c_start, c_end in claimed):
+                continue
+            value = parse_number(match.group(group))
+            if value is None:
+                continue
+            out.append(_Hit(subject + suffix, sign * value, unit, start, end))
+            claimed.append((start, end))
+    return out
+
+
+def _is_bare_year(text: str, number: str, start: int) -> bool:
+    """`in 2018 international students…`: a year in front of a noun, not a count of 2,018."""
+    return bool(re.fullmatch(r"(?:19|20)\d{2}", number.strip())
+                and _EN_BARE_YEAR_CONTEXT.search(text[max(0, start - 12):start]))
+
+
+def _data_years(text: str, lang: str) -> list[tuple[int, int]]:
+    """(offset, year) of the years in a sentence that can be a figure's reference year."""
+    pattern, before, after = ((_ZH_YEAR, _ZH_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER) if lang == "zh"
+                              else (_EN_YEAR, _EN_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER))
+    years = []
+    for match in pattern.finditer(text):
+        year = int(match.group(1))
+        if not 1949 <= year <= 2100:
+            continue
+        if before.search(text[max(0, match.start() - 12):match.start()]):
+            continue
+        if after.search(text[match.end():match.end() + 4]) or (
+                lang == "en" and re.match(r"\s*(?:to|through|until)\s+(?:19|20)\d{2}", text[match.end():])):
+            continue
+        years.append((match.start(), year))
+    return years
+
+
+def _year_for(hit: _Hit, years: list[tuple[int, int]], published_year: int | None) -> int | None:
+    before = [year for offset, year in years if offset < hit.start]
+    if before:
+        return before[-1]
+    after = [year for offset, year in years if offset > hit.start]
+    return after[0] if after else published_year

@@ -1,0 +1,44 @@
+"""State Council of the PRC, English site (english.www.gov.cn): latest policy releases.
+
+Same incremental walk as moe_en (`ingest.sources.releases.PagedListingCrawl`) with gov.cn's
+pagination: the column URL itself, then `page_1.html`, `page_2.html`, … (`pagination` in
+sources.yml); the site states no page count, so a column also ends at the first missing page.
+URLs are stored on the configured `base_url` (https://english.www.gov.cn), whatever
+`EDUOPEN_GOV_EN_URL` points the fetches at.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from functools import partial
+from typing import TYPE_CHECKING
+
+from ingest.sources.gov_en.article import parse_article
+from ingest.sources.gov_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE, parse_listing
+from ingest.sources.releases import PagedListingCrawl, today_for
+
+if TYPE_CHECKING:
+    from ingest.sources.base import IngestSummary, SourceContext
+
+__all__ = ["parse_article", "parse_listing", "run"]
+
+
+def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
+    """Fetch new or changed State Council English releases into `raw.release_version`.
+
+    Errors as for moe_en: FetchError when a listing cannot be fetched, SourceError (after the other
+    columns) when a first page shows no article link; unreachable articles are quarantined.
+    """
+    from ingest.sources.base import IngestSummary
+
+    cfg = ctx.config
+    pattern = re.compile(cfg.get("article_pattern")) if cfg.get("article_pattern") else ARTICLE_PATH
+    selectors = cfg.get("selectors") or {}
+    return PagedListingCrawl(
+        ctx, IngestSummary(source=ctx.name), today_for(ctx, today),
+        parse_listing=partial(parse_listing, pattern=pattern),
+        parse_article=partial(parse_article, selectors=selectors),
+        first_page=FIRST_PAGE,
+        next_page=NEXT_PAGE,
+    ).run()

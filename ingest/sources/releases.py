@@ -1,0 +1,333 @@
+"""What every release source does once it holds a parsed release, and the crawl of paged listings.
+
+`store_release` writes one `raw.release_version` row and the headline figures found in its text
+(`raw.release_figure`, see `ingest.figures`) in one transaction, so a version never exists without
+its figures. moe_zh, moe_en, gov_en and feeds all store through it.
+
+`PagedListingCrawl` is the incremental walk shared by the sites read generically (moe_en, gov_en):
+columns of paged listings, article links found by the shape of their URL, the same cursor rules as
+moe_zh (see its module docstring): stop a column at the first page with nothing new; an unchanged
+first page (304) means an unchanged column if the last walk of it finished (`column_complete:<url>`
+in `source_cursor` holds that page's sha256), else the stored page is walked again so what a crash
+or a 5xx missed is fetched; revisit the newest known releases only after a listing changed;
+quarantine what cannot be had; fail the run after the other columns when a first page no longer
+shows any article link (the layout changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urljoin, urlsplit, urlunsplit
+
+from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
+from ingest.figures import extract_figures
+from ingest.sources.html_article import SHANGHAI, ListingItem, ReleaseRecord, dedupe_by_url
+
+if TYPE_CHECKING:
+    from ingest.http import Response
+    from ingest.sources.base import IngestSummary, SourceContext
+
+DEFAULT_MAX_PAGES = 10
+DEFAULT_HORIZON_DAYS = 365
+DEFAULT_REVISIT_LATEST = 5
+# source_cursor key (+ column URL): sha256 of the first page of the last walk that finished.
+COMPLETE_CURSOR = "column_complete:"
+
+ListingParser = Callable[[bytes, str, "str | None"], list[ListingItem]]
+ArticleParser = Callable[[bytes, str, "str | None"], ReleaseRecord]
+PageCounter = Callable[[bytes], "int | None"]
+
+
+def figure_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, Any]]:
+    """The `raw.release_figure` rows of one stored version (title and body are searched)."""
+    published_year = record.published_at.astimezone(SHANGHAI).year if record.published_at else None
+    figures = extract_figures(f"{record.title}\n{record.body_text}", language=record.language,
+                              published_year=published_year)
+    return [
+        {
+            "source": record.source,
+            "url": record.url,
+            "content_sha256": content_sha256,
+            "figure_index": index,
+            "metric": figure.metric,
+            "value": figure.value,
+            "unit": figure.unit,
+            "year": figure.year,
+            "sentence": figure.sentence,
+        }
+        for index, figure in enumerate(figures)
+    ]
+
+
+def store_release(ctx: SourceContext, record: ReleaseRecord, content_sha256: str, column: str | None, *,
+                  first_seen_at: datetime | None = None) -> bool:
+    """Store one version of a release and its figures; True when the version was new.
+
+    `content_sha256` names the bytes the record was parsed from (the response body for pages; for
+    feed entries, the blob of the entry's normalised content). Storing a version twice is a no-op.
+    """
+    row = record.as_row(content_sha256=content_sha256, listing_column=column,
+                        first_seen_at=first_seen_at or datetime.now(UTC))
+    figures = figure_rows(record, content_sha256)
+    con = ctx.store.con
+    con.execute("begin")
+    try:
+        inserted = ctx.store.insert_rows("release_version", [row])
+        ctx.store.insert_rows("release_figure", figures)
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
+    if inserted and figures:
+        ctx.log.info("%s: %d figure(s) in %s", record.source, len(figures), record.url)
+    return inserted > 0
+
+
+def horizon_cutoff(today: date, horizon_days: int) -> date:
+    """Oldest listing date still worth fetching."""
+    return today - timedelta(days=horizon_days)
+
+
+def paged_url(column_url: str, page: int, *, first: str, next_page: str, start: int = 1) -> str:
+    """URL of page `page` (0-based) of a column: `first` for the first page, then `next_page` with
+    `{n}` counting from `start` (`index_{n}.html` from 1 on MOE, `page_{n}.html` on gov.cn)."""
+    name = first if page == 0 else next_page.format(n=start + page - 1)
+    return urljoin(column_url, name)
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    url: str  # canonical, ends with '/'
+
+
+class PagedListingCrawl:
+    """One run of a paged-listing release source; what was known at the start, what this run did."""
+
+    def __init__(self, ctx: SourceContext, summary: IngestSummary, today: date, *,
+                 parse_listing: ListingParser, parse_article: ArticleParser,
+                 page_count: PageCounter | None = None, first_page: str = "index.html",
+                 next_page: str = "index_{n}.html"):
+        self.ctx = ctx
+        self.summary = summary
+        self.parse_listing = parse_listing
+        self.parse_article = parse_article
+        self.page_count = page_count
+        cfg = ctx.config
+        pagination: dict[str, Any] = cfg.get("pagination") or {}
+        self.first_page = str(pagination.get("first", first_page))
+        self.next_page = str(pagination.get("next", next_page))
+        self.page_start = int(pagination.get("start", 1))
+        self.fetch_base = cfg.base_url
+        self.canonical_base = str(cfg.settings.get("base_url") or cfg.base_url).rstrip("/")
+        self.cutoff = horizon_cutoff(today, int(cfg.get("horizon_days", DEFAULT_HORIZON_DAYS)))
+        self.max_pages = int(cfg.get("max_pages", DEFAULT_MAX_PAGES))
+        self.revisit_latest = int(cfg.get("revisit_latest", DEFAULT_REVISIT_LATEST))
+        rows = ctx.store.con.execute(
+            "select distinct url from release_version where source = ?", [ctx.name]
+        ).fetchall()
+        # Paging decisions use what was known before the run, so a page whose entries another
+        # column just fetched does not end this column's walk early.
+        self.known_before: frozenset[str] = frozenset(url for (url,) in rows)
+        self.handled: set[str] = set()
+        self.layout_failures: list[str] = []
+        self.listing_changed = False
+        self.off_site = 0
+        # Articles this run could not get for a reason another run may not meet (5xx, timeout).
+        self.transient_failures = 0
+
+    # -- the run ----------------------------------------------------------------------------
+    def run(self) -> IngestSummary:
+        started = self.ctx.client.request_count
+        for column in self.columns():
+            self.walk(column)
+        self.revisit()
+        self.summary.requests = self.ctx.client.request_count - started
+        if self.off_site:
+            self.summary.notes.append(f"{self.off_site} listing links point off-site; not fetched")
+        self.ctx.log.info("%s: %s", self.ctx.name, self.summary.as_dict())
+        if self.layout_failures:
+            raise SourceError(
+                f"{self.ctx.name}: {len(self.layout_failures)} listing page(s) show no article link of the "
+                f"configured shape (quarantined): {'; '.join(self.layout_failures)}. Check "
+                f"{self.ctx.name}.article_pattern / pagination in sources.yml and re-run."
+            )
+        return self.summary
+
+    def columns(self) -> list[Column]:
+        configured = self.ctx.config.get("columns") or []
+        if not configured:
+            name = self.ctx.name
+            raise SourceError(f"{name}: no columns configured ({name}.columns in sources.yml)")
+        out = []
+        for entry in configured:
+            path = "/" + str(entry["path"]).strip("/") + "/"
+            out.append(Column(name=str(entry.get("name") or path.strip("/")), url=self.canonical_base + path))
+        return out
+
+    def walk(self, column: Column) -> None:
+        """Walk one column; mark it complete when the walk ended with nothing failed transiently."""
+        key = COMPLETE_CURSOR + column.url
+        failures_before = self.transient_failures
+        first_page_sha = self.walk_pages(column, key)
+        if first_page_sha is not None and self.transient_failures == failures_before:
+            self.ctx.store.set_cursor(self.ctx.name, key, first_page_sha)
+
+    def walk_pages(self, column: Column, key: str) -> str | None:
+        """The sha256 of the first page when the walk ended normally; None when skipped or refused.
+
+        The cursor `key` holds the first page's sha256 once a walk finished and '' while one is under
+        way, so a walk cut short (a crash, an article that answered 503) is walked again although
+        the listing answers 304, and pages whose entries are all known no longer end it.
+        """
+        completed = self.ctx.store.get_cursor(self.ctx.name, key)
+        resuming = not completed
+        page_count: int | None = None
+        first_page_sha: str | None = None
+        for page in range(self.max_pages):
+            if page_count is not None and page >= page_count:
+                return first_page_sha
+            canonical = paged_url(column.url, page, first=self.first_page, next_page=self.next_page,
+                                  start=self.page_start)
+            try:
+                resp = self.ctx.client.get(self.fetch_url(canonical), conditional=True)
+            except FetchError as exc:
+                if page > 0 and exc.status == 404:
+                    return first_page_sha  # past the last page
+                raise
+            if resp.not_modified:
+                self.summary.not_modified += 1
+            if page == 0:
+                if resp.not_modified and completed == resp.sha256:
+                    self.summary.notes.append(f"{column.name}: first page unchanged")
+                    return None
+                if resp.not_modified:
+                    self.summary.notes.append(f"{column.name}: first page unchanged, finishing the last walk")
+                else:
+                    self.listing_changed = True
+                first_page_sha = resp.sha256
+                self.ctx.store.set_cursor(self.ctx.name, key, "")
+            try:
+                items = self.parse_listing(resp.content, canonical, resp.headers.get("Content-Type"))
+            except ParseError as exc:
+                self.refuse_listing(canonical, "listing_layout_changed", resp.sha256, str(exc))
+                return None
+            if not items:
+                if page == 0:
+                    # A column's first page always lists articles: none of the expected shape means
+                    # the site changed its URLs or templates, not that there is no news.
+                    self.refuse_listing(canonical, "listing_layout_changed", resp.sha256,
+                                        f"{canonical}: no link matches the configured article pattern")
+                    return None
+                return first_page_sha
+            if self.page_count is not None:
+                page_count = self.page_count(resp.content) or page_count
+            in_horizon = [it for it in self.on_site(items) if it.date is None or it.date >= self.cutoff]
+            fresh = [it for it in in_horizon if it.url not in self.known_before]
+            for item in dedupe_by_url(fresh):
+                if item.url not in self.handled:
+                    self.fetch_article(item, column.name)
+            if not in_horizon or (not fresh and not resuming):
+                return first_page_sha
+        return first_page_sha
+
+    def revisit(self) -> None:
+        """Re-request the newest known releases after a listing changed; new bytes, new version."""
+        if self.revisit_latest <= 0 or not self.known_before or not self.listing_changed:
+            return
+        rows = self.ctx.store.con.execute(
+            """select url, arg_max(listing_column, first_seen_at)
+               from release_version where source = ?
+               group by url order by max(published_at) desc nulls last, url limit ?""",
+            [self.ctx.name, self.revisit_latest],
+        ).fetchall()
+        for url, column in rows:
+            if url in self.handled:
+                continue
+            self.handled.add(url)
+            resp = self.get_article(url, gone_reason="article_withdrawn")
+            if resp is None:
+                continue
+            if resp.not_modified:
+                self.summary.not_modified += 1
+                continue
+            self.store_version(resp, url, column, changed=True)
+
+    # -- articles ---------------------------------------------------------------------------
+    def fetch_article(self, item: ListingItem, column: str) -> None:
+        self.handled.add(item.url)
+        resp = self.get_article(item.url)
+        if resp is None:
+            return
+        if resp.not_modified:
+            self.summary.not_modified += 1
+        self.store_version(resp, item.url, column, changed=item.url in self.known_before)
+
+    def get_article(self, url: str, *, gone_reason: str = "article_not_found") -> Response | None:
+        """The article's response, or None after quarantining why it could not be had."""
+        try:
+            return self.ctx.client.get(self.fetch_url(url), conditional=True)
+        except RobotsDisallowed as exc:
+            self.transient_failures += 1  # robots.txt may have been unreachable this run only
+            self.quarantine(url, "robots_disallowed", None, str(exc))
+        except FetchError as exc:
+            gone = exc.status in (404, 410)
+            self.transient_failures += 0 if gone else 1
+            self.quarantine(url, gone_reason if gone else "article_fetch_failed", None,
+                            {"status": exc.status, "error": str(exc)})
+        return None
+
+    def store_version(self, resp: Response, url: str, column: str | None, *, changed: bool) -> None:
+        try:
+            record = self.parse_article(resp.content, url, resp.headers.get("Content-Type"))
+        except ParseError as exc:
+            self.quarantine(url, "article_parse_error", resp.sha256, str(exc))
+            return
+        if store_release(self.ctx, record, resp.sha256, column):
+            self.summary.new_rows += 1
+            if changed:
+                self.summary.changed_releases += 1
+            else:
+                self.summary.new_releases += 1
+
+    # -- helpers ----------------------------------------------------------------------------
+    def refuse_listing(self, url: str, reason: str, sha256: str, detail: str) -> None:
+        self.quarantine(url, reason, sha256, detail)
+        self.layout_failures.append(f"{url} ({reason})")
+
+    def quarantine(self, url: str, reason: str, sha256: str | None, detail: Any) -> None:
+        self.ctx.log.warning("%s: quarantined %s: %s", self.ctx.name, url, reason)
+        self.ctx.store.quarantine(source=self.ctx.name, locator=url, reason=reason, sha256=sha256,
+                                  detail=detail)
+        self.summary.quarantined += 1
+
+    def on_site(self, items: list[ListingItem]) -> list[ListingItem]:
+        """Links on the source's host, rewritten to the canonical origin; others are counted and dropped."""
+        canonical = urlsplit(self.canonical_base)
+        hosts = {canonical.netloc.lower(), urlsplit(self.fetch_base).netloc.lower()}
+        kept = []
+        for item in items:
+            parts = urlsplit(item.url)
+            if parts.netloc.lower() not in hosts:
+                self.off_site += 1
+                continue
+            url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))
+            kept.append(ListingItem(url=url, title=item.title, date=item.date))
+        return kept
+
+    def fetch_url(self, canonical_url: str) -> str:
+        """Where to fetch a canonical URL from: the same path below the (possibly overridden) base."""
+        if self.fetch_base == self.canonical_base or not canonical_url.startswith(self.canonical_base):
+            return canonical_url
+        return self.fetch_base + canonical_url[len(self.canonical_base):]
+
+
+def today_for(ctx: SourceContext, today: date | None) -> date:
+    """The day horizons count back from: the argument, else the source's `today`, else Beijing's today."""
+    configured = ctx.config.today
+    if today is None and configured:
+        today = date.fromisoformat(str(configured))
+    return today or datetime.now(SHANGHAI).date()

@@ -1,0 +1,205 @@
+"""Headline figures pulled out of release text (ingest.figures), Chinese and English."""
+
+from __future__ import annotations
+
+import pytest
+
+from ingest.figures import Figure, extract_figures, parse_cn_numeral, parse_number, split_sentences
+
+# Sentences as MOE published them (2018 statistics on international students and study abroad).
+ZH_INBOUND_2018 = ("2018年共有来自196个国家和地区的492185名各类外国留学人员在全国31个省（区、市）的1004所高等院校学习，"
+                   "比2017年增加了3013人，增长比例为0.62%（以上数据均不含港、澳、台地区）。")
+ZH_OUTBOUND_2018 = "2018年度我国出国留学人员总数为66.21万人，同比增长8.83%。"
+ZH_RETURNEES_2018 = "2018年度各类留学回国人员总数为51.94万人，比上一年度增加3.85万人，增长8.00%。"
+EN_INBOUND_2018 = ("In 2018, a total of 492,185 international students from 196 countries and regions studied in "
+                   "1,004 higher education institutions in 31 provinces, autonomous regions and municipalities, "
+                   "an increase of 3,013 students or 0.62 percent over 2017.")
+
+
+def figures(text: str, language: str = "zh", published_year: int | None = 2026) -> dict[str, Figure]:
+    found = extract_figures(text, language=language, published_year=published_year)
+    by_metric = {f.metric: f for f in found}
+    assert len(by_metric) == len(found), "a metric was found twice in one test text"
+    return by_metric
+
+
+def values(text: str, language: str = "zh", published_year: int | None = 2026) -> dict[str, float]:
+    return {metric: f.value for metric, f in figures(text, language, published_year).items()}
+
+
+# -- the real sentences -----------------------------------------------------------------------
+def test_inbound_sentence_yields_students_countries_and_institutions_for_2018():
+    found = figures(ZH_INBOUND_2018)
+    assert found["international_students_in_china"] == Figure(
+        "international_students_in_china", 492185, "persons", 2018, ZH_INBOUND_2018)
+    assert (found["countries_of_origin"].value, found["countries_of_origin"].unit) == (196, "countries")
+    assert (found["host_institutions"].value, found["host_institutions"].unit) == (1004, "institutions")
+    assert {f.year for f in found.values()} == {2018}
+
+
+def test_change_over_the_comparison_year_belongs_to_the_student_count_not_to_2017():
+    found = figures(ZH_INBOUND_2018)
+    assert found["international_students_in_china_increase"].value == 3013
+    assert found["international_students_in_china_growth_pct"].value == pytest.approx(0.62)
+    assert found["international_students_in_china_growth_pct"].unit == "percent"
+    assert found["international_students_in_china_growth_pct"].year == 2018
+
+
+def test_wan_unit_and_year_on_year_growth_of_students_going_abroad():
+    assert values(ZH_OUTBOUND_2018) == {"students_going_abroad": 662100,
+                                        "students_going_abroad_growth_pct": pytest.approx(8.83)}
+    assert {f.year for f in figures(ZH_OUTBOUND_2018).values()} == {2018}
+
+
+def test_returnees_with_increase_in_wan_and_growth():
+    assert values(ZH_RETURNEES_2018) == {"returnees": 519400, "returnees_increase": 38500,
+                                         "returnees_growth_pct": pytest.approx(8.0)}
+
+
+def test_english_release_sentence_yields_the_same_figures_as_the_chinese_one():
+    english = values(EN_INBOUND_2018, "en")
+    chinese = values(ZH_INBOUND_2018, "zh")
+    assert english == chinese
+    assert {f.year for f in figures(EN_INBOUND_2018, "en").values()} == {2018}
+
+
+def test_more_than_keeps_the_stated_number():
+    text = "Back in 2018, more than 492,185 international students from 196 countries and regions studied in China."
+    assert values(text, "en") == {"international_students_in_china": 492185, "countries_of_origin": 196}
+
+
+def test_each_figure_keeps_its_own_sentence_as_provenance():
+    text = ZH_OUTBOUND_2018 + "其中，国家公派3.02万人。\n" + ZH_RETURNEES_2018
+    found = figures(text)
+    assert found["students_going_abroad"].sentence == ZH_OUTBOUND_2018
+    assert found["returnees"].sentence == ZH_RETURNEES_2018
+
+
+def test_english_growth_of_two_subjects_in_one_sentence_goes_to_the_nearest_count_before_it():
+    text = ("In 2019, the total number of Chinese students studying abroad was 703,500, up 6.25 percent from "
+            "the previous year, while 580,300 returned to China after completing their studies, up 11.73 percent.")
+    assert values(text, "en") == {
+        "students_going_abroad": 703500, "students_going_abroad_growth_pct": pytest.approx(6.25),
+        "returnees": 580300, "returnees_growth_pct": pytest.approx(11.73),
+    }
+
+
+# -- numbers ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(("numeral", "expected"), [
+    ("一百二十万", 1_200_000), ("三千", 3_000), ("两万五千", 25_000), ("十二", 12), ("一千零五", 1_005),
+    ("三亿", 300_000_000), ("百", 100),
+])
+def test_chinese_numerals(numeral, expected):
+    assert parse_cn_numeral(numeral) == expected
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ("66.21万", 662_100), ("1.2亿", 120_000_000), ("492,185", 492_185), ("１００４", 1_004), ("30余", 30),
+    ("3万余", 30_000), ("48.46 million", 48_460_000), ("more than 2,300", 2_300), ("两万五千", 25_000),
+])
+def test_numbers_as_written_in_releases(written, expected):
+    assert parse_number(written) == pytest.approx(expected)
+
+
+def test_chinese_numerals_and_full_width_digits_inside_sentences():
+    assert values("来华留学生总数达到一百二十万人。") == {"international_students_in_china": 1_200_000}
+    full_width = "２０１８年共有来自１９６个国家和地区的４９２１８５名各类外国留学人员在华学习。"
+    found = figures(full_width)
+    assert found["international_students_in_china"].value == 492185
+    assert found["international_students_in_china"].year == 2018
+    assert found["international_students_in_china"].sentence == full_width  # provenance as published
+
+
+def test_growth_five_point_four_six_percent_and_a_decline():
+    assert values("2025年，来华留学人员总数为三万人，同比增长5.46%。") == {
+        "international_students_in_china": 30_000, "international_students_in_china_growth_pct": pytest.approx(5.46)}
+    declined = values("出国留学人员总数为两万五千人，同比下降3.2%。")
+    assert declined["students_going_abroad_growth_pct"] == pytest.approx(-3.2)
+
+
+# -- precision: what is not a figure ------------------------------------------------------------
+@pytest.mark.parametrize("text", [
+    "教外厅函〔2026〕12号",
+    "2026年11月20日",
+    "京ICP备10028400号　京公网安备11010202000001号",
+    "亚洲\t295043\t59.95%",
+    "全国31个省（区、市）参加了会议。",
+    "同比增长5.46%。",  # a change with nothing it could be the change of
+    "来自30多个国家和地区的教育部门官员、国际组织代表和专家学者围绕数字教育展开交流。",
+    "高等教育毛入学率提高了3.2个百分点。",
+    "教育部办公厅关于做好2027年度国家公派出国留学选派工作的通知",
+])
+def test_numbers_that_are_not_headline_figures_are_left_alone(text):
+    assert extract_figures(text, language="zh", published_year=2026) == []
+
+
+@pytest.mark.parametrize("text", [
+    "Officials and experts from more than 30 countries and regions attended the dialogue.",
+    "In 2018 international students were surveyed about their studies.",
+    "The 2024 China-ASEAN Education Cooperation Week opened in Guiyang on August 23, 2024.",
+    "Document No. 12 [2026] of the General Office was issued on November 20, 2026.",
+])
+def test_english_sentences_without_headline_figures_yield_nothing(text):
+    assert extract_figures(text, language="en", published_year=2026) == []
+
+
+# -- years ------------------------------------------------------------------------------------
+def test_year_falls_back_to_the_publication_year_when_the_sentence_has_none():
+    found = figures("按经费办法统计：中国政府奖学金生63041人，占来华生总数的12.81%。", published_year=2019)
+    assert found["government_scholarship_students"].year == 2019
+    assert figures("中国政府奖学金生63041人。", published_year=None)["government_scholarship_students"].year is None
+
+
+def test_end_of_a_range_is_the_year_not_its_start():
+    found = figures("1978年到2018年底，各类出国留学人员累计达585.71万人。")
+    assert found["students_going_abroad_cumulative"].value == 5_857_100
+    assert found["students_going_abroad_cumulative"].year == 2018
+    english = figures("From 1978 to the end of 2019, a total of 6.56 million Chinese had studied abroad.", "en")
+    assert english["students_going_abroad_cumulative"].year == 2019
+
+
+def test_since_year_is_a_start_not_the_year_of_the_count():
+    text = ("Since 2016, when the first Luban Workshop opened in Thailand, China has set up more than 30 "
+            "Luban Workshops.")
+    assert figures(text, "en", 2026)["luban_workshops"].year == 2026
+
+
+def test_year_stated_after_the_figure_in_english():
+    text = "The gross enrollment ratio in higher education reached 60.8 percent in 2024."
+    found = figures(text, "en")
+    assert (found["gross_enrolment_ratio_pct"].value, found["gross_enrolment_ratio_pct"].year) == (60.8, 2024)
+
+
+# -- other metrics of the vocabulary -------------------------------------------------------------
+def test_other_vocabulary_metrics_in_chinese():
+    assert values("截至目前，我国已与近60个国家和地区签署学历学位互认协议。") == {"degree_recognition_countries": 60}
+    assert values("目前，全球已有80多个国家将中文纳入国民教育体系。") == {"countries_teaching_chinese": 80}
+    assert values("截至目前，我国已在亚洲、非洲、欧洲建成30余个鲁班工坊。") == {"luban_workshops": 30}
+    assert values("目前中外合作办学机构和项目共2300余个。") == {"sino_foreign_cooperative_programmes": 2300}
+    assert values("2018年，各种形式的高等教育在学总规模达到3833万人，高等教育毛入学率达到48.1%。") == {
+        "higher_education_enrolment": 38_330_000, "gross_enrolment_ratio_pct": pytest.approx(48.1)}
+    assert values("按学生类别统计：接受学历教育的外国留学生总计258122人，占来华生总数的52.44%。") == {
+        "international_degree_students": 258122}
+
+
+def test_scholarship_students_are_not_also_counted_as_all_international_students():
+    text = "In 2018, 63,041 international students were recipients of the Chinese Government Scholarship."
+    assert values(text, "en") == {"government_scholarship_students": 63041}
+
+
+# -- mechanics --------------------------------------------------------------------------------
+def test_the_same_statement_in_title_and_body_is_kept_once():
+    text = "出国留学人员总数为66.21万人\n" + ZH_OUTBOUND_2018
+    found = extract_figures(text, language="zh", published_year=2018)
+    assert [f.metric for f in found].count("students_going_abroad") == 1
+
+
+def test_sentences_split_at_full_stops_but_not_inside_decimals():
+    text = "Enrollment reached 48.46 million. The ratio was 60.8 percent.\n出国留学66.21万人。回国51.94万人。"
+    assert [s for _, s in split_sentences(text)] == [
+        "Enrollment reached 48.46 million.", "The ratio was 60.8 percent.", "出国留学66.21万人。", "回国51.94万人。"]
+
+
+def test_unknown_language_is_refused():
+    with pytest.raises(ValueError, match="no figure rules"):
+        extract_figures("Le nombre d'étudiants internationaux", language="fr", published_year=2026)
