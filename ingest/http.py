@@ -5,8 +5,16 @@ requests to the same host (raised by Crawl-delay), explicit connect/read timeout
 exponential backoff and full jitter that honour Retry-After.
 
 Safety: bodies are streamed and capped at `max_bytes`; a body shorter than its Content-Length or cut
-mid-chunk is a failed attempt, never data; redirects are followed by hand (at most 5, http/https
-only, to allowed hosts only) so every hop is checked against robots.txt and the allow-list.
+mid-chunk is a failed attempt, never data; a response that takes longer than `total_timeout_s` as a
+whole is a failed attempt too (a server trickling bytes just under the read timeout would otherwise
+hold the run forever); redirects are followed by hand (at most 5, http/https only, to the same host
+and port or to allowed hosts only) so every hop is checked against robots.txt and the allow-list;
+a URL whose path climbs with dot-segments or backslashes (`/a/%2e%2e/etc/passwd`) is refused
+before any request, as no properly resolved link has them.
+
+Secrets: a password in a URL's userinfo and the values of credential-like query parameters
+(`token`, `api_key`, `password`, `secret`, `signature`, ...) are masked in every error message, log
+line, fetch-log row and `Response.url` (see `redact_url`); the request itself still carries them.
 
 Incrementality: with a `RawStore`, the last ETag / Last-Modified of a URL is sent back as
 If-None-Match / If-Modified-Since; a 304 returns the stored bytes. Every HTTP answer is written to
@@ -21,6 +29,7 @@ import http.client
 import json
 import logging
 import random
+import re
 import threading
 import time
 import urllib.robotparser
@@ -28,7 +37,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urldefrag, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 import urllib3.exceptions
@@ -42,11 +51,18 @@ from ingest.raw_store import RawStore
 log = logging.getLogger("eduopen.http")
 
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504})
+DEFAULT_PORTS = {"http": 80, "https": 443}
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 MAX_REDIRECTS = 5
 # RFC 9309 asks crawlers to parse at least 500 KiB of robots.txt; more than that is not a robots file.
 ROBOTS_MAX_BYTES = 512 * 1024
 CHUNK_BYTES = 64 * 1024
+MASK = "***"
+_USERINFO = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*://)([^/\s:@?#]*)(?::[^/\s@?#]*)?@")
+_SECRET_PARAM = re.compile(
+    r"(?i)([?&;][a-z0-9_.-]*(?:password|passwd|secret|token|api[_-]?key|apikey|access[_-]?key|signature|"
+    r"credential)[a-z0-9_.-]*=)([^&#\s'\"]+)"
+)
 
 # Exceptions that mean "the connection or the body broke": worth another attempt.
 _TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
@@ -141,6 +157,61 @@ def canonical_url(url: str, params: Mapping[str, str] | None = None) -> str:
     return prepared.url
 
 
+def redact_url(text: str, *, query: bool = True) -> str:
+    """`text` with URL passwords and credential-like query values replaced by `***`.
+
+    `http://user:<password>@host/p?token=<token>&x=1` -> `http://user:***@host/p?token=***&x=1`; a lone
+    userinfo (`http://TOKEN@host/`) is masked whole. Works on any text (messages quote URLs), and is
+    idempotent, so masking twice is harmless. `query=False` leaves query values alone: the fetch
+    log keys conditional GETs by URL, and a query value (a page token, say) may name the resource.
+    """
+
+    def userinfo(match: re.Match[str]) -> str:
+        scheme, user = match.group(1), match.group(2)
+        has_password = ":" in match.group(0)[len(scheme):]
+        return f"{scheme}{user}:{MASK}@" if has_password and user else f"{scheme}{MASK}@"
+
+    text = _USERINFO.sub(userinfo, text)
+    return _SECRET_PARAM.sub(lambda m: m.group(1) + MASK, text) if query else text
+
+
+class _RedactingFilter(logging.Filter):
+    """Masks secrets in urllib3's own log lines (at DEBUG it logs every request line, query included)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        masked = redact_url(message)
+        if masked != message:
+            record.msg, record.args = masked, None
+        return True
+
+
+logging.getLogger("urllib3.connectionpool").addFilter(_RedactingFilter())
+
+
+def _masked(error: FetchError) -> FetchError:
+    """The same error with secrets masked in its message and URL (a no-op when there are none)."""
+    message, url = str(error), error.url or ""
+    if redact_url(message) == message and redact_url(url) == url:
+        return error
+    masked = type(error)(redact_url(message), url=redact_url(url), status=error.status)
+    masked.__traceback__ = error.__traceback__
+    return masked
+
+
+def _port(parts: SplitResult) -> int | None:
+    """The port a URL connects to (its scheme's default when none is written); None if invalid."""
+    try:
+        port = parts.port
+    except ValueError:
+        return None
+    return port if port is not None else DEFAULT_PORTS.get(parts.scheme.lower())
+
+
+def _on_default_port(parts: SplitResult) -> bool:
+    return _port(parts) == DEFAULT_PORTS.get(parts.scheme.lower())
+
+
 def host_key(url: str) -> str:
     """What per-host state is keyed on: `host[:port]`, lower case."""
     return urlsplit(url).netloc.lower()
@@ -182,6 +253,7 @@ class PoliteClient:
         min_delay_s: float = 1.0,
         connect_timeout_s: float = 5,
         read_timeout_s: float = 30,
+        total_timeout_s: float = 300,
         max_retries: int = 4,
         backoff_base_s: float = 0.5,
         backoff_max_s: float = 30,
@@ -197,6 +269,7 @@ class PoliteClient:
         self.store = store
         self.min_delay_s = max(0.0, float(min_delay_s))
         self.timeout = (float(connect_timeout_s), float(read_timeout_s))
+        self.total_timeout_s = float(total_timeout_s)
         self.max_retries = max(0, int(max_retries))
         self.backoff_base_s = float(backoff_base_s)
         self.backoff_max_s = float(backoff_max_s)
@@ -227,6 +300,7 @@ class PoliteClient:
             min_delay_s=cfg.min_delay_s,
             connect_timeout_s=float(cfg.get("connect_timeout_s", 5)),
             read_timeout_s=float(cfg.get("read_timeout_s", 30)),
+            total_timeout_s=float(cfg.get("total_timeout_s", 300)),
             max_retries=int(cfg.get("max_retries", 4)),
             backoff_base_s=float(cfg.get("backoff_base_s", 0.5)),
             backoff_max_s=float(cfg.get("backoff_max_s", 30)),
@@ -247,13 +321,27 @@ class PoliteClient:
     # -- public -----------------------------------------------------------------------------
     def get(self, url: str, *, params: Mapping[str, str] | None = None, conditional: bool = True,
             accept: str | None = None) -> Response:
-        """GET `url` (+ `params`), politely; raise FetchError / RobotsDisallowed on failure."""
+        """GET `url` (+ `params`), politely; raise FetchError / RobotsDisallowed on failure.
+
+        Secrets in the URL are masked in the error raised (see `redact_url`).
+        """
+        try:
+            return self._get(url, params=params, conditional=conditional, accept=accept)
+        except FetchError as exc:
+            masked = _masked(exc)
+            if masked is exc:
+                raise
+            # Not chained: the original's message (and its cause's) would print the secret again.
+            raise masked from None
+
+    def _get(self, url: str, *, params: Mapping[str, str] | None, conditional: bool,
+             accept: str | None) -> Response:
         key = canonical_url(url, params)
         started = self.clock()
         validators = None
         if conditional and self.store is not None:
             with self._store_lock:
-                validators = self.store.validators(key)
+                validators = self.store.validators(redact_url(key, query=False))
         headers = {"Accept": accept} if accept else {}
         if validators is not None:
             if validators.etag:
@@ -291,7 +379,7 @@ class PoliteClient:
                          not_modified=True, attempts=attempts, elapsed=elapsed,
                          etag=answer.headers.get("ETag") or validators.etag,
                          last_modified=answer.headers.get("Last-Modified") or validators.last_modified)
-            return Response(url=answer.url, status=200, content=content, headers=headers_out,
+            return Response(url=redact_url(answer.url), status=200, content=content, headers=headers_out,
                             sha256=validators.sha256, not_modified=True, elapsed_s=elapsed, attempts=attempts)
 
         sha = hashlib.sha256(answer.content).hexdigest()
@@ -301,7 +389,8 @@ class PoliteClient:
             assert stored == sha
         self._record(key, answer, sha=sha, nbytes=len(answer.content), conditional=sent_conditional,
                      attempts=attempts, elapsed=elapsed)
-        return Response(url=answer.url, status=answer.status, content=answer.content, headers=answer.headers,
+        return Response(url=redact_url(answer.url), status=answer.status, content=answer.content,
+                        headers=answer.headers,
                         sha256=sha, not_modified=False, elapsed_s=elapsed, attempts=attempts)
 
     def is_allowed(self, url: str) -> bool:
@@ -315,12 +404,12 @@ class PoliteClient:
     def _follow(self, url: str, headers: Mapping[str, str], *, max_bytes: int,
                 check_robots: bool = True) -> tuple[_Answer, int]:
         """Fetch `url`, following redirects by hand; returns the final answer and attempts used."""
-        origin_host = urlsplit(url).hostname
+        origin = urlsplit(url)
         seen = {url}
         current = url
         attempts_total = 0
         for _hop in range(MAX_REDIRECTS + 1):
-            self._check_scheme(current)
+            self._check_url(current)
             if check_robots and self.respect_robots and not self.is_allowed(current):
                 raise RobotsDisallowed(f"robots.txt of {host_key(current)} disallows {current}", url=current)
             try:
@@ -336,7 +425,7 @@ class PoliteClient:
                 raise _FinalHTTPError(FetchError(f"GET {current}: HTTP {answer.status} without Location",
                                                  url=current, status=answer.status), answer, attempts_total + 1)
             target = canonical_url(urljoin(current, location))
-            refusal = self._redirect_refusal(target, origin_host)
+            refusal = self._redirect_refusal(target, origin)
             if refusal:
                 raise _FinalHTTPError(FetchError(f"GET {current}: redirect to {target} refused ({refusal})",
                                                  url=current, status=answer.status), answer, attempts_total + 1)
@@ -349,17 +438,29 @@ class PoliteClient:
                                          url=url, status=answer.status), answer, attempts_total + 1)
 
     @staticmethod
-    def _check_scheme(url: str) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
+    def _check_url(url: str) -> None:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https"):
             raise FetchError(f"refusing non-http(s) URL {url}", url=url)
+        # Resolving a link (RFC 3986 5.2) removes dot-segments; any still here were encoded or
+        # written with backslashes to climb out of the path on a server that decodes first.
+        path = unquote(parts.path)
+        if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+            raise FetchError(f"refusing {url}: its path climbs with dot-segments or backslashes", url=url)
 
-    def _redirect_refusal(self, target: str, origin_host: str | None) -> str | None:
+    def _redirect_refusal(self, target: str, origin: SplitResult) -> str | None:
         parts = urlsplit(target)
         if parts.scheme not in ("http", "https"):
             return f"scheme {parts.scheme!r} is not http(s)"
-        if self.allowed_hosts is None or parts.hostname == origin_host:
+        host = (parts.hostname or "").lower()
+        if self.allowed_hosts is None:
             return None
-        if (parts.hostname or "") in self.allowed_hosts or parts.netloc.lower() in self.allowed_hosts:
+        if host == (origin.hostname or "").lower() and (
+                _port(parts) == _port(origin) or (_on_default_port(parts) and _on_default_port(origin))):
+            return None  # same host and port, or http <-> https on the default ports
+        # Another port of the same machine is another service (an admin API, a database): an
+        # allowed_hosts entry names a port explicitly, or means the scheme's default port.
+        if f"{host}:{_port(parts)}" in self.allowed_hosts or (host in self.allowed_hosts and _on_default_port(parts)):
             return None
         return f"host {parts.netloc} is not in allowed_hosts"
 
@@ -379,7 +480,8 @@ class PoliteClient:
                         raise _FinalHTTPError(error, exc.answer, attempt) from None
                     raise error from None
                 wait = self._backoff(attempt, exc.retry_after_s)
-                log.info("GET %s: %s; retry %d/%d in %.2fs", url, exc.reason, attempt, self.max_retries, wait)
+                log.info("GET %s: %s; retry %d/%d in %.2fs", redact_url(url), redact_url(exc.reason), attempt,
+                         self.max_retries, wait)
                 self.sleep(wait)
                 continue
             if 200 <= answer.status < 300 or answer.status == 304 or answer.status in REDIRECT_STATUSES:
@@ -398,6 +500,7 @@ class PoliteClient:
     def _attempt(self, url: str, headers: Mapping[str, str], *, max_bytes: int) -> _Answer:
         """Send one request and read the whole body; transient failures raise _Retryable."""
         self._throttle(url)
+        deadline = self.clock() + self.total_timeout_s
         sent = {"User-Agent": self.user_agent, **headers}
         with self._lock:
             self.request_count += 1
@@ -419,10 +522,10 @@ class PoliteClient:
                                  answer=answer)
             body = b""
             if 200 <= resp.status_code < 300:
-                body = self._read_body(resp, url, max_bytes)
+                body = self._read_body(resp, url, max_bytes, deadline)
             return _Answer(resp.url or url, resp.status_code, resp.reason or "", answer_headers, body)
 
-    def _read_body(self, resp: requests.Response, url: str, max_bytes: int) -> bytes:
+    def _read_body(self, resp: requests.Response, url: str, max_bytes: int, deadline: float) -> bytes:
         declared = resp.headers.get("Content-Length")
         expected = int(declared) if declared and declared.isdigit() else None
         if expected is not None and expected > max_bytes:
@@ -431,12 +534,17 @@ class PoliteClient:
         chunks: list[bytes] = []
         total = 0
         try:
-            for chunk in resp.iter_content(CHUNK_BYTES):
+            # read1 returns whatever has arrived (at most CHUNK_BYTES), so the deadline is checked
+            # between small reads even when a server trickles bytes just under the read timeout.
+            while chunk := resp.raw.read1(CHUNK_BYTES, decode_content=True):
                 total += len(chunk)
                 if total > max_bytes:
                     raise FetchError(f"GET {url}: body exceeds the {max_bytes}-byte limit",
                                      url=url, status=resp.status_code)
                 chunks.append(chunk)
+                if self.clock() > deadline:
+                    raise _Retryable(f"response not complete after {self.total_timeout_s:g} s "
+                                     f"({total} bytes read)", status=resp.status_code)
         except _TRANSIENT_ERRORS as exc:
             raise _Retryable(f"body interrupted after {total} bytes ({_one_line(exc)})",
                              status=resp.status_code) from exc
@@ -504,11 +612,13 @@ class PoliteClient:
                 parser.allow_all = True
             else:
                 # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
-                log.warning("robots.txt of %s unreachable (%s): disallowing the host", origin, exc.error)
+                log.warning("robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin),
+                            redact_url(str(exc.error)))
                 parser.disallow_all = True
             return parser
         except FetchError as exc:
-            log.warning("robots.txt of %s unreachable (%s): disallowing the host", origin, exc)
+            log.warning("robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin),
+                        redact_url(str(exc)))
             parser.disallow_all = True
             return parser
         parser.parse(decode_body(answer.content, answer.headers.get("Content-Type")).splitlines())
@@ -529,7 +639,7 @@ class PoliteClient:
         with self._store_lock:
             self.store.record_fetch(
                 source=self.source,
-                url=url,
+                url=redact_url(url, query=False),
                 status=answer.status,
                 sha256=sha,
                 nbytes=nbytes,

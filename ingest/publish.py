@@ -5,7 +5,8 @@ file next to the warehouse while its sha256 is computed, and the copy is swapped
 hash equals the one in `state/validation.json`. `os.replace` is atomic on POSIX: a reader that has
 the old warehouse open keeps its inode and its data; new connections see the new file; nobody
 ever sees half a file. The previous warehouse is kept in `versions/` for rollback, and every mart
-is exported to Parquet from the very file that was published.
+is exported to Parquet from the very file that was published. A publish killed half-way leaves only
+temp files behind, never a half warehouse; the next publish sweeps them before it starts.
 """
 
 from __future__ import annotations
@@ -99,6 +100,23 @@ def _archive_current(home: Home, *, suffix: str = "") -> Path | None:
     return target
 
 
+def _sweep_temp_files(home: Home) -> list[str]:
+    """Remove the temp files of a publish that was killed half-way (each may be a whole warehouse).
+
+    Only called under the writer lock, so no live publish is still writing any of them.
+    """
+    leftovers = [
+        *home.warehouse.parent.glob(f".{home.warehouse.name}.*.tmp"),
+        *(home.versions.glob(".archiving-*.tmp") if home.versions.is_dir() else ()),
+        *(home.exports.glob(".*.parquet.tmp") if home.exports.is_dir() else ()),
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    if leftovers:
+        log.warning("removed %d temp file(s) left by an interrupted publish", len(leftovers))
+    return [str(p) for p in leftovers]
+
+
 def _prune(home: Home, keep: int) -> list[str]:
     versions = list_versions(home)
     doomed = versions[: max(len(versions) - keep, 0)]
@@ -184,6 +202,7 @@ def publish(home: Home | None = None, *, rollback: bool = False, keep: int = 5) 
         raise ValueError("keep must be >= 0")
     home = (home or Home.from_env()).ensure()
     with writer_lock(home):
+        _sweep_temp_files(home)
         return _rollback(home, keep) if rollback else _publish(home, keep)
 
 
