@@ -1,20 +1,28 @@
 """
-### EduOpen · warehouse: transform → validate → publish
+### EduOpen · warehouse: prepare → dbt, one task per model → validate → publish
 
 Write–audit–publish, run whenever new raw data lands (an event on `eduopen://raw/releases` or
 `eduopen://raw/statistics`):
 
-1. **transform** — dbt builds staging and marts into the *audit* copy (`audit.duckdb`).
-2. **validate** — the quality gate: Great Expectations on the audit copy. A failed gate fails
+1. **prepare_audit** — start the *audit* copy (`audit.duckdb`) from the published warehouse and
+   load fresh copies of the raw tables into it.
+2. **dbt** — the dbt project builds staging and marts into the audit copy, **one task per dbt
+   model and seed**, each followed by the task running its data tests and unit tests (Astronomer
+   Cosmos, drawn from a pre-built `manifest.json`). A failing test stops everything downstream.
+   Without a usable manifest (none yet, or the dbt project changed since it was parsed) this
+   stage is a single **dbt_build** task (`dbt build`), and the DAG processor log says why;
+   `python -m ingest.dbt_manifest` writes a fresh one.
+3. **validate** — the quality gate: Great Expectations on the audit copy. A failed gate fails
    this task (no retries) and the run; **publish** never starts, and the published warehouse
    stays byte for byte as it was. The GX Data Docs say which expectations failed.
-3. **publish** — atomic swap of the audit copy into `warehouse.duckdb` plus Parquet exports;
+4. **publish** — atomic swap of the audit copy into `warehouse.duckdb` plus Parquet exports;
    emits one Asset per published mart (`eduopen://marts/...`) for whatever consumes them.
 
 Trigger with `{"full_refresh": true}` to rebuild incremental models from scratch.
-Every task runs in the one-slot pool `eduopen_duckdb_writer`.
+Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time.
 
-Same steps outside Airflow: `eduopen transform`, `eduopen validate`, `eduopen publish`.
+Same steps outside Airflow: `eduopen transform` (prepare + `dbt build`), `eduopen validate`,
+`eduopen publish`.
 """
 
 from __future__ import annotations
@@ -31,18 +39,40 @@ from _eduopen_common import (
     as_xcom,
     default_args,
     fail_without_retry_on_permanent_errors,
+    log,
 )
+from _eduopen_dbt import dbt_task_group
 from airflow.sdk import Param, dag, task
+
+from ingest.config import Home
+from ingest.dbt_manifest import check_manifest
+
+MANIFEST = check_manifest(Home.from_env())
+if not MANIFEST.usable:
+    log.warning("eduopen_warehouse: dbt runs as one `dbt build` task: %s", MANIFEST.reason)
+
+
+@task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
+def prepare_audit() -> dict[str, int]:
+    """Copy the published warehouse to the audit copy and reload its raw tables; returns rows per raw table."""
+    from ingest import pipeline
+    from ingest.transform import prepare_audit as prepare
+
+    home = Home.from_env()
+    with fail_without_retry_on_permanent_errors(), pipeline.writer(home):
+        return as_xcom(prepare(home))
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=45))
-def transform(*, params: Any = None) -> dict[str, Any]:
-    """dbt seed + build into the audit warehouse; returns dbt's summary."""
+def dbt_build(*, params: Any = None) -> dict[str, Any]:
+    """The whole dbt project as one `dbt build` (no usable manifest to draw one task per model from)."""
     from ingest import pipeline
+    from ingest.transform import run_dbt
 
+    home = Home.from_env()
     full_refresh = bool((params or {}).get("full_refresh", False))
-    with fail_without_retry_on_permanent_errors():
-        return as_xcom(pipeline.transform(full_refresh=full_refresh))
+    with fail_without_retry_on_permanent_errors(), pipeline.writer(home):
+        return as_xcom(run_dbt(home, full_refresh=full_refresh))
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
@@ -78,7 +108,11 @@ def publish(*, outlet_events: Any = None) -> dict[str, Any]:
     doc_md=__doc__,
 )
 def eduopen_warehouse() -> None:
-    transform() >> validate() >> publish()
+    if MANIFEST.usable:
+        dbt = dbt_task_group(MANIFEST, Home.from_env(), full_refresh="{{ params.full_refresh }}")
+    else:
+        dbt = dbt_build()
+    prepare_audit() >> dbt >> validate() >> publish()
 
 
 eduopen_warehouse()

@@ -81,6 +81,10 @@ def airflow_env(home: Home, base: Mapping[str, str] | None = None, *,
         "AIRFLOW__CORE__PARALLELISM": "4",
         # The local UI is for this machine only.
         "AIRFLOW__API__HOST": "127.0.0.1",
+        # Astronomer Cosmos (the warehouse DAG's dbt tasks): no usage telemetry from the scheduler,
+        # and its dbt partial-parse cache inside this home, not in a /tmp folder every home shares.
+        "AIRFLOW__COSMOS__ENABLE_TELEMETRY": "False",
+        "AIRFLOW__COSMOS__CACHE_DIR": str(af_home / "cosmos"),
     })
     return env
 
@@ -119,10 +123,12 @@ def _wanted_stamp() -> str:
 
 
 def setup(home: Home, echo: Echo = _stderr) -> bool:
-    """Migrate the metadata DB and create the writer pool; a no-op once done for this Airflow version.
+    """Migrate the metadata DB, create the writer pool and the dbt manifest the warehouse DAG draws
+    its dbt tasks from; a no-op once done for this Airflow version and this dbt project.
 
     Returns True when something had to be done.
     """
+    manifest_written = _ensure_dbt_manifest(home, echo)
     af_home = airflow_home(home)
     af_home.mkdir(parents=True, exist_ok=True)
     env = airflow_env(home)
@@ -132,7 +138,7 @@ def setup(home: Home, echo: Echo = _stderr) -> bool:
                 and bool(_query(db, "select version_num from alembic_version")))
     pool_ok = _query(db, "select slots from slot_pool where pool = ?", (WRITER_POOL,)) == [(1,)]
     if migrated and pool_ok:
-        return False
+        return manifest_written
     logs = af_home / "logs" / "setup"
     if not migrated:
         started = time.monotonic()
@@ -146,6 +152,22 @@ def setup(home: Home, echo: Echo = _stderr) -> bool:
             raise EduOpenError(f"airflow pools set {WRITER_POOL} failed; see {logs / 'pools-set.log'}")
         echo(f"Airflow pool {WRITER_POOL}: 1 slot")
     return True
+
+
+def _ensure_dbt_manifest(home: Home, echo: Echo) -> bool:
+    """`dbt parse` when the manifest is missing or stale. A project dbt cannot parse is reported, not
+    raised: the warehouse DAG then runs one `dbt build` task, which fails with dbt's own message."""
+    from ingest.dbt_manifest import ensure_manifest
+
+    started = time.monotonic()
+    try:
+        path, written = ensure_manifest(home)
+    except EduOpenError as exc:
+        echo(f"dbt manifest not written ({exc}); the warehouse DAG runs dbt as one task")
+        return False
+    if written:
+        echo(f"dbt manifest for the warehouse DAG: {path} ({time.monotonic() - started:.1f}s)")
+    return written
 
 
 # The line of the DAGs' failure callback (dags/_eduopen_common.py), else a traceback's last line.

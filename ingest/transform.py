@@ -104,16 +104,35 @@ def transform(home: Home | None = None, *, full_refresh: bool = False, select: s
     home = home or Home.from_env()
     started = time.monotonic()
     raw_counts = prepare_audit(home)
+    summary = run_dbt(home, select=select, full_refresh=full_refresh)
+    summary["raw_rows"] = raw_counts
+    summary["seconds"] = round(time.monotonic() - started, 2)
+    log.info("transform: %s", summary)
+    return summary
 
+
+def run_dbt(home: Home, *, select: str | None = None, full_refresh: bool = False) -> dict[str, Any]:
+    """`dbt build` into the audit copy `prepare_audit` made; the second half of `transform`.
+
+    The Airflow warehouse DAG runs the two halves as separate tasks (this one only when it has no
+    pre-built manifest to draw one task per dbt node from). Same errors and summary as `transform`,
+    without the raw row counts.
+    """
+    started = time.monotonic()
     args = ["build", *_common_args(home)]
     if full_refresh:
         args.append("--full-refresh")
     if select:
-        args += ["--select", select]
+        # Only tests whose every parent is selected: a relationships test from an unselected mart
+        # into a selected dimension would read a table this partial build never made.
+        args += ["--select", select, "--indirect-selection", "cautious"]
     results = _invoke_dbt(args, db_path=home.audit, home=home)
 
     tally = {"models": 0, "seeds": 0, "tests": 0, "unit_tests": 0}
     failed: list[str] = []
+    # Advisory tests (unknown figure metric, unmapped geo unit, unlisted source) pass the build
+    # but are named in the summary and the log, so an operator sees them without reading dbt.log.
+    warnings: list[str] = []
     skipped = 0
     for result in results:
         kind = str(result.node.resource_type)
@@ -124,6 +143,8 @@ def transform(home: Home | None = None, *, full_refresh: bool = False, select: s
             failed.append(f"{result.node.name} ({result.status}: {_first_line(result.message)})")
         elif str(result.status) == "skipped":
             skipped += 1
+        elif str(result.status) == "warn":
+            warnings.append(f"{result.node.name} ({_first_line(result.message)})")
     if failed:
         raise TransformError(
             f"dbt build failed on {len(failed)} node(s): {'; '.join(failed[:10])}"
@@ -133,15 +154,15 @@ def transform(home: Home | None = None, *, full_refresh: bool = False, select: s
             failed_nodes=failed,
         )
 
-    summary: dict[str, Any] = {
+    for warning in warnings:
+        log.warning("dbt warning: %s", warning)
+    return {
         **tally,
         "rows": mart_row_counts(home.audit),
-        "raw_rows": raw_counts,
+        "warnings": warnings,
         "full_refresh": full_refresh,
         "seconds": round(time.monotonic() - started, 2),
     }
-    log.info("transform: %s", summary)
-    return summary
 
 
 def mart_row_counts(db_path: Path) -> dict[str, int]:
@@ -172,30 +193,34 @@ def generate_docs(home: Home | None = None) -> Path:
     work.mkdir(parents=True)
     db_copy = work / home.audit.name
     shutil.copy2(source, db_copy)
+    # Its own target/: dbt's partial-parse cache is keyed on the profile (the database path), so
+    # sharing build's target/ would make every transform after a docs run parse from scratch.
+    docs_dir = dbt_dir(home) / "docs"
     try:
-        _invoke_dbt(["docs", "generate", *_common_args(home)], db_path=db_copy, home=home)
+        _invoke_dbt(["docs", "generate", *_common_args(home, work_dir=docs_dir)], db_path=db_copy, home=home)
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    target = dbt_dir(home) / "target"
+    target = docs_dir / "target"
     out = home.docs / "dbt"
     out.mkdir(parents=True, exist_ok=True)
     for name in ("index.html", "catalog.json", "manifest.json"):
         produced = target / name
         if not produced.exists():
-            raise TransformError(f"dbt docs generate did not write {name}; see {dbt_dir(home) / 'logs'}")
+            raise TransformError(f"dbt docs generate did not write {name}; see {docs_dir / 'logs'}")
         shutil.copy2(produced, out / name)
     return out
 
 
 # -- internals ------------------------------------------------------------------------------
 
-def _common_args(home: Home) -> list[str]:
+def _common_args(home: Home, *, work_dir: Path | None = None) -> list[str]:
+    work_dir = work_dir or dbt_dir(home)
     return [
         "--project-dir", str(DBT_PROJECT_DIR),
         "--profiles-dir", str(DBT_PROJECT_DIR),
-        "--target-path", str(dbt_dir(home) / "target"),
-        "--log-path", str(dbt_dir(home) / "logs"),
+        "--target-path", str(work_dir / "target"),
+        "--log-path", str(work_dir / "logs"),
         "--quiet",
     ]
 
@@ -210,7 +235,7 @@ def _invoke_dbt(args: list[str], *, db_path: Path, home: Home) -> list[Any]:
         try:
             outcome = dbtRunner().invoke(args)
         finally:
-            _release_duckdb()
+            release_dbt_duckdb()
     if outcome.exception is not None:
         raise TransformError(f"dbt {args[0]} could not run: {_first_line(str(outcome.exception))}") \
             from outcome.exception
@@ -234,11 +259,12 @@ def _env(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def _release_duckdb() -> None:
+def release_dbt_duckdb() -> None:
     """Close dbt-duckdb's cached database handle so the audit file is free for the next writer.
 
     dbt-duckdb keeps one environment per process in a class attribute and only drops it at exit;
-    the validate and publish steps (same process under the CLI) must not find the file open.
+    the validate and publish steps (same process under the CLI, or under `airflow dags test`)
+    must not find the file open.
     """
     try:
         from dbt.adapters.duckdb.connections import DuckDBConnectionManager
