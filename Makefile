@@ -35,5 +35,8 @@ lint: env
 airflow: env
 	$(VENV)/bin/python -m ingest.airflow_local standalone
 
+bench: env
+	$(VENV)/bin/python -m bench
+
 clean:
 	rm -rf data .pytest_cache

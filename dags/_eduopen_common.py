@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable
 
 from ingest.config import Settings
 
@@ -123,3 +123,61 @@ def announce_published_marts(result: Mapping[str, Any], outlet_events: Any) -> N
         mart = asset.uri.rsplit("/", 1)[-1]
         outlet_events[asset].extra = {"rows": rows.get(mart), "sha256": result.get("sha256"),
                                       "unchanged": bool(result.get("unchanged"))}
+
+
+# -- event-driven scheduling: watcher Assets, cron as the fallback ------------------------------
+
+WATCH_RELEASE_LISTINGS_URI = "eduopen://watch/release-listings"
+WATCH_LANDING_URI = "eduopen://watch/landing"
+
+
+def release_listings_watch(sources: Sequence[str]) -> Asset:
+    """An Asset updated whenever a release listing's first page lists an item URL not seen before.
+
+    Its watcher (`ingest.triggers.ReleaseListingTrigger`) polls the listings in the triggerer with
+    conditional GETs every `EDUOPEN_WATCH_POLL_S` seconds (default 300).
+    """
+    from ingest.triggers import ReleaseListingTrigger
+    from ingest.watch import DEFAULT_RELEASE_POLL_S, poll_interval_s
+
+    poll_s = poll_interval_s(DEFAULT_RELEASE_POLL_S)
+    trigger = ReleaseListingTrigger(sources=list(sources), poll_interval=poll_s)
+    return Asset(name="eduopen_release_listings", uri=WATCH_RELEASE_LISTINGS_URI,
+                 watchers=[AssetWatcher(name="eduopen_release_listings", trigger=trigger)])
+
+
+def landing_folder_watch() -> Asset:
+    """An Asset updated whenever a new file has settled in `$EDUOPEN_HOME/landing/`."""
+    from ingest.triggers import LandingFolderTrigger
+    from ingest.watch import DEFAULT_LANDING_POLL_S, poll_interval_s
+
+    trigger = LandingFolderTrigger(poll_interval=poll_interval_s(DEFAULT_LANDING_POLL_S))
+    return Asset(name="eduopen_landing_folder", uri=WATCH_LANDING_URI,
+                 watchers=[AssetWatcher(name="eduopen_landing_folder", trigger=trigger)])
+
+
+def watched_or_cron(watched: Asset, cron: str) -> AssetOrTimeSchedule:
+    """Run on every event of the watcher Asset, and on `cron` (UTC) in case a watcher missed one."""
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=watched)
+
+
+def ingest_and_announce_if_new(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
+    """`ingest_and_announce`, but a run that stored nothing new ends *skipped*, emitting no Asset event.
+
+    Airflow emits a task's outlet events whenever it succeeds; a skipped task emits none. So a
+    no-change run (all 304s, an unchanged data version, an empty landing folder) never schedules
+    the warehouse DAG, and the skip reason in the log says what was checked.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from ingest.watch import added_data
+
+    summaries = ingest_and_announce(source, asset, outlet_events)
+    if not added_data(summaries):
+        checked = ", ".join(
+            f"{s.get('requests') or 0} request(s), {s.get('not_modified') or 0} unchanged"
+            + (f" ({s['skipped_reason']})" if s.get("skipped_reason") else "")
+            for s in summaries
+        )
+        raise AirflowSkipException(f"{source}: nothing new ({checked or 'no summary'}); no {asset.uri} event")
+    return summaries

@@ -1,17 +1,23 @@
 """
 ### EduOpen · ingest policy releases
 
-Fetches the policy releases of every `kind: releases` source in `ingest/sources.yml` (today the
-Ministry of Education's Chinese site, `moe_zh`) into the raw layer: immutable raw bytes, the
-fetch log and the parsed `release_version` rows. Incremental: each source resumes from its cursor.
+Fetches the policy releases of every `kind: releases` source in `ingest/sources.yml` (the
+Ministry of Education's Chinese and English sites, the State Council's English site, the
+configured feeds) into the raw layer: immutable raw bytes, the fetch log and the parsed
+`release_version` rows. Incremental: each source resumes from its cursor.
 
-* **Emits** `eduopen://raw/releases` on success (counts in the event's *extra*), which
-  schedules **eduopen_warehouse**.
-* **Schedule**: every 6 hours as a fallback; trigger it by hand for an immediate fetch.
+* **Schedule — event-driven**: on `eduopen://watch/release-listings`, whose AssetWatcher polls the
+  first page of every listing and feed in the triggerer (conditional GET, its own ETag /
+  Last-Modified watermark, `EDUOPEN_WATCH_POLL_S` seconds apart, default 300) and fires when one
+  lists an item URL it has not seen before. **Every 6 hours** (UTC) as a fallback, which also
+  catches edited articles (a changed listing without a new URL does not fire the watcher).
+* **Emits** `eduopen://raw/releases` (counts in the event's *extra*) only when a source stored
+  new or changed releases; which schedules **eduopen_warehouse**. A source with nothing new ends
+  *skipped* and emits nothing, so a no-change run triggers no transform.
 * **Writes** `raw/catalog.duckdb`: every task runs in the one-slot pool `eduopen_duckdb_writer`.
 * **Base URLs** come from `EDUOPEN_<SOURCE>_URL` when set (the replay server in tests and demo).
 
-Same step outside Airflow: `eduopen ingest moe_zh`.
+Same step outside Airflow: `eduopen ingest moe_zh` (or any source name).
 """
 
 from __future__ import annotations
@@ -23,8 +29,10 @@ from _eduopen_common import (
     RAW_RELEASES,
     START_DATE,
     default_args,
-    ingest_and_announce,
+    ingest_and_announce_if_new,
+    release_listings_watch,
     sources_of_kind,
+    watched_or_cron,
 )
 from airflow.sdk import dag, task
 
@@ -33,13 +41,13 @@ RELEASE_SOURCES = sources_of_kind("releases")
 
 @task(outlets=[RAW_RELEASES])
 def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, Any]]:
-    """Fetch new and changed releases of one source into the raw layer; returns its summary."""
-    return ingest_and_announce(source, RAW_RELEASES, outlet_events)
+    """Fetch new and changed releases of one source into the raw layer; skipped when there are none."""
+    return ingest_and_announce_if_new(source, RAW_RELEASES, outlet_events)
 
 
 @dag(
     dag_id="eduopen_ingest_releases",
-    schedule="0 */6 * * *",
+    schedule=watched_or_cron(release_listings_watch(RELEASE_SOURCES), "0 */6 * * *"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

@@ -1,17 +1,22 @@
 """
 ### EduOpen · ingest statistics
 
-Fetches the statistics of every `kind: statistics` source in `ingest/sources.yml` (today the
-UNESCO UIS Data API, `uis`: international student mobility) into the raw layer. The UIS data
-version is the cursor: an unchanged version costs one request and adds nothing.
+Fetches the statistics of every `kind: statistics` source in `ingest/sources.yml` (UNESCO UIS
+Data API, World Bank API, OECD SDMX: international student mobility and context indicators) into
+the raw layer. Each source's data version is its cursor: an unchanged version costs a request or
+two and adds nothing.
 
-* **Emits** `eduopen://raw/statistics` on success (counts in the event's *extra*), which
-  schedules **eduopen_warehouse**.
-* **Schedule**: daily as a fallback (UIS publishes a few times a year).
+* **Schedule — daily at 02:30 UTC, no watcher**: these publishers release new data versions a
+  few times a year, so a day of delay is small against that, while a poller would spend the
+  OECD's 60-downloads-an-hour budget for nothing. Policy releases, which
+  do change daily, have a watcher (**eduopen_ingest_releases**).
+* **Emits** `eduopen://raw/statistics` (counts in the event's *extra*) only when a source stored
+  new rows, which schedules **eduopen_warehouse**; a source with nothing new ends *skipped* and
+  emits nothing, so a no-change run triggers no transform.
 * **Writes** `raw/catalog.duckdb`: every task runs in the one-slot pool `eduopen_duckdb_writer`.
-* **Base URL** from `EDUOPEN_UIS_URL` when set (the replay server in tests and demo).
+* **Base URLs** from `EDUOPEN_<SOURCE>_URL` when set (the replay server in tests and demo).
 
-Same step outside Airflow: `eduopen ingest uis`.
+Same step outside Airflow: `eduopen ingest uis` (or any source name).
 """
 
 from __future__ import annotations
@@ -23,23 +28,23 @@ from _eduopen_common import (
     RAW_STATISTICS,
     START_DATE,
     default_args,
-    ingest_and_announce,
+    ingest_and_announce_if_new,
     sources_of_kind,
 )
-from airflow.sdk import dag, task
+from airflow.sdk import CronTriggerTimetable, dag, task
 
 STATISTICS_SOURCES = sources_of_kind("statistics")
 
 
 @task(outlets=[RAW_STATISTICS])
 def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, Any]]:
-    """Fetch the new data version of one statistics source into the raw layer; returns its summary."""
-    return ingest_and_announce(source, RAW_STATISTICS, outlet_events)
+    """Fetch the new data version of one statistics source into the raw layer; skipped when unchanged."""
+    return ingest_and_announce_if_new(source, RAW_STATISTICS, outlet_events)
 
 
 @dag(
     dag_id="eduopen_ingest_statistics",
-    schedule="30 2 * * *",
+    schedule=CronTriggerTimetable("30 2 * * *", timezone="UTC"),
     start_date=START_DATE,
     catchup=False,
     max_active_runs=1,

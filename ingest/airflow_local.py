@@ -32,7 +32,8 @@ DAGS_DIR = PROJECT_DIR / "dags"
 # Must match dags/_eduopen_common.py (tests/unit/test_dag_integrity.py checks it does).
 WRITER_POOL = "eduopen_duckdb_writer"
 # Order matters: the warehouse DAG reads what the two ingest DAGs wrote.
-DAG_IDS = ("eduopen_ingest_releases", "eduopen_ingest_statistics", "eduopen_warehouse", "eduopen_docs")
+DAG_IDS = ("eduopen_ingest_releases", "eduopen_ingest_statistics", "eduopen_ingest_landing", "eduopen_warehouse",
+           "eduopen_docs")
 UI_URL = "http://localhost:8080"
 
 Echo = Callable[[str], None]

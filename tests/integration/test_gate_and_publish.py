@@ -1,8 +1,8 @@
 """Write–audit–publish: the GX gate on audit.duckdb and the atomic publish to warehouse.duckdb.
 
-The audit warehouse is built here with plain DuckDB SQL in the warehouse contract's shape (no
-dbt), so the gate is tested on exactly the defects it must stop. Validating costs ~2 s (GX is
-slow to render Data Docs), so homes are built once per module and copied for each test.
+The audit warehouse is built with plain DuckDB SQL in the warehouse contract's shape (no dbt,
+`expectations.synthetic`), so the gate is tested on exactly the defects it must stop. Validating
+costs a few seconds of GX, so homes are built once per module and copied for each test.
 """
 
 from __future__ import annotations
@@ -13,83 +13,31 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
 import pytest
 
+from expectations.synthetic import SyntheticSize, build_synthetic_audit
 from ingest.config import Home
 from ingest.errors import ConfigError, PublishError, ValidationFailed
 from ingest.raw_store import SCHEMA
 
 pytestmark = pytest.mark.timeout(300)
 
-MARTS = ("dim_country", "dim_indicator", "fct_policy_release", "fct_student_mobility")
-
-MARTS_DDL = """
-create schema if not exists marts;
-create schema if not exists staging;
-create table marts.dim_country (country_iso3 varchar, name_en varchar, name_zh varchar, region varchar,
-    is_asean boolean, belt_and_road_status varchar);
-create table marts.dim_indicator (indicator_id varchar, source varchar, name varchar, theme varchar,
-    unit varchar);
-create table marts.fct_student_mobility (mobility_id varchar, country_iso3 varchar, year integer,
-    inbound_students double, outbound_students double, net_flow double, inbound_mobility_rate double,
-    outbound_mobility_ratio double, inbound_flags varchar, outbound_flags varchar, source varchar,
-    data_version varchar);
-create table marts.fct_policy_release (release_id varchar, source varchar, url varchar, language varchar,
-    title varchar, published_at timestamptz, published_date date, issuing_body varchar,
-    document_number varchar, listing_column varchar, body_text varchar, body_chars integer,
-    content_sha256 varchar, version_count integer, first_seen_at timestamptz);
-"""
+# A small synthetic warehouse (expectations.synthetic): 20 countries AAA..AAT and China, 10 years.
+SMALL = SyntheticSize(releases=12, observations=600, flow_observations=800, years=10, countries=21)
+FIRST_YEAR = 2016
 
 
-def build_audit(path: Path, *, countries: int = 20, years: int = 10, releases: int = 12) -> None:
-    """A small, plausible audit warehouse: raw copies, a staging view and the four marts."""
-    path.unlink(missing_ok=True)
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("create schema raw; use raw")
-        con.execute(SCHEMA)
-        con.execute("use main")
-        con.execute(MARTS_DDL)
-        con.execute(f"""insert into marts.dim_country
-            select chr(65 + i // 676) || chr(65 + (i // 26) % 26) || chr(65 + i % 26), 'Country ' || i,
-                   case when i = 0 then '中国' end, 'Eastern Asia', i % 5 = 0,
-                   case i % 3 when 0 then 'signed' when 1 then 'none' end
-            from (select i::integer as i from range({countries}) t(i))""")
-        con.execute("""insert into marts.dim_indicator values
-            ('26637', 'uis', 'Inbound internationally mobile students', 'mobility', 'number'),
-            ('OE.5T8.40510', 'uis', 'Outbound internationally mobile students', 'mobility', 'number'),
-            ('MENF.5T8', 'uis', 'Net flow of internationally mobile students', 'mobility', 'number'),
-            ('MSEP.5T8', 'uis', 'Inbound mobility rate', 'mobility', 'percent')""")
-        # Outbound is NULL every fourth year: missing stays missing, never 0.
-        con.execute(f"""insert into marts.fct_student_mobility
-            select c.country_iso3 || '-' || (2010 + y), c.country_iso3, 2010 + y,
-                   1000.0 * (y + 1), case when y % 4 = 0 then null else 1500.0 * y end,
-                   1000.0 * (y + 1) - coalesce(1500.0 * y, 0), 0.4 * y, 130.0 * (y % 2),
-                   case when y = 0 then 'UIS_EST' end, null, 'uis', '20260801'
-            from marts.dim_country c, range({years}) t(y)""")
-        con.execute(f"""insert into raw.release_version
-            select 'moe_zh', 'http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/t' || i || '.html',
-                   sha256('body' || i), case when i % 4 = 0 then 'en' else 'zh' end,
-                   '教育对外开放工作通知 ' || i,
-                   timestamptz '2024-01-01 08:00:00+08' + to_days(i::integer), '正文 ' || i, '教育部',
-                   '教外〔2024〕' || i || '号', null, 'gzdt', null,
-                   timestamptz '2026-07-01 00:00:00+00' + to_days(i::integer)
-            from range({releases}) t(i)""")
-        con.execute("""insert into marts.fct_policy_release
-            select md5(url), source, url, language, title, published_at, cast(published_at as date),
-                   issuing_body, document_number, listing_column, body_text, length(body_text),
-                   content_sha256, 1, first_seen_at
-            from raw.release_version""")
-        con.execute("""insert into raw.observation
-            select 'uis', '26637', country_iso3, year, inbound_students, cast(inbound_students as varchar),
-                   null, 'NAT_EST', '20260801', sha256('batch-1'), timestamptz '2026-08-01 00:00:00+00'
-            from marts.fct_student_mobility""")
-        con.execute("create view staging.stg_uis__observation as select * from raw.observation")
-    finally:
-        con.close()
+def build_audit(path: Path, *, countries: int = 21) -> dict[str, int]:
+    """A small, plausible audit warehouse: raw copies, a staging view and every mart; returns row counts."""
+    return build_synthetic_audit(path, replace(SMALL, countries=countries))
+
+
+def mart_rows(rows: dict[str, int]) -> dict[str, int]:
+    return {name.split(".", 1)[1]: n for name, n in rows.items() if name.startswith("marts.")}
 
 
 def sql(path: Path, statement: str) -> None:
@@ -139,39 +87,41 @@ def gate():
 
 
 @pytest.fixture(scope="module")
-def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict]:
-    """A home whose clean audit build was validated and published: (home, validation, publish)."""
+def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict, dict]:
+    """A home whose clean audit build was validated and published: (home, validation, publish, rows)."""
     from ingest.publish import publish
 
     home = Home(tmp_path_factory.mktemp("published") / "home").ensure()
-    build_audit(home.audit)
+    rows = build_audit(home.audit)
     summary = gate(home)
-    return home, summary, publish(home)
+    return home, summary, publish(home), rows
 
 
 @pytest.fixture(scope="module")
-def validated_v2(tmp_path_factory: pytest.TempPathFactory, published, gate) -> Home:
+def validated_v2(tmp_path_factory: pytest.TempPathFactory, published, gate) -> tuple[Home, dict]:
     """The published home with a second, larger audit build already validated (not published)."""
     home = copy_home(published[0], tmp_path_factory.mktemp("v2") / "home")
-    build_audit(home.audit, countries=24)
+    rows = build_audit(home.audit, countries=25)
     gate(home)
-    return home
+    return home, rows
 
 
 # -- the clean path -----------------------------------------------------------------------------
 def test_clean_build_validates_and_is_published_with_exports_and_log(published) -> None:
-    home, summary, result = published
+    from expectations.loader import load_suite_specs
+
+    home, summary, result, rows = published
     assert summary["success"] is True and summary["failed"] == []
-    assert summary["statistics"]["evaluated_expectations"] > 50
-    assert set(summary["suites"]) == {f"marts.{m}" for m in MARTS} | {"raw.observation", "raw.release_version"}
+    assert summary["statistics"]["evaluated_expectations"] > 150
+    assert set(summary["suites"]) == {spec.name for spec in load_suite_specs()}
     assert summary["audit_sha256"] == record(home)["audit_sha256"]
 
     assert home.warehouse.exists()
     # The published file is byte-for-byte the build that passed the gate.
     assert sha256(home.warehouse) == summary["audit_sha256"] == result["sha256"]
     assert result["published"] == str(home.warehouse) and result["version_kept"] is None
-    assert result["rows"] == {"dim_country": 20, "dim_indicator": 4, "fct_policy_release": 12,
-                              "fct_student_mobility": 200}
+    assert result["rows"] == mart_rows(rows)
+    assert result["rows"]["fct_student_mobility"] == 21 * 10
     for mart, rows in result["rows"].items():
         parquet = home.exports / f"{mart}.parquet"
         assert scalar(None, f"select count(*) from read_parquet('{parquet}')") == rows
@@ -186,7 +136,7 @@ def test_clean_build_validates_and_is_published_with_exports_and_log(published) 
 
 def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gate, tmp_path: Path) -> None:
     home = copy_home(published[0], tmp_path / "home")
-    sql(home.audit, "drop view staging.stg_uis__observation; drop table raw.observation")
+    sql(home.audit, "drop view staging.stg_uis__observations; drop table raw.observation")
     started = time.time()
     summary = gate(home)
     assert summary["success"] is True
@@ -197,20 +147,22 @@ def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gat
 # -- the gate blocks, the published warehouse stays as it was ----------------------------------
 CORRUPTIONS = {
     "negative_inbound_students": (
-        "update marts.fct_student_mobility set inbound_students = -5 where mobility_id = 'AAA-2012'",
+        "update marts.fct_student_mobility set inbound_students = -5 "
+        f"where mobility_id = 'AAA-{FIRST_YEAR + 2}'",
         "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_students)"),
     "duplicate_release_id": (
         "insert into marts.fct_policy_release select * from marts.fct_policy_release limit 1",
         "marts.fct_policy_release", "expect_column_values_to_be_unique(release_id)"),
     "rows_dropped_more_than_half": (
-        "delete from marts.fct_student_mobility where year >= 2014",  # 200 -> 80 rows: -60 %
-        "marts.fct_student_mobility", "expect_table_row_count_to_be_between()"),
+        f"delete from marts.fct_student_mobility where year >= {FIRST_YEAR + 4}",  # 210 -> 84 rows: -60 %
+        "marts.fct_student_mobility", "row_count_vs_published()"),
     "null_country_iso3": (
-        "update marts.fct_student_mobility set country_iso3 = null where mobility_id = 'AAB-2015'",
+        "update marts.fct_student_mobility set country_iso3 = null "
+        f"where mobility_id = 'AAB-{FIRST_YEAR + 5}'",
         "marts.fct_student_mobility", "expect_column_values_to_not_be_null(country_iso3)"),
     "nan_mobility_rate": (
         "update marts.fct_student_mobility set inbound_mobility_rate = 'nan'::double "
-        "where mobility_id = 'AAC-2011'",
+        f"where mobility_id = 'AAC-{FIRST_YEAR + 1}'",
         "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_mobility_rate)"),
     "required_mart_missing": (
         "drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
@@ -239,7 +191,7 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
 
     outcome = record(home)
     assert outcome["success"] is False
-    assert any(f["suite"] == suite and label.startswith(f["expectation_type"] + "(") for f in outcome["failed"])
+    assert any(f["suite"] == suite and label.startswith(f["check"] + "(") for f in outcome["failed"])
     assert outcome["audit_sha256"] == sha256(home.audit)
     if suite in outcome["suites"] and outcome["suites"][suite]["present"]:
         assert_docs_fresh(home, started, suite)
@@ -254,12 +206,16 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
 
 def test_failure_record_names_column_and_observed_values(published, gate, tmp_path: Path) -> None:
     home = copy_home(published[0], tmp_path / "home")
-    sql(home.audit, "update marts.fct_student_mobility set inbound_students = -7 where year = 2019")
+    # Not China's row: that one would also break the scorecard's cross-check.
+    sql(home.audit, "update marts.fct_student_mobility set inbound_students = -7 "
+                    f"where year = {FIRST_YEAR + 3} and country_iso3 <> 'CHN'")
     with pytest.raises(ValidationFailed, match=r"^1 expectation failed: "):
         gate(home)
     (failed,) = record(home)["failed"]
     assert failed["suite"] == "marts.fct_student_mobility"
     assert failed["expectation_type"] == "expect_column_values_to_be_between"
+    assert failed["check"] == "expect_column_values_to_be_between"
+    assert failed["severity"] == "critical"
     assert failed["column"] == "inbound_students"
     assert failed["kwargs"]["min_value"] == 0
     assert failed["observed"]["unexpected_count"] == 20
@@ -277,10 +233,11 @@ def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
     assert not home.warehouse.exists()
 
 
-def test_audit_modified_after_validation_is_refused(validated_v2: Home, tmp_path: Path) -> None:
+def test_audit_modified_after_validation_is_refused(validated_v2: tuple[Home, dict],
+                                                   tmp_path: Path) -> None:
     from ingest.publish import publish
 
-    home = copy_home(validated_v2, tmp_path / "home")
+    home = copy_home(validated_v2[0], tmp_path / "home")
     before = sha256(home.warehouse)
     sql(home.audit, "insert into marts.dim_indicator values ('X', 'uis', 'sneaked in', null, null)")
     with pytest.raises(PublishError, match="changed after validation"):
@@ -302,11 +259,11 @@ print(rows, total, flush=True)
 
 
 def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
-    validated_v2: Home, tmp_path: Path
+    validated_v2: tuple[Home, dict], tmp_path: Path
 ) -> None:
     from ingest.publish import publish
 
-    home = copy_home(validated_v2, tmp_path / "home")
+    home = copy_home(validated_v2[0], tmp_path / "home")
     old_rows = scalar(home.warehouse, "select count(*) from marts.fct_student_mobility")
     old_total = scalar(home.warehouse, "select sum(inbound_students) from marts.fct_student_mobility")
     reader = subprocess.Popen([sys.executable, "-c", READER, str(home.warehouse)], stdin=subprocess.PIPE,
@@ -320,16 +277,16 @@ def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     assert reader.returncode == 0, err
     rows, total = out.split()
     assert (int(rows), float(total)) == (old_rows, old_total)
-    assert scalar(home.warehouse, "select count(*) from marts.fct_student_mobility") == 240
-    assert result["rows"]["fct_student_mobility"] == 240
+    assert scalar(home.warehouse, "select count(*) from marts.fct_student_mobility") == 250
+    assert result["rows"] == mart_rows(validated_v2[1])
     assert result["version_kept"] and Path(result["version_kept"]).parent == home.versions
 
 
-def test_rollback_restores_the_previous_version_and_its_exports(published, validated_v2: Home,
+def test_rollback_restores_the_previous_version_and_its_exports(published, validated_v2: tuple[Home, dict],
                                                                  tmp_path: Path) -> None:
     from ingest.publish import list_versions, publish
 
-    home = copy_home(validated_v2, tmp_path / "home")
+    home = copy_home(validated_v2[0], tmp_path / "home")
     v1 = sha256(home.warehouse)
     assert v1 == published[2]["sha256"]
     v2 = publish(home)["sha256"]
@@ -337,9 +294,9 @@ def test_rollback_restores_the_previous_version_and_its_exports(published, valid
 
     result = publish(home, rollback=True)
     assert sha256(home.warehouse) == result["sha256"] == v1
-    assert result["rows"]["fct_student_mobility"] == 200
+    assert result["rows"]["fct_student_mobility"] == 210
     assert scalar(None, "select count(*) from read_parquet("
-                  f"'{home.exports / 'fct_student_mobility.parquet'}')") == 200
+                  f"'{home.exports / 'fct_student_mobility.parquet'}')") == 210
     # v2 is kept, marked rolled back, so a further rollback does not flip back to it.
     (kept,) = list_versions(home)
     assert kept.name.endswith(".rolledback.duckdb") and sha256(kept) == v2
@@ -351,10 +308,10 @@ def test_rollback_restores_the_previous_version_and_its_exports(published, valid
     assert sha256(home.warehouse) == v1
 
 
-def test_publish_keeps_only_the_newest_versions(validated_v2: Home, tmp_path: Path) -> None:
+def test_publish_keeps_only_the_newest_versions(validated_v2: tuple[Home, dict], tmp_path: Path) -> None:
     from ingest.publish import list_versions, publish
 
-    home = copy_home(validated_v2, tmp_path / "home")
+    home = copy_home(validated_v2[0], tmp_path / "home")
     for stamp in ("20250101T000000000000Z", "20250201T000000000000Z", "20250301T000000000000Z"):
         (home.versions / f"warehouse-{stamp}-00000000.duckdb").write_bytes(b"old")
     result = publish(home, keep=2)
@@ -393,10 +350,11 @@ def test_raw_suites_match_the_raw_catalog_ddl() -> None:
 
 
 def test_every_mart_has_a_required_suite() -> None:
+    from expectations.contracts import mart_contracts
     from expectations.loader import load_suite_specs
 
     required = {spec.table for spec in load_suite_specs() if spec.required}
-    assert {f"marts.{m}" for m in MARTS} <= required
+    assert {f"marts.{m}" for m in mart_contracts()} <= required
 
 
 def test_unknown_expectation_type_in_a_suite_file_is_a_config_error(tmp_path: Path) -> None:

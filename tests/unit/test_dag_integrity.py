@@ -31,7 +31,7 @@ MARKER = "@@EDUOPEN-JSON@@"
 # honoured) and describes every DAG and task as JSON. It also fires each task's failure callback
 # with a made-up failure to capture the line it logs.
 DAGBAG_PROBE = textwrap.dedent("""
-    import json, logging, sys
+    import importlib, json, logging, sys
     from pathlib import Path
     from types import SimpleNamespace
     from airflow.dag_processing.dagbag import BundleDagBag
@@ -59,15 +59,28 @@ DAGBAG_PROBE = textwrap.dedent("""
             "doc_md": t.doc_md or "", "failure_callbacks": len(t.on_failure_callback or []),
         }
 
+    def describe_watcher(asset, watcher):
+        # What the triggerer will do with it: import the class path, rebuild it from the kwargs.
+        classpath, kwargs = watcher.trigger.serialize()
+        module, _, name = classpath.rpartition(".")
+        rebuilt = getattr(importlib.import_module(module), name)(**kwargs).serialize()
+        return {"asset": asset.uri, "name": watcher.name, "trigger": classpath, "kwargs": kwargs,
+                "round_trips": rebuilt == (classpath, kwargs)}
+
     dags = {}
     for dag in bag.dags.values():
         condition = getattr(dag.timetable, "asset_condition", None)
+        # AssetOrTimeSchedule wraps its cron timetable; a plain cron schedule is the timetable.
+        fallback = getattr(dag.timetable, "timetable", dag.timetable)
+        assets = list(getattr(condition, "objects", [])) or ([condition] if hasattr(condition, "uri") else [])
         dags[dag.dag_id] = {
             "file": Path(dag.fileloc).name, "tags": sorted(dag.tags), "doc_md": dag.doc_md or "",
             "owner": dag.owner, "max_active_runs": dag.max_active_runs, "catchup": dag.catchup,
             "timetable": type(dag.timetable).__name__,
+            "cron": getattr(fallback, "expression", None),
             "asset_condition": type(condition).__name__ if condition is not None else None,
-            "schedule_assets": sorted(o.uri for o in getattr(condition, "objects", [])),
+            "schedule_assets": sorted(o.uri for o in assets),
+            "watchers": [describe_watcher(a, w) for a in assets for w in getattr(a, "watchers", [])],
             "tasks": {t.task_id: describe_task(dag, t) for t in dag.tasks},
         }
     print("@@EDUOPEN-JSON@@" + json.dumps({
@@ -135,10 +148,11 @@ def test_dag_folder_imports_without_errors_or_warnings(probes: dict[str, dict[st
     assert probes["dagbag"]["warnings"] == {}
 
 
-def test_the_three_eduopen_dags_are_found_and_helpers_are_not_parsed_as_dag_files(
+def test_the_eduopen_dags_are_found_and_helpers_are_not_parsed_as_dag_files(
     probes: dict[str, dict[str, Any]], dags: dict[str, dict[str, Any]]
 ) -> None:
-    assert sorted(dags) == sorted(DAG_IDS)
+    # The landing DAG only runs on its watcher, so the local `dags test` sequence may leave it out.
+    assert sorted(dags) == sorted({*DAG_IDS, "eduopen_ingest_landing"})
     assert probes["dagbag"]["parsed_files"] == [p.name for p in DAG_FILES]
 
 
@@ -181,20 +195,61 @@ def test_failure_callback_logs_one_line_naming_task_try_and_the_pipeline_error(
     assert line.endswith("ValueError: row count dropped by 12%")
 
 
+def _configured(kind: str) -> list[str]:
+    settings = Settings.load()
+    return [n for n in settings.source_names() if settings.source(n).kind == kind]
+
+
 @pytest.mark.parametrize(("dag_id", "kind", "asset"), [
     ("eduopen_ingest_releases", "releases", "eduopen://raw/releases"),
     ("eduopen_ingest_statistics", "statistics", "eduopen://raw/statistics"),
+    ("eduopen_ingest_landing", "files", "eduopen://raw/statistics"),
 ])
 def test_ingest_dag_has_one_task_per_configured_source_each_emitting_its_raw_asset(
     dags: dict[str, dict[str, Any]], dag_id: str, kind: str, asset: str
 ) -> None:
-    settings = Settings.load()
-    configured = [n for n in settings.source_names() if settings.source(n).kind == kind]
+    configured = _configured(kind)
     dag = dags[dag_id]
     assert configured, f"no {kind} source in sources.yml"
     assert sorted(dag["tasks"]) == sorted(f"ingest_{name}" for name in configured)
     assert all(t["outlets"] == [asset] for t in dag["tasks"].values())
+
+
+@pytest.mark.parametrize(("dag_id", "watched", "trigger", "cron"), [
+    ("eduopen_ingest_releases", "eduopen://watch/release-listings", "ingest.triggers.ReleaseListingTrigger",
+     "0 */6 * * *"),
+    ("eduopen_ingest_landing", "eduopen://watch/landing", "ingest.triggers.LandingFolderTrigger",
+     "15 * * * *"),
+])
+def test_event_driven_ingest_runs_on_its_watcher_with_cron_only_as_fallback(
+    dags: dict[str, dict[str, Any]], dag_id: str, watched: str, trigger: str, cron: str
+) -> None:
+    dag = dags[dag_id]
+    assert dag["timetable"] == "AssetOrTimeSchedule"
+    assert dag["schedule_assets"] == [watched]
+    assert dag["cron"] == cron
+    (watcher,) = dag["watchers"]
+    assert watcher["asset"] == watched and watcher["trigger"] == trigger
+    # The triggerer rebuilds the trigger from its class path and kwargs alone.
+    assert watcher["round_trips"] is True
+    # Where to poll is read from the triggerer's environment, not frozen into the trigger at parse time.
+    assert watcher["kwargs"]["home"] is None
+    assert not any("://" in str(value) for value in watcher["kwargs"].values())
+
+
+def test_release_watcher_polls_every_release_source_of_the_ingest_dag(
+    dags: dict[str, dict[str, Any]],
+) -> None:
+    (watcher,) = dags["eduopen_ingest_releases"]["watchers"]
+    assert watcher["kwargs"]["sources"] == _configured("releases")
+    assert watcher["kwargs"]["poll_interval"] > 0
+
+
+def test_statistics_ingest_runs_on_a_daily_cron_without_a_watcher(dags: dict[str, dict[str, Any]]) -> None:
+    dag = dags["eduopen_ingest_statistics"]
     assert dag["timetable"] == "CronTriggerTimetable"
+    assert dag["cron"] == "30 2 * * *"
+    assert dag["watchers"] == []
 
 
 def test_ingest_dags_cover_the_sources_of_the_first_slice(dags: dict[str, dict[str, Any]]) -> None:
@@ -212,17 +267,20 @@ def test_warehouse_dag_runs_on_either_raw_asset_not_on_a_cron(dags: dict[str, di
     assert set(warehouse["schedule_assets"]) == produced == {"eduopen://raw/releases", "eduopen://raw/statistics"}
 
 
-def test_warehouse_gate_sits_between_transform_and_publish_and_publish_emits_the_marts(
+def test_warehouse_gate_sits_between_dbt_and_publish_and_publish_emits_the_marts(
     dags: dict[str, dict[str, Any]],
 ) -> None:
+    # The probe's fresh home has no dbt manifest, so dbt is the one `dbt_build` task here; the
+    # one-task-per-model shape Cosmos draws from a manifest is specified in test_cosmos_dag.py.
     tasks = dags["eduopen_warehouse"]["tasks"]
-    assert sorted(tasks) == ["publish", "transform", "validate"]
-    assert tasks["transform"]["upstream"] == []
-    assert tasks["validate"]["upstream"] == ["transform"]
+    assert sorted(tasks) == ["dbt_build", "prepare_audit", "publish", "validate"]
+    assert tasks["prepare_audit"]["upstream"] == []
+    assert tasks["dbt_build"]["upstream"] == ["prepare_audit"]
+    assert tasks["validate"]["upstream"] == ["dbt_build"]
     assert tasks["publish"]["upstream"] == ["validate"]
     assert tasks["publish"]["outlets"] == ["eduopen://marts/fct_policy_release",
                                            "eduopen://marts/fct_student_mobility"]
-    assert tasks["transform"]["outlets"] == tasks["validate"]["outlets"] == []
+    assert all(tasks[t]["outlets"] == [] for t in ("prepare_audit", "dbt_build", "validate"))
 
 
 def test_docs_dag_runs_on_the_published_mart_assets(dags: dict[str, dict[str, Any]]) -> None:

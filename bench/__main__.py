@@ -1,0 +1,576 @@
+"""`python -m bench` (`make bench`): EduOpen's performance figures, as JSON and a short table.
+
+What runs, in order, each measured step in its own child process (`bench.steps`):
+
+1. ingest: parse throughput on the recorded bundle; a no-change run against the replay;
+2. DAG parse time per file (a subprocess each, beyond the `airflow.sdk` import);
+3. freshness, read from the real-Airflow e2e test's `test-artifacts/freshness.json`;
+4. per scale (1x, 10x, 100x): generate the synthetic raw catalog; the plain-SQL floor; dbt full
+   refresh; the quality gate; publish; +1% new data; the incremental build; and, budget allowing,
+   the plain-SQL floor again on the grown catalog, to check the incremental build against it.
+
+Everything shares one time budget (default 19 minutes, so `make bench` ends inside 20): a step
+that would overrun it is stopped, recorded as such with the time it had run, and the steps that
+need it are skipped. Results: `bench/results/latest.json`; `--scales 1x,10x` runs fewer scales.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench.scale import DEFAULT_SEED, SCALES, today, volume
+from bench.steps import MARKER
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+FRESHNESS_FILE = PROJECT_DIR / "test-artifacts" / "freshness.json"
+DEFAULT_BUDGET_S = 19 * 60
+# Kept back from the budget for writing the results after the last step.
+RESERVE_S = 15.0
+# Disk a scale needs per 1x, measured at 10x: the raw catalog is ~250 MiB (the primary-key indexes
+# of the raw tables dominate) and doubles when the 1% is appended (DuckDB rewrites the indexes);
+# audit, warehouse, kept version and the plain-SQL builds add ~200 MiB. Without the increment
+# steps a scale needs a little over half. Some space is always left for other users of the disk.
+DISK_MIB_PER_X = 700
+BUILD_DISK_MIB_PER_X = 400
+DISK_MARGIN_MIB = 10 * 1024
+# Wall time of a whole scale per 1x, measured at 10x on 2 cores: a scale is not started when the
+# budget left cannot even cover its first quarter (generation and the floor).
+SECONDS_PER_X = 65
+
+TARGETS = {
+    "full_ratio_10x": "dbt full refresh within 1.5x of plain SQL at 10x",
+    "incremental_10x": "incremental build cost proportional to the new data (1%), not the total",
+    "gate_share_10x": "quality gate under 25% of pipeline time at 10x",
+    "nochange": "a no-change ingest makes only conditional requests and triggers no transform",
+    "freshness": "new release to published row under 60 s",
+    "dag_parse": "every DAG file parses in under 0.5 s",
+    "peak_mem_100x": "the 100x build fits in 4 GiB",
+}
+
+
+def log(message: str) -> None:
+    print(message, flush=True)
+
+
+# -- child processes ----------------------------------------------------------------------------
+
+@dataclass
+class Child:
+    status: str  # ok | error | timeout | memory | skipped
+    result: dict[str, Any] = field(default_factory=dict)
+    wall_s: float = 0.0
+    peak_mib: float | None = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
+
+class Budget:
+    def __init__(self, seconds: float):
+        self.started = time.monotonic()
+        self.seconds = seconds
+
+    def remaining(self) -> float:
+        return self.seconds - (time.monotonic() - self.started) - RESERVE_S
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+
+def _rss_mib(pid: int) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def run_child(command: list[str], *, budget: Budget, mem_cap_mib: float, log_path: Path,
+              env: dict[str, str] | None = None, echo: bool = True) -> Child:
+    """Run `command`, stream its progress lines, stop it at the budget or the memory cap.
+
+    The child is reaped with wait4(), whose rusage is the child's own: its ru_maxrss is the step's
+    peak resident memory (the same figure getrusage(RUSAGE_CHILDREN) reports, for this child only).
+    """
+    timeout = budget.remaining()
+    if timeout < 5:
+        return Child("skipped", error="time budget used up")
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with log_path.open("w", encoding="utf-8") as errors:
+        proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=errors,
+                                text=True, start_new_session=True)
+        lines: list[str] = []
+
+        def pump() -> None:
+            assert proc.stdout is not None
+            for line in proc.stdout:
+                line = line.rstrip("\n")
+                if line.startswith(MARKER):
+                    lines.append(line)
+                elif line.strip() and echo:
+                    log(line)
+
+        reader = threading.Thread(target=pump, daemon=True)
+        reader.start()
+        stopped = None
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            elapsed = time.monotonic() - started
+            if stopped is None and elapsed > timeout:
+                stopped = "timeout"
+            elif stopped is None and mem_cap_mib and _rss_mib(proc.pid) > mem_cap_mib:
+                stopped = "memory"
+            if stopped:
+                # our own child's process group (start_new_session), by its id
+                os.killpg(proc.pid, signal.SIGKILL)
+                pid, status, usage = os.wait4(proc.pid, 0)
+                break
+            time.sleep(0.2)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        reader.join(timeout=5)
+    wall = time.monotonic() - started
+    peak = usage.ru_maxrss / 1024  # KiB on Linux
+    if stopped == "timeout":
+        return Child("timeout", wall_s=wall, peak_mib=peak, error=f"stopped after {wall:.0f} s (budget)")
+    if stopped == "memory":
+        return Child("memory", wall_s=wall, peak_mib=peak, error=f"stopped above {mem_cap_mib:.0f} MiB")
+    if proc.returncode != 0 or not lines:
+        tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
+        return Child("error", wall_s=wall, peak_mib=peak,
+                     error=f"exit {proc.returncode}: {' | '.join(tail)[-600:]} (log: {log_path})")
+    return Child("ok", json.loads(lines[-1][len(MARKER):]), wall, peak)
+
+
+def run_step(name: str, args: dict[str, Any], *, budget: Budget, mem_cap_mib: float, logs: Path,
+             label: str) -> Child:
+    log(f"  {label} …")
+    child = run_child([sys.executable, "-m", "bench.steps", name, json.dumps(args)], budget=budget,
+                      mem_cap_mib=mem_cap_mib, log_path=logs / f"{label.replace(' ', '_')}.log")
+    seconds = child.result.get("seconds")
+    shown = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else f"{child.wall_s:.1f} s wall"
+    peak = f", peak {child.peak_mib:.0f} MiB" if child.peak_mib else ""
+    log(f"  {label}: {child.status}, {shown}{peak}" + (f" — {child.error}" if child.error else ""))
+    return child
+
+
+# -- DAG parse ----------------------------------------------------------------------------------
+
+DAG_PROBE = textwrap.dedent("""
+    import json, runpy, sys, time
+    folder, path = sys.argv[1], sys.argv[2]
+    started = time.perf_counter()
+    import airflow.sdk  # every DAG file pays this import; it is the baseline, not the file's cost
+    baseline = time.perf_counter() - started
+    sys.path.insert(0, folder)  # what Airflow's DAG processor does for the DAG folder
+    started = time.perf_counter()
+    runpy.run_path(path, run_name="eduopen_bench_dag")
+    print("@@BENCH@@" + json.dumps({"baseline_s": baseline, "parse_s": time.perf_counter() - started}))
+""")
+
+
+def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> dict[str, Any]:
+    """Seconds each DAG file takes to run beyond the `airflow.sdk` import, fastest of `repeats`.
+
+    Measured as deployed: with the dbt manifest the warehouse DAG draws its Cosmos task group
+    from. Its fallback without a manifest (one `dbt build` task) is measured too.
+    """
+    from ingest.airflow_local import DAGS_DIR, airflow_env
+    from ingest.config import Home
+
+    home = Home(work / "airflow-home")
+    env = airflow_env(home)
+    files = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
+    baselines: list[float] = []
+    errors: dict[str, str] = {}
+
+    def probe(path: Path, tag: str) -> float | None:
+        runs = []
+        for attempt in range(repeats):
+            child = run_child([sys.executable, "-c", DAG_PROBE, str(DAGS_DIR), str(path)], budget=budget,
+                              mem_cap_mib=mem_cap_mib, env=env, echo=False,
+                              log_path=work / "logs" / f"dag_{path.stem}{tag}_{attempt}.log")
+            if not child.ok:
+                errors[path.name + tag] = child.error or child.status
+                return None
+            runs.append(child.result["parse_s"])
+            baselines.append(child.result["baseline_s"])
+        log(f"  {path.name}{tag}: {min(runs):.3f} s beyond airflow.sdk")
+        return round(min(runs), 4)
+
+    fallback = {}
+    warehouse = DAGS_DIR / "eduopen_warehouse.py"
+    if warehouse.exists():
+        fallback[warehouse.name] = probe(warehouse, " (no dbt manifest)")
+    made = subprocess.run([sys.executable, "-m", "ingest.dbt_manifest"], cwd=PROJECT_DIR, env=env,
+                          capture_output=True, text=True, timeout=max(budget.remaining(), 1))
+    if made.returncode != 0:
+        errors["dbt_manifest"] = (made.stderr.strip().splitlines() or ["failed"])[-1]
+    per_file = {path.name: probe(path, "") for path in files}
+    return {"dag_parse_s": {k: v for k, v in per_file.items() if v is not None},
+            "fallback_s": {k: v for k, v in fallback.items() if v is not None},
+            "baseline_s": round(min(baselines), 3) if baselines else None, "errors": errors}
+
+
+# -- one scale ----------------------------------------------------------------------------------
+
+def _matches(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, bool] | None:
+    if not left or not right:
+        return None
+    return {mart: left.get(mart) == right.get(mart) for mart in sorted(set(left) | set(right))}
+
+
+def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str, mem_cap_mib: float,
+              keep: bool, verify_incremental: bool, capped_memory: str | None = None) -> dict[str, Any]:
+    vol = volume(scale)
+    root = work / scale
+    home = root / "home"
+    logs = work / "logs" / scale
+    out: dict[str, Any] = {"status": "partial", "notes": []}
+    free_mib = shutil.disk_usage(work).free / 2**20 - DISK_MARGIN_MIB
+    with_increment = free_mib >= DISK_MIB_PER_X * vol.factor
+    if free_mib < BUILD_DISK_MIB_PER_X * vol.factor:
+        need = BUILD_DISK_MIB_PER_X * vol.factor / 1024
+        margin = DISK_MARGIN_MIB / 1024
+        out.update(status="skipped", notes=[f"needs ~{need:.0f} GiB of disk (+{margin:.0f} GiB left free), "
+                                            f"{free_mib / 1024:.0f} GiB available"])
+        return out
+    if budget.remaining() < SECONDS_PER_X * vol.factor / 4:
+        out.update(status="skipped", notes=[f"needs ~{SECONDS_PER_X * vol.factor / 60:.0f} min on 2 cores, "
+                                            f"{budget.remaining() / 60:.0f} min of the budget left"])
+        return out
+    if not with_increment:
+        need = DISK_MIB_PER_X * vol.factor / 1024
+        out["notes"].append(f"no +1% / incremental steps: they need ~{need:.0f} GiB of disk, "
+                            f"{free_mib / 1024:.0f} GiB available")
+    common = {"home": str(home), "scale": scale, "seed": seed, "anchor": anchor}
+    step = lambda name, args, label: run_step(name, args, budget=budget, mem_cap_mib=mem_cap_mib,  # noqa: E731
+                                              logs=logs, label=f"{scale} {label}")
+    peaks: dict[str, float] = {}
+
+    def record(label: str, child: Child) -> bool:
+        if child.peak_mib:
+            peaks[label] = round(child.peak_mib)
+        if not child.ok:
+            out["notes"].append(f"{label}: {child.status} ({child.error})")
+        return child.ok
+
+    try:
+        gen = step("generate", common, "generate")
+        if not record("generate", gen):
+            return out
+        out.update(generate_s=round(gen.result["seconds"], 2), raw_rows=gen.result["rows"],
+                   catalog_mib=round(gen.result["catalog_mib"]))
+
+        plain = step("plain_sql", {**common, "target": str(root / "plain.duckdb")}, "plain SQL")
+        if record("plain_sql", plain):
+            out.update(plain_sql_s=round(plain.result["seconds"], 2),
+                       plain_sql_slowest=plain.result["slowest"])
+        if capped_memory:
+            # the same build under a DuckDB memory_limit: what a capped dbt profile could expect
+            target = root / "plain-capped.duckdb"
+            capped_args = {**common, "target": str(target), "memory_limit": capped_memory}
+            capped = step("plain_sql", capped_args, f"plain SQL, memory_limit {capped_memory}")
+            if record("plain_sql_capped", capped):
+                out["plain_sql_capped"] = {"memory_limit": capped_memory,
+                                           "peak_mib": round(capped.peak_mib or 0),
+                                           "seconds": round(capped.result["seconds"], 2)}
+                if not plain.ok:
+                    # the uncapped floor did not finish (e.g. stopped at the memory cap): the capped
+                    # one is the floor this scale has
+                    plain = capped
+                    out.update(plain_sql_s=round(capped.result["seconds"], 2), plain_sql_capped_is_floor=True,
+                               plain_sql_slowest=capped.result["slowest"])
+            target.unlink(missing_ok=True)
+
+        full = step("transform", {**common, "full_refresh": True, "fingerprints": True}, "dbt full refresh")
+        if not record("dbt_full", full):
+            if full.status in ("timeout", "memory"):
+                out["dbt_full_s_at_least"] = round(full.wall_s, 1)
+            return out
+        out.update(dbt_full_s=round(full.result["seconds"], 2), dbt_nodes=full.result["nodes"],
+                   dbt_full_breakdown=full.result["dbt"])
+        if plain.ok:
+            out["full_ratio"] = round(out["dbt_full_s"] / out["plain_sql_s"], 2)
+            same = _matches(plain.result["fingerprints"], full.result.get("fingerprints"))
+            out["plain_sql_matches_dbt"] = all(same.values()) if same else None
+            if same and not all(same.values()):
+                differ = [mart for mart, ok in same.items() if not ok]
+                out["notes"].append(f"plain SQL marts differ from dbt's: {differ}")
+
+        gate = step("validate", common, "quality gate")
+        if not record("validate", gate):
+            return out
+        published = step("publish", common, "publish")
+        if not record("publish", published):
+            return out
+        out.update(gate_s=round(gate.result["seconds"], 2), publish_s=round(published.result["seconds"], 2))
+        out["pipeline_s"] = round(out["dbt_full_s"] + out["gate_s"] + out["publish_s"], 2)
+        out["gate_share"] = round(out["gate_s"] / out["pipeline_s"], 3)
+        if not with_increment:
+            return out
+
+        grown = step("append", common, "append 1%")
+        if not record("append", grown):
+            return out
+        out["new_rows"] = grown.result["rows"]
+        incremental = step("transform", {**common, "full_refresh": False, "fingerprints": verify_incremental},
+                           "dbt incremental")
+        if not record("dbt_incremental", incremental):
+            if incremental.status == "timeout":
+                out["incremental_s_at_least"] = round(incremental.wall_s, 1)
+            return out
+        out.update(incremental_s=round(incremental.result["seconds"], 2),
+                   incremental_breakdown=incremental.result["dbt"])
+        out["incremental_share"] = round(out["incremental_s"] / out["dbt_full_s"], 3)
+        out["status"] = "complete"
+
+        if verify_incremental:
+            again = step("plain_sql", {**common, "target": str(root / "plain-grown.duckdb")},
+                         "plain SQL on grown catalog")
+            if record("plain_sql_grown", again):
+                same = _matches(again.result["fingerprints"], incremental.result.get("fingerprints"))
+                out["incremental_matches_full_refresh"] = all(same.values()) if same else None
+        return out
+    finally:
+        steps = ("dbt_full", "validate", "publish", "dbt_incremental")
+        pipeline_peaks = [peaks[k] for k in steps if k in peaks]
+        out["peak_mem_mib"] = max(pipeline_peaks) if pipeline_peaks else None
+        out["peak_mem_mib_by_step"] = peaks
+        if not keep:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+# -- report -------------------------------------------------------------------------------------
+
+def _fmt(value: Any, suffix: str = "", digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.{digits}f}{suffix}"
+    return f"{value}{suffix}"
+
+
+def table(results: dict[str, Any]) -> str:
+    cores = results["cores"]
+    lines = [f"EduOpen benchmarks — {cores} cores, {results['finished_at'][:16]}Z, "
+             f"load avg {results['load_avg_start']:.1f} → {results['load_avg_end']:.1f}", ""]
+    lines.append("| scale | cores | dbt full s | plain SQL s | ratio | incr. (1%) s | gate s | gate share "
+                 "| pipeline s | peak MiB |")
+    lines.append("|---|---|---|---|---|---|---|---|---|---|")
+    for name, s in results["scales"].items():
+        full = _fmt(s.get("dbt_full_s")) if "dbt_full_s" in s else (
+            f"> {s['dbt_full_s_at_least']:.0f}" if "dbt_full_s_at_least" in s else "—")
+        incr = _fmt(s.get("incremental_s")) if "incremental_s" in s else (
+            f"> {s['incremental_s_at_least']:.0f}" if "incremental_s_at_least" in s else "—")
+        share = f"{s['gate_share'] * 100:.0f}%" if s.get("gate_share") is not None else "—"
+        cells = [name, str(cores), full, _fmt(s.get("plain_sql_s")), _fmt(s.get("full_ratio"), "×", 2), incr,
+                 _fmt(s.get("gate_s")), share, _fmt(s.get("pipeline_s")), _fmt(s.get("peak_mem_mib"))]
+        lines.append("| " + " | ".join(cells) + " |")
+    for name, s in results["scales"].items():
+        if s.get("status") != "complete" and s.get("notes"):
+            lines.append(f"\n{name} {s['status']}: " + "; ".join(s["notes"]))
+    ing = results.get("ingest") or {}
+    lines.append("")
+    lines.append(f"Ingest ({cores} cores): {_fmt(ing.get('releases_per_s'), digits=0)} releases/s, "
+                 f"{_fmt(ing.get('observations_per_s'), digits=0)} observations/s parsed; no-change run: "
+                 f"{_fmt(ing.get('nochange_requests'))} requests "
+                 f"({_fmt(ing.get('nochange_conditional'))} conditional), "
+                 f"{_fmt(ing.get('nochange_s'), ' s', 2)}, "
+                 f"assets fired: {ing.get('nochange_assets_fired', '—')}")
+    fresh = results.get("freshness_s")
+    lines.append(f"Freshness ({cores} cores): {_fmt(fresh, ' s')}"
+                 + (f" ({results['freshness_note']})" if results.get("freshness_note") else ""))
+    dags = results.get("dag_parse_s") or {}
+    lines.append(f"DAG parse ({cores} cores, beyond airflow.sdk import "
+                 f"{_fmt(results.get('dag_parse_baseline_s'), ' s', 2)}): "
+                 + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in dags.items()))
+    targets = results["targets"].items()
+    missed = [f"{key}: {t['target']} ({t['detail']})" for key, t in targets if t["met"] is False]
+    unknown = [f"{key}: {t['detail']}" for key, t in targets if t["met"] is None]
+    if missed:
+        lines += ["", "Missed targets:"] + [f"- {m}" for m in missed]
+    if unknown:
+        lines += ["", "Not measured:"] + [f"- {m}" for m in unknown]
+    return "\n".join(lines)
+
+
+def judge(results: dict[str, Any]) -> dict[str, Any]:
+    s10 = results["scales"].get("10x", {})
+    s100 = results["scales"].get("100x", {})
+    ing = results.get("ingest") or {}
+    dags = results.get("dag_parse_s") or {}
+    out: dict[str, Any] = {}
+
+    def put(key: str, met: bool | None, detail: str) -> None:
+        out[key] = {"target": TARGETS[key], "met": met, "detail": detail}
+
+    if s10.get("full_ratio") is not None:
+        put("full_ratio_10x", s10["full_ratio"] <= 1.5, f"{s10['full_ratio']}×")
+    elif s10.get("dbt_full_s_at_least") and s10.get("plain_sql_s"):
+        ratio = s10["dbt_full_s_at_least"] / s10["plain_sql_s"]
+        put("full_ratio_10x", False if ratio > 1.5 else None, f"> {ratio:.1f}× (dbt stopped at the budget)")
+    else:
+        put("full_ratio_10x", None, "10x not measured")
+    if s10.get("incremental_share") is not None:
+        # proportional: within 5x of the new-data share, with a floor for fixed costs (parse, seeds)
+        share = s10["incremental_share"]
+        put("incremental_10x", share <= 0.05, f"incremental took {share * 100:.0f}% of the full refresh "
+            "for 1% new data")
+    else:
+        put("incremental_10x", None, "10x incremental not measured")
+    if s10.get("gate_share") is not None:
+        put("gate_share_10x", s10["gate_share"] < 0.25, f"{s10['gate_share'] * 100:.0f}%")
+    else:
+        put("gate_share_10x", None, "10x gate not measured")
+    if ing.get("nochange_requests") is not None:
+        only_conditional = ing["nochange_conditional"] == ing["nochange_requests"]
+        quiet = not ing["nochange_assets_fired"] and not ing["nochange_new_raw_rows"]
+        put("nochange", only_conditional and quiet,
+            f"{ing['nochange_conditional']}/{ing['nochange_requests']} conditional, "
+            f"assets fired: {ing['nochange_assets_fired'] or 'none'}, "
+            f"unconditional: {ing['nochange_unconditional'] or 'none'}")
+    else:
+        put("nochange", None, "no-change run not measured")
+    if results.get("freshness_s") is not None:
+        put("freshness", results["freshness_s"] < 60, f"{results['freshness_s']} s")
+    else:
+        put("freshness", None, results.get("freshness_note") or "not measured")
+    if dags:
+        slow = {k: v for k, v in dags.items() if v >= 0.5}
+        detail = f"slowest {max(dags.values()):.3f} s" + (f", over: {slow}" if slow else "")
+        put("dag_parse", not slow, detail)
+    else:
+        put("dag_parse", None, "not measured")
+    if s100.get("peak_mem_mib") is not None and s100.get("status") == "complete":
+        put("peak_mem_100x", s100["peak_mem_mib"] <= 4096, f"{s100['peak_mem_mib']} MiB")
+    elif s100.get("peak_mem_mib") is not None and s100["peak_mem_mib"] > 4096:
+        put("peak_mem_100x", False, f"{s100['peak_mem_mib']} MiB before the build stopped")
+    else:
+        put("peak_mem_100x", None, "100x build not completed: " + "; ".join(s100.get("notes", [])[:2]))
+    return out
+
+
+def read_freshness() -> tuple[float | None, str | None]:
+    if not FRESHNESS_FILE.exists():
+        return None, (f"{FRESHNESS_FILE.relative_to(PROJECT_DIR)} not found: run the real-Airflow e2e test "
+                      "(tests/e2e/test_real_airflow.py) to measure it")
+    data = json.loads(FRESHNESS_FILE.read_text(encoding="utf-8"))
+    stamp = datetime.fromtimestamp(FRESHNESS_FILE.stat().st_mtime, UTC).isoformat(timespec="seconds")
+    poll = data.get("watch_poll_s")
+    note = f"from the real-Airflow e2e test, {stamp}" + (f", watcher poll {poll} s" if poll else "")
+    return data.get("freshness_s"), note
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--scales", default=",".join(SCALES), help="comma-separated, from 1x,10x,100x")
+    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S,
+                        help="time budget of the whole run in seconds (default %(default)s)")
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--anchor", default=None, metavar="YYYY-MM-DD",
+                        help="the synthetic data's crawl date (default: today, UTC)")
+    parser.add_argument("--work-dir", type=Path, default=None,
+                        help="where the homes go (default: a temp dir)")
+    parser.add_argument("--keep", action="store_true", help="keep the generated homes")
+    parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
+    parser.add_argument("--mem-cap-mib", type=float, default=12 * 1024,
+                        help="stop a step above this resident memory (protects a shared machine)")
+    parser.add_argument("--skip-ingest", action="store_true")
+    parser.add_argument("--skip-dags", action="store_true")
+    parser.add_argument("--no-verify-incremental", action="store_true",
+                        help="skip the plain-SQL rebuild that checks the incremental marts")
+    parser.add_argument("--dag-repeats", type=int, default=3)
+    parser.add_argument("--capped-memory", default=None, metavar="LIMIT",
+                        help="also build the plain-SQL floor under this DuckDB memory_limit (e.g. 3GB)")
+    args = parser.parse_args(argv)
+    scales = [s.strip() for s in args.scales.split(",") if s.strip()]
+    for scale in scales:
+        volume(scale)
+
+    budget = Budget(args.budget_s)
+    anchor = args.anchor or today().isoformat()
+    work = args.work_dir or Path(tempfile.mkdtemp(prefix="eduopen-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    cores = os.cpu_count() or 1
+    results: dict[str, Any] = {
+        "cores": cores,
+        "machine": {"platform": platform.platform(), "python": platform.python_version(),
+                    "mem_total_mib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20},
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "load_avg_start": os.getloadavg()[0],
+        "seed": args.seed,
+        "anchor": anchor,
+        "budget_s": args.budget_s,
+        "scales": {},
+    }
+    log(f"EduOpen benchmarks: {cores} cores, budget {args.budget_s:.0f} s, scales {', '.join(scales)}, "
+        f"work dir {work}, load avg {results['load_avg_start']:.1f}")
+    mem = args.mem_cap_mib
+    logs = work / "logs"
+
+    if not args.skip_ingest:
+        log("ingest")
+        parse = run_step("parse", {}, budget=budget, mem_cap_mib=mem, logs=logs, label="parse throughput")
+        nochange = run_step("nochange", {"home": str(work / "ingest-home")}, budget=budget, mem_cap_mib=mem,
+                            logs=logs, label="no-change run")
+        results["ingest"] = {**(parse.result if parse.ok else {"parse_error": parse.error}),
+                             **(nochange.result if nochange.ok else {"nochange_error": nochange.error})}
+    if not args.skip_dags:
+        log("DAG parse time")
+        parsed = dag_parse(budget, work, mem, args.dag_repeats)
+        results["dag_parse_s"] = parsed["dag_parse_s"]
+        results["dag_parse_baseline_s"] = parsed["baseline_s"]
+        results["dag_parse_without_manifest_s"] = parsed["fallback_s"]
+        if parsed["errors"]:
+            results["dag_parse_errors"] = parsed["errors"]
+    results["freshness_s"], results["freshness_note"] = read_freshness()
+
+    for scale in scales:
+        log(f"scale {scale} (budget left {budget.remaining():.0f} s)")
+        results["scales"][scale] = run_scale(
+            scale, work=work, budget=budget, seed=args.seed, anchor=anchor, mem_cap_mib=mem, keep=args.keep,
+            verify_incremental=not args.no_verify_incremental, capped_memory=args.capped_memory)
+    if not args.keep and args.work_dir is None:
+        shutil.rmtree(work, ignore_errors=True)
+
+    results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    results["elapsed_s"] = round(budget.elapsed(), 1)
+    results["load_avg_end"] = os.getloadavg()[0]
+    results["peak_mem_mib_children"] = round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024)
+    results["targets"] = judge(results)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(results, indent=2, ensure_ascii=False, default=str)
+    args.output.write_text(text + "\n", encoding="utf-8")
+    log("")
+    log(table(results))
+    log(f"\nresults: {args.output} ({results['elapsed_s']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

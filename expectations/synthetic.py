@@ -1,0 +1,312 @@
+"""A synthetic audit warehouse in the warehouse contract's shape, to test and measure the gate.
+
+Built with plain DuckDB SQL (`range`), not dbt, so a 10x warehouse takes seconds rather than a
+crawl: the raw tables come from the raw catalog DDL (`ingest.raw_store.SCHEMA`), the marts from
+their dbt contracts, and the marts are derived from the raw rows with the models' logic where the
+gate cross-checks them (scorecard vs fct_student_mobility, country exchange vs flows, release
+counts and themes), so a clean build passes every suite.
+
+    .venv/bin/python -m expectations.synthetic --scale 10 --validate   # build, then time the gate
+
+Scale 1 is today's order of magnitude: 20k releases, 500k observations, 1M flow observations.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+
+from expectations.contracts import mart_contracts
+from ingest.raw_store import SCHEMA
+
+HOME_COUNTRY = "CHN"
+COUNTRIES = 250
+THEMES = ("belt_and_road", "bringing_in", "china_asean", "chinese_language", "chinese_students_abroad",
+          "degree_recognition", "digital_education", "global_governance", "going_global",
+          "sino_foreign_cooperation", "study_in_china", "vocational_education")
+MOBILITY_INDICATORS = ("26637", "OE.5T8.40510", "MENF.5T8", "MSEP.5T8", "MOR.5T8.40510")
+RELEASE_SOURCES = ("moe_zh", "moe_en", "gov_en", "feeds")
+FIGURE_METRICS = ("international_students_in_china", "students_going_abroad", "countries_of_origin",
+                  "host_institutions", "returnees")
+
+
+@dataclass(frozen=True)
+class SyntheticSize:
+    releases: int
+    observations: int
+    flow_observations: int
+    years: int
+    # Country codes AAA, AAB, ... and China (CHN) last; at most a few hundred.
+    countries: int = COUNTRIES
+
+    @classmethod
+    def at_scale(cls, scale: float) -> SyntheticSize:
+        # Country x year tables cannot grow 10x with the raw data (there are ~250 countries and the
+        # year range is bounded), so years grow slowly: 60 at 1x, the whole 1950..2100 at 10x.
+        years = min(151, max(10, round(60 * scale ** 0.4)))
+        return cls(releases=max(20, round(20_000 * scale)), observations=max(100, round(500_000 * scale)),
+                   flow_observations=max(100, round(1_000_000 * scale)), years=years)
+
+
+def _in_list(values: tuple[str, ...]) -> str:
+    return "[" + ", ".join("'" + v + "'" for v in values) + "]"
+
+
+def _create_marts(con: duckdb.DuckDBPyConnection) -> None:
+    con.execute("create schema if not exists marts; create schema if not exists staging")
+    for model, columns in mart_contracts().items():
+        body = ", ".join(f'"{name}" {data_type}' for name, data_type in columns)
+        con.execute(f"create table marts.{model} ({body})")
+
+
+def build_synthetic_audit(path: Path, size: SyntheticSize, *, now: str | None = None) -> dict[str, int]:
+    """Write a fresh audit warehouse of `size` to `path`; return the row count of every table.
+
+    `now` ('YYYY-MM-DD HH:MM:SS' UTC, default the current time) anchors first_seen_at / loaded_at, so the
+    freshness expectations see data loaded in the last days.
+    """
+    if not 3 <= size.countries <= 1000:
+        raise ValueError("countries must be within 3..1000 (codes AAA.. must not reach CHN)")
+    path.unlink(missing_ok=True)
+    con = duckdb.connect(str(path))
+    try:
+        anchor = now or datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")
+        con.execute("create schema raw; use raw")
+        con.execute(SCHEMA)
+        con.execute("use main")
+        _create_marts(con)
+        first_year = 2025 - size.years + 1 if size.years <= 76 else 1950
+        n_ind = max(len(MOBILITY_INDICATORS) + 1,
+                    math.ceil(size.observations / (size.countries * size.years)))
+        params = {
+            "releases": size.releases, "years": size.years, "y0": first_year, "countries": size.countries,
+            "n_ind": n_ind, "obs": size.observations, "flow_combos": size.flow_observations // 2,
+            "anchor": anchor, "home": HOME_COUNTRY,
+        }
+        for statement in _STATEMENTS:
+            con.execute(statement.format(
+                themes=_in_list(THEMES), mobility=_in_list(MOBILITY_INDICATORS),
+                release_sources=_in_list(RELEASE_SOURCES), metrics=_in_list(FIGURE_METRICS), **params))
+        con.execute("checkpoint")
+        tables = [name for (name,) in con.execute(
+            "select schema_name || '.' || table_name from duckdb_tables() "
+            "where not temporary order by 1").fetchall()]
+        return {name: con.execute(f"select count(*) from {name}").fetchone()[0] for name in tables}
+    finally:
+        con.close()
+
+
+# One statement per table, in dependency order. `{x}` are the size parameters above.
+_STATEMENTS = (
+    # -- dimensions ----------------------------------------------------------------------------
+    """create temp table country_codes as
+       select i, case when i = {countries} - 1 then '{home}'
+                      else chr(65 + i // 676) || chr(65 + (i // 26) % 26) || chr(65 + i % 26) end as iso3
+       from (select cast(i as integer) as i from range({countries}) t(i))""",
+    """insert into marts.dim_country
+       select iso3, 'Country ' || i, case when i < 50 then '国家' || i end,
+              case when i < 50 then 'Region ' || (i % 7) end, i % 25 = 1,
+              case when iso3 = '{home}' then null when i % 3 = 0 then 'signed' when i % 3 = 1 then 'none' end
+       from country_codes""",
+    """insert into marts.dim_theme
+       select theme_id, 'Theme ' || theme_id, '主题' || k, '关键词' || k || '; 合作' || k,
+              'keyword ' || k, 2
+       from (select unnest({themes}) as theme_id, generate_subscripts({themes}, 1) as k)""",
+    """create temp table indicators as
+       select k, case when k < 5 then {mobility}[k + 1] else 'IND.' || k end as indicator_id
+       from range({n_ind}) t(k)""",
+    """insert into marts.dim_indicator
+       select indicator_id, 'uis', 'Indicator ' || indicator_id, 'mobility', 'number' from indicators
+       union all select '26528', 'uis', 'Students from China by host country', 'mobility', 'number'""",
+    # -- policy releases -----------------------------------------------------------------------
+    """create temp table releases as
+       select i, {release_sources}[i % 4 + 1] as source,
+              'http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/' || (2000 + i % 26) || '/t' || i || '.html' as url,
+              case when i % 4 in (1, 2) then 'en' else 'zh' end as language,
+              timestamptz '2000-01-01 08:00:00+08' + to_minutes(cast((i * 7919) % 13670000 as bigint))
+                  as published_at,
+              case when i % 10 = 0 then 2 else 1 end as versions
+       from range({releases}) t(i)""",
+    """insert into raw.release_version
+       select r.source, r.url, sha256(r.url || '#' || v), r.language,
+              '教育对外开放工作通知 ' || r.i
+                  || case when v = 0 and r.versions = 2 then '（初稿）' else '' end,
+              r.published_at,
+              '正文 ' || r.i || ' ' || repeat('推进高水平教育对外开放，深化中外合作办学。', 60),
+              '教育部', '教外〔' || (2000 + r.i % 26) || '〕' || r.i || '号', '教育部网站',
+              'gzdt', null,
+              timestamptz '{anchor}+00' - to_hours(cast(r.i % 5000 as bigint)) + to_minutes(cast(v as bigint))
+       from releases r cross join range(2) t(v)
+       where v < r.versions""",
+    """insert into marts.fct_policy_release
+       select md5(r.url), r.source, r.url, r.language, v.title, r.published_at,
+              cast(timezone('Asia/Shanghai', r.published_at) as date), v.issuing_body,
+              v.document_number, v.listing_column, v.body_text, length(v.body_text), v.content_sha256,
+              r.versions, (select min(x.first_seen_at) from raw.release_version x where x.url = r.url)
+       from releases r
+       join raw.release_version v
+         on v.url = r.url and v.content_sha256 = sha256(r.url || '#' || (r.versions - 1))""",
+    """insert into raw.release_figure
+       select p.source, p.url, p.content_sha256, f, {metrics}[(i + f) % 5 + 1],
+              case (i + f) % 5 when 0 then 400000 + i % 100000 when 1 then 600000 + i % 200000
+                               else 100 + i % 900 end,
+              case (i + f) % 5 when 0 then 'persons' when 1 then 'persons' when 2 then 'countries'
+                               else 'institutions' end,
+              case when i % 3 = 0 then null else {y0} + i % {years} end,
+              '据统计，' || p.title || ' 中的第 ' || f || ' 个数字。'
+       from (select *, row_number() over (order by url) - 1 as i from marts.fct_policy_release) p
+       cross join range(2) t(f)""",
+    """insert into marts.fct_release_figure
+       select md5(f.url) || '-' || f.figure_index, md5(f.url), f.figure_index, f.metric, f.value, f.unit,
+              f.year, f.sentence, f.source, f.content_sha256
+       from raw.release_figure f""",
+    """insert into marts.bridge_release_theme
+       select release_id, {themes}[(h + k * 5) % 12 + 1], '关键词; keyword'
+       from (select release_id, cast(hash(release_id) % 12 as integer) as h from marts.fct_policy_release)
+       cross join range(2) t(k)""",
+    # -- statistics ----------------------------------------------------------------------------
+    """insert into raw.observation
+       select 'uis', ind.indicator_id, c.iso3, {y0} + (t.i // ({n_ind} * {countries})) % {years},
+              case when t.i % 17 = 0 then null else (t.i * 31) % 1000000 end,
+              case when t.i % 17 = 0 then null else cast((t.i * 31) % 1000000 as varchar) end,
+              case when t.i % 17 = 0 then 'NA' end, case when t.i % 5 = 0 then 'UIS_EST' end, '20260801',
+              sha256('batch-' || (t.i // ({n_ind} * {countries} * {years}))),
+              timestamptz '{anchor}+00' - to_days(cast(t.i % 3 as bigint))
+       from range({obs}) t(i)
+       join indicators ind on ind.k = t.i % {n_ind}
+       join country_codes c on c.i = (t.i // {n_ind}) % {countries}""",
+    """insert into marts.fct_student_mobility
+       select c.iso3 || '-' || ({y0} + y), c.iso3, {y0} + y,
+              1000.0 + (c.i * 37 + y * 11) % 50000,
+              case when (c.i + y) % 7 = 0 then null else 2000.0 + (c.i * 13 + y * 17) % 90000 end,
+              case when (c.i + y) % 7 = 0 then null
+                   else (1000.0 + (c.i * 37 + y * 11) % 50000) - (2000.0 + (c.i * 13 + y * 17) % 90000) end,
+              ((c.i + y) % 400) / 10.0, ((c.i * 3 + y) % 2000) / 10.0,
+              case when y % 9 = 0 then 'UIS_EST' end,
+              case when (c.i + y) % 7 = 0 then 'NA' end, 'uis', '20260801'
+       from country_codes c cross join range({years}) t(y)""",
+    """insert into raw.flow_observation
+       select src, '26528', o.iso3, d.iso3, {y0} + (j // ({countries} * ({countries} - 1))) % {years},
+              case when j % 13 = 0 then null else 1.0 + (j * 7) % 20000 end,
+              case when j % 13 = 0 then null else cast(1 + (j * 7) % 20000 as varchar) end,
+              case when j % 13 = 0 then 'NA' end, null, '20260801', sha256('flows-' || src),
+              timestamptz '{anchor}+00' - to_days(cast(j % 2 as bigint))
+       from range({flow_combos}) t(j) cross join (select unnest(['uis', 'oecd']) as src)
+       join country_codes d on d.i = j % {countries}
+       join country_codes o
+         on o.i = case when (j // {countries}) % ({countries} - 1) < j % {countries}
+                       then (j // {countries}) % ({countries} - 1)
+                       else (j // {countries}) % ({countries} - 1) + 1 end""",
+    """insert into marts.fct_mobility_flow
+       select origin || '-' || destination || '-' || year, origin, destination, year, value,
+              coalesce(magnitude, qualifier), source, indicator_id, data_version
+       from raw.flow_observation where source = 'uis'""",
+    # -- marts built from the facts, with the models' logic ------------------------------------
+    """insert into marts.mart_country_exchange
+       with to_home as (
+           select origin_iso3 as country_iso3, year, sum(students) as students_to_china
+           from marts.fct_mobility_flow where destination_iso3 = '{home}' group by 1, 2),
+       from_home as (
+           select destination_iso3 as country_iso3, year, sum(students) as students_from_china
+           from marts.fct_mobility_flow where origin_iso3 = '{home}' group by 1, 2),
+       joined as (
+           select coalesce(t.country_iso3, f.country_iso3) as country_iso3, coalesce(t.year, f.year) as year,
+                  t.students_to_china, f.students_from_china
+           from to_home t full join from_home f on t.country_iso3 = f.country_iso3 and t.year = f.year)
+       select country_iso3 || '-' || year, country_iso3, year, students_to_china, students_from_china, 0, null
+       from joined where students_to_china is not null or students_from_china is not null""",
+    """insert into marts.mart_opening_up_scorecard
+       with stats as (
+           select year, inbound_students, outbound_students from marts.fct_student_mobility
+           where country_iso3 = '{home}'),
+       release_counts as (
+           select cast(extract(year from published_date) as integer) as year, count(*) as n
+           from marts.fct_policy_release where published_date is not null group by 1),
+       theme_counts as (
+           select cast(extract(year from r.published_date) as integer) as year, b.theme_id, count(*) as n
+           from marts.bridge_release_theme b join marts.fct_policy_release r using (release_id)
+           where r.published_date is not null group by 1, 2),
+       theme_json as (
+           select year, '{{' || string_agg(cast(to_json(theme_id) as varchar) || ':' || n, ','
+                                           order by theme_id) || '}}' as j
+           from theme_counts group by year),
+       reported as (
+           select year,
+                  max(value) filter (where metric = 'international_students_in_china') as inbound,
+                  max(value) filter (where metric = 'students_going_abroad') as outbound,
+                  string_agg(distinct release_id, ',' order by release_id) as ids
+           from marts.fct_release_figure
+           where year is not null
+             and metric in ('international_students_in_china', 'students_going_abroad')
+           group by year),
+       inbound_origins as (
+           select f.year, sum(f.students) as total,
+                  coalesce(sum(f.students) filter (where c.belt_and_road_status = 'signed'), 0) as bri,
+                  coalesce(sum(f.students) filter (where c.is_asean), 0) as asean
+           from marts.fct_mobility_flow f left join marts.dim_country c on f.origin_iso3 = c.country_iso3
+           where f.destination_iso3 = '{home}' and f.students is not null group by f.year),
+       years as (
+           select year from stats union select year from release_counts union select year from reported
+           union select year from inbound_origins)
+       select y.year, s.inbound_students, case when s.year is not null then 'uis' end, s.outbound_students,
+              case when s.year is not null then 'uis' end,
+              case when s.outbound_students > 0 then s.inbound_students / s.outbound_students end,
+              coalesce(rc.n, 0), coalesce(tj.j, '{{}}'), rp.inbound, rp.outbound, rp.ids,
+              case when io.total > 0 then io.bri / io.total end,
+              case when io.total > 0 then io.asean / io.total end
+       from years y
+       left join stats s on s.year = y.year
+       left join release_counts rc on rc.year = y.year
+       left join theme_json tj on tj.year = y.year
+       left join reported rp on rp.year = y.year
+       left join inbound_origins io on io.year = y.year""",
+    "create view staging.stg_uis__observations as select * from raw.observation",
+)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--home", type=Path, default=Path("/tmp/eduopen-synthetic"))
+    parser.add_argument("--validate", action="store_true", help="time the gate on the built warehouse")
+    parser.add_argument("--publish", action="store_true",
+                        help="publish the build first, so the row-count baseline exists")
+    args = parser.parse_args(argv)
+
+    from ingest.config import Home
+
+    home = Home(args.home.resolve()).ensure()
+    size = SyntheticSize.at_scale(args.scale)
+    started = time.monotonic()
+    rows = build_synthetic_audit(home.audit, size)
+    built = time.monotonic() - started
+    report: dict[str, object] = {"scale": args.scale, "size": size.__dict__, "build_s": round(built, 2),
+                                 "audit_mb": round(home.audit.stat().st_size / 1e6, 1), "rows": rows}
+    if args.validate:
+        started = time.monotonic()
+        from expectations.validate import validate
+
+        imported = time.monotonic() - started
+        if args.publish:
+            from ingest.publish import publish
+
+            validate(home)
+            publish(home)
+        started = time.monotonic()
+        record = validate(home)
+        report.update(gx_import_s=round(imported, 2), validate_s=round(time.monotonic() - started, 2),
+                      phases=record.get("phases"), evaluated=record["statistics"]["evaluated_expectations"],
+                      modes={k: v.get("mode") for k, v in record["suites"].items()})
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

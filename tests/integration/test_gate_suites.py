@@ -1,0 +1,406 @@
+"""The gate's suites cover every mart, match the dbt contracts, and stop defects in the new marts.
+
+The audit warehouse is the synthetic one of `expectations.synthetic` (plain DuckDB SQL in the
+contracts' shape, marts derived from each other with the models' logic), built once per module
+and copied for each test. Each validation costs a few seconds of GX, so defects that need not be
+proven one by one are injected together and must all be named in one run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from expectations.contracts import mart_contracts
+from expectations.synthetic import SyntheticSize, build_synthetic_audit
+from ingest.config import Home
+from ingest.errors import PublishError, ValidationFailed
+
+pytestmark = pytest.mark.timeout(300)
+
+SMALL = SyntheticSize(releases=40, observations=2000, flow_observations=3000, years=12, countries=30)
+RAW_FEEDING_MARTS = {"raw.release_version", "raw.release_figure", "raw.observation", "raw.flow_observation"}
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def sql(path: Path, statement: str) -> None:
+    con = duckdb.connect(str(path))
+    try:
+        con.execute(statement)
+    finally:
+        con.close()
+
+
+def copy_home(source: Home, target: Path) -> Home:
+    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns(".writer.lock"))
+    return Home(target)
+
+
+def record(home: Home) -> dict:
+    return json.loads((home.state / "validation.json").read_text())
+
+
+def labels(outcome: dict, key: str = "failed") -> set[str]:
+    return {f"{f['suite']}: {f['check']}({f['column'] or ''})" for f in outcome[key]}
+
+
+@pytest.fixture(scope="module")
+def gate():
+    from expectations.validate import validate
+
+    return validate
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict]:
+    """A home whose clean synthetic build passed the gate and was published: (home, summary, rows)."""
+    from ingest.publish import publish
+
+    home = Home(tmp_path_factory.mktemp("suites") / "home").ensure()
+    rows = build_synthetic_audit(home.audit, SMALL)
+    summary = gate(home)
+    publish(home)
+    return home, summary, rows
+
+
+# -- the suite files against the dbt project ----------------------------------------------------
+def _suites() -> dict:
+    from expectations.loader import load_suite_specs
+
+    return {spec.table: spec for spec in load_suite_specs()}
+
+
+def test_every_dbt_mart_has_a_required_suite() -> None:
+    suites = _suites()
+    missing = [m for m in mart_contracts() if f"marts.{m}" not in suites]
+    assert not missing, f"marts without an expectation suite: {missing}"
+    assert all(suites[f"marts.{m}"].required for m in mart_contracts())
+    assert {"fct_release_figure", "fct_mobility_flow", "mart_opening_up_scorecard", "mart_country_exchange",
+            "dim_theme", "bridge_release_theme"} <= set(mart_contracts())
+
+
+@pytest.mark.parametrize("mart", sorted(mart_contracts()))
+def test_suite_columns_equal_the_dbt_contract_columns(mart: str) -> None:
+    spec = _suites()[f"marts.{mart}"]
+    schema = [e for e in spec.expectations if e.type == "expect_table_columns_to_match_set"]
+    assert len(schema) == 1, f"{spec.name} needs exactly one expect_table_columns_to_match_set"
+    assert schema[0].kwargs.get("exact_match") is True
+    contract = [name for name, _ in mart_contracts()[mart]]
+    assert len(set(contract)) == len(contract)
+    assert sorted(schema[0].kwargs["column_set"]) == sorted(contract)
+
+
+def test_raw_tables_feeding_the_marts_have_suites() -> None:
+    assert RAW_FEEDING_MARTS <= set(_suites())
+
+
+# -- a clean build --------------------------------------------------------------------------------
+def test_clean_build_passes_every_suite_and_is_published(published) -> None:
+    home, summary, rows = published
+    assert summary["success"] is True and summary["failed"] == [] and summary["warnings"] == []
+    assert set(summary["suites"]) == set(_suites())
+    for name, info in summary["suites"].items():
+        assert info["present"] and info["success"], name
+        assert info["rows"] == rows[name], name
+    # Nothing published before: every expectation of every suite ran, no row-count checks yet.
+    expectations = sum(len(spec.expectations) for spec in _suites().values())
+    assert summary["statistics"]["evaluated_expectations"] == expectations
+    assert sha256(home.warehouse) == summary["audit_sha256"]
+    assert (home.docs / "gx" / "index.html").exists()
+
+
+# -- defects of the new marts block publish --------------------------------------------------------
+NON_CHINA_FLOW = ("(select min(flow_id) from marts.fct_mobility_flow "
+                  "where origin_iso3 <> 'CHN' and destination_iso3 <> 'CHN' and students is not null)")
+CHINA_INBOUND_YEAR = ("(select max(year) from marts.fct_student_mobility "
+                      "where country_iso3 = 'CHN' and inbound_students is not null)")
+
+BLOCKING = {
+    "negative_flow_students": (
+        f"update marts.fct_mobility_flow set students = -1 where flow_id = {NON_CHINA_FLOW}",
+        "marts.fct_mobility_flow: expect_column_values_to_be_between(students)"),
+    "scorecard_share_above_one": (
+        "update marts.mart_opening_up_scorecard set inbound_share_asean = 1.5 "
+        "where year = (select min(year) from marts.mart_opening_up_scorecard)",
+        "marts.mart_opening_up_scorecard: expect_column_values_to_be_between(inbound_share_asean)"),
+    "duplicate_figure_id": (
+        "insert into marts.fct_release_figure select * from marts.fct_release_figure limit 1",
+        "marts.fct_release_figure: expect_column_values_to_be_unique(figure_id)"),
+    "scorecard_disagrees_with_student_mobility": (
+        "update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
+        f"where country_iso3 = 'CHN' and year = {CHINA_INBOUND_YEAR}",
+        "marts.mart_opening_up_scorecard: students_match_fct_student_mobility()"),
+}
+
+
+@pytest.mark.parametrize("name", list(BLOCKING))
+def test_defect_in_a_new_mart_blocks_publish_and_leaves_the_warehouse_untouched(
+    name: str, published, gate, tmp_path: Path
+) -> None:
+    from ingest.publish import publish
+
+    statement, label = BLOCKING[name]
+    home = copy_home(published[0], tmp_path / "home")
+    before = sha256(home.warehouse)
+    sql(home.audit, statement)
+    with pytest.raises(ValidationFailed) as failure:
+        gate(home)
+    assert label in str(failure.value)
+    assert label in labels(record(home))
+    with pytest.raises(PublishError, match="last validation failed"):
+        publish(home)
+    assert sha256(home.warehouse) == before
+
+
+# Each names the failure it must cause; all are injected into one build. None touches a row the
+# others read (flows away from China, distinct years and figures), so each failure is its own.
+FURTHER = {
+    "unknown theme in releases_by_theme": (
+        "update marts.mart_opening_up_scorecard set releases_by_theme = '{\"no_such_theme\":1}' "
+        "where year = (select min(year) from marts.mart_opening_up_scorecard where releases_total > 0)",
+        {"marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()"}),
+    "releases_by_theme not JSON": (
+        "update marts.mart_opening_up_scorecard set releases_by_theme = 'belt_and_road:2' "
+        "where year = (select max(year) from marts.mart_opening_up_scorecard where releases_total > 0)",
+        {"marts.mart_opening_up_scorecard: expect_column_values_to_match_regex(releases_by_theme)",
+         "marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()"}),
+    "NaN ratio": (
+        "update marts.mart_opening_up_scorecard set bringing_in_ratio = 'nan'::double "
+        "where year = (select min(year) from marts.mart_opening_up_scorecard "
+        "where bringing_in_ratio is not null)",
+        {"marts.mart_opening_up_scorecard: expect_column_values_to_be_between(bringing_in_ratio)"}),
+    "release count off": (
+        "update marts.mart_opening_up_scorecard set releases_total = releases_total + 3 "
+        "where year = (select max(year) from marts.mart_opening_up_scorecard)",
+        {"marts.mart_opening_up_scorecard: releases_total_matches_fct_policy_release()"}),
+    "exchange disagrees with flows": (
+        "update marts.mart_country_exchange set students_to_china = students_to_china * 2 "
+        "where exchange_id = (select min(exchange_id) from marts.mart_country_exchange "
+        "where students_to_china > 0)",
+        {"marts.mart_country_exchange: students_match_fct_mobility_flow()"}),
+    "flow to itself": (
+        "update marts.fct_mobility_flow set destination_iso3 = origin_iso3 where flow_id = "
+        "(select max(flow_id) from marts.fct_mobility_flow "
+        "where origin_iso3 <> 'CHN' and destination_iso3 <> 'CHN')",
+        {"marts.fct_mobility_flow: no_flow_to_itself()",
+         "marts.fct_mobility_flow: flow_id_is_origin_destination_year()"}),
+    "figure of another version": (
+        "update marts.fct_release_figure set content_sha256 = sha256('another version') "
+        "where figure_id = (select max(figure_id) from marts.fct_release_figure)",
+        {"marts.fct_release_figure: figures_of_the_shown_version()"}),
+    "negative count figure": (
+        "update marts.fct_release_figure set value = -5 where figure_id = (select min(figure_id) "
+        "from marts.fct_release_figure where metric = 'countries_of_origin')",
+        {"marts.fct_release_figure: counts_not_negative()"}),
+    "theme without keywords": (
+        "update marts.dim_theme set keyword_count = 0 where theme_id = 'going_global'",
+        {"marts.dim_theme: expect_column_values_to_be_between(keyword_count)"}),
+    "duplicate bridge row": (
+        "insert into marts.bridge_release_theme select * from marts.bridge_release_theme limit 1",
+        {"marts.bridge_release_theme: expect_compound_columns_to_be_unique(release_id,theme_id)"}),
+    "negative raw flow": (
+        "update raw.flow_observation set value = -3 where origin = 'AAC' and value is not null",
+        {"raw.flow_observation: expect_column_values_to_be_between(value)"}),
+    "raw figure without its version": (
+        "update raw.release_figure set content_sha256 = sha256('gone') "
+        "where url = (select min(url) from raw.release_figure)",
+        {"raw.release_figure: figures_of_a_stored_version()"}),
+}
+
+
+@pytest.fixture(scope="module")
+def corrupted(published, tmp_path_factory: pytest.TempPathFactory) -> Home:
+    """An unvalidated copy of the published home with every FURTHER defect injected."""
+    home = copy_home(published[0], tmp_path_factory.mktemp("corrupted") / "home")
+    for statement, _ in FURTHER.values():
+        sql(home.audit, statement)
+    return home
+
+
+@pytest.fixture(scope="module")
+def corrupted_whole(corrupted: Home, gate, tmp_path_factory: pytest.TempPathFactory) -> dict:
+    """The gate's record on the corrupted build, every table validated whole by GX."""
+    home = copy_home(corrupted, tmp_path_factory.mktemp("whole") / "home")
+    with pytest.raises(ValidationFailed):
+        gate(home)
+    return record(home)
+
+
+def test_each_further_defect_is_named_by_its_check(corrupted_whole: dict) -> None:
+    expected = set().union(*(names for _, names in FURTHER.values()))
+    assert labels(corrupted_whole) == expected
+    assert all(info["mode"] == "full" for info in corrupted_whole["suites"].values() if info["present"])
+
+
+def test_evidence_batches_flag_exactly_what_whole_tables_flag(
+    corrupted: Home, corrupted_whole: dict, gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every table reduced to its evidence (and no random sample to stumble on defects by luck):
+    the same checks fail, with the whole table's unexpected counts."""
+    from expectations import pushdown
+
+    monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", "0")
+    monkeypatch.setattr(pushdown, "SAMPLE_ROWS", 0)
+    home = copy_home(corrupted, tmp_path / "home")
+    with pytest.raises(ValidationFailed):
+        gate(home)
+    reduced = record(home)
+    assert labels(reduced) == labels(corrupted_whole)
+    big = reduced["suites"]["marts.fct_mobility_flow"]
+    assert big["mode"] == "evidence" and big["batch_rows"] < big["rows"]
+
+    def counts(outcome: dict) -> dict[str, int]:
+        return {f"{f['suite']}: {f['check']}({f['column'] or ''})": f["observed"]["unexpected_count"]
+                for f in outcome["failed"]
+                if isinstance(f["observed"], dict) and "unexpected_count" in f["observed"]}
+
+    assert counts(reduced) == counts(corrupted_whole)
+    assert counts(reduced)["raw.flow_observation: expect_column_values_to_be_between(value)"] > 1
+    docs = (home.docs / "gx" / "index.html").read_text()
+    assert "marts.fct_mobility_flow" in docs
+
+
+def test_stale_releases_warn_without_blocking_publish(gate, tmp_path: Path) -> None:
+    from ingest.publish import publish
+
+    home = Home(tmp_path / "home").ensure()
+    sixty_days_ago = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%d %H:%M:%S")
+    build_synthetic_audit(home.audit, SMALL, now=sixty_days_ago)
+    summary = gate(home)
+    assert summary["success"] is True
+    assert labels(summary, "warnings") == {"marts.fct_policy_release: staleness(first_seen_at)"}
+    assert summary["warnings"][0]["severity"] == "warning"
+    assert publish(home)["sha256"] == summary["audit_sha256"]
+
+
+def test_sql_check_outside_the_gate_fails_rather_than_passing_unchecked(gate) -> None:
+    """GX has no pandas implementation of UnexpectedRowsExpectation; ours answers only inside the
+    gate's DuckDB scope, and anywhere else the expectation fails with the reason."""
+    import great_expectations as gx
+    import pandas as pd
+
+    import expectations.duckdb_metrics  # noqa: F401 - registers the pandas providers
+
+    context = gx.get_context(mode="ephemeral")
+    batch = (context.data_sources.add_pandas("audit").add_dataframe_asset("marts.t")
+             .add_batch_definition_whole_dataframe("all")
+             .get_batch(batch_parameters={"dataframe": pd.DataFrame({"x": [1, -1]})}))
+    result = batch.validate(gx.expectations.UnexpectedRowsExpectation(
+        unexpected_rows_query="select * from {batch} where x < 0"))
+    assert result.success is False
+    assert "query_scope" in json.dumps(result.exception_info, default=str)
+
+
+EDGE_SUITE = {
+    "name": "marts.edge", "version": 1, "table": "marts.edge", "required": True,
+    "row_count_vs_published": False,
+    "expectations": [
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "x", "min_value": 0, "max_value": 10}},
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "x", "min_value": 0, "max_value": 10, "strict_min": True, "strict_max": True}},
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}},
+        {"type": "expect_column_values_to_be_in_set",
+         "kwargs": {"column": "code", "value_set": ["a", "b", "ab"]}},
+        {"type": "expect_column_values_to_not_be_in_set", "kwargs": {"column": "code", "value_set": ["z"]}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "code", "regex": "b"}},
+        {"type": "expect_column_values_to_match_regex",
+         "kwargs": {"column": "code", "regex": "^[a-z]{1,2}$"}},
+        {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "code", "max_value": 2}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "k1"}},
+        {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["k1", "k2"]}},
+        {"type": "expect_column_max_to_be_between",
+         "kwargs": {"column": "t", "max_value": "2030-01-01T00:00:00+00:00"}},
+        {"type": "expect_column_min_to_be_between",
+         "kwargs": {"column": "d", "min_value": "2000-01-01T00:00:00"}},
+    ],
+}
+
+EDGE_ROWS = """
+create schema marts;
+create table marts.edge (x double, code varchar, k1 integer, k2 integer, t timestamptz, d date);
+insert into marts.edge values
+    (5, 'a', 1, 1, '2020-01-01 00:00:00+00', '2010-01-01'),
+    (0, 'b', 2, 1, '2021-01-01 00:00:00+00', '2011-01-01'),   -- 0: fails only the strict bound
+    (10, 'ab', 3, 1, '2031-06-01 00:00:00+00', '2012-01-01'), -- 10: strict; t: the max is too late
+    (-1, 'abc', 3, 2, null, '1999-12-31'),                     -- k1 3 twice; 'abc' matches 'b' but is long
+    ('nan', 'z', null, 5, null, null),                         -- NaN is no number; 'z' is banned
+    (null, null, null, 5, null, null),                         -- (null, 5) twice: a compound duplicate
+    (11, 'ab' || chr(10), null, null, null, null),             -- a final newline: Python's $ allows it
+    (3, 'bb', null, null, null, null);                         -- all keys missing twice: ignored
+"""
+
+
+def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """NaN, NULLs in keys, strict bounds, regex search vs full match, min/max: the SQL probes pick
+    the rows GX flags, so the evidence batch fails the same expectations with the same counts."""
+    from expectations import pushdown
+
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "marts.edge.json").write_text(json.dumps(EDGE_SUITE))
+    outcomes = {}
+    for mode, full_rows in (("full", "1000"), ("evidence", "0")):
+        home = Home(tmp_path / mode).ensure()
+        sql(home.audit, EDGE_ROWS)
+        monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", full_rows)
+        monkeypatch.setattr(pushdown, "SAMPLE_ROWS", 0)
+        with pytest.raises(ValidationFailed):
+            gate(home, suites_dir=suites)
+        outcomes[mode] = record(home)
+        assert outcomes[mode]["suites"]["marts.edge"]["mode"] == mode
+
+    def failures(outcome: dict) -> dict[tuple, object]:
+        return {(f["expectation_type"], json.dumps(f["kwargs"], sort_keys=True)):
+                f["observed"].get("unexpected_count") if isinstance(f["observed"], dict) else f["observed"]
+                for f in outcome["failed"]}
+
+    whole, reduced = failures(outcomes["full"]), failures(outcomes["evidence"])
+    assert len(whole) == len(EDGE_SUITE["expectations"])  # the rows above break every one
+    assert reduced == whole
+    by_type = {k[0]: v for k, v in whole.items()}
+    assert by_type["expect_column_values_to_not_be_null"] == 1
+    assert by_type["expect_compound_columns_to_be_unique"] == 2
+    assert by_type["expect_column_value_lengths_to_be_between"] == 2
+
+
+def test_suites_the_probes_cannot_translate_are_validated_whole(gate, tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regex DuckDB's RE2 rejects (a lookahead) and an expectation without a SQL translation send
+    their tables to GX whole, which judges them exactly."""
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    for name, expectation in {
+        "lookahead": {"type": "expect_column_values_to_match_regex",
+                      "kwargs": {"column": "code", "regex": "^(?=a)[a-z]+$"}},
+        "untranslated": {"type": "expect_column_values_to_not_match_regex",
+                         "kwargs": {"column": "code", "regex": "z"}},
+    }.items():
+        (suites / f"marts.{name}.json").write_text(json.dumps({
+            "name": f"marts.{name}", "version": 1, "table": f"marts.{name}", "required": True,
+            "row_count_vs_published": False, "expectations": [expectation]}))
+    home = Home(tmp_path / "home").ensure()
+    sql(home.audit, "create schema marts; "
+                    "create table marts.lookahead as select * from (values ('ab'), ('ba')) t(code); "
+                    "create table marts.untranslated as select * from (values ('ab'), ('zz')) t(code)")
+    monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", "0")
+    with pytest.raises(ValidationFailed):
+        gate(home, suites_dir=suites)
+    outcome = record(home)
+    assert outcome["suites"]["marts.lookahead"]["mode"] == "full"
+    assert outcome["suites"]["marts.lookahead"]["full_reason"].startswith("probe failed")
+    assert outcome["suites"]["marts.untranslated"]["mode"] == "full"
+    assert "no SQL translation" in outcome["suites"]["marts.untranslated"]["full_reason"]
+    assert labels(outcome) == {"marts.lookahead: expect_column_values_to_match_regex(code)",
+                               "marts.untranslated: expect_column_values_to_not_match_regex(code)"}
+    assert [f["observed"]["unexpected_count"] for f in outcome["failed"]] == [1, 1]

@@ -1,0 +1,394 @@
+"""Real services for the real-Airflow end-to-end test: PostgreSQL, the replay, an Airflow deployment.
+
+Everything listens on loopback ports found free at start, writes its logs to files the test keeps,
+and runs in a process group of its own, so `stop()` ends the whole tree (the scheduler's task
+processes included) within a bounded time, whatever state the test left it in.
+
+* `PostgresCluster` — a throwaway cluster (`initdb` in a temp dir, `pg_ctl start` on a free port,
+  trust auth on loopback only). The server binaries come from Debian's `postgresql` package;
+  `scripts/ensure_postgres.sh` installs it when missing, and the test is skipped if that cannot be
+  done. `initdb` refuses to run as root, so as root the cluster runs as the `postgres` OS user.
+* `ReplayProcess` — `eduopen replay --port-base N`, parsed for the `export` lines it prints.
+* `AirflowCluster` — api-server, scheduler, dag-processor and triggerer as separate processes
+  (`python -m airflow <component>`), with a REST client for `/api/v2`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import importlib.util
+import os
+import secrets
+import selectors
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+ENSURE_POSTGRES = PROJECT_DIR / "scripts" / "ensure_postgres.sh"
+INSTALL_TIMEOUT_S = 240
+COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# The scheduler and triggerer would serve their logs on fixed ports (8793/8794) on every interface;
+# here all components share one log folder, which the api-server reads directly.
+COMPONENT_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
+
+
+# -- ports -------------------------------------------------------------------------------------
+
+def _bindable(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def free_port_block(count: int, *, low: int = 20000, high: int = 60000) -> int:
+    """First of `count` consecutive free loopback ports (the replay serves one source per port)."""
+    rng = secrets.SystemRandom()
+    for _ in range(200):
+        base = rng.randrange(low, high - count)
+        if all(_bindable(base + i) for i in range(count)):
+            return base
+    raise RuntimeError(f"no {count} consecutive free ports on 127.0.0.1")
+
+
+# -- processes ---------------------------------------------------------------------------------
+
+def stop_group(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
+    """Signal the process group `proc` leads, wait up to `timeout_s`, then SIGKILL what is left."""
+    if proc.poll() is None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        try:
+            proc.wait(timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            pass
+    # Children (task processes, workers) may outlive their leader: the group goes in any case.
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        proc.wait(timeout=5)
+
+
+def tail(path: Path, chars: int = 3000) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")[-chars:]
+    except FileNotFoundError:
+        return f"(no log at {path})"
+
+
+def wait_for(what: str, check: Callable[[], Any], *, timeout_s: float, interval_s: float = 0.5,
+             alive: Callable[[], None] | None = None) -> Any:
+    """Poll `check` until it returns something truthy; fail with `what` after `timeout_s`."""
+    deadline = time.monotonic() + timeout_s
+    last_error: BaseException | None = None
+    while time.monotonic() < deadline:
+        if alive is not None:
+            alive()
+        try:
+            value = check()
+        except (requests.RequestException, OSError, ValueError) as exc:
+            last_error, value = exc, None
+        if value:
+            return value
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}"
+                         + (f" (last error: {last_error})" if last_error else ""))
+
+
+# -- PostgreSQL --------------------------------------------------------------------------------
+
+def postgres_bin_dir() -> Path | None:
+    """Directory of initdb/pg_ctl: Debian's newest /usr/lib/postgresql/<major>/bin, else PATH."""
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"), key=lambda p: int(Path(p).parts[-3]))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).resolve().parent if initdb and shutil.which("pg_ctl") else None
+
+
+def ensure_postgres() -> Path:
+    """The server binaries, installed by `scripts/ensure_postgres.sh` if needed; skips when impossible."""
+    if postgres_bin_dir() is None and ENSURE_POSTGRES.exists():
+        try:
+            subprocess.run(["bash", str(ENSURE_POSTGRES)], capture_output=True, timeout=INSTALL_TIMEOUT_S,
+                           check=False)
+        except subprocess.TimeoutExpired:
+            pass
+    found = postgres_bin_dir()
+    if found is None:
+        pytest.skip("PostgreSQL server is not installed and scripts/ensure_postgres.sh could not install it")
+    return found
+
+
+def metadata_drivers() -> tuple[str, str | None]:
+    """SQLAlchemy drivers for Airflow's sync and async metadata engines, or skip saying what to add.
+
+    Airflow 3.3 opens its metadata DB twice: with the driver of `sql_alchemy_conn` (psycopg2, the
+    one Airflow recommends) and with an async engine whose URL it derives with asyncpg. Returns
+    (sync driver, async driver, None meaning "derived by Airflow").
+    """
+    if all(importlib.util.find_spec(name) is not None for name in ("psycopg2", "asyncpg")):
+        return "psycopg2", None
+    pytest.skip("no PostgreSQL driver for Airflow's metadata DB in this environment: add `psycopg2-binary` "
+                "and `asyncpg` to the project's dependencies (what apache-airflow[postgres] brings)")
+
+
+class PostgresCluster:
+    """A throwaway PostgreSQL cluster on 127.0.0.1:`port`, data and socket in a temp dir."""
+
+    def __init__(self, bin_dir: Path, *, port: int | None = None):
+        self.bin_dir = bin_dir
+        self.port = port or free_port()
+        # Not under pytest's tmp dir: that is private to root, and the server may run as `postgres`.
+        self.root = Path(tempfile.mkdtemp(prefix="eduopen-pg-"))
+        self.data = self.root / "data"
+        self.log = self.root / "postgres.log"
+        self.as_postgres = os.geteuid() == 0
+        self.started = False
+
+    def _run(self, *args: str, timeout_s: float = 120) -> subprocess.CompletedProcess:
+        command = [str(self.bin_dir / args[0]), *args[1:]]
+        if self.as_postgres:
+            command = ["runuser", "-u", "postgres", "--", *command]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False,
+                                cwd=self.root)
+        if result.returncode != 0:
+            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr[-2000:]}"
+                               f"\n{tail(self.log, 2000)}")
+        return result
+
+    def start(self) -> PostgresCluster:
+        if self.as_postgres:
+            shutil.chown(self.root, "postgres", "postgres")
+        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
+                  "--no-locale", "--no-sync")
+        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+                   "-c max_connections=200 -c shared_buffers=64MB")
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60",
+                  "start")
+        self.started = True
+        return self
+
+    def create_database(self, name: str) -> None:
+        self._run("createdb", "-h", "127.0.0.1", "-p", str(self.port), "-U", "postgres", name)
+
+    def url(self, database: str, driver: str) -> str:
+        return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        try:
+            if self.started:
+                with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
+                    self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop",
+                              timeout_s=45)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+
+# -- the replay, as a separate process ---------------------------------------------------------
+
+class ReplayProcess:
+    """`eduopen replay --port-base N`: the recorded sites, in their own process, as in a deployment."""
+
+    def __init__(self, log_path: Path, *, scenarios: Iterable[str] = ()):
+        self.log_path = log_path
+        self.scenarios = list(scenarios)
+        self.proc: subprocess.Popen | None = None
+        self.env: dict[str, str] = {}
+
+    def start(self, timeout_s: float = 30) -> ReplayProcess:
+        from ingest.replay.server import BUNDLE_DIR
+
+        count = sum(1 for p in BUNDLE_DIR.iterdir() if p.is_dir())
+        command = [str(Path(sys.executable).with_name("eduopen")), "replay", "--port-base",
+                   str(free_port_block(count))]
+        for name in self.scenarios:
+            command += ["--scenario", name]
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log,
+                                         stdin=subprocess.DEVNULL, bufsize=0, cwd=PROJECT_DIR,
+                                         start_new_session=True)
+        assert self.proc.stdout is not None
+        # Raw reads: a buffered reader could swallow the last lines while select() waits on the fd.
+        fd, pending = self.proc.stdout.fileno(), b""
+        with selectors.DefaultSelector() as selector:
+            selector.register(fd, selectors.EVENT_READ)
+            deadline = time.monotonic() + timeout_s
+            while "EDUOPEN_MIN_DELAY_S" not in self.env:
+                if self.proc.poll() is not None or not selector.select(max(0.0, deadline - time.monotonic())):
+                    raise RuntimeError(f"replay did not start: {tail(self.log_path)}")
+                pending += os.read(fd, 65536)
+                *lines, pending = pending.split(b"\n")
+                for line in (raw.decode() for raw in lines):
+                    if line.startswith("export ") and "=" in line:
+                        key, value = line[len("export "):].strip().split("=", 1)
+                        self.env[key] = value
+        return self
+
+    def url(self, source: str) -> str:
+        from ingest.config import env_url_name
+
+        return self.env[env_url_name(source)]
+
+    def set_scenarios(self, *names: str) -> list[str]:
+        """Switch the overlays of the running replay (shared by every source's port)."""
+        answer = requests.get(f"{self.url('moe_zh')}/__replay__/scenarios", params={"set": ",".join(names)},
+                              timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def requests(self) -> list[dict[str, Any]]:
+        answer = requests.get(f"{self.url('moe_zh')}/__replay__/requests", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            stop_group(self.proc, sig=signal.SIGINT, timeout_s=10)
+
+
+# -- Airflow -----------------------------------------------------------------------------------
+
+def airflow_deployment_env(base: Mapping[str, str], *, database_url: str, async_database_url: str | None,
+                           api_port: int) -> dict[str, str]:
+    """What the four components share: the Postgres metadata DB, LocalExecutor, the API on `api_port`.
+
+    `base` is `ingest.airflow_local.airflow_env(home)` (EDUOPEN_*, AIRFLOW_HOME, dags folder, logs);
+    the secrets are fresh per deployment and shared by every component, as they must be.
+    """
+    env = dict(base)
+    api = f"http://127.0.0.1:{api_port}"
+    env.update({
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__PORT": str(api_port),
+        "AIRFLOW__API__BASE_URL": api,
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+    })
+    if async_database_url:
+        env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = async_database_url
+    return env
+
+
+class AirflowCluster:
+    """The four Airflow 3 components as subprocesses, each in its own process group, logging to files."""
+
+    def __init__(self, env: Mapping[str, str], logs: Path, api_port: int):
+        self.env = dict(env)
+        self.logs = logs
+        self.api_port = api_port
+        self.procs: dict[str, subprocess.Popen] = {}
+        self.session = requests.Session()
+        logs.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    def cli(self, *args: str, timeout_s: float = 300) -> float:
+        """Run `airflow <args>` to completion; returns its wall time. Fails with the log's tail."""
+        log = self.logs / f"cli-{'-'.join(args[:2])}.log"
+        started = time.monotonic()
+        with log.open("w") as out:
+            code = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, cwd=PROJECT_DIR,
+                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                  timeout=timeout_s, check=False).returncode
+        if code != 0:
+            raise AssertionError(f"airflow {' '.join(args)} exited {code}:\n{tail(log)}")
+        return time.monotonic() - started
+
+    def start(self, components: Iterable[str] = COMPONENTS) -> None:
+        for name in components:
+            with (self.logs / f"{name}.log").open("w") as out:
+                command = [sys.executable, "-m", "airflow", name, *COMPONENT_ARGS.get(name, [])]
+                self.procs[name] = subprocess.Popen(
+                    command, env=self.env, cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL, start_new_session=True)
+
+    def assert_alive(self) -> None:
+        for name, proc in self.procs.items():
+            if proc.poll() is not None:
+                log = tail(self.logs / f"{name}.log")
+                raise AssertionError(f"airflow {name} exited ({proc.returncode}):\n{log}")
+
+    def health(self) -> dict[str, Any]:
+        answer = self.session.get(f"{self.base_url}/api/v2/monitor/health", timeout=5)
+        answer.raise_for_status()
+        return answer.json()
+
+    def healthy(self) -> bool:
+        health = self.health()
+        parts = ("metadatabase", "scheduler", "triggerer", "dag_processor")
+        return all((health.get(part) or {}).get("status") == "healthy" for part in parts)
+
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        answer = self.session.request(method, f"{self.base_url}/api/v2{path}", timeout=15, **kwargs)
+        if answer.status_code >= 400:
+            raise AssertionError(f"{method} /api/v2{path}: HTTP {answer.status_code}: {answer.text[:500]}")
+        return answer.json() if answer.content else None
+
+    def dag_runs(self, dag_id: str) -> list[dict[str, Any]]:
+        return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "order_by": "id"})["dag_runs"]
+
+    def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
+        instances = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
+                             params={"limit": 100})["task_instances"]
+        return {ti["task_id"]: ti["state"] for ti in instances}
+
+    def render(self, path: str, *, screenshot_to: Path | None = None, width: int = 1400,
+               height: int = 1300) -> str:
+        """The UI page at `path` as a browser shows it: the DOM once rendered (and a PNG if asked).
+
+        The UI is a single-page app that fetches its data after the load event Chromium's plain
+        `--screenshot` waits for; a virtual-time budget lets its requests and rendering finish.
+        """
+        from tests.support import browser
+
+        # browser.py has no public knob for the time budget yet: use its runner (same flags).
+        wait = "--virtual-time-budget=15000"
+        url = f"{self.base_url}{path}"
+        if screenshot_to is not None:
+            screenshot_to.parent.mkdir(parents=True, exist_ok=True)
+            screenshot_to.unlink(missing_ok=True)
+            browser._run([f"--screenshot={screenshot_to}", wait], url, width=width, height=height)
+            if not screenshot_to.exists() or screenshot_to.stat().st_size == 0:
+                raise AssertionError(f"chromium wrote no screenshot of {url}")
+        return browser._run(["--dump-dom", wait], url, width=width, height=height).stdout.decode("utf-8")
+
+    def stop(self, timeout_s: float = 30) -> None:
+        """SIGTERM every component's group at once (they shut down in parallel), then SIGKILL leftovers."""
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout_s
+        for proc in self.procs.values():
+            stop_group(proc, timeout_s=max(0.0, deadline - time.monotonic()))
+        self.session.close()
