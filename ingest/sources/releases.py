@@ -4,23 +4,32 @@
 (`raw.release_figure`, see `ingest.figures`) in one transaction, so a version never exists without
 its figures. moe_zh, moe_en, gov_en and feeds all store through it.
 
-`PagedListingCrawl` is the incremental walk shared by the sites read generically (moe_en, gov_en):
-columns of paged listings, article links found by the shape of their URL, the same cursor rules as
-moe_zh (see its module docstring): stop a column at the first page with nothing new; an unchanged
-first page (304) means an unchanged column if the last walk of it finished (`column_complete:<url>`
-in `source_cursor` holds that page's sha256), else the stored page is walked again so what a crash
-or a 5xx missed is fetched; revisit the newest known releases only after a listing changed;
-quarantine what cannot be had; fail the run after the other columns when a first page no longer
-shows any article link (the layout changed).
+`PagedListingCrawl` is the incremental walk of the sites published as columns of paged listings
+(moe_zh, moe_en, gov_en); each passes its own listing and article parsers, pager and `ListingLayout`.
+Cursor, stated once: a release is known by its URL in `raw.release_version`. Each run walks every
+configured column from its first page on, fetching the articles it does not know yet, and stops a
+column at the first page with nothing new (every entry known, or older than the horizon), at the
+last page the pager states, at the first missing page, or at `max_pages`. An unchanged first page
+(HTTP 304) means an unchanged column, but only if the last walk of the column finished: a walk that
+ends without a transient failure records the first page's sha256 (`column_complete:<column url>` in
+`source_cursor`), and a 304 for any other bytes (the run crashed, an article answered 503) walks the
+stored page again so what was missed is fetched. Only when a first page did change are the
+`revisit_latest` most recent known releases re-requested conditionally, so a corrected article
+becomes a new version (same URL, new bytes) and an unchanged site costs listing 304s alone.
+What cannot be had is quarantined and the run goes on; a first page that shows no article link (the
+layout changed) fails the run after the other columns.
+
+URLs are stored as on the real site (the configured `base_url`), even when the pages are fetched
+from a mirror or a replay (`EDUOPEN_<SOURCE>_URL`), so a release keeps one identity.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
 
 from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
@@ -91,6 +100,11 @@ def horizon_cutoff(today: date, horizon_days: int) -> date:
     return today - timedelta(days=horizon_days)
 
 
+def within_horizon(items: Iterable[ListingItem], cutoff: date) -> list[ListingItem]:
+    """Items dated on or after `cutoff`. An undated item is kept: we cannot prove it is old."""
+    return [it for it in items if it.date is None or it.date >= cutoff]
+
+
 def paged_url(column_url: str, page: int, *, first: str, next_page: str, start: int = 1) -> str:
     """URL of page `page` (0-based) of a column: `first` for the first page, then `next_page` with
     `{n}` counting from `start` (`index_{n}.html` from 1 on MOE, `page_{n}.html` on gov.cn)."""
@@ -104,18 +118,33 @@ class Column:
     url: str  # canonical, ends with '/'
 
 
+@dataclass(frozen=True)
+class ListingLayout:
+    """How a source recognises articles on its listings, in the words a failed run reports.
+
+    `settings` are the keys below the source in sources.yml that describe the layout (what to
+    update when it changes); a first page without a single entry is quarantined as `empty_reason`
+    with `empty_detail`. The defaults fit sources that find articles by the shape of their URL.
+    """
+
+    settings: str = "article_pattern / pagination"
+    empty_reason: str = "listing_layout_changed"
+    empty_detail: str = "no link matches the configured article pattern"
+
+
 class PagedListingCrawl:
     """One run of a paged-listing release source; what was known at the start, what this run did."""
 
     def __init__(self, ctx: SourceContext, summary: IngestSummary, today: date, *,
                  parse_listing: ListingParser, parse_article: ArticleParser,
                  page_count: PageCounter | None = None, first_page: str = "index.html",
-                 next_page: str = "index_{n}.html"):
+                 next_page: str = "index_{n}.html", layout: ListingLayout = ListingLayout()):
         self.ctx = ctx
         self.summary = summary
         self.parse_listing = parse_listing
         self.parse_article = parse_article
         self.page_count = page_count
+        self.layout = layout
         cfg = ctx.config
         pagination: dict[str, Any] = cfg.get("pagination") or {}
         self.first_page = str(pagination.get("first", first_page))
@@ -134,8 +163,10 @@ class PagedListingCrawl:
         self.known_before: frozenset[str] = frozenset(url for (url,) in rows)
         self.handled: set[str] = set()
         self.layout_failures: list[str] = []
+        # Revisits only follow a changed listing, so an unchanged site costs listing 304s alone.
         self.listing_changed = False
         self.off_site = 0
+        self.climbing = 0
         # Articles this run could not get for a reason another run may not meet (5xx, timeout).
         self.transient_failures = 0
 
@@ -147,13 +178,17 @@ class PagedListingCrawl:
         self.revisit()
         self.summary.requests = self.ctx.client.request_count - started
         if self.off_site:
-            self.summary.notes.append(f"{self.off_site} listing links point off-site; not fetched")
+            self.summary.notes.append(f"{self.off_site} listing entries link off-site; not fetched")
+        if self.climbing:
+            self.summary.notes.append(f"{self.climbing} listing entries climb out of their path "
+                                      "(encoded ../ or backslashes); not fetched")
         self.ctx.log.info("%s: %s", self.ctx.name, self.summary.as_dict())
         if self.layout_failures:
+            settings = f"{self.ctx.name}.{self.layout.settings}"
             raise SourceError(
-                f"{self.ctx.name}: {len(self.layout_failures)} listing page(s) show no article link of the "
-                f"configured shape (quarantined): {'; '.join(self.layout_failures)}. Check "
-                f"{self.ctx.name}.article_pattern / pagination in sources.yml and re-run."
+                f"{self.ctx.name}: {len(self.layout_failures)} listing page(s) show no article link as "
+                f"configured (quarantined): {'; '.join(self.layout_failures)}. Update {settings} in "
+                "sources.yml to the site's layout and re-run."
             )
         return self.summary
 
@@ -181,7 +216,9 @@ class PagedListingCrawl:
 
         The cursor `key` holds the first page's sha256 once a walk finished and '' while one is under
         way, so a walk cut short (a crash, an article that answered 503) is walked again although
-        the listing answers 304, and pages whose entries are all known no longer end it.
+        the listing answers 304. After one, pages whose entries are all known no longer end the
+        walk: the entries behind them may be exactly what was missed. The horizon, the page count
+        and `max_pages` still do.
         """
         completed = self.ctx.store.get_cursor(self.ctx.name, key)
         resuming = not completed
@@ -217,15 +254,15 @@ class PagedListingCrawl:
                 return None
             if not items:
                 if page == 0:
-                    # A column's first page always lists articles: none of the expected shape means
-                    # the site changed its URLs or templates, not that there is no news.
-                    self.refuse_listing(canonical, "listing_layout_changed", resp.sha256,
-                                        f"{canonical}: no link matches the configured article pattern")
+                    # A column's first page always lists articles: none found means the site changed
+                    # its URLs or templates, not that there is no news.
+                    self.refuse_listing(canonical, self.layout.empty_reason, resp.sha256,
+                                        f"{canonical}: {self.layout.empty_detail}")
                     return None
                 return first_page_sha
             if self.page_count is not None:
                 page_count = self.page_count(resp.content) or page_count
-            in_horizon = [it for it in self.on_site(items) if it.date is None or it.date >= self.cutoff]
+            in_horizon = within_horizon(self.on_site(items), self.cutoff)
             fresh = [it for it in in_horizon if it.url not in self.known_before]
             for item in dedupe_by_url(fresh):
                 if item.url not in self.handled:
@@ -235,7 +272,11 @@ class PagedListingCrawl:
         return first_page_sha
 
     def revisit(self) -> None:
-        """Re-request the newest known releases after a listing changed; new bytes, new version."""
+        """Re-request the newest known releases; a 200 with new bytes is a new version.
+
+        Runs only when a column's first page changed: the site regenerates its listings when it
+        publishes or edits, and an unchanged site must cost nothing but conditional listing requests.
+        """
         if self.revisit_latest <= 0 or not self.known_before or not self.listing_changed:
             return
         rows = self.ctx.store.con.execute(
@@ -267,7 +308,10 @@ class PagedListingCrawl:
         self.store_version(resp, item.url, column, changed=item.url in self.known_before)
 
     def get_article(self, url: str, *, gone_reason: str = "article_not_found") -> Response | None:
-        """The article's response, or None after quarantining why it could not be had."""
+        """The article's response, or None after quarantining why it could not be had.
+
+        `gone_reason` names a 404/410: a listed link that never worked, or a release taken down.
+        """
         try:
             return self.ctx.client.get(self.fetch_url(url), conditional=True)
         except RobotsDisallowed as exc:
@@ -305,14 +349,22 @@ class PagedListingCrawl:
         self.summary.quarantined += 1
 
     def on_site(self, items: list[ListingItem]) -> list[ListingItem]:
-        """Links on the source's host, rewritten to the canonical origin; others are counted and dropped."""
+        """Entries on the source's host, rewritten to the canonical origin; others are counted and dropped.
+
+        Off-site means another scheme (file:, data:), host, port or any userinfo. Entries whose path
+        still climbs once resolved (`%2e%2e/`, backslashes) are dropped too: no real link has them.
+        """
         canonical = urlsplit(self.canonical_base)
         hosts = {canonical.netloc.lower(), urlsplit(self.fetch_base).netloc.lower()}
         kept = []
         for item in items:
             parts = urlsplit(item.url)
-            if parts.netloc.lower() not in hosts:
+            if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in hosts:
                 self.off_site += 1
+                continue
+            path = unquote(parts.path)
+            if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+                self.climbing += 1
                 continue
             url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))
             kept.append(ListingItem(url=url, title=item.title, date=item.date))
@@ -326,7 +378,8 @@ class PagedListingCrawl:
 
 
 def today_for(ctx: SourceContext, today: date | None) -> date:
-    """The day horizons count back from: the argument, else the source's `today`, else Beijing's today."""
+    """The day horizons count back from: the argument, else `EDUOPEN_TODAY`, else the source's `today`
+    key in sources.yml, else today in Beijing."""
     configured = ctx.config.today
     if today is None and configured:
         today = date.fromisoformat(str(configured))

@@ -11,13 +11,8 @@ import pytest
 from ingest.errors import ParseError
 from ingest.sources.html_article import ListingItem, find_document_number
 from ingest.sources.moe_zh.article import parse_article
-from ingest.sources.moe_zh.listing import (
-    horizon_cutoff,
-    page_url,
-    parse_listing,
-    parse_page_count,
-    within_horizon,
-)
+from ingest.sources.moe_zh.listing import FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count
+from ingest.sources.releases import horizon_cutoff, paged_url, within_horizon
 
 REPLAY = Path(__file__).resolve().parents[2] / "ingest" / "replay"
 BUNDLE = REPLAY / "bundle" / "moe_zh"
@@ -106,8 +101,12 @@ def test_list_entries_without_links_are_a_layout_change():
 
 
 def test_pagination_urls_and_page_count_follow_the_trs_pager():
-    assert page_url(SITE + WORK_NEWS, 0) == SITE + WORK_NEWS + "index.html"
-    assert page_url(SITE + WORK_NEWS, 2) == SITE + WORK_NEWS + "index_2.html"
+    def page_url(page: int) -> str:
+        return paged_url(SITE + WORK_NEWS, page, first=FIRST_PAGE, next_page=NEXT_PAGE)
+
+    assert page_url(0) == SITE + WORK_NEWS + "index.html"
+    assert page_url(1) == SITE + WORK_NEWS + "index_1.html"
+    assert page_url(2) == SITE + WORK_NEWS + "index_2.html"
     data, _ = recorded(WORK_NEWS + "index_1.html")
     assert parse_page_count(data) == 4
     assert parse_page_count(b"<html><body><ul id='list'></ul></body></html>") is None

@@ -1,6 +1,6 @@
 """State Council of the PRC, English site (english.www.gov.cn): latest policy releases.
 
-Same incremental walk as moe_en (`ingest.sources.releases.PagedListingCrawl`) with gov.cn's
+The incremental walk of moe_zh and moe_en (`ingest.sources.releases.PagedListingCrawl`) with gov.cn's
 pagination: the column URL itself, then `page_1.html`, `page_2.html`, … (`pagination` in
 sources.yml); the site states no page count, so a column also ends at the first missing page.
 URLs are stored on the configured `base_url` (https://english.www.gov.cn), whatever

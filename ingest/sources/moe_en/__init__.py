@@ -1,11 +1,10 @@
 """Ministry of Education, English site (en.moe.gov.cn): press releases and media highlights.
 
-Cursor and paging as for moe_zh (`ingest.sources.releases.PagedListingCrawl`): a release is known
-by its URL in `raw.release_version`; each run walks `index.html`, `index_1.html`, … of every
-configured column and stops at the first page with nothing new (all known or older than the
-horizon), at the last page the pager states, or at `max_pages`; an unchanged first page (304) ends
-the column. Articles are discovered by URL shape (`article_pattern`) and parsed generically, since
-the English templates are not pinned down; `selectors` in sources.yml override the extractor.
+The incremental walk and its cursor are `ingest.sources.releases.PagedListingCrawl` (see its module
+docstring), as for moe_zh: `index.html`, `index_1.html`, … of every configured column, up to the
+last page the pager states. Articles are discovered by URL shape (`article_pattern`) and parsed
+generically, since the English templates are not pinned down; `selectors` in sources.yml override
+the extractor.
 
 URLs are stored as on the real site (the configured `base_url`), whatever `EDUOPEN_MOE_EN_URL`
 points the fetches at.

@@ -12,8 +12,7 @@ A listing looks like
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date
 from urllib.parse import urljoin
 
 from ingest.errors import ParseError
@@ -21,14 +20,12 @@ from ingest.sources.html_article import ListingItem, normalize_space, parse_html
 
 DEFAULT_CONTAINER = "ul#list"
 DEFAULT_ITEM = "ul#list > li"
+# Page names of a column, for `releases.paged_url`: `index.html`, then `index_1.html`, `index_2.html`, …
+FIRST_PAGE = "index.html"
+NEXT_PAGE = "index_{n}.html"
 
 _ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")
 _PAGE_COUNT = re.compile(rb"createPageHTML\(\s*(\d+)\s*,\s*(\d+)")
-
-
-def page_url(column_url: str, page: int) -> str:
-    """URL of page `page` (0-based) of a column whose URL ends with `/`."""
-    return urljoin(column_url, "index.html" if page == 0 else f"index_{page}.html")
 
 
 def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *,
@@ -67,16 +64,6 @@ def parse_page_count(data: bytes) -> int | None:
     """Number of pages the column says it has (from its `createPageHTML(n, i, …)` call), if stated."""
     match = _PAGE_COUNT.search(data)
     return int(match.group(1)) if match else None
-
-
-def horizon_cutoff(today: date, horizon_days: int) -> date:
-    """Oldest listing date still worth fetching."""
-    return today - timedelta(days=horizon_days)
-
-
-def within_horizon(items: Iterable[ListingItem], cutoff: date) -> list[ListingItem]:
-    """Items dated on or after `cutoff`. An undated item is kept: we cannot prove it is old."""
-    return [it for it in items if it.date is None or it.date >= cutoff]
 
 
 def _listing_date(text: str) -> date | None:
