@@ -24,10 +24,12 @@ env: $(VENV)/.synced
 demo: env
 	$(VENV)/bin/eduopen demo
 
+# The suite runs on every core (at most 4): each test file is one unit of work (tests/conftest.py).
 test: env
 	bash scripts/ensure_chromium.sh
+	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check ingest expectations dags tests bench
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4 --dist loadgroup
 
 lint: env
 	$(VENV)/bin/ruff check ingest expectations dags tests bench

@@ -158,8 +158,10 @@ def setup(home: Home, echo: Echo = _stderr) -> bool:
 def _ensure_dbt_manifest(home: Home, echo: Echo) -> bool:
     """`dbt parse` when the manifest is missing or stale. A project dbt cannot parse is reported, not
     raised: the warehouse DAG then runs one `dbt build` task, which fails with dbt's own message."""
-    from ingest.dbt_manifest import ensure_manifest
+    from ingest.dbt_manifest import dbt_tasks, ensure_manifest
 
+    if dbt_tasks() == "single":
+        return False
     started = time.monotonic()
     try:
         path, written = ensure_manifest(home)

@@ -35,11 +35,16 @@ from pathlib import Path
 from typing import Any
 
 from ingest.config import DBT_PROJECT_DIR, Home
-from ingest.errors import EduOpenError
+from ingest.errors import ConfigError, EduOpenError
 
 log = logging.getLogger("eduopen.dbt_manifest")
 
 MANIFEST_ENV = "EDUOPEN_DBT_MANIFEST"
+# `per_node` (default): one Airflow task per dbt node, for visibility and per-model retries.
+# `single`: one `dbt build` task, for the lowest latency from new raw data to a publish (each
+# per-node task pays a dbt start-up, ~2 s, so a graph of ~80 nodes adds minutes to every run).
+DBT_TASKS_ENV = "EDUOPEN_DBT_TASKS"
+DBT_TASKS_CHOICES = ("per_node", "single")
 # dbt's own output folders and dependencies: not part of what the manifest describes.
 _NOT_PROJECT_DIRS = frozenset({"target", "logs", "dbt_packages"})
 _MIRRORED_FROM = "unit_tests"
@@ -86,6 +91,8 @@ def project_fingerprint(project_dir: Path = DBT_PROJECT_DIR) -> str:
 def check_manifest(home: Home | None = None, *, project_dir: Path = DBT_PROJECT_DIR) -> ManifestCheck:
     """Cheap enough for DAG parse time: reads the small sidecar and hashes the project files."""
     path = manifest_path(home)
+    if dbt_tasks() == "single":
+        return ManifestCheck(path, False, f"{DBT_TASKS_ENV}=single: dbt runs as one `dbt build` task")
     refresh = "run `python -m ingest.dbt_manifest` (or `python -m ingest.airflow_local setup`)"
     if not path.is_file():
         return ManifestCheck(path, False, f"no dbt manifest at {path}; {refresh} to get one task per dbt node")
@@ -98,6 +105,14 @@ def check_manifest(home: Home | None = None, *, project_dir: Path = DBT_PROJECT_
         return ManifestCheck(path, False, f"dbt manifest at {path} is stale: files of {project_dir} changed "
                                           f"since it was parsed; {refresh}")
     return ManifestCheck(path, True, descriptions=dict(meta.get("descriptions") or {}))
+
+
+def dbt_tasks() -> str:
+    """How the warehouse DAG runs dbt: `EDUOPEN_DBT_TASKS`, `per_node` unless set."""
+    value = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "per_node"
+    if value not in DBT_TASKS_CHOICES:
+        raise ConfigError(f"{DBT_TASKS_ENV}={value!r}: expected one of {', '.join(DBT_TASKS_CHOICES)}")
+    return value
 
 
 def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> Path:

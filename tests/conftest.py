@@ -42,3 +42,24 @@ def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
         yield server
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Work units for `pytest -n` (`--dist loadgroup`, as `make test` runs it).
+
+    Each test file is one unit, so a module-scoped fixture is built once; the reliability suite is
+    one unit, so its session fixtures (one clean pipeline run) are too. Units holding end-to-end
+    tests go first: they are the longest, and a long unit started last would end the run alone.
+    """
+    tests_dir = PROJECT_DIR / "tests"
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            relative = item.path.relative_to(tests_dir)
+            group = "reliability" if relative.parts[0] == "reliability" else relative.as_posix()
+            item.add_marker(pytest.mark.xdist_group(group))
+    groups_with_e2e = {_group(item) for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: _group(item) not in groups_with_e2e)
+
+
+def _group(item: pytest.Item) -> str:
+    return item.get_closest_marker("xdist_group").args[0]

@@ -26,6 +26,7 @@ import pytest
 from ingest.airflow_local import DAGS_DIR, WRITER_POOL, airflow_env
 from ingest.config import PROJECT_DIR, Home
 from ingest.dbt_manifest import (
+    DBT_TASKS_ENV,
     MANIFEST_ENV,
     check_manifest,
     generate_manifest,
@@ -34,6 +35,7 @@ from ingest.dbt_manifest import (
     project_fingerprint,
     sidecar_path,
 )
+from ingest.errors import ConfigError
 
 pytestmark = pytest.mark.airflow
 
@@ -409,6 +411,25 @@ def test_a_new_model_file_makes_the_manifest_stale(tmp_path: Path, monkeypatch: 
     (project / "models" / "b.sql").write_text("select 1 as y\n", encoding="utf-8")
 
     assert not check_manifest(home, project_dir=project).usable
+
+
+def test_single_dbt_task_is_chosen_over_a_fresh_manifest_and_a_typo_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    project = _tiny_project(tmp_path / "project")
+    home = Home(tmp_path / "home")
+    _write_manifest(home, project_fingerprint(project))
+    monkeypatch.setenv(DBT_TASKS_ENV, "per_node")
+    assert check_manifest(home, project_dir=project).usable
+
+    monkeypatch.setenv(DBT_TASKS_ENV, "single")
+    single = check_manifest(home, project_dir=project)
+    assert not single.usable and f"{DBT_TASKS_ENV}=single" in single.reason
+
+    monkeypatch.setenv(DBT_TASKS_ENV, "per-model")
+    with pytest.raises(ConfigError, match="per_node, single"):
+        check_manifest(home, project_dir=project)
 
 
 def test_manifest_path_comes_from_the_environment_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
