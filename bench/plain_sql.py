@@ -2,13 +2,12 @@
 
 Same input (the raw catalog, copied into `raw` as `ingest.transform.prepare_audit` does, plus the
 seeds), same marts (checked row for row against dbt's by `fingerprints`), none of dbt's
-machinery: no parsing, no compiled views read again by every model downstream of them, no data
-tests, unit tests or contracts. Staging and intermediate results are computed once each, as temp
-tables, which is what a hand-written script does.
+machinery: no parsing, no data tests, unit tests or contracts, no incremental bookkeeping.
+Staging and intermediate results are computed once each, as temp tables, which is what a
+hand-written script does.
 
-Where a dbt model spends its time on an avoidable plan, the script keeps the model's semantics
-but not the plan, and says so at the statement (the only such place is the theme bridge, see
-`BRIDGE_RELEASE_THEME`). Project vars come from `dbt_project/dbt_project.yml`.
+The theme bridge and the country mentions find their candidates by substring before any regular
+expression, as the dbt models do. Project vars come from `dbt_project/dbt_project.yml`.
 """
 
 from __future__ import annotations
@@ -86,11 +85,9 @@ where batch_rank = 1
 """
 
 
-# The theme bridge: dbt joins every release with every keyword on `regexp_matches(text, pattern)`
-# where the pattern is a column, so RE2 compiles a pattern for every (release, English keyword)
-# pair. Here the same whole-word test only runs where the keyword occurs at all (a lower-case
-# substring test, the prefilter int_release_country_mentions already uses): identical matches, a
-# fraction of the compilations.
+# The theme bridge (int_release_theme_matches in dbt): the whole-word test only runs where the
+# keyword occurs at all, by a lower-case substring test ('ſ' read as 's', as RE2's case folding
+# does); with the pattern a column, RE2 compiles one per (release, English keyword) pair it tests.
 BRIDGE_RELEASE_THEME = r"""
 create table marts.bridge_release_theme as
 with keywords as (
@@ -100,7 +97,7 @@ with keywords as (
 ),
 texts as (
     select release_id, title || chr(10) || coalesce(body_text, '') as text,
-           lower(title || chr(10) || coalesce(body_text, '')) as text_lower
+           replace(lower(title || chr(10) || coalesce(body_text, '')), 'ſ', 's') as text_lower
     from marts.fct_policy_release
 ),
 candidates as (

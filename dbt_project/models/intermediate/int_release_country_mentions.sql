@@ -1,149 +1,30 @@
 with
 
+matches as (
+
+    -- the name matching lives in int_release_country_matches, which keeps it between runs
+    select * from {{ ref('int_release_country_matches') }}
+    where country_iso3 is not null
+
+),
+
 releases as (
 
     select * from {{ ref('int_releases_deduplicated') }}
 
 ),
 
-countries as (
-
-    select * from {{ ref('countries') }}
-
-),
-
-country_aliases as (
-
-    select * from {{ ref('country_aliases') }}
-
-),
-
-uis_geo_units as (
-
-    select * from {{ ref('stg_uis__geo_units') }}
-
-),
-
-terms as (
-
-    -- the names dim_country knows a country by, plus common short forms ('Vietnam', '阿联酋')
-    select country_iso3, name_en as term, 'en' as language from countries
-    union
-    select country_iso3, name_zh, 'zh' from countries
-    union
-    select country_iso3, alias, language from country_aliases
-    where language in ('en', 'zh')
-    union
-    select country_iso3, geo_unit_name, 'en' from uis_geo_units
-    where is_national
-
-),
-
-usable_terms as (
-
-    select * from terms
-    where term is not null and trim(term) <> '' and country_iso3 is not null
-
-),
-
-shadows as (
-
-    -- A name inside another country's longer name is not a mention of it: 印度 (India) in
-    -- 印度尼西亚 (Indonesia), 'Guinea' in 'Papua New Guinea', 'Sudan' in 'South Sudan'. The longer
-    -- names are blanked out before the shorter one is looked for.
-    select
-        shorter.country_iso3,
-        shorter.term,
-        shorter.language,
-        string_agg(
-            {{ regex_escape('longer.term') }}, '|'
-            order by length(longer.term) desc, longer.term
-        ) as shadow_pattern
-
-    from usable_terms as shorter
-    inner join usable_terms as longer
-        on shorter.language = longer.language
-        and shorter.country_iso3 <> longer.country_iso3
-        and length(longer.term) > length(shorter.term)
-        and strpos(lower(longer.term), lower(shorter.term)) > 0
-    group by shorter.country_iso3, shorter.term, shorter.language
-
-),
-
-patterns as (
-
-    select
-        usable_terms.country_iso3,
-        usable_terms.term,
-        usable_terms.language,
-        lower(usable_terms.term) as term_lower,
-        shadows.shadow_pattern,
-        -- English names match whole words in any case; Chinese names are found as substrings
-        case
-            when usable_terms.language = 'en' then {{ english_term_pattern('usable_terms.term') }}
-        end as term_pattern
-
-    from usable_terms
-    left join shadows
-        on usable_terms.country_iso3 = shadows.country_iso3
-        and usable_terms.term = shadows.term
-        and usable_terms.language = shadows.language
-
-),
-
-texts as (
-
-    select
-        release_id,
-        published_date,
-        title || chr(10) || coalesce(body_text, '') as text,
-        lower(title || chr(10) || coalesce(body_text, '')) as text_lower
-
-    from releases
-
-),
-
-candidates as (
-
-    -- a cheap substring test first: the regular expressions only run on likely pairs
-    select
-        texts.release_id,
-        texts.published_date,
-        patterns.country_iso3,
-        patterns.term,
-        patterns.language,
-        patterns.term_pattern,
-        case
-            when patterns.shadow_pattern is null then texts.text
-            else regexp_replace(texts.text, '(?i)' || patterns.shadow_pattern, ' ', 'g')
-        end as text_unshadowed
-
-    from texts
-    inner join patterns
-        on strpos(texts.text_lower, patterns.term_lower) > 0
-
-),
-
-confirmed as (
-
-    select * from candidates
-    where case
-        when language = 'en' then regexp_matches(text_unshadowed, term_pattern)
-        else strpos(text_unshadowed, term) > 0
-    end
-
-),
-
 final as (
 
     select
-        release_id,
-        country_iso3,
-        published_date,
-        string_agg(distinct term, '; ' order by term) as matched_terms
+        matches.release_id,
+        matches.country_iso3,
+        releases.published_date,
+        matches.matched_terms
 
-    from confirmed
-    group by release_id, country_iso3, published_date
+    from matches
+    inner join releases
+        on matches.release_id = releases.release_id
 
 )
 

@@ -1,67 +1,29 @@
 with
 
-releases as (
-
-    select * from {{ ref('fct_policy_release') }}
-
-),
-
-themes as (
-
-    select * from {{ ref('themes') }}
-
-),
-
-keywords as (
-
-    select
-        theme_id,
-        keyword,
-        language,
-        -- English keywords match whole words, any case, plural 's' allowed ("Confucius
-        -- Institutes"); regex metacharacters in a keyword are taken literally
-        '(?i)\b' || regexp_replace(keyword, '([.^$|?*+()\[\]{}\\-])', '\\\1', 'g') || 's?\b'
-            as pattern
-
-    from themes
-
-),
-
-texts as (
-
-    select
-        release_id,
-        title || chr(10) || coalesce(body_text, '') as text
-
-    from releases
-
-),
-
 matches as (
 
-    select
-        texts.release_id,
-        keywords.theme_id,
-        keywords.keyword
+    -- the matching itself lives in int_release_theme_matches, which keeps it between runs
+    select * from {{ ref('int_release_theme_matches') }}
+    where theme_id is not null
 
-    from texts
-    inner join keywords
-        on case
-            when keywords.language = 'en' then regexp_matches(texts.text, keywords.pattern)
-            else strpos(texts.text, keywords.keyword) > 0
-        end
+),
+
+releases as (
+
+    select release_id from {{ ref('fct_policy_release') }}
 
 ),
 
 final as (
 
     select
-        cast(release_id as varchar) as release_id,
-        cast(theme_id as varchar) as theme_id,
-        cast(string_agg(distinct keyword, '; ' order by keyword) as varchar) as matched_keywords
+        cast(matches.release_id as varchar) as release_id,
+        cast(matches.theme_id as varchar) as theme_id,
+        cast(matches.matched_keywords as varchar) as matched_keywords
 
     from matches
-    group by release_id, theme_id
+    inner join releases
+        on matches.release_id = releases.release_id
 
 )
 
