@@ -29,7 +29,7 @@ test: env
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/ruff check ingest expectations dags tests bench
-	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4 --dist loadgroup
+	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4
 
 lint: env
 	$(VENV)/bin/ruff check ingest expectations dags tests bench

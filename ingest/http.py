@@ -18,7 +18,8 @@ line, fetch-log row and `Response.url` (see `redact_url`); the request itself st
 
 Incrementality: with a `RawStore`, the last ETag / Last-Modified of a URL is sent back as
 If-None-Match / If-Modified-Since; a 304 returns the stored bytes. Every HTTP answer is written to
-the fetch log and every 200 body to the blob store before `get` returns.
+the fetch log and every 200 body to the blob store before `get` returns. robots.txt is read once per
+client and, with a store, asked for conditionally on later runs (`robots_txt` in the catalog).
 """
 
 from __future__ import annotations
@@ -602,8 +603,18 @@ class PoliteClient:
     def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
         robots_url = f"{origin}/robots.txt"
         parser = urllib.robotparser.RobotFileParser(robots_url)
+        cached = None
+        if self.store is not None:
+            with self._store_lock:
+                cached = self.store.robots_validators(origin)
+        headers = {}
+        if cached is not None:
+            if cached.etag:
+                headers["If-None-Match"] = cached.etag
+            if cached.last_modified:
+                headers["If-Modified-Since"] = cached.last_modified
         try:
-            answer, _ = self._follow(robots_url, {}, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
+            answer, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
         except _FinalHTTPError as exc:
             status = exc.answer.status
             if 300 <= status < 500 and status != 429:
@@ -621,7 +632,17 @@ class PoliteClient:
                         redact_url(str(exc)))
             parser.disallow_all = True
             return parser
-        parser.parse(decode_body(answer.content, answer.headers.get("Content-Type")).splitlines())
+        if answer.status == 304 and cached is not None:
+            with self._store_lock:
+                content, content_type = self.store.read(cached.sha256), cached.content_type
+        else:
+            content, content_type = answer.content, answer.headers.get("Content-Type")
+            if self.store is not None and answer.status == 200:
+                with self._store_lock:
+                    self.store.keep_robots(origin, content, etag=answer.headers.get("ETag"),
+                                           last_modified=answer.headers.get("Last-Modified"),
+                                           content_type=content_type)
+        parser.parse(decode_body(content, content_type).splitlines())
         parser.modified()
         delay = parser.crawl_delay(self.user_agent)
         if delay is not None:

@@ -140,6 +140,16 @@ create table if not exists quarantine (
     detail varchar,
     detected_at timestamptz not null
 );
+-- Crawler state, not data (not in RAW_TABLES): the robots.txt last read from each origin, so the
+-- next run asks for it conditionally.
+create table if not exists robots_txt (
+    origin varchar primary key,
+    sha256 varchar not null,
+    etag varchar,
+    last_modified varchar,
+    content_type varchar,
+    fetched_at timestamptz not null
+);
 """
 
 RAW_TABLES: Sequence[str] = (
@@ -274,6 +284,24 @@ class RawStore:
         if row is None or not self.has_blob(row[0]):
             return None
         return Validators(*row)
+
+    # -- robots.txt -------------------------------------------------------------------------
+    def robots_validators(self, origin: str) -> Validators | None:
+        """What we last read of `origin`'s robots.txt, while its bytes are still held."""
+        row = self.con.execute(
+            "select sha256, etag, last_modified, content_type from robots_txt where origin = ?", [origin]
+        ).fetchone()
+        if row is None or not self.has_blob(row[0]):
+            return None
+        return Validators(*row)
+
+    def keep_robots(self, origin: str, content: bytes, *, etag: str | None, last_modified: str | None,
+                    content_type: str | None) -> None:
+        sha = self.put(content)
+        self.con.execute(
+            "insert or replace into robots_txt values (?, ?, ?, ?, ?, ?)",
+            [origin, sha, etag, last_modified, content_type, utcnow()],
+        )
 
     # -- cursors ----------------------------------------------------------------------------
     def get_cursor(self, source: str, key: str) -> str | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -44,22 +45,26 @@ def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
         yield server
 
 
+def work_unit(nodeid: str) -> str:
+    """What one xdist worker runs together: a test file, so its module fixtures are built once; the
+    whole reliability suite, so its session fixtures (one clean pipeline run) are too."""
+    path = nodeid.split("::", 1)[0]
+    return "tests/reliability" if path.startswith("tests/reliability/") else path
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """`pytest -n N` (as `make test` runs it) hands out work units, not single tests."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class WorkUnitScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return work_unit(nodeid)
+
+    return WorkUnitScheduling(config, log)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Work units for `pytest -n` (`--dist loadgroup`, as `make test` runs it).
-
-    Each test file is one unit, so a module-scoped fixture is built once; the reliability suite is
-    one unit, so its session fixtures (one clean pipeline run) are too. Units holding end-to-end
-    tests go first: they are the longest, and a long unit started last would end the run alone.
-    """
-    tests_dir = PROJECT_DIR / "tests"
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            relative = item.path.relative_to(tests_dir)
-            group = "reliability" if relative.parts[0] == "reliability" else relative.as_posix()
-            item.add_marker(pytest.mark.xdist_group(group))
-    groups_with_e2e = {_group(item) for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: _group(item) not in groups_with_e2e)
-
-
-def _group(item: pytest.Item) -> str:
-    return item.get_closest_marker("xdist_group").args[0]
+    """Units holding end-to-end tests go first: they are the longest, and a long unit started last
+    would end the run alone."""
+    with_e2e = {work_unit(item.nodeid) for item in items if item.get_closest_marker("e2e")}
+    items.sort(key=lambda item: work_unit(item.nodeid) not in with_e2e)

@@ -39,6 +39,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENSURE_POSTGRES = PROJECT_DIR / "scripts" / "ensure_postgres.sh"
 INSTALL_TIMEOUT_S = 240
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
+# Virtual time the UI (a single-page app) gets to fetch its data and render before a snapshot.
+UI_SETTLE_MS = 15_000
 # The scheduler and triggerer would serve their logs on fixed ports (8793/8794) on every interface;
 # here all components share one log folder, which the api-server reads directly.
 COMPONENT_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serve-logs"]}
@@ -366,21 +368,15 @@ class AirflowCluster:
                height: int = 1300) -> str:
         """The UI page at `path` as a browser shows it: the DOM once rendered (and a PNG if asked).
 
-        The UI is a single-page app that fetches its data after the load event Chromium's plain
-        `--screenshot` waits for; a virtual-time budget lets its requests and rendering finish.
+        The UI is a single-page app that fetches its data after the load event, so the browser is
+        given virtual time for its requests and rendering to finish.
         """
         from tests.support import browser
 
-        # browser.py has no public knob for the time budget yet: use its runner (same flags).
-        wait = "--virtual-time-budget=15000"
         url = f"{self.base_url}{path}"
         if screenshot_to is not None:
-            screenshot_to.parent.mkdir(parents=True, exist_ok=True)
-            screenshot_to.unlink(missing_ok=True)
-            browser._run([f"--screenshot={screenshot_to}", wait], url, width=width, height=height)
-            if not screenshot_to.exists() or screenshot_to.stat().st_size == 0:
-                raise AssertionError(f"chromium wrote no screenshot of {url}")
-        return browser._run(["--dump-dom", wait], url, width=width, height=height).stdout.decode("utf-8")
+            browser.screenshot(url, screenshot_to, width=width, height=height, settle_ms=UI_SETTLE_MS)
+        return browser.dump_dom(url, width=width, height=height, settle_ms=UI_SETTLE_MS)
 
     def stop(self, timeout_s: float = 30) -> None:
         """SIGTERM every component's group at once (they shut down in parallel), then SIGKILL leftovers."""

@@ -54,8 +54,12 @@ def _as_url(url_or_path: str | Path) -> str:
     return Path(text).resolve().as_uri()
 
 
-def _run(extra: list[str], url_or_path: str | Path, *, width: int,
-         height: int) -> subprocess.CompletedProcess[bytes]:
+def _run(extra: list[str], url_or_path: str | Path, *, width: int, height: int,
+         settle_ms: int | None = None) -> subprocess.CompletedProcess[bytes]:
+    if settle_ms:
+        # A single-page app fetches its data after the load event plain --screenshot waits for; a
+        # virtual-time budget lets its requests and rendering finish first.
+        extra = [*extra, f"--virtual-time-budget={int(settle_ms)}"]
     profile = tempfile.mkdtemp(prefix="eduopen-chromium-")
     command = [
         chromium(),
@@ -87,19 +91,25 @@ def _run(extra: list[str], url_or_path: str | Path, *, width: int,
     return result
 
 
-def screenshot(url_or_path: str | Path, out_png: str | Path, width: int = 1280, height: int = 2000) -> Path:
-    """Render the page headless and write a PNG of the first `width`×`height` pixels."""
+def screenshot(url_or_path: str | Path, out_png: str | Path, width: int = 1280, height: int = 2000, *,
+               settle_ms: int | None = None) -> Path:
+    """Render the page headless and write a PNG of the first `width`×`height` pixels.
+
+    `settle_ms`: virtual time the page gets after loading (for pages that render from fetched data).
+    """
     out = Path(out_png)
     if not out.is_absolute():
         out = ARTIFACTS / out
     out.parent.mkdir(parents=True, exist_ok=True)
     out.unlink(missing_ok=True)
-    _run([f"--screenshot={out}"], url_or_path, width=width, height=height)
+    _run([f"--screenshot={out}"], url_or_path, width=width, height=height, settle_ms=settle_ms)
     if not out.exists() or out.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no screenshot to {out}")
     return out
 
 
-def dump_dom(url_or_path: str | Path, width: int = 1280, height: int = 2000) -> str:
+def dump_dom(url_or_path: str | Path, width: int = 1280, height: int = 2000, *,
+             settle_ms: int | None = None) -> str:
     """The serialized DOM after the page loaded (and after any script on it would have run)."""
-    return _run(["--dump-dom"], url_or_path, width=width, height=height).stdout.decode("utf-8")
+    return _run(["--dump-dom"], url_or_path, width=width, height=height,
+                settle_ms=settle_ms).stdout.decode("utf-8")

@@ -116,6 +116,24 @@ def test_robots_txt_is_fetched_once_per_host_for_many_requests(server: FaultServ
     assert client.request_count == 6
 
 
+def test_a_later_run_asks_for_robots_txt_conditionally_and_keeps_its_rules_on_304(
+    server: FaultServer, make_client, store: RawStore
+) -> None:
+    server.set_robots("User-agent: *\nDisallow: /private/\n", etag='"r1"')
+    server.set("/page", Reply(body="p"))
+    make_client(store=store).get(server.url("/page"))
+
+    later = make_client(store=store)  # the next run: a new client on the same raw store
+    later.get(server.url("/page"))
+    with pytest.raises(RobotsDisallowed):
+        later.get(server.url("/private/x"))
+
+    robots = server.requests_for("/robots.txt")
+    assert [r.header("If-None-Match") for r in robots] == [None, '"r1"']
+    assert later.conditional_count == 1 and server.count("/private/x") == 0
+    assert fetch_log(store) and all(not row["url"].endswith("/robots.txt") for row in fetch_log(store))
+
+
 def test_missing_robots_txt_allows_everything(server: FaultServer, make_client) -> None:
     server.set_robots(status=404)
     server.set("/private/x", Reply(body="ok"))
