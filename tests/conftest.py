@@ -64,7 +64,14 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Units holding end-to-end tests go first: they are the longest, and a long unit started last
-    would end the run alone."""
-    with_e2e = {work_unit(item.nodeid) for item in items if item.get_closest_marker("e2e")}
-    items.sort(key=lambda item: work_unit(item.nodeid) not in with_e2e)
+    """Units holding end-to-end tests go first, those running Airflow first of all: they are the
+    longest (a few minutes each), and a long unit started last would end the run alone."""
+    def weight(item: pytest.Item) -> int:
+        e2e, airflow = item.get_closest_marker("e2e"), item.get_closest_marker("airflow")
+        return 2 if e2e and airflow else 1 if e2e else 0
+
+    unit_weight: dict[str, int] = {}
+    for item in items:
+        unit = work_unit(item.nodeid)
+        unit_weight[unit] = max(unit_weight.get(unit, 0), weight(item))
+    items.sort(key=lambda item: -unit_weight[work_unit(item.nodeid)])

@@ -1,7 +1,10 @@
-{% macro stage_observations(relation, sources) %}
-{#- The staging shape shared by every raw.observation publisher (UIS, World Bank, OWID): trimmed
-    ids, upper-case flags, the newest batch of each (source, indicator, geo unit, year), and no
-    placeholder value where the source says the number is missing. -#}
+{% macro stage_observations(relation, sources, keys=none) %}
+{#- The staging shape shared by every observation publisher: trimmed ids, upper-case flags, the
+    newest batch of each (source, indicator, <keys>, year), and no placeholder value where the
+    source says the number is missing. `keys` maps each key column to the expression normalising
+    it: one geo unit for raw.observation (UIS, World Bank, OWID, the default), origin and
+    destination for raw.flow_observation (OECD). -#}
+{%- set keys = keys or {'geo_unit': 'trim(geo_unit)'} -%}
 with
 
 source as (
@@ -16,7 +19,9 @@ normalized as (
     select
         source,
         trim(indicator_id) as indicator_id,
-        trim(geo_unit) as geo_unit,
+        {%- for column, expression in keys.items() %}
+        {{ expression }} as {{ column }},
+        {%- endfor %}
         year,
         value,
         value_raw,
@@ -36,7 +41,7 @@ latest_batch as (
     select
         *,
         row_number() over (
-            partition by source, indicator_id, geo_unit, year
+            partition by source, indicator_id, {{ keys.keys() | join(', ') }}, year
             order by loaded_at desc, batch_sha256 desc
         ) as batch_rank
 
@@ -49,7 +54,9 @@ final as (
     select
         source,
         indicator_id,
-        geo_unit,
+        {%- for column in keys %}
+        {{ column }},
+        {%- endfor %}
         year,
         -- sources ship a placeholder 0 with NIL/NA/SUPP: keeping it would read as "zero students"
         case
