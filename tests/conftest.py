@@ -56,6 +56,10 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     """`pytest -n N` (as `make test` runs it) hands out work units, not single tests."""
     from xdist.scheduler import LoadScopeScheduling
 
+    # Keep the order of pytest_collection_modifyitems (longest units first), not xdist's default
+    # of the units with the most tests first, which would start the one-test e2e files last.
+    config.option.loadscopereorder = False
+
     class WorkUnitScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             return work_unit(nodeid)
