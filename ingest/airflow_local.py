@@ -231,8 +231,20 @@ def dags_test(home: Home, dag_ids: Sequence[str] = DAG_IDS, echo: Echo = _stderr
                 + (f", tasks not successful: {', '.join(failed)}" if failed else "") + ")"
                 + (f": {why}" if why else "") + f"; log: {log_path}"
             )
-        echo(f"  ✓ {dag_id}: success in {seconds:.1f}s ({', '.join(tasks) or 'no tasks'})")
+        echo(f"  ✓ {dag_id}: success in {seconds:.1f}s ({task_summary(tasks)})")
     return results
+
+
+def task_summary(tasks: Mapping[str, str]) -> str:
+    """The tasks of a run in a line: their ids, or per task group a count when there are many."""
+    if len(tasks) <= 8:
+        return ", ".join(tasks) or "no tasks"
+    groups: dict[str, int] = {}
+    for task_id in tasks:
+        group = task_id.split(".", 1)[0] if "." in task_id else task_id
+        groups[group] = groups.get(group, 0) + 1
+    return f"{len(tasks)} tasks: " + ", ".join(
+        name if count == 1 and name in tasks else f"{name} ({count} tasks)" for name, count in groups.items())
 
 
 def standalone(home: Home, echo: Echo = _stderr) -> int:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ingest.airflow_local import DAG_IDS, DAGS_DIR, WRITER_POOL, airflow_env, dags_test, setup
+from ingest.airflow_local import DAG_IDS, DAGS_DIR, WRITER_POOL, airflow_env, dags_test, setup, task_summary
 from ingest.config import PROJECT_DIR, Home, Settings
 from ingest.errors import EduOpenError
 
@@ -371,3 +371,10 @@ def test_dags_test_reports_success_then_stops_at_the_failed_dag_with_its_reason(
     assert not any("never_reached" in line for line in lines)
     # The local mode turns retries off, so the failure is reported without the 5-minute retry wait.
     assert total_s < 240
+
+
+def test_a_run_of_many_tasks_is_summed_up_per_task_group_in_one_line() -> None:
+    dbt = {f"dbt.model_{i}.run": "success" for i in range(78)}
+    tasks = {**dbt, "prepare_audit": "success", "publish": "success", "validate": "success"}
+    assert task_summary(tasks) == "81 tasks: dbt (78 tasks), prepare_audit, publish, validate"
+    assert task_summary({"ingest_uis": "success", "ingest_oecd": "success"}) == "ingest_uis, ingest_oecd"
