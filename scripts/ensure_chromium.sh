@@ -24,23 +24,5 @@ if [[ ${#packages[@]} -eq 0 ]]; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_chromium: apt-get not found; install ${packages[*]} with your package manager" >&2
-    exit 1
-fi
-
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo -n)
-    else
-        echo "ensure_chromium: need root to install ${packages[*]}" >&2
-        exit 1
-    fi
-fi
-
-echo "ensure_chromium: installing ${packages[*]}" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends "${packages[@]}" >/dev/null
+bash "$(dirname "$0")/apt_install.sh" ensure_chromium "${packages[@]}"
 [[ -x "$CHROMIUM" ]] || { echo "ensure_chromium: $CHROMIUM still missing after install" >&2; exit 1; }

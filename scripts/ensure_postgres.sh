@@ -15,25 +15,7 @@ if have_server; then
     exit 0
 fi
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_postgres: apt-get not found; install the PostgreSQL server with your package manager" >&2
-    exit 1
-fi
-
-SUDO=()
-if [[ $(id -u) -ne 0 ]]; then
-    if command -v sudo >/dev/null 2>&1; then
-        SUDO=(sudo -n)
-    else
-        echo "ensure_postgres: need root to install postgresql" >&2
-        exit 1
-    fi
-fi
-
-echo "ensure_postgres: installing postgresql" >&2
-export DEBIAN_FRONTEND=noninteractive
-"${SUDO[@]}" apt-get update -qq
 # Containers have no init system: the package's own cluster is created but cannot be started,
 # which is fine (policy-rc.d refusals are not errors for us).
-"${SUDO[@]}" apt-get install -y -qq --no-install-recommends postgresql >/dev/null
+bash "$(dirname "$0")/apt_install.sh" ensure_postgres postgresql
 have_server || { echo "ensure_postgres: initdb still missing after install" >&2; exit 1; }
