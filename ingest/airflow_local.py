@@ -241,7 +241,7 @@ def task_summary(tasks: Mapping[str, str]) -> str:
         return ", ".join(tasks) or "no tasks"
     groups: dict[str, int] = {}
     for task_id in tasks:
-        group = task_id.split(".", 1)[0] if "." in task_id else task_id
+        group = task_id.split(".", 1)[0]
         groups[group] = groups.get(group, 0) + 1
     return f"{len(tasks)} tasks: " + ", ".join(
         name if count == 1 and name in tasks else f"{name} ({count} tasks)" for name, count in groups.items())

@@ -213,6 +213,26 @@ def _on_default_port(parts: SplitResult) -> bool:
     return _port(parts) == DEFAULT_PORTS.get(parts.scheme.lower())
 
 
+def path_climbs(path: str) -> bool:
+    """Whether a URL path, once percent-decoded, still climbs with dot-segments or backslashes.
+
+    Resolving a link (RFC 3986 5.2) removes dot-segments; any still there were encoded or written
+    with backslashes to climb out of the path on a server that decodes first. No real link has them.
+    """
+    decoded = unquote(path)
+    return "\\" in decoded or any(segment in (".", "..") for segment in decoded.split("/"))
+
+
+def conditional_headers(etag: str | None, last_modified: str | None) -> dict[str, str]:
+    """If-None-Match / If-Modified-Since for what we last saw of a resource (none for what we lack)."""
+    headers = {}
+    if etag:
+        headers["If-None-Match"] = etag
+    if last_modified:
+        headers["If-Modified-Since"] = last_modified
+    return headers
+
+
 def host_key(url: str) -> str:
     """What per-host state is keyed on: `host[:port]`, lower case."""
     return urlsplit(url).netloc.lower()
@@ -345,10 +365,7 @@ class PoliteClient:
                 validators = self.store.validators(redact_url(key, query=False))
         headers = {"Accept": accept} if accept else {}
         if validators is not None:
-            if validators.etag:
-                headers["If-None-Match"] = validators.etag
-            if validators.last_modified:
-                headers["If-Modified-Since"] = validators.last_modified
+            headers.update(conditional_headers(validators.etag, validators.last_modified))
         sent_conditional = "If-None-Match" in headers or "If-Modified-Since" in headers
 
         try:
@@ -443,10 +460,7 @@ class PoliteClient:
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https"):
             raise FetchError(f"refusing non-http(s) URL {url}", url=url)
-        # Resolving a link (RFC 3986 5.2) removes dot-segments; any still here were encoded or
-        # written with backslashes to climb out of the path on a server that decodes first.
-        path = unquote(parts.path)
-        if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+        if path_climbs(parts.path):
             raise FetchError(f"refusing {url}: its path climbs with dot-segments or backslashes", url=url)
 
     def _redirect_refusal(self, target: str, origin: SplitResult) -> str | None:
@@ -607,12 +621,7 @@ class PoliteClient:
         if self.store is not None:
             with self._store_lock:
                 cached = self.store.robots_validators(origin)
-        headers = {}
-        if cached is not None:
-            if cached.etag:
-                headers["If-None-Match"] = cached.etag
-            if cached.last_modified:
-                headers["If-Modified-Since"] = cached.last_modified
+        headers = conditional_headers(cached.etag, cached.last_modified) if cached is not None else {}
         try:
             answer, _ = self._follow(robots_url, headers, max_bytes=ROBOTS_MAX_BYTES, check_robots=False)
         except _FinalHTTPError as exc:

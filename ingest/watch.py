@@ -262,6 +262,8 @@ class ListingFetcher:
         """GET `url`, conditionally when validators are given. Raises FetchError / RobotsDisallowed."""
         import requests
 
+        from ingest.http import conditional_headers
+
         if urlsplit(url).scheme not in ("http", "https"):
             raise FetchError(f"refusing non-http(s) URL {url}", url=url)
         if self.respect_robots and not self._robots_client().is_allowed(url):
@@ -270,10 +272,7 @@ class ListingFetcher:
         headers = {"User-Agent": self.user_agent}
         if accept:
             headers["Accept"] = accept
-        if etag:
-            headers["If-None-Match"] = etag
-        if last_modified:
-            headers["If-Modified-Since"] = last_modified
+        headers.update(conditional_headers(etag, last_modified))
         self.request_count += 1
         self.conditional_count += int(bool(etag or last_modified))
         try:

@@ -29,10 +29,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
+from ingest.http import path_climbs
 from ingest.sources.html_article import SHANGHAI, ListingItem, ReleaseRecord, dedupe_by_url
 
 if TYPE_CHECKING:
@@ -362,8 +363,7 @@ class PagedListingCrawl:
             if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in hosts:
                 self.off_site += 1
                 continue
-            path = unquote(parts.path)
-            if "\\" in path or any(segment in (".", "..") for segment in path.split("/")):
+            if path_climbs(parts.path):
                 self.climbing += 1
                 continue
             url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))

@@ -124,19 +124,28 @@ texts as (
     select
         releases.release_id,
         releases.title || chr(10) || coalesce(releases.body_text, '') as text,
-        lower(releases.title || chr(10) || coalesce(releases.body_text, '')) as text_lower,
         md5(releases.title || chr(10) || coalesce(releases.body_text, '')) as text_key,
         terms_version.terms_key
 
     from releases
     cross join terms_version
+
+),
+
+to_match as (
+
+    select
+        *,
+        lower(text) as text_lower
+
+    from texts
     {%- if is_incremental() %}
     where not exists (
         select 1
         from {{ this }} as stored
-        where stored.release_id = releases.release_id
-            and stored.text_key = md5(releases.title || chr(10) || coalesce(releases.body_text, ''))
-            and stored.terms_key = terms_version.terms_key
+        where stored.release_id = texts.release_id
+            and stored.text_key = texts.text_key
+            and stored.terms_key = texts.terms_key
     )
     {%- endif %}
 
@@ -146,19 +155,19 @@ candidates as (
 
     -- a cheap substring test first: the regular expressions only run on likely pairs
     select
-        texts.release_id,
+        to_match.release_id,
         patterns.country_iso3,
         patterns.term,
         patterns.language,
         patterns.term_pattern,
         case
-            when patterns.shadow_pattern is null then texts.text
-            else regexp_replace(texts.text, '(?i)' || patterns.shadow_pattern, ' ', 'g')
+            when patterns.shadow_pattern is null then to_match.text
+            else regexp_replace(to_match.text, '(?i)' || patterns.shadow_pattern, ' ', 'g')
         end as text_unshadowed
 
-    from texts
+    from to_match
     inner join patterns
-        on strpos(texts.text_lower, patterns.term_lower) > 0
+        on strpos(to_match.text_lower, patterns.term_lower) > 0
 
 ),
 
@@ -187,15 +196,15 @@ mentions as (
 final as (
 
     select
-        texts.release_id,
+        to_match.release_id,
         mentions.country_iso3,
         mentions.matched_terms,
-        texts.text_key,
-        texts.terms_key
+        to_match.text_key,
+        to_match.terms_key
 
-    from texts
+    from to_match
     left join mentions
-        on texts.release_id = mentions.release_id
+        on to_match.release_id = mentions.release_id
 
 )
 
