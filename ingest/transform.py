@@ -46,10 +46,22 @@ def dbt_dir(home: Home) -> Path:
     return home.root / "dbt"
 
 
-def prepare_audit(home: Home) -> dict[str, int]:
-    """Start the audit copy from the published warehouse (or empty) and load the raw tables.
+# Raw tables that only ever grow, each with the column every load stamps in increasing order
+# (under the home's writer lock): the audit copy, which already holds what the last build read,
+# takes only the rows beyond its newest. release_version is not here: a feed entry's new version
+# keeps the first version's first_seen_at.
+GROWING_RAW_TABLES: dict[str, str] = {
+    "fetch_log": "fetch_id",
+    "observation": "loaded_at",
+    "flow_observation": "loaded_at",
+}
 
-    Returns the number of rows copied per raw table.
+
+def prepare_audit(home: Home) -> dict[str, int]:
+    """Start the audit copy from the published warehouse (or empty) and bring its raw tables up to
+    the catalog's.
+
+    Returns the number of rows in each raw table of the audit copy.
     """
     home.ensure()
     _remove_database(home.audit)
@@ -67,24 +79,21 @@ def prepare_audit(home: Home) -> dict[str, int]:
     con = duckdb.connect(str(home.audit))
     try:
         con.execute("create schema if not exists raw")
-        for table in RAW_TABLES:
-            con.execute(f"drop table if exists raw.{table}")
+        if home.catalog.exists():
+            con.execute(f"attach '{_sql_path(home.catalog)}' as rawcat (read_only)")
+            try:
+                for table in RAW_TABLES:
+                    log.info("audit raw.%s: %s", table, _refresh_raw_table(con, table))
+            finally:
+                con.execute("detach rawcat")
+        else:
+            for table in RAW_TABLES:
+                con.execute(f"drop table if exists raw.{table}")
         # The raw DDL is written for the default schema; run it inside `raw` so a missing catalog
         # (or a table an older catalog lacks) still gives dbt the tables it reads, empty.
         con.execute("use raw")
         con.execute(SCHEMA)
         con.execute("use main")
-        if home.catalog.exists():
-            con.execute(f"attach '{_sql_path(home.catalog)}' as rawcat (read_only)")
-            try:
-                present = {row[0] for row in con.execute(
-                    "select table_name from duckdb_tables() where database_name = 'rawcat'"
-                ).fetchall()}
-                for table in RAW_TABLES:
-                    if table in present:
-                        con.execute(f"create or replace table raw.{table} as select * from rawcat.{table}")
-            finally:
-                con.execute("detach rawcat")
         for table in RAW_TABLES:
             counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
         con.execute("checkpoint")
@@ -92,6 +101,46 @@ def prepare_audit(home: Home) -> dict[str, int]:
         # One writer at a time: dbt opens the file next.
         con.close()
     return counts
+
+
+def _refresh_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Make `raw.<table>` of the audit copy equal the catalog's `rawcat.<table>`.
+
+    Returns how: "appended" (only the catalog's newer rows were added), "copied" (the whole table)
+    or "absent" (the catalog has no such table; the caller creates it empty).
+    """
+    catalog_columns = _columns(con, "rawcat", "main", table)
+    if not catalog_columns:
+        con.execute(f"drop table if exists raw.{table}")
+        return "absent"
+    stamp = GROWING_RAW_TABLES.get(table)
+    here = con.execute("select current_database()").fetchone()[0]
+    if stamp and _columns(con, here, "raw", table) == catalog_columns:
+        newest = con.execute(f"select max({stamp}) from raw.{table}").fetchone()[0]
+        # A constant bound (not a subquery) lets DuckDB skip the catalog's older row groups.
+        if newest is None:
+            con.execute(f"insert into raw.{table} select * from rawcat.{table}")
+        else:
+            con.execute(f"insert into raw.{table} select * from rawcat.{table} where {stamp} > ?", [newest])
+        # The append is only right if the catalog really just grew: anything else (a table rebuilt
+        # by hand, a restored older warehouse) shows as a count mismatch and gets a full copy.
+        audit_rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+        catalog_rows = con.execute(f"select count(*) from rawcat.{table}").fetchone()[0]
+        if audit_rows == catalog_rows:
+            return "appended"
+        log.info("raw.%s: %d rows after appending, the catalog has %d: copying it whole",
+                 table, audit_rows, catalog_rows)
+    con.execute(f"create or replace table raw.{table} as select * from rawcat.{table}")
+    return "copied"
+
+
+def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
+    return con.execute(
+        """select column_name, data_type from duckdb_columns()
+           where database_name = ? and schema_name = ? and table_name = ?
+           order by column_index""",
+        [database, schema, table],
+    ).fetchall()
 
 
 def transform(home: Home | None = None, *, full_refresh: bool = False, select: str | None = None) -> dict:

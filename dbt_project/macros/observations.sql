@@ -1,16 +1,40 @@
-{% macro stage_observations(relation, sources, keys=none) %}
+{% macro stage_observations(relation, sources, keys=none, incremental=false) %}
 {#- The staging shape shared by every observation publisher: trimmed ids, upper-case flags, the
     newest batch of each (source, indicator, <keys>, year), and no placeholder value where the
     source says the number is missing. `keys` maps each key column to the expression normalising
     it: one geo unit for raw.observation (UIS, World Bank, OWID, the default), origin and
-    destination for raw.flow_observation (OECD). -#}
+    destination for raw.flow_observation (OECD).
+
+    Incremental: raw rows are only ever added, and each load stamps `loaded_at` while it holds the
+    home's writer lock, so the rows not staged yet are exactly those loaded after the newest staged
+    row. A newer load also wins every point it carries (latest_batch below), so an incremental run
+    ranks the new rows among themselves and replaces those points (delete+insert on the key): its
+    cost follows the new rows, not the table. `staging_key` records what the stored rows were
+    staged under (sources, keys, missing-value flags); when that changes, every row is restaged and
+    the post-hook drops the rows staged under the old one. The model passes `is_incremental()` as
+    `incremental`, so a unit test can override it. -#}
 {%- set keys = keys or {'geo_unit': 'trim(geo_unit)'} -%}
+{%- set staging_key = local_md5(tojson([sources, keys, var('missing_magnitudes')])) -%}
+{{ config(
+    materialized='incremental',
+    unique_key=['source', 'indicator_id'] + (keys.keys() | list) + ['year'],
+    incremental_strategy='delete+insert',
+    on_schema_change='sync_all_columns',
+    post_hook="delete from {{ this }} where staging_key <> '" ~ staging_key ~ "'",
+) }}
 with
 
 source as (
 
     select * from {{ relation }}
     where source in ({{ sql_list(sources) }})
+    {%- if incremental %}
+        and loaded_at > (
+            select coalesce(max(loaded_at), '-infinity'::timestamptz)
+            from {{ this }}
+            where staging_key = '{{ staging_key }}'
+        )
+    {%- endif %}
 
 ),
 
@@ -68,7 +92,8 @@ final as (
         qualifier,
         data_version,
         batch_sha256,
-        loaded_at
+        loaded_at,
+        '{{ staging_key }}' as staging_key
 
     from latest_batch
     where batch_rank = 1

@@ -117,12 +117,23 @@ def query(path: Path, sql: str, params: list | None = None) -> list[tuple]:
         con.close()
 
 
-def marts_snapshot(path: Path) -> dict[str, list[tuple]]:
+def built_snapshot(path: Path) -> dict[str, list[tuple]]:
+    """The marts, and the staging and intermediate tables incremental runs keep between runs.
+
+    Without `inputs_loaded_through`: it says when a row was computed, which differs by design
+    between a row kept from an earlier run and the same row rebuilt.
+    """
     con = duckdb.connect(str(path), read_only=True)
     try:
-        names = [r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
-        return {name: con.execute(f"select * from marts.{name} order by all").fetchall() for name in names}
+        tables: dict[str, list[str]] = {}
+        for table, column in con.execute(
+            "select schema_name || '.' || table_name, column_name from duckdb_columns() "
+            "where schema_name in ('marts', 'staging') and column_name <> 'inputs_loaded_through' "
+            "order by 1, column_index"
+        ).fetchall():
+            tables.setdefault(table, []).append(f'"{column}"')
+        return {table: con.execute(f"select {', '.join(columns)} from {table} order by all").fetchall()
+                for table, columns in tables.items()}
     finally:
         con.close()
 
@@ -251,14 +262,19 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     second_ingest(home)
 
     transform(home)
-    compiled = (dbt_dir(home) / "target" / "compiled" / "eduopen" / "models" / "marts" / "fct_policy_release.sql")
-    assert "not exists" in compiled.read_text(encoding="utf-8"), "the incremental path was not taken"
-    incremental = marts_snapshot(home.audit)
+    compiled = dbt_dir(home) / "target" / "compiled" / "eduopen" / "models"
+    assert "not exists" in (compiled / "marts" / "fct_policy_release.sql").read_text(encoding="utf-8"), \
+        "the incremental path was not taken"
+    assert "loaded_at >" in (compiled / "staging" / "uis" / "stg_uis__observations.sql").read_text(
+        encoding="utf-8"), "staging took every raw row, not only the new ones"
+    assert "semi join changed_points" in (compiled / "intermediate" / "int_observations_unified.sql").read_text(
+        encoding="utf-8")
+    incremental = built_snapshot(home.audit)
     transform(home)
-    rerun = marts_snapshot(home.audit)
+    rerun = built_snapshot(home.audit)
     publish(home)
     transform(home, full_refresh=True)
-    full = marts_snapshot(home.audit)
+    full = built_snapshot(home.audit)
 
     assert incremental == full
     assert rerun == full
@@ -269,6 +285,32 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     inbound = query(home.audit, "select year, inbound_students from marts.fct_student_mobility "
                                 "where country_iso3 = 'CHN' and inbound_students is not null order by 1")
     assert inbound == [(2022, 211000.0), (2023, 200892.0), (2024, 205000.0)]
+
+
+def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path: Path) -> None:
+    # UIS re-issues its geo units: Aruba is now a region. No observation is loaded, so only the
+    # reference key the statistics models store tells an incremental run its rows are stale.
+    home = Home(tmp_path / "home").ensure()
+    first_ingest(home)
+    transform(home)
+    publish(home)
+    with RawStore(home) as store:
+        result = store.con.execute("select * from geo_unit_definition")
+        columns = [column[0] for column in result.description]
+        definitions = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
+        for row in definitions:
+            if row["geo_unit"] == "ABW":
+                row["geo_unit_type"] = "REGIONAL"
+        store.replace_source_rows("geo_unit_definition", "uis", definitions)
+
+    transform(home)
+    remapped = built_snapshot(home.audit)
+    publish(home)
+    transform(home, full_refresh=True)
+
+    assert remapped == built_snapshot(home.audit)
+    assert query(home.audit, "select country_iso3, is_regional from staging.int_observations_unified "
+                             "where geo_unit = 'ABW'") == [(None, True)]
 
 
 def test_failing_data_test_raises_transform_error_naming_it(home: Home) -> None:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import shutil
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -18,6 +19,19 @@ SEEN = datetime(2026, 7, 19, 2, 0, tzinfo=UTC)
 def _release(url: str, sha: str, title: str) -> dict:
     return dict(source="moe_zh", url=url, content_sha256=sha, language="zh", title=title,
                 published_at=SEEN, first_seen_at=SEEN)
+
+
+def _observation(geo: str, year: int, value: float, loaded_at: datetime) -> dict:
+    return dict(source="uis", indicator_id="26637", geo_unit=geo, year=year, value=value,
+                batch_sha256=f"b-{loaded_at:%Y%m%d}", loaded_at=loaded_at)
+
+
+def _published_after_loading(home: Home, rows: list[dict]) -> None:
+    """Ingest `rows`, then what a build and a publish leave behind: the warehouse holds the raw copy."""
+    with RawStore(home) as store:
+        store.insert_rows("observation", rows)
+    prepare_audit(home)
+    shutil.copy2(home.audit, home.warehouse)
 
 
 def _query(path: Path, sql: str) -> list[tuple]:
@@ -59,6 +73,49 @@ def test_raw_tables_are_replaced_by_the_catalog_contents(home: Home) -> None:
         ("http://new/a.html", "教育部召开会议")
     ]
     assert counts["release_version"] == 1
+
+
+def test_a_growing_raw_table_takes_only_the_rows_loaded_since_the_published_copy(home: Home) -> None:
+    _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
+    # A mark on the published copy's row: it survives only if that row is not copied again.
+    _write(home.warehouse, "update raw.observation set value_raw = 'published copy'")
+    later = SEEN + timedelta(days=1)
+    with RawStore(home) as store:
+        store.insert_rows("observation", [_observation("CHN", 2023, 200892, later)])
+
+    counts = prepare_audit(home)
+
+    assert _query(home.audit, "select year, value_raw from raw.observation order by year") == [
+        (2022, "published copy"), (2023, None)]
+    assert counts["observation"] == 2
+
+
+def test_a_raw_table_that_did_not_just_grow_is_copied_whole(home: Home) -> None:
+    _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
+    # The published copy holds a row the catalog does not (say, a warehouse restored from another
+    # home): appending what is newer would keep it, so the counts disagree and the table is copied.
+    _write(home.warehouse, "insert into raw.observation (source, indicator_id, geo_unit, year, batch_sha256, "
+                           "loaded_at) values ('uis', '26637', 'USA', 2022, 'elsewhere', timestamptz '2020-01-01')")
+    with RawStore(home) as store:
+        store.insert_rows("observation", [_observation("CHN", 2023, 200892, SEEN + timedelta(days=1))])
+
+    counts = prepare_audit(home)
+
+    assert _query(home.audit, "select geo_unit, year from raw.observation order by year") == [
+        ("CHN", 2022), ("CHN", 2023)]
+    assert counts["observation"] == 2
+
+
+def test_a_raw_table_whose_columns_changed_is_copied_whole(home: Home) -> None:
+    # A warehouse published by an older EduOpen, before a column was added to the raw table.
+    _write(home.warehouse, "create schema raw",
+           "create table raw.observation as select 'uis' as source, 'CHN' as geo_unit")
+    with RawStore(home) as store:
+        store.insert_rows("observation", [_observation("CHN", 2022, 210903, SEEN)])
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select geo_unit, year, value from raw.observation") == [("CHN", 2022, 210903.0)]
 
 
 def test_every_raw_table_exists_even_without_a_catalog(home: Home) -> None:

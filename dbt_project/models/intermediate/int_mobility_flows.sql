@@ -1,3 +1,15 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key='flow_id',
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="delete from {{ this }} where reference_key <> {{ statistics_reference_key() }}",
+    )
+}}
+
+{#- Incremental: only the flows (origin, destination, year) with an input loaded after the stored
+    ones are ranked again, from every input of those flows (see statistics_watermark). -#}
 {%- set home = var('home_country') -%}
 
 with
@@ -20,29 +32,6 @@ geo_units as (
 
 ),
 
-oecd_mapped as (
-
-    select
-        oecd_flows.source,
-        oecd_flows.indicator_id,
-        origins.country_iso3 as origin_iso3,
-        destinations.country_iso3 as destination_iso3,
-        oecd_flows.year,
-        oecd_flows.value as students,
-        oecd_flows.magnitude,
-        oecd_flows.qualifier,
-        oecd_flows.data_version,
-        oecd_flows.batch_sha256,
-        oecd_flows.loaded_at
-
-    from oecd_flows
-    left join geo_units as origins
-        on oecd_flows.origin = origins.geo_unit
-    left join geo_units as destinations
-        on oecd_flows.destination = destinations.geo_unit
-
-),
-
 students_from_home as (
 
     -- UIS 26528 "Students from China" is reported by the host: the geo unit is the destination
@@ -62,6 +51,97 @@ students_from_home as (
     from observations
     where publisher = 'uis'
         and indicator_id = '{{ var("students_from_china_indicator") }}'
+
+),
+
+{% if is_incremental() %}
+watermark as (
+
+    select {{ statistics_watermark() }} as loaded_at
+
+),
+
+new_oecd_flows as (
+
+    -- read on its own, not from oecd_flows: a CTE read twice is materialised, every row of it
+    select * from {{ ref('stg_oecd__flows') }}
+    where loaded_at > (select loaded_at from watermark)
+
+),
+
+changed_flows as (
+
+    -- the flows with an input loaded since the stored ones were computed
+    select
+        origins.country_iso3 as origin_iso3,
+        destinations.country_iso3 as destination_iso3,
+        new_oecd_flows.year
+
+    from new_oecd_flows
+    inner join geo_units as origins
+        on new_oecd_flows.origin = origins.geo_unit
+    inner join geo_units as destinations
+        on new_oecd_flows.destination = destinations.geo_unit
+
+    union
+
+    select origin_iso3, destination_iso3, year
+    from students_from_home
+    where loaded_at > (select loaded_at from watermark)
+
+),
+
+changed_codes as (
+
+    -- every code pair that names one of those flows (a country can go by several codes), so the
+    -- OECD rows to rank again are found by their own columns, before any mapping
+    select
+        origins.geo_unit as origin,
+        destinations.geo_unit as destination,
+        changed_flows.year
+
+    from changed_flows
+    inner join geo_units as origins
+        on changed_flows.origin_iso3 = origins.country_iso3
+    inner join geo_units as destinations
+        on changed_flows.destination_iso3 = destinations.country_iso3
+
+),
+
+oecd_flows_to_rank as (
+
+    select * from oecd_flows
+    semi join changed_codes using (origin, destination, year)
+
+),
+{% else %}
+oecd_flows_to_rank as (
+
+    select * from oecd_flows
+
+),
+{% endif %}
+
+oecd_mapped as (
+
+    select
+        oecd_flows_to_rank.source,
+        oecd_flows_to_rank.indicator_id,
+        origins.country_iso3 as origin_iso3,
+        destinations.country_iso3 as destination_iso3,
+        oecd_flows_to_rank.year,
+        oecd_flows_to_rank.value as students,
+        oecd_flows_to_rank.magnitude,
+        oecd_flows_to_rank.qualifier,
+        oecd_flows_to_rank.data_version,
+        oecd_flows_to_rank.batch_sha256,
+        oecd_flows_to_rank.loaded_at
+
+    from oecd_flows_to_rank
+    left join geo_units as origins
+        on oecd_flows_to_rank.origin = origins.geo_unit
+    left join geo_units as destinations
+        on oecd_flows_to_rank.destination = destinations.geo_unit
 
 ),
 
@@ -99,6 +179,9 @@ ranked as (
         ) as precedence_rank
 
     from between_countries
+    {%- if is_incremental() %}
+    semi join changed_flows using (origin_iso3, destination_iso3, year)
+    {%- endif %}
 
 ),
 
@@ -113,7 +196,13 @@ final as (
         nullif(concat_ws('|', magnitude, qualifier), '') as flags,
         source,
         indicator_id,
-        data_version
+        data_version,
+        loaded_at,
+        greatest(
+            (select max(loaded_at) from {{ ref('stg_oecd__flows') }}),
+            (select max(loaded_at) from students_from_home)
+        ) as inputs_loaded_through,
+        {{ statistics_reference_key() }} as reference_key
 
     from ranked
     where precedence_rank = 1

@@ -1,3 +1,16 @@
+{{
+    config(
+        materialized='incremental',
+        unique_key=['publisher', 'indicator_id', 'geo_key', 'year'],
+        incremental_strategy='delete+insert',
+        on_schema_change='sync_all_columns',
+        post_hook="delete from {{ this }} where reference_key <> {{ statistics_reference_key() }}",
+    )
+}}
+
+{#- Incremental: only the points (publisher, indicator, place, year) with a staged row loaded after
+    the stored ones are ranked again, from every staged row of those points (see
+    statistics_watermark); delete+insert replaces them. -#}
 {%- set observation_columns = ['source', 'indicator_id', 'geo_unit', 'year', 'value', 'value_raw', 'magnitude',
                                'qualifier', 'data_version', 'batch_sha256', 'loaded_at'] -%}
 {%- set publishers = [
@@ -53,6 +66,41 @@ mapped as (
 
 ),
 
+{% if is_incremental() %}
+watermark as (
+
+    select {{ statistics_watermark() }} as loaded_at
+
+),
+
+new_points as (
+
+    -- each staged table read on its own, not from mapped: a CTE read twice is materialised,
+    -- every row of it
+    {%- for publisher in publishers %}
+    select '{{ publisher.name }}' as publisher, indicator_id, geo_unit, year
+    from {{ ref(publisher.model) }}
+    where loaded_at > (select loaded_at from watermark)
+    {% if not loop.last %}union all{% endif %}
+    {%- endfor %}
+
+),
+
+changed_points as (
+
+    select distinct
+        new_points.publisher,
+        new_points.indicator_id,
+        coalesce(geo_units.country_iso3, new_points.geo_unit) as geo_key,
+        new_points.year
+
+    from new_points
+    left join geo_units
+        on new_points.geo_unit = geo_units.geo_unit
+
+),
+
+{% endif %}
 ranked as (
 
     -- Source precedence within a publisher: the API beats the data-browser export, which beats
@@ -68,6 +116,9 @@ ranked as (
         count(*) over (partition by publisher, indicator_id, geo_key, year) as sources_reporting
 
     from mapped
+    {%- if is_incremental() %}
+    semi join changed_points using (publisher, indicator_id, geo_key, year)
+    {%- endif %}
 
 ),
 
@@ -91,7 +142,13 @@ final as (
         cast(sources_reporting as integer) as sources_reporting,
         data_version,
         batch_sha256,
-        loaded_at
+        loaded_at,
+        greatest(
+            {%- for publisher in publishers %}
+            (select max(loaded_at) from {{ ref(publisher.model) }}){% if not loop.last %},{% endif %}
+            {%- endfor %}
+        ) as inputs_loaded_through,
+        {{ statistics_reference_key() }} as reference_key
 
     from ranked
     where precedence_rank = 1

@@ -4,4 +4,5 @@
     source('oecd', 'flow_observation'),
     var('oecd_sources'),
     keys={'origin': 'upper(trim(origin))', 'destination': 'upper(trim(destination))'},
+    incremental=is_incremental(),
 ) }}
