@@ -1,0 +1,71 @@
+"""How `make bench` judges its figures and reports a scale it had no time to run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from bench.__main__ import judge, recorded_scale, table
+
+
+def _run(finished_at: str, scales: dict, cores: int = 2) -> dict:
+    return {"cores": cores, "finished_at": finished_at, "load_avg_start": 0.5, "load_avg_end": 1.0,
+            "scales": scales}
+
+
+def _write(history: Path, name: str, run: dict) -> None:
+    history.mkdir(parents=True, exist_ok=True)
+    (history / name).write_text(json.dumps(run), encoding="utf-8")
+
+
+def test_the_newest_run_that_built_the_scale_is_the_one_reported(tmp_path: Path) -> None:
+    history = tmp_path / "history"
+    _write(history, "a.json", _run("2026-11-01T10:00:00+00:00", {"100x": {"dbt_full_s": 900.0, "peak_mem_mib": 3500}}))
+    _write(history, "b.json", _run("2026-12-01T10:00:00+00:00", {"100x": {"dbt_full_s": 800.0, "peak_mem_mib": 3300}}))
+    # newer, but 100x was skipped there: nothing to report from it
+    _write(history, "c.json", _run("2026-12-02T10:00:00+00:00", {"100x": {"status": "skipped", "notes": ["disk"]}}))
+
+    recorded = recorded_scale("100x", history)
+
+    assert recorded is not None
+    assert recorded["dbt_full_s"] == 800.0
+    assert recorded["status"] == "recorded"
+    assert recorded["recorded"]["finished_at"].startswith("2026-12-01")
+    assert recorded["recorded"]["cores"] == 2
+
+
+def test_no_recorded_run_means_nothing_is_reported(tmp_path: Path) -> None:
+    _write(tmp_path, "a.json", _run("2026-12-01T10:00:00+00:00", {"10x": {"dbt_full_s": 80.0}}))
+
+    assert recorded_scale("100x", tmp_path) is None
+
+
+def test_a_recorded_100x_build_is_judged_and_shown_with_its_date() -> None:
+    results = _run("2026-12-03T10:00:00+00:00", {
+        "100x": {"status": "recorded", "dbt_full_s": 800.0, "peak_mem_mib": 3300, "notes": ["not run now"],
+                 "recorded": {"finished_at": "2026-12-01T10:00:00+00:00", "cores": 2, "file": "h.json"}}})
+    results["targets"] = judge(results)
+
+    assert results["targets"]["peak_mem_100x"]["met"] is True
+    assert "recorded 2026-12-01" in results["targets"]["peak_mem_100x"]["detail"]
+    assert "| 100x (recorded 2026-12-01) | 2 | 800.0 |" in table(results)
+
+
+def test_a_100x_build_over_4_gib_misses_the_target() -> None:
+    results = _run("2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0,
+                                                          "peak_mem_mib": 5000}})
+
+    assert judge(results)["peak_mem_100x"]["met"] is False
+
+
+def test_incremental_cost_is_judged_beyond_the_floor_of_a_build_with_nothing_new() -> None:
+    def incremental(seconds: float) -> dict:
+        scale = {"dbt_full_s": 80.0, "incremental_s": seconds, "incremental_floor_s": 18.0,
+                 "incremental_share": round(seconds / 80.0, 3),
+                 "incremental_data_share": round((seconds - 18.0) / (80.0 - 18.0), 3)}
+        return judge(_run("2026-12-03T10:00:00+00:00", {"10x": scale}))["incremental_10x"]
+
+    assert incremental(20.0)["met"] is True
+    assert "2.0 s beyond the 18.0 s floor" in incremental(20.0)["detail"]
+    # 1% of new data that costs a fifth of the work beyond the floor is not proportional
+    assert incremental(30.0)["met"] is False
