@@ -327,6 +327,26 @@ def test_failing_data_test_raises_transform_error_naming_it(home: Home) -> None:
     assert "accepted_values_stg_raw__release_versions_language" in str(raised.value)
 
 
+def test_a_duplicate_point_kept_by_an_incremental_table_fails_the_build(tmp_path: Path) -> None:
+    # An incremental table keeps its rows between runs: a duplicate left in it (by a bug, or a hand
+    # edit of the published file) must stop the next build, not be carried along.
+    home = Home(tmp_path / "home").ensure()
+    first_ingest(home)
+    transform(home, select="stg_uis__observations")
+    publish(home)
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute("insert into staging.stg_uis__observations "
+                    "select * from staging.stg_uis__observations where geo_unit = 'CHN' limit 1")
+    finally:
+        con.close()
+
+    with pytest.raises(TransformError) as raised:
+        transform(home, select="stg_uis__observations")
+
+    assert any(node.startswith("unique_combination_stg_uis__observations") for node in raised.value.failed_nodes)
+
+
 def test_real_uis_export_builds_with_every_data_test_passing(home: Home, shared_data: Path) -> None:
     with (shared_data / "uis-export" / "inbound_intl.csv").open(encoding="utf-8", newline="") as handle:
         records = list(csv.DictReader(handle))
