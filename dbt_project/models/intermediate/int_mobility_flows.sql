@@ -69,19 +69,17 @@ new_oecd_flows as (
 
 ),
 
+new_oecd_mapped as (
+
+    {{ map_flow_countries('new_oecd_flows') }}
+
+),
+
 changed_flows as (
 
     -- the flows with an input loaded since the stored ones were computed
-    select
-        origins.country_iso3 as origin_iso3,
-        destinations.country_iso3 as destination_iso3,
-        new_oecd_flows.year
-
-    from new_oecd_flows
-    inner join geo_units as origins
-        on new_oecd_flows.origin = origins.geo_unit
-    inner join geo_units as destinations
-        on new_oecd_flows.destination = destinations.geo_unit
+    select origin_iso3, destination_iso3, year
+    from new_oecd_mapped
 
     union
 
@@ -124,24 +122,7 @@ oecd_flows_to_rank as (
 
 oecd_mapped as (
 
-    select
-        oecd_flows_to_rank.source,
-        oecd_flows_to_rank.indicator_id,
-        origins.country_iso3 as origin_iso3,
-        destinations.country_iso3 as destination_iso3,
-        oecd_flows_to_rank.year,
-        oecd_flows_to_rank.value as students,
-        oecd_flows_to_rank.magnitude,
-        oecd_flows_to_rank.qualifier,
-        oecd_flows_to_rank.data_version,
-        oecd_flows_to_rank.batch_sha256,
-        oecd_flows_to_rank.loaded_at
-
-    from oecd_flows_to_rank
-    left join geo_units as origins
-        on oecd_flows_to_rank.origin = origins.geo_unit
-    left join geo_units as destinations
-        on oecd_flows_to_rank.destination = destinations.geo_unit
+    {{ map_flow_countries('oecd_flows_to_rank') }}
 
 ),
 
