@@ -55,6 +55,21 @@ GROWING_RAW_TABLES: dict[str, str] = {
     "observation": "loaded_at",
     "flow_observation": "loaded_at",
 }
+# The incremental dbt tables that, on the same premise, read only the statistics rows loaded after
+# the newest they hold (dbt_project/macros/observations.sql, statistics_watermark). When the
+# catalog's observations or flows did not just grow since the last build (a row stamped before its
+# newest, a catalog restored from elsewhere), they are dropped from the audit copy: dbt then builds
+# them again from every row instead of missing the ones stamped too early.
+STATISTICS_INCREMENTAL_MODELS: tuple[str, ...] = (
+    "stg_uis__observations",
+    "stg_worldbank__observations",
+    "stg_owid__observations",
+    "stg_oecd__flows",
+    "int_observations_unified",
+    "int_mobility_flows",
+)
+STATISTICS_RAW_TABLES = ("observation", "flow_observation")
+DBT_STAGING_SCHEMA = "staging"
 
 
 def prepare_audit(home: Home) -> dict[str, int]:
@@ -82,10 +97,12 @@ def prepare_audit(home: Home) -> dict[str, int]:
         if home.catalog.exists():
             con.execute(f"attach '{_sql_path(home.catalog)}' as rawcat (read_only)")
             try:
-                for table in RAW_TABLES:
-                    log.info("audit raw.%s: %s", table, _refresh_raw_table(con, table))
+                refreshed = {table: _refresh_raw_table(con, table) for table in RAW_TABLES}
             finally:
                 con.execute("detach rawcat")
+            log.info("audit raw tables: %s", refreshed)
+            if any(refreshed[table] == "copied" for table in STATISTICS_RAW_TABLES):
+                _drop_statistics_tables(con)
         else:
             for table in RAW_TABLES:
                 con.execute(f"drop table if exists raw.{table}")
@@ -132,6 +149,17 @@ def _refresh_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
                  table, audit_rows, catalog_rows)
     con.execute(f"create or replace table raw.{table} as select * from rawcat.{table}")
     return "copied"
+
+
+def _drop_statistics_tables(con: duckdb.DuckDBPyConnection) -> None:
+    present = {row[0] for row in con.execute(
+        "select table_name from duckdb_tables() where schema_name = ?", [DBT_STAGING_SCHEMA]).fetchall()}
+    dropped = [name for name in STATISTICS_INCREMENTAL_MODELS if name in present]
+    for name in dropped:
+        con.execute(f'drop table {DBT_STAGING_SCHEMA}."{name}"')
+    if dropped:
+        log.warning("raw observations or flows did not just grow since the last build: %s rebuilt from "
+                    "every row", ", ".join(dropped))
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:

@@ -20,7 +20,7 @@
     unique_key=['source', 'indicator_id'] + (keys.keys() | list) + ['year'],
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
-    post_hook="delete from {{ this }} where staging_key <> '" ~ staging_key ~ "'",
+    post_hook="delete from {{ this }} where staging_key is distinct from '" ~ staging_key ~ "'",
 ) }}
 with
 

@@ -11,7 +11,7 @@ import pytest
 
 from ingest.config import Home
 from ingest.raw_store import RAW_TABLES, RawStore
-from ingest.transform import mart_row_counts, prepare_audit
+from ingest.transform import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
 
 SEEN = datetime(2026, 7, 19, 2, 0, tzinfo=UTC)
 
@@ -104,6 +104,43 @@ def test_a_raw_table_that_did_not_just_grow_is_copied_whole(home: Home) -> None:
     assert _query(home.audit, "select geo_unit, year from raw.observation order by year") == [
         ("CHN", 2022), ("CHN", 2023)]
     assert counts["observation"] == 2
+
+
+def test_statistics_tables_are_dropped_when_the_observations_did_not_just_grow(home: Home) -> None:
+    _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
+    _write(home.warehouse, "create schema staging",
+           "create table staging.stg_uis__observations as select 1 as x",
+           "create table staging.int_observations_unified as select 1 as x",
+           "create table staging.stg_raw__release_versions as select 1 as x")
+    # stamped before the newest row of the last build: an incremental model would never read it
+    with RawStore(home) as store:
+        store.insert_rows("observation", [_observation("USA", 2022, 948519, SEEN - timedelta(days=1))])
+
+    prepare_audit(home)
+
+    staging = {row[0] for row in _query(
+        home.audit, "select table_name from duckdb_tables() where schema_name = 'staging'")}
+    assert staging == {"stg_raw__release_versions"}
+    assert _query(home.audit, "select count(*) from raw.observation") == [(2,)]
+
+
+def test_statistics_tables_are_kept_when_the_observations_just_grew(home: Home) -> None:
+    _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
+    _write(home.warehouse, "create schema staging", "create table staging.stg_uis__observations as select 1 as x")
+    with RawStore(home) as store:
+        store.insert_rows("observation", [_observation("USA", 2022, 948519, SEEN + timedelta(days=1))])
+
+    prepare_audit(home)
+
+    assert _query(home.audit, "select x from staging.stg_uis__observations") == [(1,)]
+
+
+def test_the_dropped_statistics_tables_are_dbt_models_that_read_only_new_rows() -> None:
+    models = Path(__file__).resolve().parents[2] / "dbt_project" / "models"
+    for name in STATISTICS_INCREMENTAL_MODELS:
+        [path] = models.rglob(f"{name}.sql")
+        text = path.read_text(encoding="utf-8")
+        assert "incremental=is_incremental()" in text or "statistics_watermark()" in text, name
 
 
 def test_a_raw_table_whose_columns_changed_is_copied_whole(home: Home) -> None:

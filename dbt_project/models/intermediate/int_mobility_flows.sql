@@ -4,7 +4,7 @@
         unique_key='flow_id',
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
-        post_hook="delete from {{ this }} where reference_key <> {{ statistics_reference_key() }}",
+        post_hook="delete from {{ this }} where reference_key is distinct from {{ statistics_reference_key() }}",
     )
 }}
 
