@@ -132,7 +132,9 @@ texts as (
 
 ),
 
-to_match as (
+-- read twice (the matching, and the final list of releases looked at): not materialised, which
+-- would hold every text to match in memory at once (out of memory at 100x, 2 million releases)
+to_match as not materialized (
 
     select
         *,
