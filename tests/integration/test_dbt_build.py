@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import re
 import shutil
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
@@ -287,14 +288,25 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     assert inbound == [(2022, 211000.0), (2023, 200892.0), (2024, 205000.0)]
 
 
-def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path: Path) -> None:
-    # UIS re-issues its geo units: Aruba is now a region. No observation is loaded, so only the
-    # reference key the statistics models store tells an incremental run its rows are stale.
-    home = Home(tmp_path / "home").ensure()
+def incremental_and_full(home: Home, change: Callable[[RawStore], None]) -> tuple[dict, dict]:
+    """Build and publish the first ingest, `change` the catalog, build incrementally; then publish
+    that and rebuild in full. Returns both builds' snapshots."""
     first_ingest(home)
     transform(home)
     publish(home)
     with RawStore(home) as store:
+        change(store)
+    transform(home)
+    incremental = built_snapshot(home.audit)
+    publish(home)
+    transform(home, full_refresh=True)
+    return incremental, built_snapshot(home.audit)
+
+
+def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path: Path) -> None:
+    # UIS re-issues its geo units: Aruba is now a region. No observation is loaded, so only the
+    # reference key the statistics models store tells an incremental run its rows are stale.
+    def aruba_becomes_a_region(store: RawStore) -> None:
         result = store.con.execute("select * from geo_unit_definition")
         columns = [column[0] for column in result.description]
         definitions = [dict(zip(columns, row, strict=True)) for row in result.fetchall()]
@@ -303,12 +315,10 @@ def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path:
                 row["geo_unit_type"] = "REGIONAL"
         store.replace_source_rows("geo_unit_definition", "uis", definitions)
 
-    transform(home)
-    remapped = built_snapshot(home.audit)
-    publish(home)
-    transform(home, full_refresh=True)
+    home = Home(tmp_path / "home").ensure()
+    remapped, full = incremental_and_full(home, aruba_becomes_a_region)
 
-    assert remapped == built_snapshot(home.audit)
+    assert remapped == full
     assert query(home.audit, "select country_iso3, is_regional from staging.int_observations_unified "
                              "where geo_unit = 'ABW'") == [(None, True)]
 
@@ -331,20 +341,14 @@ def test_a_row_stamped_before_the_last_build_is_not_missed(tmp_path: Path) -> No
     # The incremental statistics models read only rows loaded after the newest they hold. A row
     # stamped earlier (a clock set back, a catalog merged by hand) breaks that premise; the audit
     # copy notices and has them rebuilt from every row.
-    home = Home(tmp_path / "home").ensure()
-    first_ingest(home)
-    transform(home)
-    publish(home)
-    with RawStore(home) as store:
+    def late_row(store: RawStore) -> None:
         store.insert_rows("observation", [
             observation("26637", "KOR", 2022, 181000, batch="late", loaded=T0 - timedelta(days=1))])
 
-    transform(home)
-    late = built_snapshot(home.audit)
-    publish(home)
-    transform(home, full_refresh=True)
+    home = Home(tmp_path / "home").ensure()
+    late, full = incremental_and_full(home, late_row)
 
-    assert late == built_snapshot(home.audit)
+    assert late == full
     assert query(home.audit, "select value from staging.int_observations_unified where geo_key = 'KOR'") == [
         (181000.0,)]
 
