@@ -527,7 +527,7 @@ def read_freshness() -> tuple[float | None, str | None]:
 def recorded_scale(scale: str, history: Path = HISTORY_DIR) -> dict[str, Any] | None:
     """The newest committed run (bench/results/history) in which `scale` completed its full build.
 
-    100x takes about an hour on 2 cores (`make bench-100x`), far beyond `make bench`'s budget; a run
+    100x takes ~45 minutes on 2 cores (`make bench-100x`), far beyond `make bench`'s budget; a run
     that has to skip it reports the recorded figures instead, with the file, date and core count.
     """
     newest: tuple[str, Path, dict[str, Any], dict[str, Any]] | None = None
