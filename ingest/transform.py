@@ -131,8 +131,7 @@ def _refresh_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
         con.execute(f"drop table if exists raw.{table}")
         return "absent"
     stamp = GROWING_RAW_TABLES.get(table)
-    here = con.execute("select current_database()").fetchone()[0]
-    if stamp and _columns(con, here, "raw", table) == catalog_columns:
+    if stamp and _columns(con, _current_database(con), "raw", table) == catalog_columns:
         newest = con.execute(f"select max({stamp}) from raw.{table}").fetchone()[0]
         # A constant bound (not a subquery) lets DuckDB skip the catalog's older row groups.
         if newest is None:
@@ -160,6 +159,10 @@ def _drop_statistics_tables(con: duckdb.DuckDBPyConnection) -> None:
     if dropped:
         log.warning("raw observations or flows did not just grow since the last build: %s rebuilt from "
                     "every row", ", ".join(dropped))
+
+
+def _current_database(con: duckdb.DuckDBPyConnection) -> str:
+    return con.execute("select current_database()").fetchone()[0]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
