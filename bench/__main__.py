@@ -59,6 +59,10 @@ FLOOR_MEMORY_LIMIT = "8GB"
 # is not started when the budget left cannot even cover its first quarter (generation and the floor).
 SECONDS_PER_X = 50
 
+# the steps of the pipeline proper, whose peak is a scale's peak_mem_mib (not generate, not the floor)
+PIPELINE_STEPS = ("dbt_full", "validate", "publish", "dbt_incremental", "validate_incremental",
+                  "publish_incremental", "dbt_nothing_new")
+
 TARGETS = {
     "full_ratio_10x": "dbt full refresh within 1.5x of plain SQL at 10x",
     "incremental_10x": "incremental build cost proportional to the new data (1%), not the total",
@@ -281,6 +285,9 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
     def record(label: str, child: Child) -> bool:
         if child.peak_mib:
             peaks[label] = round(child.peak_mib)
+        if child.ok and child.result.get("memory"):
+            # when in the step the peak came, and (dbt builds) which nodes were running then
+            out.setdefault("peak_mem_when", {})[label] = child.result["memory"]
         if not child.ok:
             out["notes"].append(f"{label}: {child.status} ({child.error})")
         return child.ok
@@ -382,9 +389,7 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
                 max(out["incremental_s"] - floor, 0.0) / max(out["dbt_full_s"] - floor, 1e-9), 3)
         return out
     finally:
-        steps = ("dbt_full", "validate", "publish", "dbt_incremental", "validate_incremental",
-                 "publish_incremental", "dbt_nothing_new")
-        pipeline_peaks = [peaks[k] for k in steps if k in peaks]
+        pipeline_peaks = [peaks[k] for k in PIPELINE_STEPS if k in peaks]
         out["peak_mem_mib"] = max(pipeline_peaks) if pipeline_peaks else None
         out["peak_mem_mib_by_step"] = peaks
         if not keep:
@@ -399,6 +404,22 @@ def _fmt(value: Any, suffix: str = "", digits: int = 1) -> str:
     if isinstance(value, float):
         return f"{value:.{digits}f}{suffix}"
     return f"{value}{suffix}"
+
+
+def peak_location(scale: dict[str, Any]) -> str | None:
+    """"2926 MiB in dbt_full, during stg_uis__observations + stg_oecd__flows": the scale's peak step
+    and, from its RSS trace, what ran at the peak."""
+    peaks = {step: mib for step, mib in (scale.get("peak_mem_mib_by_step") or {}).items() if step in PIPELINE_STEPS}
+    if not peaks:
+        return None
+    step = max(peaks, key=lambda name: peaks[name])
+    text = f"{peaks[step]} MiB in {step}"
+    during = ((scale.get("peak_mem_when") or {}).get(step) or {}).get("peak_during")
+    if isinstance(during, list) and during:
+        text += ", during " + " + ".join(during)
+    elif during:
+        text += f", {during}"
+    return text
 
 
 def table(results: dict[str, Any]) -> str:
@@ -422,6 +443,10 @@ def table(results: dict[str, Any]) -> str:
                  _fmt(s.get("incremental_floor_s")), _fmt(s.get("gate_s")), share, _fmt(s.get("pipeline_s")),
                  _fmt(s.get("peak_mem_mib"))]
         lines.append("| " + " | ".join(cells) + " |")
+    for name, s in results["scales"].items():
+        where = peak_location(s)
+        if where:
+            lines.append(f"\n{name} peak memory: {where}")
     for name, s in results["scales"].items():
         if s.get("status") != "complete" and s.get("notes"):
             lines.append(f"\n{name} {s['status']}: " + "; ".join(s["notes"]))

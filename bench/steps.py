@@ -22,6 +22,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from bench.rss_trace import RssTrace, dbt_nodes_at, dbt_started_at
+
 MARKER = "@@BENCH@@"
 STEPS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {}
 
@@ -88,17 +90,31 @@ def step_transform(args: dict[str, Any]) -> dict[str, Any]:
 
     home = _home(args)
     started = time.perf_counter()
-    summary = transform(home, full_refresh=args["full_refresh"])
+    with RssTrace() as trace:
+        summary = transform(home, full_refresh=args["full_refresh"])
     seconds = time.perf_counter() - started
+    run_results = dbt_dir(home) / "target" / "run_results.json"
     result: dict[str, Any] = {
         "seconds": seconds,
         "nodes": {key: summary[key] for key in ("models", "seeds", "tests", "unit_tests")},
         "warnings": summary.get("warnings", []),
-        "dbt": _run_results(dbt_dir(home) / "target" / "run_results.json"),
+        "dbt": _run_results(run_results),
+        "memory": {**trace.summary(), "peak_during": _peak_during(run_results, trace.peak_at)},
     }
     if args.get("fingerprints"):
         result["fingerprints"] = plain_sql.fingerprints(home.audit)
     return result
+
+
+def _peak_during(run_results: Path, moment: float) -> list[str] | str:
+    """The dbt nodes running at the memory peak, or the phase of `transform` outside them."""
+    nodes = dbt_nodes_at(run_results, moment)
+    if nodes:
+        return nodes
+    first = dbt_started_at(run_results)
+    if first is None or moment < first:
+        return "before dbt's first node (audit copy, dbt parse)"
+    return "between dbt nodes"
 
 
 def _run_results(path: Path) -> dict[str, Any]:
@@ -126,9 +142,10 @@ def step_validate(args: dict[str, Any]) -> dict[str, Any]:
     from expectations.validate import validate
 
     started = time.perf_counter()
-    record = validate(_home(args))
+    with RssTrace() as trace:
+        record = validate(_home(args))
     return {"seconds": time.perf_counter() - started, "statistics": record["statistics"],
-            "success": record["success"]}
+            "success": record["success"], "memory": trace.summary()}
 
 
 @step

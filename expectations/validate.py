@@ -46,7 +46,7 @@ from expectations.loader import (
     quiet_gx,
 )
 from expectations.pushdown import quote, sql_string
-from ingest.config import Home
+from ingest.config import Home, duckdb_config
 from ingest.errors import ConfigError, ValidationFailed
 from ingest.locking import writer_lock
 from ingest.raw_store import atomic_write
@@ -165,7 +165,7 @@ def _published_counts(home: Home, tables: list[str]) -> dict[str, int]:
     if not home.warehouse.exists():
         return {}
     try:
-        con = duckdb.connect(str(home.warehouse), read_only=True)
+        con = duckdb.connect(str(home.warehouse), read_only=True, config=duckdb_config())
     except duckdb.Error as exc:
         raise ValidationFailed(f"cannot open the published warehouse {home.warehouse} for the "
                                f"row-count baseline: {exc}") from exc
@@ -334,7 +334,7 @@ def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | 
         try:
             # The read-only connection holds DuckDB's shared file lock, so no writer can change the
             # file while it is hashed and checked: the hash names exactly what was checked.
-            con = duckdb.connect(str(home.audit), read_only=True)
+            con = duckdb.connect(str(home.audit), read_only=True, config=duckdb_config())
             try:
                 digest = pool.submit(file_sha256, home.audit)
                 mark = time.monotonic()

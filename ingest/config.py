@@ -93,6 +93,28 @@ class Home:
         return self
 
 
+# DuckDB's memory cap for the pipeline's large reads and writes: the audit copy, the dbt build
+# (dbt_project/profiles.yml reads the same variable, with the same fallback), the gate and publish.
+# Without it DuckDB may take 80% of the machine: a scan of a 25 GB catalog keeps the blocks it read
+# cached up to that limit, though the query itself needs little.
+MEMORY_LIMIT_ENV = "EDUOPEN_MEMORY_LIMIT"
+DEFAULT_MEMORY_LIMIT = "2500MB"
+
+
+def duckdb_memory_limit() -> str:
+    return os.environ.get(MEMORY_LIMIT_ENV) or DEFAULT_MEMORY_LIMIT
+
+
+def duckdb_config() -> dict[str, Any]:
+    """Settings for the pipeline's own DuckDB connections (`duckdb.connect(..., config=...)`)."""
+    return {
+        "memory_limit": duckdb_memory_limit(),
+        # No table relies on row order (every list a mart shows is sorted by its query): without
+        # it DuckDB streams inserts instead of buffering them to keep the input order.
+        "preserve_insertion_order": False,
+    }
+
+
 def env_url_name(source: str) -> str:
     """`moe_zh` -> `EDUOPEN_MOE_ZH_URL`."""
     return f"EDUOPEN_{source.upper()}_URL"

@@ -25,7 +25,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.config import Home
+from ingest.config import Home, duckdb_config
 from ingest.errors import PublishError
 from ingest.locking import writer_lock
 
@@ -131,7 +131,7 @@ def _stage_exports(database: Path, exports: Path) -> tuple[dict[str, int], dict[
     exports.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
     rows: dict[str, int] = {}
-    con = duckdb.connect(str(database), read_only=True)
+    con = duckdb.connect(str(database), read_only=True, config=duckdb_config())
     try:
         tables = [r[0] for r in con.execute(
             "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"

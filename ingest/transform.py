@@ -21,7 +21,7 @@ from typing import Any
 
 import duckdb
 
-from ingest.config import DBT_PROJECT_DIR, Home
+from ingest.config import DBT_PROJECT_DIR, Home, duckdb_config
 from ingest.errors import EduOpenError
 from ingest.raw_store import RAW_TABLES, SCHEMA
 
@@ -91,7 +91,7 @@ def prepare_audit(home: Home) -> dict[str, int]:
         os.replace(tmp, home.audit)
 
     counts: dict[str, int] = {}
-    con = duckdb.connect(str(home.audit))
+    con = duckdb.connect(str(home.audit), config=duckdb_config())
     try:
         con.execute("create schema if not exists raw")
         if home.catalog.exists():

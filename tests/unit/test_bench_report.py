@@ -69,3 +69,17 @@ def test_incremental_cost_is_judged_beyond_the_floor_of_a_build_with_nothing_new
     assert "2.0 s beyond the 18.0 s floor" in incremental(20.0)["detail"]
     # 1% of new data that costs a fifth of the work beyond the floor is not proportional
     assert incremental(30.0)["met"] is False
+
+
+def test_the_peak_is_placed_in_its_step_and_the_nodes_running_then() -> None:
+    from bench.__main__ import peak_location
+
+    scale = {"peak_mem_mib_by_step": {"generate": 3900, "dbt_full": 3100, "validate": 1200},
+             "peak_mem_when": {"dbt_full": {"sampled_peak_mib": 3080, "peak_after_s": 12.0,
+                                            "peak_during": ["stg_oecd__flows", "stg_uis__observations"]}}}
+
+    # generation is not the pipeline: its larger peak is not the scale's
+    assert peak_location(scale) == "3100 MiB in dbt_full, during stg_oecd__flows + stg_uis__observations"
+    scale["peak_mem_mib_by_step"]["validate"] = 3500
+    assert peak_location(scale) == "3500 MiB in validate"
+    assert peak_location({"peak_mem_mib_by_step": {"generate": 100}}) is None
