@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import yaml
 
-from ingest.config import DBT_PROJECT_DIR, Home
+from ingest.config import DBT_PROJECT_DIR, Home, duckdb_config
 from ingest.raw_store import RAW_TABLES, SCHEMA
 
 SEEDS = {
@@ -694,18 +694,17 @@ def _load_seeds(con: duckdb.DuckDBPyConnection) -> None:
                     f"columns = {{{types}}})")
 
 
-def build(home: Home, target: Path, *, progress: Callable[[str], None] | None = None,
-          memory_limit: str | None = None) -> dict[str, Any]:
+def build(home: Home, target: Path, *, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Build the marts from `home`'s raw catalog into a fresh DuckDB file `target`; return timings."""
     for path in (target, Path(f"{target}.wal")):
         path.unlink(missing_ok=True)
     started = time.perf_counter()
-    con = duckdb.connect(str(target))
+    # The pipeline's own DuckDB settings (memory cap, no insertion order), so the floor differs
+    # from the dbt build in the tool alone, not in what DuckDB is allowed to do.
+    con = duckdb.connect(str(target), config=duckdb_config())
     steps: dict[str, float] = {}
     try:
         con.execute("set enable_progress_bar = false")
-        if memory_limit:
-            con.execute(f"set memory_limit = '{memory_limit}'")
         prepare = (("raw_copy", lambda: _copy_raw(con, home.catalog)), ("seeds", lambda: _load_seeds(con)))
         for name, call in prepare:
             t0 = time.perf_counter()

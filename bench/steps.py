@@ -75,7 +75,7 @@ def step_plain_sql(args: dict[str, Any]) -> dict[str, Any]:
     from bench import plain_sql
 
     target = Path(args["target"])
-    result = plain_sql.build(_home(args), target, progress=say, memory_limit=args.get("memory_limit"))
+    result = plain_sql.build(_home(args), target, progress=say)
     result["fingerprints"] = plain_sql.fingerprints(target)
     slowest = sorted(result["steps"].items(), key=lambda item: -item[1])[:5]
     result["slowest"] = [{"step": name, "s": s} for name, s in slowest]

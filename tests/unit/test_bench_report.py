@@ -83,3 +83,36 @@ def test_the_peak_is_placed_in_its_step_and_the_nodes_running_then() -> None:
     scale["peak_mem_mib_by_step"]["validate"] = 3500
     assert peak_location(scale) == "3500 MiB in validate"
     assert peak_location({"peak_mem_mib_by_step": {"generate": 100}}) is None
+
+
+def _fake_freshness_test(tmp_path: Path, body: str) -> str:
+    test = tmp_path / "test_fake_freshness.py"
+    test.write_text("import json, pathlib, pytest\n\ndef test_freshness():\n" + body, encoding="utf-8")
+    return str(test)
+
+
+def test_freshness_is_what_the_e2e_test_just_wrote(tmp_path: Path, monkeypatch) -> None:
+    import bench.__main__ as bench
+
+    out = tmp_path / "freshness.json"
+    out.write_text(json.dumps({"freshness_s": 99.0}), encoding="utf-8")
+    monkeypatch.setattr(bench, "FRESHNESS_FILE", out)
+    written = {"freshness_s": 26.0, "watch_poll_s": 2}
+    monkeypatch.setattr(bench, "FRESHNESS_TEST", _fake_freshness_test(
+        tmp_path, f"    pathlib.Path({str(out)!r}).write_text(json.dumps({written!r}))\n"))
+    freshness_s, note = bench.measure_freshness(bench.Budget(600), tmp_path / "logs")
+    assert freshness_s == 26.0
+    assert "watcher poll 2 s" in note
+
+
+def test_a_skipped_e2e_test_says_why_and_reports_the_earlier_figure_as_earlier(tmp_path: Path, monkeypatch) -> None:
+    import bench.__main__ as bench
+
+    out = tmp_path / "freshness.json"
+    out.write_text(json.dumps({"freshness_s": 31.5}), encoding="utf-8")
+    monkeypatch.setattr(bench, "FRESHNESS_FILE", out)
+    monkeypatch.setattr(bench, "FRESHNESS_TEST", _fake_freshness_test(
+        tmp_path, "    pytest.skip('no PostgreSQL server here')\n"))
+    freshness_s, note = bench.measure_freshness(bench.Budget(600), tmp_path / "logs")
+    assert freshness_s == 31.5
+    assert "no PostgreSQL server here" in note and "earlier measurement" in note
