@@ -89,6 +89,9 @@ def step_transform(args: dict[str, Any]) -> dict[str, Any]:
     from ingest.transform import dbt_dir, transform
 
     home = _home(args)
+    if args.get("cold_parse"):
+        # what dbt parses from scratch on a new home; a repeat would otherwise parse only changes
+        (dbt_dir(home) / "target" / "partial_parse.msgpack").unlink(missing_ok=True)
     started = time.perf_counter()
     with RssTrace() as trace:
         summary = transform(home, full_refresh=args["full_refresh"])
