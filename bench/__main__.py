@@ -473,13 +473,9 @@ def table(results: dict[str, Any]) -> str:
     lines.append(f"DAG parse ({cores} cores, beyond airflow.sdk import "
                  f"{_fmt(results.get('dag_parse_baseline_s'), ' s', 2)}): "
                  + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in dags.items()))
-    targets = results["targets"].items()
-    missed = [f"{key}: {t['target']} ({t['detail']})" for key, t in targets if t["met"] is False]
-    unknown = [f"{key}: {t['detail']}" for key, t in targets if t["met"] is None]
-    if missed:
-        lines += ["", "Missed targets:"] + [f"- {m}" for m in missed]
-    if unknown:
-        lines += ["", "Not measured:"] + [f"- {m}" for m in unknown]
+    verdict = {True: "met", False: "MISSED", None: "not measured"}
+    lines += ["", "Targets:"] + [f"- {verdict[t['met']]}: {t['target']} ({t['detail']})"
+                                 for t in results["targets"].values()]
     return "\n".join(lines)
 
 

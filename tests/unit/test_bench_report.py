@@ -116,3 +116,13 @@ def test_a_skipped_e2e_test_says_why_and_reports_the_earlier_figure_as_earlier(t
     freshness_s, note = bench.measure_freshness(bench.Budget(600), tmp_path / "logs")
     assert freshness_s == 31.5
     assert "no PostgreSQL server here" in note and "earlier measurement" in note
+
+
+def test_the_table_states_every_target_and_which_were_missed() -> None:
+    results = _run("2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0,
+                                                          "peak_mem_mib": 5000}})
+    results["targets"] = judge(results)
+    printed = table(results)
+
+    assert "- MISSED: the 100x build fits in 4 GiB (5000 MiB)" in printed
+    assert printed.count("\n- ") == len(results["targets"])
