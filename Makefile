@@ -46,7 +46,7 @@ bench: env
 	bash scripts/ensure_postgres.sh
 	$(VENV)/bin/python -m bench
 
-# 100x alone: ~45 minutes on 2 cores and ~50 GiB of disk, beyond `make bench`'s 20 minutes. Its
+# 100x alone: ~37 minutes on 2 cores and ~50 GiB of disk, beyond `make bench`'s 20 minutes. Its
 # dated results file is what `make bench` reports for 100x (marked "recorded") once committed.
 bench-100x: env
 	$(VENV)/bin/python -m bench --scales 100x --skip-ingest --skip-dags --skip-freshness --repeats 1 \
