@@ -146,7 +146,7 @@ _STATEMENTS = (
        from releases r cross join range(2) t(v)
        where v < r.versions""",
     """insert into marts.fct_policy_release
-       select md5(r.url), r.source, r.url, r.language, v.title, r.published_at,
+       select md5(r.url), md5(r.url), 1, r.source, r.url, r.language, v.title, r.published_at,
               cast(timezone('Asia/Shanghai', r.published_at) as date), v.issuing_body,
               v.document_number, v.listing_column, v.body_text, length(v.body_text), v.content_sha256,
               r.versions, (select min(x.first_seen_at) from raw.release_version x where x.url = r.url)

@@ -61,6 +61,7 @@ final as (
         url,
         language,
         title,
+        title_key,
         published_at,
         published_date,
         issuing_body,

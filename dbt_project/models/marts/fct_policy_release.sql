@@ -16,10 +16,18 @@ releases as (
 
 ),
 
+events as (
+
+    select * from {{ ref('int_release_events') }}
+
+),
+
 final as (
 
     select
-        cast(release_id as varchar) as release_id,
+        cast(releases.release_id as varchar) as release_id,
+        cast(events.event_id as varchar) as event_id,
+        cast(events.event_release_count as integer) as event_release_count,
         cast(source as varchar) as source,
         cast(url as varchar) as url,
         cast(language as varchar) as language,
@@ -36,6 +44,8 @@ final as (
         cast(first_seen_at as timestamptz) as first_seen_at
 
     from releases
+    inner join events
+        on releases.release_id = events.release_id
 
 )
 
