@@ -31,6 +31,9 @@ class Series:
     values: Sequence[float | None]
     color: str
     style: str = "line"  # 'line' (line + points) or 'points' (markers only, e.g. sparse figures)
+    # Per value, what it is when it is not as the source published it ('estimate', 'derived'):
+    # such a point is drawn hollow and its tooltip says so, so a reader never takes it for a count.
+    marks: Sequence[str | None] | None = None
 
 
 # -- numbers ------------------------------------------------------------------------------------
@@ -183,8 +186,14 @@ def line_chart(x_values: Sequence[int], series: Sequence[Series], *, label: str,
                              f'stroke="{item.color}" stroke-width="2.5" stroke-linejoin="round">'
                              f"<title>{escape(item.name)}</title></path>")
         radius = 3 if item.style == "line" else 5
-        for x, v in points:
+        marks = item.marks or [None] * len(points)
+        for (x, v), mark in zip(points, marks, strict=True):
             if v is None:
+                continue
+            if mark:
+                parts.append(f'<circle class="mark {escape(mark)}" cx="{_f(sx(x))}" cy="{_f(sy(v))}" '
+                             f'r="{radius + 1.5}" fill="#fff" stroke="{item.color}" stroke-width="2">'
+                             f"<title>{escape(item.name)} · {x}: {full(v)} ({escape(mark)})</title></circle>")
                 continue
             parts.append(f'<circle class="mark" cx="{_f(sx(x))}" cy="{_f(sy(v))}" r="{radius}" '
                          f'fill="{item.color}" stroke="#fff" stroke-width="1">'

@@ -61,6 +61,9 @@ class Mobility:
     moe_outbound: list[float | None]
     note: str
     from_scorecard: bool
+    # per year, 'estimate' or 'derived' where the value is not as its source published it
+    inbound_marks: list[str | None] = field(default_factory=list)
+    outbound_marks: list[str | None] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +74,7 @@ class Partners:
     from_china: list[float | None]
     releases: list[int | None]
     from_exchange: bool
+    sources: str = ""
 
 
 @dataclass
@@ -101,6 +105,7 @@ class ReportData:
     release_total: int
     scorecard: list[dict[str, Any]]
     scorecard_columns: list[str]
+    scorecard_note: str = ""
 
 
 # -- reading the warehouse ----------------------------------------------------------------------
@@ -136,13 +141,33 @@ def _num(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def _trim(years: list[int], *columns: list[float | None]) -> tuple[list[int], list[list[float | None]]]:
-    """Drop leading and trailing years in which every series is missing; keep gaps in between."""
-    filled = [i for i in range(len(years)) if any(c[i] is not None for c in columns)]
+def _trim(years: list[int], *columns: list[Any], values: int | None = None) -> tuple[list[int], list[list[Any]]]:
+    """Drop leading and trailing years in which every series is missing; keep gaps in between.
+    Only the first `values` columns (all by default) decide; the others are cut alongside."""
+    deciding = columns[:values] if values is not None else columns
+    filled = [i for i in range(len(years)) if any(c[i] is not None for c in deciding)]
     if not filled:
         return [], [[] for _ in columns]
     lo, hi = filled[0], filled[-1] + 1
     return years[lo:hi], [c[lo:hi] for c in columns]
+
+
+NOT_AS_PUBLISHED = ("estimate", "derived")
+
+
+def _mark(status: Any) -> str | None:
+    return str(status) if status in NOT_AS_PUBLISHED else None
+
+
+def _status_note(marks: Sequence[str | None]) -> str:
+    """What the hollow points of a chart are, counted, or nothing when every value is as published."""
+    counts = {m: sum(1 for x in marks if x == m) for m in NOT_AS_PUBLISHED}
+    if not any(counts.values()):
+        return ""
+    what = {"estimate": "an estimate the source itself flags (e.g. UIS_EST)",
+            "derived": "derived here from published series (outbound = inbound − net flow)"}
+    return " Hollow points: " + "; ".join(
+        f"{n} {what[m]}" for m, n in counts.items() if n) + "."
 
 
 def _distinct(values: Sequence[Any]) -> str:
@@ -161,6 +186,7 @@ def read_mobility(marts: _Marts) -> Mobility | None:
         rows = marts.rows(f"""
             select year, inbound_students, outbound_students,
                    {marts.col(table, 'inbound_source')}, {marts.col(table, 'outbound_source')},
+                   {marts.col(table, 'inbound_status')}, {marts.col(table, 'outbound_status')},
                    {marts.col(table, 'moe_reported_inbound')}, {marts.col(table, 'moe_reported_outbound')}
             from marts.{table} where year is not null order by year""")
         note = (f"Source: marts.mart_opening_up_scorecard — inbound from "
@@ -169,8 +195,12 @@ def read_mobility(marts: _Marts) -> Mobility | None:
                 "Education reported in its own releases.")
         from_scorecard = True
     elif marts.has("fct_student_mobility", "country_iso3", "year", "inbound_students", "outbound_students"):
-        rows = marts.rows("""
-            select year, inbound_students, outbound_students, source as inbound_source,
+        table = "fct_student_mobility"
+        inbound_source = next((f"{c} as inbound_source" for c in ("inbound_source", "source")
+                               if marts.has(table, c)), "null as inbound_source")
+        rows = marts.rows(f"""
+            select year, inbound_students, outbound_students, {inbound_source},
+                   {marts.col(table, 'inbound_status')}, {marts.col(table, 'outbound_status')},
                    null as moe_reported_inbound, null as moe_reported_outbound
             from marts.fct_student_mobility where country_iso3 = 'CHN' and year is not null order by year""")
         sources = _distinct([r["inbound_source"] for r in rows])
@@ -182,10 +212,14 @@ def read_mobility(marts: _Marts) -> Mobility | None:
     years = [int(r["year"]) for r in rows]
     series = [[_num(r[k]) for r in rows] for k in ("inbound_students", "outbound_students",
                                                    "moe_reported_inbound", "moe_reported_outbound")]
-    years, series = _trim(years, *series)
+    marks = [[_mark(r[k]) for r in rows] for k in ("inbound_status", "outbound_status")]
+    years, columns = _trim(years, *series, *marks, values=len(series))
     if not years:
         return None
-    return Mobility(years, *series, note=note, from_scorecard=from_scorecard)
+    inbound_marks, outbound_marks = columns[4:]
+    note += _status_note(inbound_marks + outbound_marks)
+    return Mobility(years, *columns[:4], note=note, from_scorecard=from_scorecard,
+                    inbound_marks=inbound_marks, outbound_marks=outbound_marks)
 
 
 def read_partners(marts: _Marts) -> Partners | None:
@@ -197,10 +231,13 @@ def read_partners(marts: _Marts) -> Partners | None:
                                                   "mart_country_exchange", True)
         mentions = ("sum(releases_mentioning) over (partition by country_iso3)"
                     if marts.has(table, "releases_mentioning") else "null")
+        source_cols = [c for c in ("students_to_china_source", "students_from_china_source")
+                       if marts.has(table, c)]
     elif marts.has("fct_student_mobility", "country_iso3", "year", "inbound_students", "outbound_students"):
         to_col, from_col, table, from_exchange = ("inbound_students", "outbound_students",
                                                   "fct_student_mobility", False)
         mentions = "null"
+        source_cols = []
     else:
         return None
     rows = marts.rows(f"""
@@ -222,8 +259,17 @@ def read_partners(marts: _Marts) -> Partners | None:
         limit {TOP_PARTNERS}""")
     if not rows:
         return None
+    year = int(rows[0]["year"])
+    sources = ""
+    if source_cols:
+        named = marts.rows(f"""
+            select {', '.join(f"string_agg(distinct {c}, ', ' order by {c}) as {c}" for c in source_cols)}
+            from marts.{table} where year = ?""", [year])[0]
+        sources = "; ".join(f"{'to China' if 'to_china' in c else 'from China'}: {named[c] or 'none'}"
+                            for c in source_cols)
     return Partners(
-        year=int(rows[0]["year"]),
+        year=year,
+        sources=sources,
         labels=[_country_label(r["name_en"], r["name_zh"], r["country_iso3"]) for r in rows],
         to_china=[_num(r["to_china"]) for r in rows],
         from_china=[_num(r["from_china"]) for r in rows],
@@ -238,9 +284,11 @@ def read_themes(marts: _Marts) -> ThemeGrid | None:
             and marts.has("dim_theme", "theme_id", "theme_name_en")):
         return None
     zh = marts.col("dim_theme", "theme_name_zh", "t")
+    # an event told in Chinese, in English and in a feed is one event, counted once
+    event = "r.event_id" if marts.has("fct_policy_release", "event_id") else "r.release_id"
     rows = marts.rows(f"""
         select t.theme_id, t.theme_name_en, {zh}, year(r.published_date) as year,
-               count(distinct b.release_id) as releases
+               count(distinct {event}) as releases
         from marts.bridge_release_theme b
         join marts.fct_policy_release r on r.release_id = b.release_id
         join marts.dim_theme t on t.theme_id = b.theme_id
@@ -299,11 +347,32 @@ def read_scorecard(marts: _Marts) -> tuple[list[dict[str, Any]], list[str]]:
         return [], []
     columns = [c for c in SCORECARD_COLUMNS if c in marts.columns[table]]
     values = [c for c in columns if c != "year"]
+    statuses = [f"{c}_status" for c in values if f"{c}_status" in marts.columns[table]]
     rows = marts.rows(f"""
-        select {', '.join(columns)} from marts.{table}
+        select {', '.join(columns + statuses)} from marts.{table}
         where year is not null and coalesce({', '.join(values) or 'null'}) is not null
         order by year desc limit 12""")
     return rows, columns
+
+
+def read_scorecard_note(marts: _Marts) -> str:
+    """Where the scorecard's columns come from, and since when releases are collected."""
+    table = "mart_opening_up_scorecard"
+    if not marts.has(table, "year"):
+        return ""
+    parts = []
+    for column, label in (("inbound_source", "inbound"), ("outbound_source", "outbound"),
+                          ("moe_reported_inbound_source", "MOE inbound"),
+                          ("moe_reported_outbound_source", "MOE outbound")):
+        if marts.has(table, column):
+            named = marts.rows(f"select string_agg(distinct {column}, ', ' order by {column}) as s "
+                               f"from marts.{table}")[0]["s"]
+            parts.append(f"{label} from {named or 'no source yet'}")
+    if marts.has(table, "releases_coverage_start"):
+        start = marts.rows(f"select min(releases_coverage_start) as s from marts.{table}")[0]["s"]
+        parts.append(f"releases collected since {start}; earlier years: not collected"
+                     if start else "no releases collected yet")
+    return "; ".join(parts)
 
 
 def read_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
@@ -311,6 +380,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
     releases, release_total = read_releases(marts)
     scorecard, scorecard_columns = read_scorecard(marts)
     return ReportData(
+        scorecard_note=read_scorecard_note(marts),
         row_counts={table: marts.count(table) for table in sorted(marts.columns)},
         mobility=read_mobility(marts),
         partners=read_partners(marts),
@@ -350,8 +420,10 @@ def render_mobility(mobility: Mobility | None) -> str:
                 "students enrolled abroad (outbound, 'going global'), per year.")
     if mobility is None:
         return _section("mobility", "Bringing in vs going global", "引进来与走出去", subtitle, NO_DATA)
-    series = [Series("Students coming to China (inbound)", mobility.inbound, INBOUND),
-              Series("Chinese students going abroad (outbound)", mobility.outbound, OUTBOUND)]
+    series = [Series("Students coming to China (inbound)", mobility.inbound, INBOUND,
+                     marks=mobility.inbound_marks or None),
+              Series("Chinese students going abroad (outbound)", mobility.outbound, OUTBOUND,
+                     marks=mobility.outbound_marks or None)]
     if any(v is not None for v in mobility.moe_inbound):
         series.append(Series("Inbound as reported by MOE", mobility.moe_inbound, "#0b2545", "points"))
     if any(v is not None for v in mobility.moe_outbound):
@@ -371,8 +443,9 @@ def render_partners(partners: Partners | None) -> str:
                     f"{partners.year} (latest year with data); the {len(partners.labels)} largest exchanges.")
         series = [Series("Students coming to China", partners.to_china, INBOUND),
                   Series("Chinese students going there", partners.from_china, OUTBOUND)]
-        source = ("Source: marts.mart_country_exchange; right: policy releases mentioning the country "
-                  "(all years).")
+        source = ("Source: marts.mart_country_exchange"
+                  + (f" ({partners.sources})" if partners.sources else "")
+                  + "; right: policy releases mentioning the country (all years).")
         notes = [f"{n} release{'s' if n != 1 else ''}" if n is not None else "" for n in partners.releases]
     else:
         subtitle = (f"International students hosted by and sent abroad from each tracked partner country, "
@@ -424,16 +497,27 @@ def render_releases(releases: list[Release], total: int) -> str:
     return _section("releases", title, title_zh, subtitle, table, "Source: marts.fct_policy_release.")
 
 
-def _format_cell(column: str, value: Any, fractions: bool) -> str:
+STATUS_SIGNS = {"estimate": "e", "derived": "d"}
+
+
+def _format_cell(column: str, value: Any, fractions: bool, status: Any = None) -> str:
     if value is None:
-        return '<td class="num missing">—</td>'
+        # a count of releases before collection began is unknown, not zero
+        text = "not collected" if column == "releases_total" else "—"
+        return f'<td class="num missing">{text}</td>'
     if column == "year":
         return f'<td class="num">{int(value)}</td>'
     if column == "bringing_in_ratio":
-        return f'<td class="num">{float(value):.2f}</td>'
-    if column.startswith("inbound_share_"):
-        return f'<td class="num">{float(value) * (100 if fractions else 1):.1f}%</td>'
-    return f'<td class="num">{esc(full(float(value)))}</td>'
+        shown = f"{float(value):.2f}"
+    elif column.startswith("inbound_share_"):
+        shown = f"{float(value) * (100 if fractions else 1):.1f}%"
+    else:
+        shown = esc(full(float(value)))
+    sign = STATUS_SIGNS.get(str(status)) if status else None
+    if sign:
+        return (f'<td class="num {esc(status)}" title="{esc(status)}">{shown}'
+                f'<sup class="status">{sign}</sup></td>')
+    return f'<td class="num">{shown}</td>'
 
 
 SCORECARD_HEADINGS = {
@@ -444,7 +528,7 @@ SCORECARD_HEADINGS = {
 }
 
 
-def render_scorecard(rows: list[dict[str, Any]], columns: list[str]) -> str:
+def render_scorecard(rows: list[dict[str, Any]], columns: list[str], note: str = "") -> str:
     if not columns:
         return ""  # the mart is not published yet; the chart above already says where data came from
     title, title_zh = "Opening-up scorecard", "教育对外开放记分卡"
@@ -456,11 +540,16 @@ def render_scorecard(rows: list[dict[str, Any]], columns: list[str]) -> str:
     # Shares may be stored as fractions (0–1) or as percentages: decide per column, not per cell.
     fractions = {c: all(r[c] is None or float(r[c]) <= 1 for r in rows) for c in columns}
     head = "".join(f'<th class="num">{esc(SCORECARD_HEADINGS[c])}</th>' for c in columns)
-    body = "".join("<tr>" + "".join(_format_cell(c, r[c], fractions[c]) for c in columns) + "</tr>"
+    body = "".join("<tr>" + "".join(_format_cell(c, r[c], fractions[c], r.get(f"{c}_status"))
+                                    for c in columns) + "</tr>"
                    for r in rows)
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
-    return _section("scorecard", title, title_zh, subtitle, table,
-                    "Source: marts.mart_opening_up_scorecard (latest 12 years with data).")
+    source = "Source: marts.mart_opening_up_scorecard (latest 12 years with data)"
+    source += f": {note}." if note else "."
+    if any(r.get(f"{c}_status") in NOT_AS_PUBLISHED for r in rows for c in columns):
+        source += (" e: an estimate the source itself flags; d: derived here from published series"
+                   " (the mart's documentation says how).")
+    return _section("scorecard", title, title_zh, subtitle, table, source)
 
 
 def _latest(values: list[float | None], years: list[int]) -> tuple[float, int] | None:
@@ -506,7 +595,7 @@ def render(data: ReportData, *, published_at: str, warehouse_version: str, gener
         render_mobility(data.mobility),
         render_partners(data.partners),
         render_themes(data.themes),
-        render_scorecard(data.scorecard, data.scorecard_columns),
+        render_scorecard(data.scorecard, data.scorecard_columns, data.scorecard_note),
         render_releases(data.releases, data.release_total),
     ) if part)
     template = Template((TEMPLATES / "report.html").read_text(encoding="utf-8"))
