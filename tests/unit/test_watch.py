@@ -34,7 +34,7 @@ from ingest.watch import (
 )
 from tests.support.fault_server import FaultServer, Reply
 
-NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202611/t20261121_1452688.html"
+NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202401/t20240130_000004.html"
 USER_AGENT = Settings.load().user_agent
 
 
@@ -136,7 +136,7 @@ def test_first_poll_fires_with_every_listed_item_since_nothing_was_seen_yet(
     assert result.failed == []
     assert result.checked == result.changed == len(_listing_requests(replay))
     moe_zh = result.new_items["moe_zh"]
-    assert any(url.endswith("/moe_1485/202611/t20261118_1452210.html") for url in moe_zh)
+    assert any(url.endswith("/s5987/202012/t20201214_505447.html") for url in moe_zh)
     assert not any(url.endswith(NEW_RELEASE) for url in moe_zh)
     payload = result.payload()
     assert payload["new_items"] == sum(len(v) for v in result.new_items.values())
