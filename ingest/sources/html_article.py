@@ -110,11 +110,25 @@ def parse_html(data: bytes, content_type: str | None) -> LexborHTMLParser:
     return LexborHTMLParser(decode_html(data, content_type))
 
 
-def require_complete_document(data: bytes, locator: str) -> None:
-    """Refuse a page cut off in transit: a half page parses into a plausible but wrong record."""
-    tail = data[-4096:].rstrip().lower()
-    if b"</html>" not in tail:
-        raise ParseError(f"{locator}: truncated HTML (no closing </html>); refetch it or inspect the blob")
+def require_title_and_body(locator: str, data: bytes, *, title: str | None, body: LexborNode | None,
+                           title_sources: str, body_sources: str) -> tuple[str, LexborNode]:
+    """The page's title and body element; ParseError naming what is missing when either is.
+
+    Whether the bytes arrived whole is the transport's question (`ingest.http` refuses a body short
+    of its Content-Length or cut mid-chunk); a page that arrived whole but lacks `</html>` or closes
+    none of its tags is read for what it has, as browsers do. Only a page without a title or a body
+    is refused, and the reason says which and where they were looked for.
+    """
+    if title and body is not None:
+        return title, body
+    if not data.strip():
+        raise ParseError(f"{locator}: empty page (0 bytes of markup): no title and no article body")
+    if not title and body is None:
+        raise ParseError(f"{locator}: no title and no article body ({len(data)} bytes): no {title_sources}; "
+                         f"no {body_sources}")
+    if not title:
+        raise ParseError(f"{locator}: no title (no {title_sources})")
+    raise ParseError(f"{locator}: no article body (no {body_sources})")
 
 
 def meta_content(tree: LexborHTMLParser, name: str) -> str | None:
@@ -134,25 +148,27 @@ def normalize_space(text: str) -> str:
     return _CJK_GAP.sub("", _SPACES.sub(" ", text)).strip()
 
 
-def _walk(node: LexborNode, out: list[str], buf: list[str]) -> None:
+def _walk(node: LexborNode, out: list[str], buf: list[str], skip: frozenset[int], skip_chrome: bool) -> None:
     for child in node.iter(include_text=True):
         if child.is_text_node:
             buf.append(child.text_content or "")
             continue
         tag = child.tag or ""
-        if tag.startswith("-") or tag in _SKIP_TAGS:
+        if tag.startswith("-") or tag in _SKIP_TAGS or child.mem_id in skip:
+            continue
+        if skip_chrome and _names_chrome(child):
             continue
         if tag == "br":
             _flush(out, buf)
         elif tag in _CELL_TAGS:
             buf.append(_CELL_MARK)
-            _walk(child, out, buf)
+            _walk(child, out, buf, skip, skip_chrome)
         elif tag in _BLOCK_TAGS:
             _flush(out, buf)
-            _walk(child, out, buf)
+            _walk(child, out, buf, skip, skip_chrome)
             _flush(out, buf)
         else:
-            _walk(child, out, buf)
+            _walk(child, out, buf, skip, skip_chrome)
 
 
 def _flush(out: list[str], buf: list[str]) -> None:
@@ -165,11 +181,17 @@ def _flush(out: list[str], buf: list[str]) -> None:
     buf.clear()
 
 
-def block_paragraphs(node: LexborNode) -> list[str]:
-    """The visible text of `node` as paragraphs: one per block element, table cells tab-joined."""
+def block_paragraphs(node: LexborNode, *, exclude: Iterable[str] = (), skip_chrome: bool = False) -> list[str]:
+    """The visible text of `node` as paragraphs: one per block element, table cells tab-joined.
+
+    `exclude`: selectors of descendants to leave out (a title block repeated inside the body).
+    `skip_chrome`: leave out descendants named as page furniture (footer, share box, …): when a
+    page never closes its body element, the parser nests everything after it, footer included, inside.
+    """
+    skip = frozenset(found.mem_id for selector in exclude for found in node.css(selector))
     out: list[str] = []
     buf: list[str] = []
-    _walk(node, out, buf)
+    _walk(node, out, buf, skip, skip_chrome)
     _flush(out, buf)
     return out
 
@@ -324,15 +346,20 @@ def parse_any_datetime(text: str | None, *, tz: timezone = SHANGHAI) -> datetime
     return None
 
 
+def _names_chrome(node: LexborNode) -> bool:
+    """The element itself is page furniture by its tag or by a word of its class or id."""
+    if node.tag in _CHROME_TAGS:
+        return True
+    attrs = node.attributes
+    words = _WORD_SPLIT.split(f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower())
+    return bool(_CHROME_WORDS.intersection(words))
+
+
 def _is_chrome(node: LexborNode) -> bool:
     """Inside the page's header, navigation, footer or a share/related box (never article text)."""
     current: LexborNode | None = node
     while current is not None and current.tag not in ("body", "html"):
-        if current.tag in _CHROME_TAGS:
-            return True
-        attrs = current.attributes
-        words = _WORD_SPLIT.split(f"{attrs.get('id') or ''} {attrs.get('class') or ''}".lower())
-        if _CHROME_WORDS.intersection(words):
+        if _names_chrome(current):
             return True
         current = current.parent
     return False
@@ -357,44 +384,95 @@ def largest_text_block(tree: LexborHTMLParser) -> LexborNode | None:
     return nodes[best]
 
 
-def _page_title(tree: LexborHTMLParser) -> str | None:
+def page_title(tree: LexborHTMLParser) -> str | None:
+    """`<title>` without the site name: "Article title - Ministry of Education of the PRC" → the head."""
     node = tree.css_first("title")
     if node is None:
         return None
     full = normalize_space(node.text())
-    # "Article title - Ministry of Education of the PRC" / "Title_english.gov.cn": the site name goes.
     head = _TITLE_SUFFIX.split(full, maxsplit=1)[0].strip()
     return head or full or None
 
 
+def first_node(tree: LexborHTMLParser | LexborNode, selectors: Iterable[str]) -> LexborNode | None:
+    """The first element matched by the first selector that matches anything."""
+    for selector in selectors:
+        node = tree.css_first(selector)
+        if node is not None:
+            return node
+    return None
+
+
+def heading_text(tree: LexborHTMLParser, selectors: Iterable[str]) -> str | None:
+    """Text of the first non-empty heading matched by `selectors` (in order) outside the page chrome."""
+    for selector in selectors:
+        for node in tree.css(selector):
+            text = normalize_space(node.text())
+            if text and not _is_chrome(node):
+                return text
+    return None
+
+
+_LABEL_CELL = re.compile(r"^([^:：]{1,12})[:：]\s*(.*)$")
+
+
+def labelled_cells(node: LexborNode) -> dict[str, str]:
+    """`label：value` pairs of a metadata table (public-information pages print one above the text).
+
+    A label cell ends with a colon and is followed by its value cell (`<td>发文字号：</td><td>教外〔…〕1号</td>`),
+    or carries the value itself (`<td>发文字号：教外〔…〕1号</td>`). Labels lose their inner spaces
+    (`索 引 号` → `索引号`); the first value of a label wins.
+    """
+    found: dict[str, str] = {}
+    for row in node.css("tr"):
+        cells = [normalize_space(cell.text()) for cell in row.css("td, th")]
+        index = 0
+        while index < len(cells):
+            match = _LABEL_CELL.match(cells[index])
+            index += 1
+            if not match:
+                continue
+            label, value = match.group(1).replace(" ", ""), match.group(2).strip()
+            if not value and index < len(cells) and not _LABEL_CELL.match(cells[index]):
+                value = cells[index]
+                index += 1
+            if value:
+                found.setdefault(label, value)
+    return found
+
+
 def parse_generic_article(data: bytes, url: str, content_type: str | None = None, *, source: str,
-                          language: str, selectors: dict[str, str] | None = None) -> ReleaseRecord:
+                          language: str, selectors: dict[str, str] | None = None,
+                          body_candidates: tuple[str, ...] = ()) -> ReleaseRecord:
     """A news article of a site whose template is not pinned down (see the section comment).
 
     Title: `selectors['title']`, og:title, ArticleTitle meta, `<h1>`, `<title>` without the site name.
     Date: `selectors['date']`, PubDate / firstpublishedtime / article:published_time meta, the URL.
-    Body: `selectors['body']`, else the element with the most `<p>` text. Raises ParseError when the
-    page is cut off or has no title or body.
+    Body: `selectors['body']`, else the first of `body_candidates` (the site's known body containers)
+    on the page, else the element with the most `<p>` text. A page need not end in `</html>` nor
+    close its tags; ParseError when it has no title or no body.
     """
     selectors = selectors or {}
-    require_complete_document(data, url)
     tree = parse_html(data, content_type)
 
     title = _selected_text(tree, selectors.get("title"))
     for name in _GENERIC_TITLE_META:
         title = title or meta_any(tree, name)
-    if not title:
-        heading = next((h for h in tree.css("h1") if not _is_chrome(h) and normalize_space(h.text())), None)
-        title = normalize_space(heading.text()) if heading is not None else _page_title(tree)
-    if not title:
-        raise ParseError(f"{url}: no title (no og:title, ArticleTitle, <h1> or <title>)")
+    title = title or heading_text(tree, ("h1",)) or page_title(tree)
 
     body_node = tree.css_first(selectors["body"]) if selectors.get("body") else None
-    body_node = body_node or largest_text_block(tree)
-    if body_node is None:
-        raise ParseError(f"{url}: no article body (no paragraphs outside the page chrome)"
-                         + (f"; selector {selectors['body']!r} not found" if selectors.get("body") else ""))
-    paragraphs = block_paragraphs(body_node)
+    body_node = body_node or first_node(tree, body_candidates) or largest_text_block(tree)
+    body_sources = "paragraphs outside the page chrome"
+    if body_candidates:
+        body_sources = f"{', '.join(body_candidates)} or {body_sources}"
+    if selectors.get("body"):
+        body_sources = f"{selectors['body']!r} (selector not found) or {body_sources}"
+    title, body_node = require_title_and_body(url, data, title=title, body=body_node,
+                                              title_sources="og:title, ArticleTitle, <h1> or <title>",
+                                              body_sources=body_sources)
+    paragraphs = block_paragraphs(body_node, skip_chrome=True)
+    if paragraphs and paragraphs[0] == title:
+        paragraphs = paragraphs[1:]
     attachments = tuple(attachment_links(body_node, url))
     if not paragraphs and not attachments:
         raise ParseError(f"{url}: article body is empty")
