@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,18 +13,17 @@ from ingest.sources.releases import paged_url
 
 BUNDLE = Path(__file__).resolve().parents[2] / "ingest" / "replay" / "bundle" / "gov_en"
 SITE = "https://english.www.gov.cn/"
-COLUMN = SITE + "policies/latestreleases/"
-LR = "policies/latestreleases/"
-OPENING_UP = LR + "202611/20/content_WS673d9a41c6d0868f4e8ed3c1.html"
-ENROLMENT = LR + "202611/12/content_WS6733b0a2c6d0868f4e8ed1f4.html"
-NO_OG = LR + "202610/29/content_WS67209f61c6d0868f4e8ec9a2.html"
-TITLE_TAG_ONLY = LR + "202609/10/content_WS66dfa7b4c6d0868f4e8eb2a5.html"
-MISSING = LR + "202609/25/content_WS66f3c1e2c6d0868f4e8eb7d3.html"
+COLUMN = SITE + "state_council/ministries/"
+MIN = "state_council/ministries/"
+RETURNEES = MIN + "2019/06/16/content_281476717954250.htm"
+# The URL shapes sources.yml configures for gov_en: since 2020 (content_WS….html) and before (content_N.htm).
+CONFIGURED = re.compile(r"^/(?:policies|state_council)/[a-z0-9_]+/(?:(?:19|20)\d{4}/\d{2}/content_WS[0-9a-f]+\.html"
+                        r"|(?:19|20)\d{2}/\d{2}/\d{2}/content_\d+\.htm)$")
 CT = "text/html; charset=utf-8"
 
 
-def listing(file_rel: str, page_url: str):
-    return parse_listing((BUNDLE / file_rel).read_bytes(), page_url, CT)
+def listing(file_rel: str, page_url: str, pattern: re.Pattern[str] = CONFIGURED):
+    return parse_listing((BUNDLE / file_rel).read_bytes(), page_url, CT, pattern=pattern)
 
 
 def article(rel: str):
@@ -36,57 +36,43 @@ def test_first_page_is_the_column_itself_then_page_n():
     assert paged_url(COLUMN, 3, first=FIRST_PAGE, next_page=NEXT_PAGE) == COLUMN + "page_3.html"
 
 
-def test_listing_items_are_absolute_https_urls_dated_by_their_directories():
-    items = listing(LR + "index.html", COLUMN)
-    assert items[0].url == SITE + OPENING_UP
-    assert items[0].date == date(2026, 11, 20)
-    assert all(ARTICLE_PATH.search(item.url.removeprefix("https://english.www.gov.cn")) for item in items)
-
-
-def test_picture_link_and_absolute_repeat_collapse_into_the_headline_item():
-    items = listing(LR + "index.html", COLUMN)
-    assert [item.url for item in items].count(SITE + OPENING_UP) == 1
-    assert items[0].title == "China to expand high-standard opening-up of education"
-    assert len(items) == 5
+def test_pre_2020_urls_need_the_configured_pattern_and_take_their_date_from_the_row():
+    assert listing(MIN + "index.html", COLUMN, ARTICLE_PATH) == []
+    (item,) = listing(MIN + "index.html", COLUMN)
+    assert (item.url, item.title, item.date) == (
+        SITE + RETURNEES, "3.65m Chinese return after overseas study", date(2019, 6, 16))
 
 
 def test_gov_cn_first_published_time_with_dash_before_the_clock():
-    record = article(OPENING_UP)
-    assert record.published_at == datetime.fromisoformat("2026-11-20T18:30:00+08:00")
-    assert parse_any_datetime("2026-11-20-18:30:00") == record.published_at
+    record = article(RETURNEES)
+    assert record.published_at == datetime.fromisoformat("2019-06-16T18:48:00+08:00")
+    assert parse_any_datetime("2019-06-16-18:48:00") == record.published_at
 
 
 def test_source_line_names_the_issuing_body():
-    assert article(OPENING_UP).issuing_body == "Xinhua"
-    assert article(ENROLMENT).issuing_body == "Ministry of Education"
+    assert article(RETURNEES).issuing_body == "Xinhua"
 
 
-def test_heading_is_used_when_open_graph_is_missing():
-    assert article(NO_OG).title == "China, ASEAN countries to deepen vocational education cooperation"
+def test_heading_is_the_title():
+    assert article(RETURNEES).title == "3.65m Chinese return after overseas study"
 
 
-def test_page_title_loses_the_site_suffix_and_the_url_dates_the_page():
-    record = article(TITLE_TAG_ONLY)
-    assert record.title == "Action plan to advance digital education released"
-    assert record.published_at == datetime.fromisoformat("2026-09-10T00:00:00+08:00")
-
-
-def test_body_excludes_share_buttons_and_footer():
-    body = article(OPENING_UP).body_text
-    assert body.startswith("China will expand the high-standard opening-up of education")
-    for chrome in ("Share:", "Copyright", "Registration Number", "Latest Releases"):
+def test_body_excludes_navigation_and_footer():
+    body = article(RETURNEES).body_text
+    assert body.startswith("BEIJING \u2014 A total of more than 3.65 million Chinese returned to China")
+    assert "totaled 519,400" in body
+    for chrome in ("Copyright", "Registration Number", "STATE COUNCIL", "Updated:"):
         assert chrome not in body
 
 
 def test_date_in_gov_cn_url_directories():
-    assert date_from_article_url(SITE + OPENING_UP) == datetime.fromisoformat("2026-11-20T00:00:00+08:00")
-    assert date_from_article_url("http://www.gov.cn/zhengce/content/202610/content_7045512.htm") is None
+    url = SITE + "policies/latestreleases/202402/04/content_WS65bf7f70c6d0868f4e8e3c94.html"
+    assert date_from_article_url(url) == datetime.fromisoformat("2024-02-04T00:00:00+08:00")
+    assert date_from_article_url("http://www.gov.cn/zhengce/content/202310/content_7045512.htm") is None
 
 
-def test_every_listed_page_is_recorded_except_the_deliberately_missing_one():
-    listed = {item.url for item in listing(LR + "index.html", COLUMN)}
-    listed |= {item.url for item in listing(LR + "page_1.html", COLUMN + "page_1.html")}
-    missing = {url.removeprefix(SITE) for url in listed if not (BUNDLE / url.removeprefix(SITE)).is_file()}
-    assert missing == {MISSING}
-    for url in listed - {SITE + MISSING}:
+def test_every_listed_page_is_recorded():
+    listed = {item.url for item in listing(MIN + "index.html", COLUMN)}
+    assert listed == {SITE + RETURNEES}
+    for url in listed:
         assert article(url.removeprefix(SITE)).body_text
