@@ -76,3 +76,37 @@ def test_every_listed_page_is_recorded():
     assert listed == {SITE + RETURNEES}
     for url in listed:
         assert article(url.removeprefix(SITE)).body_text
+
+
+# -- the gov.cn article template (tests/data/pages: template modelled, a real story's text) -----
+PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
+UCAP_URL = "https://english.www.gov.test/policies/latestreleases/story.html"
+
+
+def ucap_page() -> bytes:
+    return (PAGES / "gov_en_ucap.html").read_bytes()
+
+
+def test_ucap_content_is_the_whole_body_lead_paragraph_included():
+    record = parse_article(ucap_page(), UCAP_URL, CT)
+    lines = record.body_text.split("\n")
+    # The lead sits outside the inner trs_editor_view, which alone holds the most paragraphs.
+    assert lines[0] == ("A total of 492,185 international students from 196 countries and regions studied in "
+                        "China in 2018, the Ministry of Education said Friday.")
+    assert lines[-1] == "Among those, 65,800 were sponsored by public funding while 596,300 were self-funded."
+    assert len(lines) == 7
+    assert "Share:" not in record.body_text and "Copyright" not in record.body_text
+
+
+def test_ucap_page_title_date_and_source():
+    record = parse_article(ucap_page(), UCAP_URL, CT)
+    assert record.title == "Nearly 500,000 international students study in China"
+    assert record.published_at == datetime.fromisoformat("2019-04-13T00:00:00+08:00")
+    assert record.issuing_body == "Xinhua"
+
+
+def test_ucap_page_without_closing_tags_is_read_for_what_it_has():
+    whole = ucap_page()
+    cut = whole[: whole.index(b"</div>\n    </div>\n    <div class=\"share\">")]
+    assert b"</html>" not in cut
+    assert parse_article(cut, UCAP_URL, CT) == parse_article(whole, UCAP_URL, CT)
