@@ -324,10 +324,13 @@ def test_feed_read_cut_short_is_finished_next_run_although_the_feed_is_unchanged
 # -- moe_zh stores figures through the same helper -----------------------------------------------
 def test_moe_zh_statistics_release_stores_its_figures(home, replay):
     ingest_one("moe_zh", home)
-    url = "http://www.moe.gov.cn/jyb_sjzl/sjzl_fztjgb/202603/t20260316_1437720.html"
-    figures = {metric: (value, year) for metric, value, year in rows(
-        home, "select metric, value, year from release_figure where url = ?", [url])}
-    assert figures["international_students_in_china"] == (492185, 2018)
-    assert figures["students_going_abroad"] == (662100, 2018)
-    assert figures["students_going_abroad_growth_pct"] == (8.83, 2018)
-    assert figures["returnees"] == (519400, 2018)
+    def figures(url: str) -> dict:
+        return {metric: (value, year) for metric, value, year in rows(
+            home, "select metric, value, year from release_figure where url = ?", [url])}
+
+    inbound = figures("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_377692.html")
+    assert inbound["international_students_in_china"] == (492185, 2018)
+    outbound = figures("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/s5987/201903/t20190327_375704.html")
+    assert outbound["students_going_abroad"] == (662100, 2018)
+    assert outbound["students_going_abroad_growth_pct"] == (8.83, 2018)
+    assert outbound["returnees"] == (519400, 2018)
