@@ -41,18 +41,23 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["Figure", "extract_figures", "parse_cn_numeral", "parse_number", "split_sentences"]
+__all__ = ["QUALIFIERS", "Figure", "data_years", "extract_figures", "parse_cn_numeral", "parse_number",
+           "qualifier_of", "split_sentences"]
+
+
+QUALIFIERS = ("exact", "approximately", "at_least", "more_than", "nearly")
 
 
 @dataclass(frozen=True)
 class Figure:
-    """One headline statistic: what it measures, its value and unit, its year and its provenance."""
+    """One headline statistic: what it measures, its value, unit and qualifier, the year it is about."""
 
     metric: str
     value: float
     unit: str
-    year: int | None
+    period_year: int | None
     sentence: str
+    qualifier: str = "exact"
 
 
 # -- numbers ----------------------------------------------------------------------------------
@@ -74,7 +79,8 @@ _ZH_NUM = rf"{_ZH_START}(?:{_ARABIC}(?:余|多)?(?:万亿|亿|万)?|[{_CN_CHARS}
 _ZH_PCT = rf"{_ZH_START}{_ARABIC}%"
 _EN_NUM = rf"(?<![\d.,])(?:{_ARABIC})(?!\d|,\d)(?:\s?(?:million|billion|thousand)\b)?"
 _EN_PCT = rf"(?<![\d.,]){_ARABIC}\s?(?:%|percent\b|per cent\b)"
-_EN_APPROX = r"(?:(?:more than|over|nearly|almost|about|around|approximately|some|close to)\s+)?"
+_EN_APPROX_WORDS = r"more than|at least|over|nearly|almost|about|around|approximately|some|close to"
+_EN_APPROX = rf"(?:(?:{_EN_APPROX_WORDS})\s+)?"
 
 _ZH_NUMBER_FULL = re.compile(rf"({_ARABIC})(?:余|多)?(万亿|亿|万)?")
 _EN_NUMBER_FULL = re.compile(rf"({_ARABIC})\s?(million|billion|thousand)?")
@@ -105,7 +111,7 @@ def parse_cn_numeral(text: str) -> int | None:
 
 def parse_number(text: str) -> float | None:
     """The value of a number as written in a release: `66.21万`, `492,185`, `1.5 million`, `三千`."""
-    cleaned = re.sub(r"^(?:more than|over|nearly|almost|about|around|approximately|some|close to)\s+",
+    cleaned = re.sub(rf"^(?:{_EN_APPROX_WORDS})\s+",
                      "", text.strip().translate(_FULLWIDTH), flags=re.IGNORECASE)
     cleaned = cleaned.rstrip("%").strip().rstrip("余多")
     cleaned = re.sub(r"\s?(?:percent|per cent)$", "", cleaned)
@@ -154,6 +160,7 @@ class _Rule:
     unit: str
     pattern: re.Pattern[str]
     requires: str | None = None  # a metric that must be found in the same sentence
+    context: re.Pattern[str] | None = None  # words the sentence must contain
 
 
 def _compile(template: str, number: str, percent: str) -> re.Pattern[str]:
@@ -161,8 +168,12 @@ def _compile(template: str, number: str, percent: str) -> re.Pattern[str]:
                       re.IGNORECASE)
 
 
-def _zh(metric: str, unit: str, *templates: str, requires: str | None = None) -> list[_Rule]:
-    return [_Rule(metric, unit, _compile(t, _ZH_NUM, _ZH_PCT), requires) for t in templates]
+def _zh(metric: str, unit: str, *templates: str, requires: str | None = None,
+        context: str | None = None) -> list[_Rule]:
+    ctx = re.compile(context) if context else None
+    # MOE writes "492,185 名" as often as "492185名"
+    templates = tuple(re.sub(r"\{N\}(?=名|人|\(\?:名|\(\?:人)", r"{N}\\s?", t) for t in templates)
+    return [_Rule(metric, unit, _compile(t, _ZH_NUM, _ZH_PCT), requires, ctx) for t in templates]
 
 
 def _en(metric: str, unit: str, *templates: str, requires: str | None = None) -> list[_Rule]:
@@ -178,8 +189,21 @@ _RULES: dict[str, list[_Rule]] = {
     "zh": [
         *_zh("international_degree_students", "persons",
              rf"接受学历教育的{_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("international_degree_students", "persons",
+             rf"(?<!非)学历生{_ZH_VERB}{{N}}(?:名|人)",
+             requires="international_students_in_china"),
         *_zh("government_scholarship_students", "persons",
-             rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)"),
+             rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)",
+             r"{N}名中国政府奖学金生"),
+        *_zh("international_self_funded_students", "persons",
+             rf"自费生{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("international_non_degree_students", "persons",
+             rf"非学历(?:生)?(?:外国)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("international_postgraduate_students", "persons",
+             rf"硕士(?:和|及|与)博士研究生{_ZH_VERB}{{N}}(?:名|人)",
+             context=r"外国留学|来华|留学生"),
+        *_zh("international_students_belt_and_road", "persons",
+             rf"“?一带一路”?沿线国家(?:的)?(?:来华)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)"),
         *_zh("international_students_in_china", "persons",
              rf"{{N}}名(?:各类|各国)?{_INTL_ZH}",
              rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
@@ -301,31 +325,115 @@ class _Hit:
     end: int
 
 
-def extract_figures(text: str, *, language: str, published_year: int | None) -> list[Figure]:
-    """Headline figures in `text` ('zh' or 'en' rules), in text order, each with its sentence.
+def extract_figures(text: str, *, language: str, published_year: int | None = None,
+                    title: str | None = None) -> list[Figure]:
+    """Headline figures in `title` and `text` ('zh' or 'en' rules), in text order, with their sentence.
 
-    The same (metric, value, year) stated twice in one text (title and body) is kept once.
+    The same (metric, value) stated twice in one text (title and body) is kept once, with the
+    first period year found for it.
     """
     lang = (language or "").lower().split("-")[0]
     if lang not in _RULES:
         raise ValueError(f"no figure rules for language {language!r}; known: {', '.join(_RULES)}")
+    title_years = [year for _, year in _data_years((title or "").translate(_FULLWIDTH), lang, published_year)]
+    title_year = title_years[0] if len(set(title_years)) == 1 else None
     figures: list[Figure] = []
-    seen: set[tuple[str, float, int | None]] = set()
-    for _, sentence in split_sentences(text):
-        for hit, year in _sentence_hits(sentence, lang, published_year):
-            key = (hit.metric, hit.value, year)
-            if key in seen:
-                continue
-            seen.add(key)
-            figures.append(Figure(hit.metric, hit.value, hit.unit, year, sentence))
+    index: dict[tuple[str, float], int] = {}
+    previous_period: int | None = None
+    previous_subject: str | None = None
+    sentences = ([s for _, s in split_sentences(title)] if title else []) + [s for _, s in split_sentences(text)]
+    for sentence in sentences:
+        normalised = sentence.translate(_FULLWIDTH)
+        continues = bool(_CONTINUES.match(normalised))
+        hits = _sentence_hits(normalised, lang, previous_subject if continues else None)
+        years = _data_years(normalised, lang, published_year)
+        fallback = previous_period if continues else None
+        if fallback is None:
+            fallback = title_year
+        if fallback is None and _AS_OF_NOW.search(normalised):
+            fallback = published_year
+        sentence_periods: list[int | None] = []
+        for hit in hits:
+            period = _year_for(hit, years, fallback)
+            sentence_periods.append(period)
+            figure = Figure(hit.metric, hit.value, hit.unit, period, sentence,
+                            qualifier_of(normalised, hit.start, hit.end, lang))
+            key = (hit.metric, hit.value)
+            if key not in index:
+                index[key] = len(figures)
+                figures.append(figure)
+            elif figures[index[key]].period_year is None and period is not None:
+                figures[index[key]] = figure
+        subjects = [hit.metric for hit in hits if hit.metric in _FUNDED_SUBJECTS]
+        if subjects:
+            previous_subject = subjects[-1]
+        elif not continues:
+            previous_subject = None
+        known = [period for period in sentence_periods if period is not None]
+        if known or not continues:
+            previous_period = known[-1] if known else (years[-1][1] if years else None)
     return figures
 
 
-def _sentence_hits(sentence: str, lang: str, published_year: int | None) -> list[tuple[_Hit, int | None]]:
-    normalised = sentence.translate(_FULLWIDTH)
+# A sentence that only goes on with the previous one ("其中，国家公派3.02万人…"): its figures are
+# parts of the previous sentence's total, about the same year.
+_CONTINUES = re.compile(r"^\s*(?:其中|在这些|这当中|among them|of them|of these|of whom)", re.IGNORECASE)
+# A stock stated as of now ("目前…", "so far") is about the publication year; any other sentence
+# without a year says nothing about its period.
+_AS_OF_NOW = re.compile(r"目前|截至目前|截止目前|现有|迄今|至今|当前|currently|so far|to date|at present",
+                        re.IGNORECASE)
+
+# Qualifier words just before a number (Chinese) or inside the English number group.
+_ZH_QUALIFIER_BEFORE = (
+    (re.compile(r"(?:超过|超|逾|多于|高于|突破)$"), "more_than"),
+    (re.compile(r"(?:将近|接近|近)$"), "nearly"),
+    (re.compile(r"(?:大约|约|大概)$"), "approximately"),
+    (re.compile(r"(?:至少|不少于|不低于)$"), "at_least"),
+)
+_ZH_QUALIFIER_AFTER = (
+    (re.compile(r"^(?:万亿|亿|万)?(?:名|人|个|所|家)?(?:左右|上下)"), "approximately"),
+    (re.compile(r"^(?:万亿|亿|万)?(?:名|人|个|所|家)?以上"), "at_least"),
+)
+_EN_QUALIFIER = (
+    (re.compile(r"^(?:more than|over)\b", re.IGNORECASE), "more_than"),
+    (re.compile(r"^at least\b", re.IGNORECASE), "at_least"),
+    (re.compile(r"^(?:nearly|almost|close to)\b", re.IGNORECASE), "nearly"),
+    (re.compile(r"^(?:about|around|approximately|some)\b", re.IGNORECASE), "approximately"),
+)
+
+
+def qualifier_of(text: str, start: int, end: int, lang: str) -> str:
+    """How the number at text[start:end] is stated: exact, or a bound or approximation of it.
+
+    约 / about -> approximately; 近 / nearly -> nearly; 余, 多, 超过, 逾 / more than, over ->
+    more_than; 至少, N以上 / at least -> at_least.
+    """
+    number = text[start:end]
+    if lang == "en":
+        for pattern, qualifier in _EN_QUALIFIER:
+            if pattern.match(number):
+                return qualifier
+        return "exact"
+    if re.search(r"\d(?:余|多)|[十百千万亿](?:余|多)|(?:余|多)(?:万亿|亿|万)?$", number):
+        return "more_than"
+    before = re.sub(r"(?:总数|总人数|人数|规模)?(?:为|达到|达|共计|总计|合计|共有|共)*$", "",
+                    text[max(0, start - 8):start])
+    for pattern, qualifier in _ZH_QUALIFIER_BEFORE:
+        if pattern.search(before):
+            return qualifier
+    for pattern, qualifier in _ZH_QUALIFIER_AFTER:
+        if pattern.match(text[end:end + 6]):
+            return qualifier
+    return "exact"
+
+
+def _sentence_hits(normalised: str, lang: str, inherited_subject: str | None) -> list[_Hit]:
     hits: list[_Hit] = []
+    requires: list[str | None] = []
     claimed: list[tuple[int, int]] = []
     for rule in _RULES[lang]:
+        if rule.context is not None and not rule.context.search(normalised):
+            continue
         for match in rule.pattern.finditer(normalised):
             start, end = match.span("n")
             if any(start < c_end and c_start < end for c_start, c_end in claimed):
@@ -336,14 +444,71 @@ def _sentence_hits(sentence: str, lang: str, published_year: int | None) -> list
             if value is None:
                 continue
             hits.append(_Hit(rule.metric, value, rule.unit, start, end))
+            requires.append(rule.requires)
             claimed.append((start, end))
     found = {hit.metric for hit in hits}
-    requirements = {rule.metric: rule.requires for rule in _RULES[lang]}
-    hits = [hit for hit in hits if requirements[hit.metric] is None or requirements[hit.metric] in found]
+    hits = [hit for hit, required in zip(hits, requires, strict=True) if required is None or required in found]
+    if lang == "zh":
+        hits += _funding_hits(normalised, hits, claimed, inherited_subject)
+        hits += _share_hits(normalised, hits, claimed)
     hits += _delta_hits(normalised, lang, hits, claimed)
     hits.sort(key=lambda hit: hit.start)
-    years = _data_years(normalised, lang)
-    return [(hit, _year_for(hit, years, published_year)) for hit in hits]
+    return hits
+
+
+# Who paid for a stay abroad (出国留学人员情况统计): parts of the students going abroad or of the
+# returnees, whichever total the sentence (or the one it continues) names last before them.
+_FUNDED_SUBJECTS = frozenset({"students_going_abroad", "returnees"})
+_FUNDING = {"国家公派": "state_funded", "单位公派": "employer_funded", "自费留学": "self_funded"}
+_ZH_FUNDING = re.compile(
+    rf"(?P<kind>国家公派|单位公派|自费留学)(?:留学)?(?:人员)?{_ZH_VERB}(?P<n>{_ZH_NUM})\s?(?:名|人)")
+
+
+def _funding_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]],
+                  inherited_subject: str | None) -> list[_Hit]:
+    subjects = sorted((hit for hit in hits if hit.metric in _FUNDED_SUBJECTS), key=lambda hit: hit.start)
+    out: list[_Hit] = []
+    for match in _ZH_FUNDING.finditer(text):
+        start, end = match.span("n")
+        if any(start < c_end and c_start < end for c_start, c_end in claimed):
+            continue
+        before = [hit.metric for hit in subjects if hit.end <= match.start()]
+        subject = before[-1] if before else inherited_subject
+        value = parse_number(match.group("n"))
+        if subject is None or value is None:
+            continue
+        out.append(_Hit(f"{subject}_{_FUNDING[match.group('kind')]}", value, "persons", start, end))
+        claimed.append((start, end))
+    return out
+
+
+# "…258,122 人，占来华生总数的52.44%": a share stated right after a count, of the whole the
+# release counts. A share of something else (占奖学金生总数的88.02%, 占已完成学业群体的84.46%) is
+# the share of a subgroup and is not taken.
+# (matched at the end of the count: `pattern.match(text, pos)` anchors there)
+_ZH_SHARE = re.compile(
+    rf"\s*(?:名|人)?[^，,；;。\d%]{{0,14}}?[，,]?\s*占(?P<base>[^，,；;。\d%]{{0,10}}?)的?(?P<p>{_ZH_PCT})")
+_SHARE_BASES = frozenset({"", "总数", "总人数", "来华生总数", "来华留学生总数", "来华留学生总人数",
+                          "出国留学总人数", "出国留学人员总数", "留学回国人员总数"})
+
+
+def _share_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
+    out: list[_Hit] = []
+    for hit in sorted(hits, key=lambda hit: hit.start):
+        if hit.unit != "persons":
+            continue
+        match = _ZH_SHARE.match(text, hit.end)
+        if match is None or match.group("base") not in _SHARE_BASES:
+            continue
+        start, end = match.span("p")
+        if any(start < c_end and c_start < end for c_start, c_end in claimed):
+            continue
+        value = parse_number(match.group("p"))
+        if value is None:
+            continue
+        out.append(_Hit(f"{hit.metric}_share_pct", value, "percent", start, end))
+        claimed.append((start, end))
+    return out
 
 
 def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
@@ -378,14 +543,22 @@ def _is_bare_year(text: str, number: str, start: int) -> bool:
                 and _EN_BARE_YEAR_CONTEXT.search(text[max(0, start - 12):start]))
 
 
-def _data_years(text: str, lang: str) -> list[tuple[int, int]]:
-    """(offset, year) of the years in a sentence that can be a figure's reference year."""
+def data_years(text: str, language: str, published_year: int | None = None) -> list[int]:
+    """The years a sentence states that can be the period of a statistic in it, in text order."""
+    return [year for _, year in _data_years(text.translate(_FULLWIDTH), language, published_year)]
+
+
+def _data_years(text: str, lang: str, published_year: int | None = None) -> list[tuple[int, int]]:
+    """(offset, year) of the years in a sentence that can be a figure's period.
+
+    A year after the publication year is a target (到2025年), never the period of a statistic.
+    """
     pattern, before, after = ((_ZH_YEAR, _ZH_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER) if lang == "zh"
                               else (_EN_YEAR, _EN_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER))
     years = []
     for match in pattern.finditer(text):
         year = int(match.group(1))
-        if not 1949 <= year <= 2100:
+        if not 1949 <= year <= 2100 or (published_year is not None and year > published_year):
             continue
         if before.search(text[max(0, match.start() - 12):match.start()]):
             continue
@@ -396,9 +569,9 @@ def _data_years(text: str, lang: str) -> list[tuple[int, int]]:
     return years
 
 
-def _year_for(hit: _Hit, years: list[tuple[int, int]], published_year: int | None) -> int | None:
+def _year_for(hit: _Hit, years: list[tuple[int, int]], fallback: int | None) -> int | None:
     before = [year for offset, year in years if offset < hit.start]
     if before:
         return before[-1]
     after = [year for offset, year in years if offset > hit.start]
-    return after[0] if after else published_year
+    return after[0] if after else fallback

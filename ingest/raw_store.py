@@ -65,9 +65,25 @@ create table if not exists release_figure (
     metric varchar not null,
     value double not null,
     unit varchar,
-    year integer,
+    qualifier varchar not null default 'exact',
+    period_year integer,
     sentence varchar not null,
     primary key (url, content_sha256, figure_index)
+);
+create table if not exists release_statistic (
+    source varchar not null,
+    url varchar not null,
+    content_sha256 varchar not null,
+    row_index integer not null,
+    period_year integer,
+    measure varchar not null,
+    breakdown varchar not null,
+    member varchar not null,
+    value double not null,
+    unit varchar not null,
+    qualifier varchar not null,
+    sentence varchar not null,
+    primary key (url, content_sha256, row_index)
 );
 create table if not exists observation (
     source varchar not null,
@@ -156,6 +172,7 @@ RAW_TABLES: Sequence[str] = (
     "fetch_log",
     "release_version",
     "release_figure",
+    "release_statistic",
     "observation",
     "flow_observation",
     "landing_file",

@@ -1,8 +1,9 @@
 """What every release source does once it holds a parsed release, and the crawl of paged listings.
 
-`store_release` writes one `raw.release_version` row and the headline figures found in its text
-(`raw.release_figure`, see `ingest.figures`) in one transaction, so a version never exists without
-its figures. moe_zh, moe_en, gov_en and feeds all store through it.
+`store_release` writes one `raw.release_version` row, the headline figures found in its text
+(`raw.release_figure`, see `ingest.figures`) and, for MOE's statistics releases, their tables
+(`raw.release_statistic`, see `ingest.release_statistics`) in one transaction, so a version never
+exists without its figures. moe_zh, moe_en, gov_en and feeds all store through it.
 
 `PagedListingCrawl` is the incremental walk of the sites published as columns of paged listings
 (moe_zh, moe_en, gov_en); each passes its own listing and article parsers, pager and `ListingLayout`.
@@ -34,6 +35,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
 from ingest.http import path_climbs
+from ingest.release_statistics import parse_statistics, statistic_rows
 from ingest.sources.html_article import SHANGHAI, ListingItem, ReleaseRecord, dedupe_by_url
 
 if TYPE_CHECKING:
@@ -53,9 +55,8 @@ PageCounter = Callable[[bytes], "int | None"]
 
 def figure_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, Any]]:
     """The `raw.release_figure` rows of one stored version (title and body are searched)."""
-    published_year = record.published_at.astimezone(SHANGHAI).year if record.published_at else None
-    figures = extract_figures(f"{record.title}\n{record.body_text}", language=record.language,
-                              published_year=published_year)
+    figures = extract_figures(record.body_text or "", title=record.title, language=record.language,
+                              published_year=_published_year(record))
     return [
         {
             "source": record.source,
@@ -65,11 +66,23 @@ def figure_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, An
             "metric": figure.metric,
             "value": figure.value,
             "unit": figure.unit,
-            "year": figure.year,
+            "qualifier": figure.qualifier,
+            "period_year": figure.period_year,
             "sentence": figure.sentence,
         }
         for index, figure in enumerate(figures)
     ]
+
+
+def statistics_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, Any]]:
+    """The `raw.release_statistic` rows of one stored version (MOE statistics releases only)."""
+    found = parse_statistics(record.body_text or "", title=record.title, language=record.language,
+                             published_year=_published_year(record))
+    return statistic_rows(found, source=record.source, url=record.url, content_sha256=content_sha256)
+
+
+def _published_year(record: ReleaseRecord) -> int | None:
+    return record.published_at.astimezone(SHANGHAI).year if record.published_at else None
 
 
 def store_release(ctx: SourceContext, record: ReleaseRecord, content_sha256: str, column: str | None, *,
@@ -82,11 +95,13 @@ def store_release(ctx: SourceContext, record: ReleaseRecord, content_sha256: str
     row = record.as_row(content_sha256=content_sha256, listing_column=column,
                         first_seen_at=first_seen_at or datetime.now(UTC))
     figures = figure_rows(record, content_sha256)
+    statistics = statistics_rows(record, content_sha256)
     con = ctx.store.con
     con.execute("begin")
     try:
         inserted = ctx.store.insert_rows("release_version", [row])
         ctx.store.insert_rows("release_figure", figures)
+        ctx.store.insert_rows("release_statistic", statistics)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")

@@ -31,10 +31,10 @@ def values(text: str, language: str = "zh", published_year: int | None = 2026) -
 def test_inbound_sentence_yields_students_countries_and_institutions_for_2018():
     found = figures(ZH_INBOUND_2018)
     assert found["international_students_in_china"] == Figure(
-        "international_students_in_china", 492185, "persons", 2018, ZH_INBOUND_2018)
+        "international_students_in_china", 492185, "persons", 2018, ZH_INBOUND_2018, "exact")
     assert (found["countries_of_origin"].value, found["countries_of_origin"].unit) == (196, "countries")
     assert (found["host_institutions"].value, found["host_institutions"].unit) == (1004, "institutions")
-    assert {f.year for f in found.values()} == {2018}
+    assert {f.period_year for f in found.values()} == {2018}
 
 
 def test_change_over_the_comparison_year_belongs_to_the_student_count_not_to_2017():
@@ -42,13 +42,13 @@ def test_change_over_the_comparison_year_belongs_to_the_student_count_not_to_201
     assert found["international_students_in_china_increase"].value == 3013
     assert found["international_students_in_china_growth_pct"].value == pytest.approx(0.62)
     assert found["international_students_in_china_growth_pct"].unit == "percent"
-    assert found["international_students_in_china_growth_pct"].year == 2018
+    assert found["international_students_in_china_growth_pct"].period_year == 2018
 
 
 def test_wan_unit_and_year_on_year_growth_of_students_going_abroad():
     assert values(ZH_OUTBOUND_2018) == {"students_going_abroad": 662100,
                                         "students_going_abroad_growth_pct": pytest.approx(8.83)}
-    assert {f.year for f in figures(ZH_OUTBOUND_2018).values()} == {2018}
+    assert {f.period_year for f in figures(ZH_OUTBOUND_2018).values()} == {2018}
 
 
 def test_returnees_with_increase_in_wan_and_growth():
@@ -60,7 +60,7 @@ def test_english_release_sentence_yields_the_same_figures_as_the_chinese_one():
     english = values(EN_INBOUND_2018, "en")
     chinese = values(ZH_INBOUND_2018, "zh")
     assert english == chinese
-    assert {f.year for f in figures(EN_INBOUND_2018, "en").values()} == {2018}
+    assert {f.period_year for f in figures(EN_INBOUND_2018, "en").values()} == {2018}
 
 
 def test_more_than_keeps_the_stated_number():
@@ -106,7 +106,7 @@ def test_chinese_numerals_and_full_width_digits_inside_sentences():
     full_width = "２０１８年共有来自１９６个国家和地区的４９２１８５名各类外国留学人员在华学习。"
     found = figures(full_width)
     assert found["international_students_in_china"].value == 492185
-    assert found["international_students_in_china"].year == 2018
+    assert found["international_students_in_china"].period_year == 2018
     assert found["international_students_in_china"].sentence == full_width  # provenance as published
 
 
@@ -144,30 +144,44 @@ def test_english_sentences_without_headline_figures_yield_nothing(text):
 
 
 # -- years ------------------------------------------------------------------------------------
-def test_year_falls_back_to_the_publication_year_when_the_sentence_has_none():
-    found = figures("按经费办法统计：中国政府奖学金生63041人，占来华生总数的12.81%。", published_year=2019)
-    assert found["government_scholarship_students"].year == 2019
-    assert figures("中国政府奖学金生63041人。", published_year=None)["government_scholarship_students"].year is None
+def test_period_is_the_statistics_year_of_the_title_not_the_publication_year():
+    # published 2019-04-12: the scholarship sentence states no year, the title does
+    found = extract_figures("五、按经费办法统计：中国政府奖学金生63,041人，占来华生总数的12.81%。",
+                            title="2018年来华留学统计", language="zh", published_year=2019)
+    assert {f.period_year for f in found} == {2018}
+
+
+def test_a_sentence_without_a_year_has_no_period_unless_it_states_a_stock_as_of_now():
+    found = figures("中国政府奖学金生63041人。", published_year=2019)
+    assert found["government_scholarship_students"].period_year is None
+    found = figures("目前，全球已有80多个国家将中文纳入国民教育体系。", published_year=2021)
+    assert found["countries_teaching_chinese"].period_year == 2021
+
+
+def test_a_target_year_after_publication_is_not_a_period():
+    found = extract_figures("到2025年，中外合作办学机构和项目达到3000个。截至目前，中外合作办学机构和项目共2300余个。",
+                            language="zh", published_year=2020)
+    assert [(f.value, f.period_year) for f in found] == [(3000, None), (2300, 2020)]
 
 
 def test_end_of_a_range_is_the_year_not_its_start():
     found = figures("1978年到2018年底，各类出国留学人员累计达585.71万人。")
     assert found["students_going_abroad_cumulative"].value == 5_857_100
-    assert found["students_going_abroad_cumulative"].year == 2018
+    assert found["students_going_abroad_cumulative"].period_year == 2018
     english = figures("From 1978 to the end of 2019, a total of 6.56 million Chinese had studied abroad.", "en")
-    assert english["students_going_abroad_cumulative"].year == 2019
+    assert english["students_going_abroad_cumulative"].period_year == 2019
 
 
 def test_since_year_is_a_start_not_the_year_of_the_count():
     text = ("Since 2016, when the first Luban Workshop opened in Thailand, China has set up more than 30 "
-            "Luban Workshops.")
-    assert figures(text, "en", 2026)["luban_workshops"].year == 2026
+            "Luban Workshops so far.")
+    assert figures(text, "en", 2026)["luban_workshops"].period_year == 2026
 
 
 def test_year_stated_after_the_figure_in_english():
     text = "The gross enrollment ratio in higher education reached 60.8 percent in 2024."
     found = figures(text, "en")
-    assert (found["gross_enrolment_ratio_pct"].value, found["gross_enrolment_ratio_pct"].year) == (60.8, 2024)
+    assert (found["gross_enrolment_ratio_pct"].value, found["gross_enrolment_ratio_pct"].period_year) == (60.8, 2024)
 
 
 # -- other metrics of the vocabulary -------------------------------------------------------------
@@ -179,7 +193,7 @@ def test_other_vocabulary_metrics_in_chinese():
     assert values("2018年，各种形式的高等教育在学总规模达到3833万人，高等教育毛入学率达到48.1%。") == {
         "higher_education_enrolment": 38_330_000, "gross_enrolment_ratio_pct": pytest.approx(48.1)}
     assert values("按学生类别统计：接受学历教育的外国留学生总计258122人，占来华生总数的52.44%。") == {
-        "international_degree_students": 258122}
+        "international_degree_students": 258122, "international_degree_students_share_pct": pytest.approx(52.44)}
 
 
 def test_scholarship_students_are_not_also_counted_as_all_international_students():
@@ -203,3 +217,74 @@ def test_sentences_split_at_full_stops_but_not_inside_decimals():
 def test_unknown_language_is_refused():
     with pytest.raises(ValueError, match="no figure rules"):
         extract_figures("Le nombre d'étudiants internationaux", language="fr", published_year=2026)
+
+
+# -- the figures a reader picks out (MOE's 2017 and 2018 statistics releases, as published) ---------
+ZH_OUTBOUND_2018_RELEASE = (
+    "2018年度我国出国留学人员总数为66.21万人。其中，国家公派3.02万人，单位公派3.56万人，自费留学59.63万人。"
+    "2018年度各类留学回国人员总数为51.94万人。其中，国家公派2.53万人，单位公派2.65万人，自费留学46.76万人。")
+ZH_DEGREE_2018 = ("四、按学生类别统计：接受学历教育的外国留学生总计258,122 人，占来华生总数的52.44%，"
+                  "比2017年增加了16,579人，同比增加6.86%；硕士和博士研究生共计85,062人，比2017年增加12.28%，"
+                  "其中，博士研究生25,618人，硕士研究生59,444人。2018年，非学历生留学生234,063人。")
+ZH_FUNDING_2018 = ("五、按经费办法统计：中国政府奖学金生63,041人，占来华生总数的12.81%；"
+                   "自费生429,144人，占来华生总数的87.19%。")
+ZH_INBOUND_2017 = ("2017年共有48.92万名外国留学生在我国高等院校学习，规模增速连续两年保持在10%以上，"
+                   "其中学历生24.15万人，占总数的49.38%，同比增幅15.04%。")
+ZH_SCHOLARSHIP_2017 = ("数据显示，2017年共有来自180个国家的5.86万名中国政府奖学金生在华学习，占总数的11.97%。"
+                       "其中学历生5.16万人，占奖学金生总数的88.02%，硕博研究生合计4.08万人，占奖学金生总数的69.57%，"
+                       "比2016年增加了20.06%。")
+
+
+def test_funding_split_belongs_to_the_total_the_previous_sentence_names():
+    found = figures(ZH_OUTBOUND_2018_RELEASE, published_year=2019)
+    assert {metric: f.value for metric, f in found.items()} == {
+        "students_going_abroad": 662100, "students_going_abroad_state_funded": 30200,
+        "students_going_abroad_employer_funded": 35600, "students_going_abroad_self_funded": 596300,
+        "returnees": 519400, "returnees_state_funded": 25300, "returnees_employer_funded": 26500,
+        "returnees_self_funded": 467600}
+    assert {f.period_year for f in found.values()} == {2018}
+
+
+def test_shares_of_the_whole_are_taken_beside_their_count():
+    found = extract_figures(ZH_DEGREE_2018 + ZH_FUNDING_2018, title="2018年来华留学统计", language="zh",
+                            published_year=2019)
+    by_metric = {f.metric: (f.value, f.unit) for f in found}
+    assert by_metric["international_degree_students"] == (258122, "persons")
+    assert by_metric["international_degree_students_share_pct"] == (52.44, "percent")
+    assert by_metric["international_non_degree_students"] == (234063, "persons")
+    assert by_metric["international_postgraduate_students"] == (85062, "persons")
+    assert by_metric["government_scholarship_students_share_pct"] == (12.81, "percent")
+    assert by_metric["international_self_funded_students"] == (429144, "persons")
+    assert by_metric["international_self_funded_students_share_pct"] == (87.19, "percent")
+
+
+def test_short_form_degree_students_beside_the_total_and_their_share():
+    assert values(ZH_INBOUND_2017, published_year=2018) == {
+        "international_students_in_china": 489200, "international_degree_students": 241500,
+        "international_degree_students_share_pct": pytest.approx(49.38)}
+
+
+def test_a_share_of_a_subgroup_is_not_a_share_of_the_whole():
+    found = values(ZH_SCHOLARSHIP_2017, published_year=2018)
+    assert found == {"government_scholarship_students": 58600,
+                     "government_scholarship_students_share_pct": pytest.approx(11.97)}
+
+
+@pytest.mark.parametrize(("text", "language", "metric", "qualifier"), [
+    ("据统计，2017年共有来自204个国家和地区的各类外国留学人员在全国31个省、自治区、直辖市的935所高等院校学习，"
+     "其中硕士和博士研究生共计约7.58万人，比2016年增加18.62%。", "zh",
+     "international_postgraduate_students", "approximately"),
+    ("截至目前，我国已与近60个国家和地区签署学历学位互认协议。", "zh", "degree_recognition_countries", "nearly"),
+    ("截至目前，我国已在亚洲、非洲、欧洲建成30余个鲁班工坊。", "zh", "luban_workshops", "more_than"),
+    ("目前，全球已有80多个国家将中文纳入国民教育体系。", "zh", "countries_teaching_chinese", "more_than"),
+    ("目前中外合作办学机构和项目超过2300个。", "zh", "sino_foreign_cooperative_programmes", "more_than"),
+    ("2018年度我国出国留学人员总数为66.21万人。", "zh", "students_going_abroad", "exact"),
+    ("China has set up more than 30 Luban Workshops.", "en", "luban_workshops", "more_than"),
+    ("Nearly 20 Luban Workshops opened.", "en", "luban_workshops", "nearly"),
+    ("At least 20 Luban Workshops opened.", "en", "luban_workshops", "at_least"),
+    ("About 500,000 international students studied in China in 2019.", "en",
+     "international_students_in_china", "approximately"),
+])
+def test_qualifier_says_how_the_number_was_stated(text, language, metric, qualifier):
+    found = figures(text, language, 2026)
+    assert found[metric].qualifier == qualifier
