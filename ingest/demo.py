@@ -7,7 +7,9 @@ The recorded responses are replayed on loopback and every source is pointed at t
 from __future__ import annotations
 
 import os
+import shutil
 import time
+from pathlib import Path
 
 import duckdb
 from rich.console import Console
@@ -16,6 +18,25 @@ from rich.table import Table
 from ingest.config import Home, Settings
 from ingest.errors import ConfigError
 from ingest.replay.server import ReplayServer
+
+# Real analyst files the demo drops into landing/ (what they are: PROVENANCE.md beside them).
+DEMO_LANDING_DIR = Path(__file__).resolve().parent / "replay" / "landing"
+DEMO_LANDING_FILES = ("uis-popular-destinations-china-asean.csv",)
+# Older than any landing settle_s, so the run that follows takes the files at once.
+_SETTLED_AGE_S = 600
+
+
+def drop_demo_landing_files(home: Home) -> list[Path]:
+    """Copy the demo's real analyst files into `home`'s landing folder, as an analyst would drop them."""
+    home.landing.mkdir(parents=True, exist_ok=True)
+    dropped = []
+    settled = time.time() - _SETTLED_AGE_S
+    for name in DEMO_LANDING_FILES:
+        target = home.landing / name
+        shutil.copyfile(DEMO_LANDING_DIR / name, target)
+        os.utime(target, (settled, settled))
+        dropped.append(target)
+    return dropped
 
 
 def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dict[str, int]:
@@ -31,6 +52,7 @@ def run_demo(*, use_airflow: bool = True, console: Console | None = None) -> dic
         # Loopback replay: the per-host politeness delay would only slow the demo down.
         os.environ.setdefault("EDUOPEN_MIN_DELAY_S", "0")
         os.environ["EDUOPEN_HOME"] = str(home.root)
+        drop_demo_landing_files(home)
         console.print(f"[bold]EduOpen demo[/bold] · home {home.root} · replaying {', '.join(replay.sources)}")
         if use_airflow:
             from ingest.airflow_local import DAG_IDS, dags_test, setup

@@ -1,4 +1,5 @@
-"""Files analysts drop into `$EDUOPEN_HOME/landing/`: UIS, World Bank, OECD and OWID tables.
+"""Files analysts drop into `$EDUOPEN_HOME/landing/`: UIS, World Bank, OECD and OWID tables, and UIS
+flows by origin and destination.
 
 Per file: wait until it has settled (not modified for `settle_s`), read it once, keep its bytes
 in the raw store, skip it if the same bytes were loaded before, recognise its format from the
@@ -266,8 +267,9 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
     new_rows = _load(ctx, parsed, name=name, sha=sha, detected=detected)
     summary.new_rows += new_rows
     summary.quarantined += len(parsed.rejected)
+    skipped = "".join(f", {count} rows skipped: {why}" for why, count in parsed.skipped.items())
     folder.processed(path, f"{detected}, {len(parsed.rows)} rows ({new_rows} new) into {parsed.table}"
-                     f"{f', {len(parsed.rejected)} rows quarantined' if parsed.rejected else ''}")
+                     f"{f', {len(parsed.rejected)} rows quarantined' if parsed.rejected else ''}{skipped}")
 
 
 def run(ctx: SourceContext) -> IngestSummary:

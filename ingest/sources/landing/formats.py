@@ -9,6 +9,11 @@ Formats, each recognised from its header (never from the file name):
   -> observation, `worldbank_bulk` (wide years made long)
 - `oecd_sdmx`: SDMX-CSV (`STRUCTURE,...,TIME_PERIOD,...,OBS_VALUE,...`) -> flow_observation, `oecd`
 - `owid`: `Entity,Code,Year,<metric>...` -> observation, `owid`, indicator `owid:<metric>`
+- `uis_top_destinations`: `year,origin_country_name,dest_country_lumped,value_lumped,cond_all` (the
+  top-10 destinations of each origin, derived from UIS origin x destination flows) ->
+  flow_observation, `uis_top_destinations`; English names mapped to ISO3 by `country_names.csv`,
+  the lumped "Other countries" rows skipped (an aggregate, not a country) and counted, an unknown
+  name quarantined
 
 A header that is recognisably one of these but lacks a needed column is a *changed header*:
 `FormatRejected` names the missing columns. Values stay as given: a UIS NIL/NA/SUPP magnitude
@@ -17,10 +22,13 @@ makes the value NULL (never 0); an empty cell of a wide format is no observation
 
 from __future__ import annotations
 
+import csv
 import math
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from ingest.errors import ParseError
@@ -36,6 +44,14 @@ UIS_BULK_COLUMNS = {"indicator": "INDICATOR_ID", "geo": "COUNTRY_ID", "year": "Y
                     "qualifier": "QUALIFIER", "magnitude": "MAGNITUDE"}
 UIS_LABEL_COLUMNS = ("INDICATOR_ID", "INDICATOR_LABEL_EN")
 OWID_COLUMNS = ("Entity", "Code", "Year")
+TOP_DESTINATIONS_COLUMNS = ("year", "origin_country_name", "dest_country_lumped", "value_lumped", "cond_all")
+# One flow series: students from the origin enrolled in the destination (UIS flows, top 10 kept).
+TOP_DESTINATIONS_INDICATOR = "students_by_origin_destination"
+COUNTRY_NAMES_FILE = Path(__file__).with_name("country_names.csv")
+# cond_all is "a b c d", each letter or "-": the UIS flags of the value, in this order
+# (documented in data/README.md of 360-info/report-global-education, which derived the file).
+COND_FLAGS = (("a", "INCLUDES", "magnitude"), ("b", "INCLUDED", "magnitude"),
+              ("c", "NAT_EST", "qualifier"), ("d", "UIS_EST", "qualifier"))
 SOURCES = {
     "uis_export": "uis_export",
     "uis_bulk": "uis_bulk",
@@ -43,6 +59,7 @@ SOURCES = {
     "worldbank_bulk": "worldbank_bulk",
     "oecd_sdmx": "oecd",
     "owid": "owid",
+    "uis_top_destinations": "uis_top_destinations",
 }
 _THOUSANDS = re.compile(r"^-?\d{1,3}(,\d{3})+(\.\d+)?$")
 _YEAR = re.compile(r"^-?\d{1,4}$")
@@ -77,6 +94,8 @@ class Parsed:
     data_version: str | None = None
     # indicator_definition rows the file also carries (names of its indicators), same source
     definitions: list[dict[str, Any]] = field(default_factory=list)
+    # rows left out on purpose (not errors): reason -> count, e.g. lumped aggregates
+    skipped: dict[str, int] = field(default_factory=dict)
 
     @property
     def source(self) -> str:
@@ -166,6 +185,8 @@ def detect(table: Table) -> tuple[str, int]:
         return "oecd_sdmx", header_at
     if "entity" in lower:
         return "owid", header_at
+    if "dest_country_lumped" in lower or "origin_country_name" in lower:
+        return "uis_top_destinations", header_at
     raise FormatRejected(f"unrecognised format: header {','.join(_clean(c) for c in header)[:200]!r}")
 
 
@@ -179,6 +200,7 @@ def parse_table(table: Table) -> Parsed:
         "worldbank_bulk": lambda: _parse_worldbank(table, header_at),
         "oecd_sdmx": lambda: _parse_oecd(table, header_at),
         "owid": lambda: _parse_owid(table, header_at),
+        "uis_top_destinations": lambda: _parse_top_destinations(table, header_at),
     }[family]
     return parser()
 
@@ -393,4 +415,96 @@ def _parse_oecd(table: Table, header_at: int) -> Parsed:
         for r in answer.records
     ]
     parsed.definitions = _definitions(answer.indicator_names)
+    return parsed
+
+
+@dataclass(frozen=True)
+class CountryNames:
+    """English name forms -> ISO3, and the names that stand for a group of countries."""
+
+    iso3: dict[str, str]
+    aggregates: frozenset[str]
+
+
+@cache
+def country_names() -> CountryNames:
+    iso3: dict[str, str] = {}
+    aggregates: set[str] = set()
+    with COUNTRY_NAMES_FILE.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            key = row["name"].strip().casefold()
+            if row["kind"] == "aggregate":
+                aggregates.add(key)
+            else:
+                iso3[key] = row["country_iso3"].strip()
+    return CountryNames(iso3, frozenset(aggregates))
+
+
+def parse_cond_all(text: str) -> tuple[str | None, str | None]:
+    """`a - c -` -> (magnitude 'INCLUDES', qualifier 'NAT_EST'); a malformed code raises ValueError."""
+    marks = text.split()
+    if len(marks) != len(COND_FLAGS):
+        raise ValueError(f"cond_all {text!r} is not four marks")
+    found: dict[str, list[str]] = {"magnitude": [], "qualifier": []}
+    for mark, (letter, flag, kind) in zip(marks, COND_FLAGS, strict=True):
+        if mark == letter:
+            found[kind].append(flag)
+        elif mark != "-":
+            raise ValueError(f"cond_all {text!r}: {mark!r} where {letter!r} or '-' belongs")
+    return "|".join(found["magnitude"]) or None, "|".join(found["qualifier"]) or None
+
+
+def _parse_top_destinations(table: Table, header_at: int) -> Parsed:
+    """Top-10 destinations by origin: one flow per row, names mapped to ISO3, aggregates skipped."""
+    header = table.rows[header_at]
+    cols = _require("uis_top_destinations", header, TOP_DESTINATIONS_COLUMNS)
+    names = country_names()
+    parsed = Parsed("uis_top_destinations", "flow_observation")
+    seen: set[tuple[str, str, int]] = set()
+    for line, row in _data_rows(table, header_at):
+        parsed.units += 1
+        try:
+            problem = _width_problem(row, len(header))
+            if problem:
+                raise ValueError(problem)
+            origin_name = row[cols["origin_country_name"]].strip()
+            destination_name = row[cols["dest_country_lumped"]].strip()
+            if {origin_name.casefold(), destination_name.casefold()} & names.aggregates:
+                # "Other countries" lumps every destination outside the top 10: no one country's flow.
+                parsed.units -= 1
+                parsed.skipped["aggregate (e.g. 'Other countries'), not a country"] = (
+                    parsed.skipped.get("aggregate (e.g. 'Other countries'), not a country", 0) + 1)
+                continue
+            codes = []
+            for role, name in (("origin", origin_name), ("destination", destination_name)):
+                code = names.iso3.get(name.casefold())
+                if code is None:
+                    raise ValueError(f"unknown {role} country name {name!r} (not in {COUNTRY_NAMES_FILE.name})")
+                codes.append(code)
+            year = parse_year(row[cols["year"]])
+            raw_value = row[cols["value_lumped"]].strip()
+            try:
+                value = parse_number(raw_value)
+            except ValueError:
+                raise ValueError(f"non-numeric value {raw_value!r} in column value_lumped") from None
+            magnitude, qualifier = parse_cond_all(row[cols["cond_all"]])
+            if (codes[0], codes[1], year) in seen:
+                raise ValueError(f"duplicate row for {codes[0]} -> {codes[1]} {year}")
+            seen.add((codes[0], codes[1], year))
+            parsed.rows.append({
+                "indicator_id": TOP_DESTINATIONS_INDICATOR,
+                "origin": codes[0],
+                "destination": codes[1],
+                "year": year,
+                "value": value,
+                "value_raw": raw_value or None,
+                "magnitude": magnitude,
+                "qualifier": qualifier,
+                "data_version": None,
+            })
+        except ValueError as exc:
+            parsed.rejected.append(RejectedRow(line, list(row), str(exc)))
+    parsed.definitions = _definitions({TOP_DESTINATIONS_INDICATOR: (
+        "Internationally mobile students by country of origin and destination (UIS flows; top 10 "
+        "destinations of each origin)")})
     return parsed
