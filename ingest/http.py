@@ -5,7 +5,9 @@ requests to the same host (raised by Crawl-delay), explicit connect/read timeout
 exponential backoff and full jitter that honour Retry-After.
 
 Safety: bodies are streamed and capped at `max_bytes`; a body shorter than its Content-Length or cut
-mid-chunk is a failed attempt, never data; a response that takes longer than `total_timeout_s` as a
+mid-chunk is a failed attempt, never data (this is the only completeness check: the article parsers
+read a page without `</html>` as a whole page, and a body framed by neither, read until the server
+closes, cannot be checked at all); a response that takes longer than `total_timeout_s` as a
 whole is a failed attempt too (a server trickling bytes just under the read timeout would otherwise
 hold the run forever); redirects are followed by hand (at most 5, http/https only, to the same host
 and port or to allowed hosts only) so every hop is checked against robots.txt and the allow-list;

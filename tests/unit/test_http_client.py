@@ -292,6 +292,33 @@ def test_chunked_body_cut_before_last_chunk_is_retried(server: FaultServer, make
     assert response.content == body and response.attempts == 2
 
 
+# A page's completeness is a question of its framing, answered here; the article parsers read a
+# page without </html> (tests/unit/test_moe_zh_templates.py) because only this layer can tell a page
+# that never had one from a transfer cut short.
+PAGE_WITHOUT_END = ("<!DOCTYPE html><html><head><meta name='ArticleTitle' content='2018年来华留学统计'></head>"
+                    "<body><div class='TRS_Editor'><p>据统计，2018年共有来自196个国家和地区的492,185名各类外国留学人员"
+                    + "。" * 3_000).encode()
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_page_whole_by_its_framing_but_without_closing_html_is_returned_and_stored(
+        server: FaultServer, make_client, store: RawStore, chunked: bool) -> None:
+    server.set("/page.html", Reply.html(PAGE_WITHOUT_END, chunked=chunked))
+    response = make_client(store=store).get(server.url("/page.html"))
+    assert response.content == PAGE_WITHOUT_END and response.attempts == 1
+    assert store.read(response.sha256) == PAGE_WITHOUT_END
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+def test_page_cut_mid_transfer_is_a_fetch_error_and_never_stored(
+        server: FaultServer, make_client, store: RawStore, chunked: bool) -> None:
+    server.set("/page.html", Reply.html(PAGE_WITHOUT_END, chunked=chunked, truncate_after=len(PAGE_WITHOUT_END) // 2))
+    with pytest.raises(FetchError, match="/page.html"):
+        make_client(store=store, max_retries=1).get(server.url("/page.html"))
+    assert blob_count(store) == 0
+    assert [row for row in fetch_log(store) if row["status"] == 200] == []
+
+
 def test_stall_mid_body_hits_the_read_timeout_and_is_retried(server: FaultServer, make_client) -> None:
     body = b"z" * 4_000
     server.script("/data", Reply(body=body, stall_after=1_000, stall_s=10), Reply(body=body))
