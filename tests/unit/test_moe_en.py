@@ -19,6 +19,7 @@ SITE = "http://en.moe.gov.cn/"
 
 PRESS = "news/press_releases/"
 HIGHLIGHTS = "news/media_highlights/"
+US_AMBASSADOR_2024 = PRESS + "202403/t20240331_1123305.html"
 STUDY_ABROAD_2019 = PRESS + "202012/t20201224_507474.html"
 OPENING_UP_2020 = PRESS + "202006/t20200628_468671.html"
 UNESCO_OG_ONLY = HIGHLIGHTS + "202309/t20230928_1083355.html"
@@ -53,21 +54,21 @@ def article(rel: str, **kwargs):
 def test_listing_finds_articles_by_url_shape_and_ignores_navigation():
     items = listing(PRESS + "index.html")
     assert all(ARTICLE_PATH.search(item.url.removeprefix(SITE.rstrip("/"))) for item in items)
-    assert items[0].url == SITE + STUDY_ABROAD_2019
-    assert items[0].title == "Statistics on Chinese learners studying overseas in 2019"
+    assert items[0].url == SITE + US_AMBASSADOR_2024
+    assert items[0].title == "Huai Jinpeng meets with U.S. ambassador"
     assert not any("/about_MOE/" in item.url or "www.moe.gov.cn" in item.url for item in items)
 
 
 def test_listing_dates_come_from_the_article_urls():
-    items = {item.url: item.date for item in listing(PRESS + "index.html")}
+    items = {item.url: item.date for item in listing(PRESS + "index_1.html")}
     assert items[SITE + STUDY_ABROAD_2019] == date(2020, 12, 24)
     assert items[SITE + OPENING_UP_2020] == date(2020, 6, 28)
 
 
 def test_a_link_listed_twice_is_one_item_with_its_full_title():
     items = listing(PRESS + "index.html")
-    assert [item.url for item in items].count(SITE + STUDY_ABROAD_2019) == 1
-    assert len(items) == 2
+    assert [item.url for item in items].count(SITE + US_AMBASSADOR_2024) == 1
+    assert len(items) == 5
 
 
 def test_columns_outside_news_need_the_configured_url_shape():
@@ -78,11 +79,11 @@ def test_columns_outside_news_need_the_configured_url_shape():
     assert [(item.url, item.date) for item in items] == [(SITE + STUDY_IN_CHINA_2018, date(2019, 4, 18))]
 
 
-def test_pagination_follows_index_n_and_the_pager_states_one_page():
+def test_pagination_follows_index_n_and_the_pager_states_two_pages():
     assert paged_url(SITE + PRESS, 0, first="index.html", next_page="index_{n}.html") == SITE + PRESS + "index.html"
     assert paged_url(SITE + PRESS, 2, first="index.html", next_page="index_{n}.html") == SITE + PRESS + "index_2.html"
-    data, _ = recorded(PRESS + "index.html")
-    assert parse_page_count(data) == 1
+    data, _ = recorded(PRESS + "index_1.html")
+    assert parse_page_count(data) == 2
 
 
 def test_page_without_matching_links_yields_no_items():
@@ -187,7 +188,7 @@ def test_every_listed_page_is_recorded_and_parses():
         rel = index.relative_to(BUNDLE).as_posix()
         data, content_type = recorded(rel)
         listed |= {item.url for item in parse_listing(data, SITE + rel, content_type, pattern=CONFIGURED)}
-    assert len(listed) == 12
+    assert len(listed) == 20
     for url in listed:
         assert (BUNDLE / url.removeprefix(SITE)).is_file()
         assert article(url.removeprefix(SITE)).body_text

@@ -24,6 +24,12 @@ oecd_flows as (
 
 ),
 
+uis_flows as (
+
+    select * from {{ ref('stg_uis__flows') }}
+
+),
+
 uis_geo_units as (
 
     select * from {{ ref('stg_uis__geo_units') }}
@@ -59,6 +65,10 @@ seen as (
     select origin from oecd_flows
     union
     select destination from oecd_flows
+    union
+    select origin from uis_flows
+    union
+    select destination from uis_flows
 
 ),
 

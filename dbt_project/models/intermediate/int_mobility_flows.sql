@@ -14,9 +14,12 @@
 
 with
 
-oecd_flows as (
+flow_rows as (
 
+    -- every staged bilateral source, one shape: OECD SDMX flows and the UIS flow files
     select * from {{ ref('stg_oecd__flows') }}
+    union all
+    select * from {{ ref('stg_uis__flows') }}
 
 ),
 
@@ -61,17 +64,20 @@ watermark as (
 
 ),
 
-new_oecd_flows as (
+new_flow_rows as (
 
-    -- read on its own, not from oecd_flows: a CTE read twice is materialised, every row of it
+    -- read on their own, not from flow_rows: a CTE read twice is materialised, every row of it
     select * from {{ ref('stg_oecd__flows') }}
+    where loaded_at > (select loaded_at from watermark)
+    union all
+    select * from {{ ref('stg_uis__flows') }}
     where loaded_at > (select loaded_at from watermark)
 
 ),
 
-new_oecd_mapped as (
+new_flows_mapped as (
 
-    {{ map_flow_countries('new_oecd_flows') }}
+    {{ map_flow_countries('new_flow_rows') }}
 
 ),
 
@@ -79,7 +85,7 @@ changed_flows as (
 
     -- the flows with an input loaded since the stored ones were computed
     select origin_iso3, destination_iso3, year
-    from new_oecd_mapped
+    from new_flows_mapped
 
     union
 
@@ -92,7 +98,7 @@ changed_flows as (
 changed_codes as (
 
     -- every code pair that names one of those flows (a country can go by several codes), so the
-    -- OECD rows to rank again are found by their own columns, before any mapping
+    -- flow rows to rank again are found by their own columns, before any mapping
     select
         origins.geo_unit as origin,
         destinations.geo_unit as destination,
@@ -106,29 +112,29 @@ changed_codes as (
 
 ),
 
-oecd_flows_to_rank as (
+flows_to_rank as (
 
-    select * from oecd_flows
+    select * from flow_rows
     semi join changed_codes using (origin, destination, year)
 
 ),
 {% else %}
-oecd_flows_to_rank as (
+flows_to_rank as (
 
-    select * from oecd_flows
+    select * from flow_rows
 
 ),
 {% endif %}
 
-oecd_mapped as (
+flows_mapped as (
 
-    {{ map_flow_countries('oecd_flows_to_rank') }}
+    {{ map_flow_countries('flows_to_rank') }}
 
 ),
 
 stacked as (
 
-    select * from oecd_mapped
+    select * from flows_mapped
     union all
     select * from students_from_home
 
@@ -174,13 +180,21 @@ final as (
         destination_iso3,
         year,
         students,
+        case
+            when students is null then null
+            when list_has_any(string_split(coalesce(qualifier, ''), '|'),
+                              {{ var('estimate_qualifiers') }}) then 'estimate'
+            else 'published'
+        end as students_status,
         nullif(concat_ws('|', magnitude, qualifier), '') as flags,
         source,
         indicator_id,
-        data_version,
+        -- a file that states no data version is identified by its own bytes
+        coalesce(data_version, 'sha256:' || left(batch_sha256, 12)) as data_version,
         loaded_at,
         greatest(
             (select max(loaded_at) from {{ ref('stg_oecd__flows') }}),
+            (select max(loaded_at) from {{ ref('stg_uis__flows') }}),
             (select max(loaded_at) from students_from_home)
         ) as inputs_loaded_through,
         {{ statistics_reference_key() }} as reference_key

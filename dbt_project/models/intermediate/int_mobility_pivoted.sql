@@ -1,5 +1,9 @@
-{%- set measures = ['inbound_students', 'outbound_students', 'net_flow', 'inbound_mobility_rate',
-                    'outbound_mobility_ratio'] -%}
+{#- One row per country and year. Each measure comes from its own winning source and says how it
+    was obtained (*_status): 'published' as the source gives it, 'estimate' when the source flags
+    it as its own estimate (var estimate_qualifiers), 'derived' when computed here. Outbound is
+    derived as inbound - net flow when no source publishes it: UIS defines net flow (MENF.5T8) as
+    inbound minus outbound. -#}
+{%- set measures = {'inbound_students': 'inbound', 'outbound_students': 'outbound', 'net_flow': 'net_flow'} -%}
 
 with
 
@@ -22,7 +26,13 @@ country_observations as (
     -- Source precedence (uis > uis_export > uis_bulk) was settled upstream, per indicator.
     select
         observations.*,
-        mobility_indicators.measure
+        mobility_indicators.measure,
+        case
+            when observations.value is null then null
+            when list_has_any(string_split(coalesce(observations.qualifier, ''), '|'),
+                              {{ var('estimate_qualifiers') }}) then 'estimate'
+            else 'published'
+        end as value_status
 
     from observations
     inner join mobility_indicators
@@ -37,15 +47,13 @@ pivoted as (
     select
         country_iso3,
         year,
-        {%- for measure in measures %}
-        max(value) filter (where measure = '{{ measure }}') as {{ measure }},
+        {%- for measure, prefix in measures.items() %}
+        max(value) filter (where measure = '{{ measure }}') as {{ prefix }}_value,
+        max(value_status) filter (where measure = '{{ measure }}') as {{ prefix }}_value_status,
+        max(flags) filter (where measure = '{{ measure }}') as {{ prefix }}_flags,
+        max(source) filter (where measure = '{{ measure }}') as {{ prefix }}_reported_by,
+        max(data_version) filter (where measure = '{{ measure }}') as {{ prefix }}_data_version,
         {%- endfor %}
-        max(flags) filter (where measure = 'inbound_students') as inbound_flags,
-        max(flags) filter (where measure = 'outbound_students') as outbound_flags,
-        max(source) filter (where measure = 'inbound_students') as inbound_source,
-        max(source) filter (where measure = 'outbound_students') as outbound_source,
-        -- the winning source of each measure, e.g. 'uis' or 'uis,uis_bulk'
-        string_agg(distinct source, ',' order by source) as source,
         max(data_version) as data_version
 
     from country_observations
@@ -53,13 +61,60 @@ pivoted as (
 
 ),
 
+with_outbound as (
+
+    select
+        *,
+        -- a negative difference means the two series disagree (e.g. different reference
+        -- enrolments): no outbound count can be derived from them, so none is
+        inbound_value - net_flow_value >= 0 as outbound_derivable
+
+    from pivoted
+
+),
+
 final as (
 
     select
         country_iso3 || '-' || cast(year as varchar) as mobility_id,
-        *
+        country_iso3,
+        year,
 
-    from pivoted
+        inbound_value as inbound_students,
+        inbound_value_status as inbound_status,
+        inbound_reported_by as inbound_source,
+        inbound_flags,
+
+        case
+            when outbound_value is not null then outbound_value
+            when outbound_derivable then inbound_value - net_flow_value
+        end as outbound_students,
+        case
+            when outbound_value is not null then outbound_value_status
+            when outbound_derivable then 'derived'
+        end as outbound_status,
+        case
+            when outbound_value is not null then outbound_reported_by
+            -- derived: the sources of its two inputs
+            when outbound_derivable then concat_ws('+', inbound_reported_by,
+                nullif(net_flow_reported_by, inbound_reported_by))
+            else outbound_reported_by
+        end as outbound_source,
+        case when outbound_value is not null or outbound_derivable is not true then outbound_flags end
+            as outbound_flags,
+
+        net_flow_value as net_flow,
+        net_flow_value_status as net_flow_status,
+        net_flow_reported_by as net_flow_source,
+        net_flow_flags,
+
+        -- every source the row's values came from, sorted
+        nullif(array_to_string(list_sort(list_distinct(list_filter(
+            [inbound_reported_by, outbound_reported_by, net_flow_reported_by], x -> x is not null))), ','), '')
+            as source,
+        data_version
+
+    from with_outbound
 
 )
 

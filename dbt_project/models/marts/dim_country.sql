@@ -41,7 +41,9 @@ final as (
         cast(countries.region as varchar) as region,
         -- the seed lists every ASEAN member, so a country missing from it is not one
         cast(coalesce(countries.is_asean, false) as boolean) as is_asean,
-        cast(countries.belt_and_road_status as varchar) as belt_and_road_status
+        cast(countries.asean_member_since as integer) as asean_member_since,
+        cast(countries.belt_and_road_status as varchar) as belt_and_road_status,
+        cast(countries.belt_and_road_source as varchar) as belt_and_road_source
 
     from all_codes
     left join countries

@@ -1,5 +1,5 @@
 {%- set statistics_sources = var('uis_sources') + var('worldbank_sources') + var('owid_sources')
-                             + var('oecd_sources') -%}
+                             + var('uis_flow_sources') + var('oecd_sources') -%}
 
 with
 
@@ -33,6 +33,12 @@ oecd_flows as (
 
 ),
 
+uis_flows as (
+
+    select * from {{ ref('stg_uis__flows') }}
+
+),
+
 definitions as (
 
     select indicator_id, source, indicator_name, theme, unit from uis_definitions
@@ -46,6 +52,8 @@ observed as (
     select distinct indicator_id, source from observations
     union
     select distinct indicator_id, source from oecd_flows
+    union
+    select distinct indicator_id, source from uis_flows
 
 ),
 

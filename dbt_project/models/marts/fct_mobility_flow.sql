@@ -24,6 +24,7 @@ final as (
         cast(destination_iso3 as varchar) as destination_iso3,
         cast(year as integer) as year,
         cast(students as double) as students,
+        cast(students_status as varchar) as students_status,
         cast(flags as varchar) as flags,
         cast(source as varchar) as source,
         cast(indicator_id as varchar) as indicator_id,

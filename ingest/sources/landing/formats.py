@@ -505,6 +505,6 @@ def _parse_top_destinations(table: Table, header_at: int) -> Parsed:
         except ValueError as exc:
             parsed.rejected.append(RejectedRow(line, list(row), str(exc)))
     parsed.definitions = _definitions({TOP_DESTINATIONS_INDICATOR: (
-        "Internationally mobile students by country of origin and destination (UIS flows; top 10 "
-        "destinations of each origin)")})
+        "Internationally mobile students from the origin country enrolled in the destination country, "
+        "top 10 destinations of each origin, from UIS flows (number)")})
     return parsed

@@ -2,8 +2,9 @@ with
 
 source as (
 
+    -- the flow sources name their flow series too (landing writes the definition with the rows)
     select * from {{ source('uis', 'indicator_definition') }}
-    where source in ({{ sql_list(var('uis_sources')) }})
+    where source in ({{ sql_list(var('uis_sources') + var('uis_flow_sources')) }})
 
 ),
 
