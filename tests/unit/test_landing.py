@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from ingest.config import Home, SourceConfig
+from ingest.demo import DEMO_LANDING_DIR
 from ingest.errors import ParseError
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
@@ -192,6 +193,52 @@ def test_oecd_sdmx_csv_dropped_lands_as_flows(ctx):
     run(ctx)
     flows = _query(ctx, "select source, indicator_id, origin, destination, year, value from flow_observation")
     assert flows == [("oecd", "DSD_X@DF_MOB", "CHN", "GBR", 2021, 151690.0)]
+
+
+TOP_HEADER = "year,origin_country_name,dest_country_lumped,value_lumped,cond_all"
+DEMO_FLOWS = DEMO_LANDING_DIR / "uis-popular-destinations-china-asean.csv"
+
+
+def _top(*rows: str) -> str:
+    # synthetic rows in the real file's layout (values made up)
+    return "\n".join([TOP_HEADER, *rows]) + "\n"
+
+
+def test_top_destinations_names_map_to_iso3_and_cond_all_to_flags():
+    parsed = _parse(_top("2019,China,Hong Kong,100,- - - -", "2019,China,Macao,20,- - c -",
+                         "2019,Laos,Viet Nam,30,a - - d", "2019,China,Republic of Korea,40,- - c d"))
+    assert parsed.family == "uis_top_destinations" and parsed.source == "uis_top_destinations"
+    assert [(r["origin"], r["destination"], r["value"], r["magnitude"], r["qualifier"]) for r in parsed.rows] == [
+        ("CHN", "HKG", 100, None, None), ("CHN", "MAC", 20, None, "NAT_EST"),
+        ("LAO", "VNM", 30, "INCLUDES", "UIS_EST"), ("CHN", "KOR", 40, None, "NAT_EST|UIS_EST")]
+    assert not parsed.rejected
+
+
+def test_top_destinations_other_countries_is_skipped_and_counted_not_loaded():
+    parsed = _parse(_top("2019,China,Japan,100,- - - -", "2019,China,Other countries,999,- - - -"))
+    assert [r["destination"] for r in parsed.rows] == ["JPN"]
+    assert parsed.skipped == {"aggregate (e.g. 'Other countries'), not a country": 1}
+    assert not parsed.rejected and parsed.units == 1
+
+
+def test_top_destinations_unknown_name_is_quarantined_with_the_name():
+    parsed = _parse(_top("2019,China,Japan,100,- - - -", "1998,Sudan (pre-secession),Canada,15,- - - -",
+                         "2019,China,Japan,5,x - - -"))
+    reasons = [r.reason for r in parsed.rejected]
+    assert reasons[0] == "unknown origin country name 'Sudan (pre-secession)' (not in country_names.csv)"
+    assert "cond_all 'x - - -'" in reasons[1]
+
+
+def test_demo_flows_file_loads_every_country_row_and_skips_only_the_lumped_rows(ctx):
+    shutil.copyfile(DEMO_FLOWS, ctx.home.landing / DEMO_FLOWS.name)
+    summary = run(ctx)
+    with DEMO_FLOWS.open(encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    lumped = sum(r["dest_country_lumped"] == "Other countries" for r in rows)
+    assert summary.new_rows == len(rows) - lumped and summary.quarantined == 0
+    assert any(f"{lumped} rows skipped" in note for note in summary.notes)
+    assert _query(ctx, "select value from flow_observation where source = 'uis_top_destinations' "
+                       "and origin = 'CHN' and destination = 'HKG' and year = 2019") == [(35622.998999999996,)]
 
 
 def test_semicolon_csv_from_a_european_excel_is_read():

@@ -1,4 +1,8 @@
-"""OECD SDMX-CSV: columns found by id, never by position; a changed header says what is missing."""
+"""OECD SDMX-CSV: columns found by id, never by position; a changed header says what is missing.
+
+Every answer here is synthetic (made-up counts in the SDMX-CSV layout): no real OECD answer has been
+recorded, so the source is off in sources.yml and the replay serves none.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ from ingest.config import Home, Settings, SourceConfig
 from ingest.errors import ParseError, SourceError
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
-from ingest.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
+from ingest.replay.server import ReplayServer, relative_file_for
 from ingest.sources.base import SourceContext
 from ingest.sources.oecd import flow_path, run
 from ingest.sources.oecd.parse import dataflow_id, parse_sdmx_csv
@@ -32,16 +36,20 @@ def _csv(*rows, header=HEADER) -> bytes:
     return ("\r\n".join([header, *rows]) + "\r\n").encode()
 
 
-def test_bundled_answer_gives_china_outbound_flows_by_destination():
-    rel = relative_file_for(f"/public/rest/data/OECD.EDU.IMEP,{FLOW},/all",
-                            "format=csvfilewithlabels&startPeriod=2013")
-    answer = parse_sdmx_csv((BUNDLE_DIR / "oecd" / rel).read_bytes())
+def test_answer_gives_flows_by_origin_and_destination():
+    # Synthetic rows (made-up counts): no real OECD answer has been recorded, the source is off.
+    answer = parse_sdmx_csv(_csv(_row(dest="USA", value="1000"), _row(dest="GBR", value="200"),
+                                 _row(dest="AUS", origin="IND", value="30", year="2020")))
     assert not answer.rejected
-    flows = {(r.origin, r.destination, r.year): r for r in answer.records}
-    assert flows[("CHN", "USA", 2019)].value == 372532
-    assert {d for o, d, _ in flows if o == "CHN"} == {"USA", "GBR", "AUS", "JPN", "CAN", "DEU", "FRA"}
+    flows = {(r.origin, r.destination, r.year): r.value for r in answer.records}
+    assert flows == {("CHN", "USA", 2021): 1000, ("CHN", "GBR", 2021): 200, ("IND", "AUS", 2020): 30}
     assert {r.indicator_id for r in answer.records} == {"ENRL_MOB"}
-    assert answer.indicator_names == {"ENRL_MOB": "Internationally mobile students enrolled"}
+
+
+def test_source_is_off_until_a_real_answer_is_recorded():
+    settings = Settings.load()
+    assert settings.source("oecd").get("enabled") is False
+    assert "oecd" not in settings.network_source_names()
 
 
 def test_missing_observation_stays_null_with_its_status():

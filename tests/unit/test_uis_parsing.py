@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
 
 from ingest.errors import ParseError, SourceError
+from ingest.replay.server import BUNDLE_DIR, relative_file_for
 from ingest.sources.uis.parse import (
     check_answer,
     parse_data,
@@ -14,6 +16,33 @@ from ingest.sources.uis.parse import (
     parse_indicator_definitions,
     parse_version,
 )
+
+EXPORT = BUNDLE_DIR.parent / "originals" / "uis-export"
+
+
+def _served(indicator: str) -> bytes:
+    rel = relative_file_for("/api/public/data/indicators",
+                            f"indicator={indicator}&indicatorMetadata=false&start=1998")
+    return (BUNDLE_DIR / "uis" / rel).read_bytes()
+
+
+@pytest.mark.parametrize("indicator", ["26637", "MENF.5T8"])
+def test_bundled_answer_is_the_uis_export_row_for_row(indicator):
+    answer = parse_data(_served(indicator))
+    check_answer(answer, indicator=indicator, start=1998)
+    with (EXPORT / "data.csv").open(encoding="utf-8", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["indicatorId"] == indicator]
+    expected = {(r["geoUnit"], int(r["year"])): (r["value"], r["qualifier"] or None, r["magnitude"] or None)
+                for r in rows}
+    served = {(r.geo_unit, r.year): (r.value_raw, r.qualifier, r.magnitude) for r in answer.records}
+    assert not answer.rejected
+    assert served == expected
+
+
+def test_bundled_version_is_the_february_2025_release():
+    version = json.loads((BUNDLE_DIR / "uis" / "api/public/versions/default").read_bytes())
+    assert parse_version(json.dumps(version).encode()) == "20250225-2ae60fad"
+    assert version["themeDataStatus"][0]["description"] == "February 2025 Data Release"
 
 
 def test_real_records_answer_parses_with_values_and_years(shared_data):

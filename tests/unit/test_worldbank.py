@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from ingest.sources.worldbank.parse import check_complete, check_page, parse_pag
 
 INDICATOR = "SP.POP.TOTL"
 QUERY = "date=2000:2025&format=json&page={page}&per_page=1000"
+ORIGINALS = BUNDLE_DIR.parent / "originals"
 
 
 def _bundle_page(indicator: str, page: int = 1) -> bytes:
@@ -61,12 +63,19 @@ def test_string_number_answer_parses_like_the_number_answer():
     assert page.records[0].value_raw == "63.6"
 
 
-def test_bundled_string_number_answer_parses_every_record():
-    page = parse_page(_bundle_page("SE.TER.ENRR"), indicator="SE.TER.ENRR")
-    assert not page.rejected
-    assert page.received == page.total == 25
-    values = {(r.geo_unit, r.year): r.value for r in page.records}
-    assert values[("CHN", 2021)] == 63.6
+def test_bundled_pages_hold_the_real_bulk_file_cell_for_cell():
+    indicator = "NY.GDP.MKTP.CD"
+    first = parse_page(_bundle_page(indicator), indicator=indicator)
+    pages = [first] + [parse_page(_bundle_page(indicator, n), indicator=indicator) for n in range(2, first.pages + 1)]
+    check_complete(pages, indicator=indicator)
+    served = {(r.geo_unit, r.year): r.value for p in pages for r in p.records}
+    with (ORIGINALS / "worldbank-bulk" / "GDP.csv").open(encoding="utf-8-sig", newline="") as handle:
+        header, *rows = list(csv.reader(handle))
+    expected = {(row[1], int(year)): float(cell) if cell else None
+                for row in rows for year, cell in zip(header[4:], row[4:], strict=True)
+                if 2000 <= int(year) <= 2025}
+    assert served == expected
+    assert served[("CHN", 2019)] == 14279968506271.7  # GDP.csv, China, 2019
 
 
 def test_null_value_stays_null_never_zero():
