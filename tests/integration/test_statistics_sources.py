@@ -1,4 +1,4 @@
-"""worldbank, oecd and landing through `pipeline.ingest` against the replay server: rows land in the
+"""uis, worldbank and landing through `pipeline.ingest` against the replay server: rows land in the
 raw tables, and a second run on unchanged sources asks only conditionally and loads nothing."""
 
 from __future__ import annotations
@@ -28,22 +28,19 @@ def _data_requests(replay, source: str):
     return [r for r in replay.requests(source) if not r.path.endswith("robots.txt")]
 
 
-def test_worldbank_loads_every_page_and_both_number_forms(replay, home):
+def test_worldbank_loads_every_page_of_the_real_indicators(replay, home):
     (summary,) = pipeline.ingest(["worldbank"], home)
     counts = dict(_raw(home, "select indicator_id, count(*) from observation "
                              "where source = 'worldbank' group by 1"))
-    assert counts == {"SP.POP.TOTL": 48, "SE.TER.ENRR": 25, "SE.XPD.TOTL.GD.ZS": 25, "SP.POP.1564.TO": 20}
+    # every economy of the bulk files x every year 2000-2025 they have columns for
+    assert counts == {"NY.GDP.MKTP.CD": 266 * 25, "SE.XPD.TOTL.GD.ZS": 272 * 26}
     assert summary.new_rows == sum(counts.values())
     values = {(i, g, y): v for i, g, y, v in _raw(
         home, "select indicator_id, geo_unit, year, value from observation where source = 'worldbank'")}
-    assert values[("SP.POP.TOTL", "USA", 2019)] == 328329953  # on page 2
-    assert values[("SE.TER.ENRR", "CHN", 2021)] == 63.6         # sent as the string "63.6"
-    assert values[("SE.TER.ENRR", "1W", 2022)] == 42.7          # World, no iso3 code in that answer
-    assert values[("SE.XPD.TOTL.GD.ZS", "CHN", 2023)] is None   # null stays NULL
-    assert _raw(home, "select distinct data_version from observation where indicator_id = 'SE.TER.ENRR'") == [
-        ("2025-06-30",)]
+    assert values[("NY.GDP.MKTP.CD", "CHN", 2019)] == 14279968506271.7  # on page 2 of 7
+    assert values[("NY.GDP.MKTP.CD", "CHN", 2024)] is None               # empty cell stays NULL
     names = dict(_raw(home, "select indicator_id, name from indicator_definition where source = 'worldbank'"))
-    assert names["SE.TER.ENRR"] == "School enrollment, tertiary (% gross)" and len(names) == 4
+    assert names["NY.GDP.MKTP.CD"] == "GDP (current US$)" and len(names) == 2
 
 
 def test_worldbank_second_run_asks_page_one_conditionally_and_loads_nothing(replay, home):
@@ -52,29 +49,27 @@ def test_worldbank_second_run_asks_page_one_conditionally_and_loads_nothing(repl
     replay.reset_log()
     (summary,) = pipeline.ingest(["worldbank"], home)
     seen = _data_requests(replay, "worldbank")
-    assert len(seen) == 4 and all(r.conditional and r.status == 304 for r in seen)
+    assert len(seen) == 2 and all(r.conditional and r.status == 304 for r in seen)
     assert not any("page=2" in r.path for r in seen)
     assert summary.new_rows == 0
     assert _raw(home, "select count(*) from observation") == before
 
 
-def test_oecd_loads_china_outbound_flows_by_destination(replay, home):
-    pipeline.ingest(["oecd"], home)
-    flows = dict(_raw(home, "select destination, value from flow_observation "
-                            "where source = 'oecd' and origin = 'CHN' and year = 2021"))
-    assert set(flows) == {"USA", "GBR", "AUS", "JPN", "CAN", "DEU", "FRA"}
-    assert flows["USA"] == 329624
-    assert _raw(home, "select value, magnitude from flow_observation where origin = 'CHN' "
-                      "and destination = 'CAN' and year = 2022") == [(None, "M")]
+def test_uis_loads_the_export_values_under_the_february_2025_version(replay, home):
+    (summary,) = pipeline.ingest(["uis"], home)
+    counts = dict(_raw(home, "select indicator_id, count(*) from observation where source = 'uis' group by 1"))
+    assert counts == {"26637": 6879, "MENF.5T8": 2307}
+    assert _raw(home, "select value, qualifier from observation where source = 'uis' "
+                      "and indicator_id = 'MENF.5T8' and geo_unit = 'CHN' and year = 2019") == [(-858847, None)]
+    assert _raw(home, "select distinct data_version from observation where source = 'uis'") == [
+        ("20250225-2ae60fad",)]
 
 
-def test_oecd_second_run_is_one_conditional_request_and_loads_nothing(replay, home):
-    pipeline.ingest(["oecd"], home)
-    replay.reset_log()
-    (summary,) = pipeline.ingest(["oecd"], home)
-    seen = _data_requests(replay, "oecd")
-    assert [(r.status, r.conditional) for r in seen] == [(304, True)]
-    assert summary.new_rows == 0 and summary.skipped_reason
+def test_oecd_is_off_and_not_replayed(replay):
+    from ingest.config import Settings
+
+    assert "oecd" not in Settings.load().source_names()
+    assert "oecd" not in replay.sources
 
 
 def _settled(path: Path) -> None:
@@ -82,6 +77,7 @@ def _settled(path: Path) -> None:
     os.utime(path, (old, old))
 
 
+# Synthetic rows (made-up values) in the real SDMX-CSV and WDI bulk layouts.
 OECD_CSV = (
     "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
     "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\r\n"
@@ -125,7 +121,7 @@ def test_file_dropped_while_a_run_starts_waits_for_the_next_run(home, monkeypatc
 
 
 def test_truncated_worldbank_paging_fails_the_source_and_loads_none_of_it(home, tmp_path, monkeypatch):
-    rel = relative_file_for("/v2/country/all/indicator/SP.POP.TOTL",
+    rel = relative_file_for("/v2/country/all/indicator/NY.GDP.MKTP.CD",
                             "date=2000:2025&format=json&page=2&per_page=1000")
     header, records = json.loads((BUNDLE_DIR / "worldbank" / rel).read_bytes())
     cut = tmp_path / "overlay" / "worldbank" / rel
@@ -135,6 +131,6 @@ def test_truncated_worldbank_paging_fails_the_source_and_loads_none_of_it(home, 
         for key, value in server.env().items():
             monkeypatch.setenv(key, value)
         monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
-        with pytest.raises(SourceError, match="truncated paging for SP.POP.TOTL"):
+        with pytest.raises(SourceError, match="truncated paging for NY.GDP.MKTP.CD"):
             pipeline.ingest(["worldbank"], home)
-    assert _raw(home, "select count(*) from observation where indicator_id = 'SP.POP.TOTL'") == [(0,)]
+    assert _raw(home, "select count(*) from observation where indicator_id = 'NY.GDP.MKTP.CD'") == [(0,)]
