@@ -23,7 +23,8 @@ final as (
         figures.metric,
         figures.value,
         figures.unit,
-        figures.year,
+        figures.qualifier,
+        figures.period_year,
         figures.sentence,
         figures.source,
         figures.content_sha256

@@ -25,7 +25,8 @@ final as (
         cast(metric as varchar) as metric,
         cast(value as double) as value,
         cast(unit as varchar) as unit,
-        cast(year as integer) as year,
+        cast(qualifier as varchar) as qualifier,
+        cast(period_year as integer) as period_year,
         cast(sentence as varchar) as sentence,
         cast(source as varchar) as source,
         cast(content_sha256 as varchar) as content_sha256

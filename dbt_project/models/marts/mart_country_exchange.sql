@@ -1,6 +1,17 @@
 {%- set home = var('home_country') -%}
+{%- set coverage_start = var('release_coverage_start_year') -%}
 
 with
+
+moe_statistics as (
+
+    select * from {{ ref('fct_moe_student_statistic') }}
+    where measure = 'international_students_in_china'
+        and breakdown = 'country'
+        and unit = 'persons'
+        and country_iso3 is not null
+
+),
 
 flows as (
 
@@ -14,45 +25,87 @@ mentions as (
 
 ),
 
-to_home as (
+releases as (
+
+    select * from {{ ref('fct_policy_release') }}
+
+),
+
+coverage as (
 
     select
-        origin_iso3 as country_iso3,
-        year,
-        -- one flow per origin, destination and year: the sum only keeps NULL as NULL
-        sum(students) as students_to_china
+        cast(coalesce(
+            {{ 'null' if coverage_start is none else coverage_start }},
+            min(extract(year from published_date))
+        ) as integer) as start_year
 
-    from flows
-    where destination_iso3 = '{{ home }}'
-    group by 1, 2
+    from releases
+
+),
+
+to_home_ranked as (
+
+    -- two written forms of one country in one year (孟加拉, 孟加拉国) would be two rows: the same
+    -- rule as fct_moe_student_statistic picks one
+    select
+        country_iso3,
+        period_year as year,
+        value,
+        source,
+        url,
+        row_number() over (
+            partition by country_iso3, period_year
+            order by
+                {{ precedence_rank('source', var('moe_statistics_source_precedence')) }},
+                published_date asc nulls last,
+                release_id
+        ) as statement_rank
+
+    from moe_statistics
+    where country_iso3 <> '{{ home }}'
+
+),
+
+to_home as (
+
+    select * from to_home_ranked
+    where statement_rank = 1
 
 ),
 
 from_home as (
 
+    -- fct_mobility_flow holds one flow per origin, destination and year
     select
         destination_iso3 as country_iso3,
         year,
-        sum(students) as students_from_china
+        students as students_from_china,
+        students_status as students_from_china_status,
+        source as students_from_china_source,
+        data_version as students_from_china_data_version
 
     from flows
     where origin_iso3 = '{{ home }}'
-    group by 1, 2
+        and destination_iso3 <> '{{ home }}'
 
 ),
 
 mentions_per_year as (
 
     select
-        country_iso3,
-        cast(extract(year from published_date) as integer) as year,
-        count(*) as releases_mentioning,
+        mentions.country_iso3,
+        cast(extract(year from mentions.published_date) as integer) as year,
+        count(distinct mentions.release_id) as releases_mentioning,
+        count(distinct coalesce(releases.event_id, mentions.release_id)) as events_mentioning,
         -- a handful of releases to read, the same ones on every run
-        array_to_string(list_slice(list_sort(list(release_id)), 1, 5), ',') as release_ids_sample
+        array_to_string(list_slice(list_sort(list(distinct mentions.release_id)), 1, 5), ',')
+            as release_ids_sample
 
     from mentions
-    where published_date is not null
-        and country_iso3 <> '{{ home }}'
+    left join releases
+        on mentions.release_id = releases.release_id
+    where mentions.published_date is not null
+        and mentions.country_iso3 <> '{{ home }}'
     group by 1, 2
 
 ),
@@ -72,12 +125,28 @@ joined as (
     select
         keys.country_iso3,
         keys.year,
-        to_home.students_to_china,
+        to_home.value as students_to_china,
+        case when to_home.value is not null then 'published' end as students_to_china_status,
+        to_home.source as students_to_china_source,
+        to_home.url as students_to_china_url,
         from_home.students_from_china,
-        coalesce(mentions_per_year.releases_mentioning, 0) as releases_mentioning,
-        mentions_per_year.release_ids_sample
+        from_home.students_from_china_status,
+        from_home.students_from_china_source,
+        from_home.students_from_china_data_version,
+        -- a year before the release sources' coverage was not collected: NULL, not 0
+        case
+            when keys.year >= coverage.start_year
+                then coalesce(mentions_per_year.releases_mentioning, 0)
+        end as releases_mentioning,
+        case
+            when keys.year >= coverage.start_year
+                then coalesce(mentions_per_year.events_mentioning, 0)
+        end as events_mentioning,
+        mentions_per_year.release_ids_sample,
+        coverage.start_year as releases_coverage_start_year
 
     from keys
+    cross join coverage
     left join to_home
         on keys.country_iso3 = to_home.country_iso3
         and keys.year = to_home.year
@@ -97,9 +166,17 @@ final as (
         cast(country_iso3 as varchar) as country_iso3,
         cast(year as integer) as year,
         cast(students_to_china as double) as students_to_china,
+        cast(students_to_china_status as varchar) as students_to_china_status,
+        cast(students_to_china_source as varchar) as students_to_china_source,
+        cast(students_to_china_url as varchar) as students_to_china_url,
         cast(students_from_china as double) as students_from_china,
+        cast(students_from_china_status as varchar) as students_from_china_status,
+        cast(students_from_china_source as varchar) as students_from_china_source,
+        cast(students_from_china_data_version as varchar) as students_from_china_data_version,
         cast(releases_mentioning as integer) as releases_mentioning,
-        cast(release_ids_sample as varchar) as release_ids_sample
+        cast(events_mentioning as integer) as events_mentioning,
+        cast(release_ids_sample as varchar) as release_ids_sample,
+        cast(releases_coverage_start_year as integer) as releases_coverage_start_year
 
     from joined
     -- a flow the source flags missing, with no release about the country, says nothing

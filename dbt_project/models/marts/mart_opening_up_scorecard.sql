@@ -1,10 +1,20 @@
 {%- set home = var('home_country') -%}
+{%- set coverage_start = var('release_coverage_start_year') -%}
+{#- The MOE statistics set beside the series: name -> (measure, breakdown, member_code, unit) -#}
+{%- set moe_measures = {
+    'moe_reported_inbound': ('international_students_in_china', 'degree_level', 'degree', 'persons'),
+    'moe_reported_inbound_all_types': ('international_students_in_china', 'total', 'total', 'persons'),
+    'moe_reported_outbound': ('students_going_abroad', 'total', 'total', 'persons'),
+    'moe_reported_returnees': ('returnees', 'total', 'total', 'persons'),
+    'moe_share_belt_and_road_pct': ('international_students_in_china', 'country_group', 'belt_and_road', 'percent'),
+    'moe_students_belt_and_road': ('international_students_in_china', 'country_group', 'belt_and_road', 'persons'),
+} -%}
 
 with
 
 mobility as (
 
-    select * from {{ ref('int_mobility_pivoted') }}
+    select * from {{ ref('fct_student_mobility') }}
     where country_iso3 = '{{ home }}'
 
 ),
@@ -12,7 +22,6 @@ mobility as (
 releases as (
 
     select * from {{ ref('fct_policy_release') }}
-    where published_date is not null
 
 ),
 
@@ -22,17 +31,9 @@ release_themes as (
 
 ),
 
-figures as (
+moe as (
 
-    select * from {{ ref('fct_release_figure') }}
-    where year is not null
-        and metric in ('{{ var("inbound_figure_metric") }}', '{{ var("outbound_figure_metric") }}')
-
-),
-
-flows as (
-
-    select * from {{ ref('fct_mobility_flow') }}
+    select * from {{ ref('fct_moe_student_statistic') }}
 
 ),
 
@@ -48,8 +49,10 @@ statistics as (
     select
         year,
         inbound_students,
+        inbound_status,
         inbound_source,
         outbound_students,
+        outbound_status,
         outbound_source
 
     from mobility
@@ -57,13 +60,39 @@ statistics as (
 
 ),
 
+coverage as (
+
+    select
+        cast(coalesce(
+            {{ 'null' if coverage_start is none else coverage_start }},
+            min(extract(year from published_date))
+        ) as integer) as start_year
+
+    from releases
+
+),
+
+dated_events as (
+
+    -- one event, many versions (Chinese and English, reposts): counted once, in the year of the
+    -- release kept for it
+    select
+        coalesce(event_id, release_id) as event_key,
+        release_id,
+        cast(extract(year from published_date) as integer) as year
+
+    from releases
+    where published_date is not null
+
+),
+
 release_counts as (
 
     select
-        cast(extract(year from published_date) as integer) as year,
-        count(*) as releases_total
+        year,
+        count(distinct event_key) as releases_total
 
-    from releases
+    from dated_events
     group by 1
 
 ),
@@ -71,13 +100,13 @@ release_counts as (
 theme_counts as (
 
     select
-        cast(extract(year from releases.published_date) as integer) as year,
+        dated_events.year,
         release_themes.theme_id,
-        count(*) as release_count
+        count(distinct dated_events.event_key) as release_count
 
     from release_themes
-    inner join releases
-        on release_themes.release_id = releases.release_id
+    inner join dated_events
+        on release_themes.release_id = dated_events.release_id
     group by 1, 2
 
 ),
@@ -97,38 +126,75 @@ theme_json as (
 
 ),
 
-reported as (
+moe_picked as (
 
-    -- several releases may restate a year's figure (or revise it): the largest is shown, and
-    -- every release that stated one is listed
-    select
-        year,
-        max(value) filter (where metric = '{{ var("inbound_figure_metric") }}') as moe_reported_inbound,
-        max(value) filter (where metric = '{{ var("outbound_figure_metric") }}') as moe_reported_outbound,
-        string_agg(distinct release_id, ',' order by release_id) as figure_release_ids
-
-    from figures
-    group by year
+    -- fct_moe_student_statistic already chose one statement per member as written; two written
+    -- forms of one member (学历生, 接受学历教育的外国留学生) are chosen between by the same rule
+    select *
+    from (
+        select
+            *,
+            row_number() over (
+                partition by period_year, measure, breakdown, member_code, unit
+                order by
+                    {{ precedence_rank('source', var('moe_statistics_source_precedence')) }},
+                    published_date asc nulls last,
+                    release_id
+            ) as pick_rank
+        from moe
+        where member_code is not null
+    )
+    where pick_rank = 1
 
 ),
 
-inbound_origins as (
+reported as (
 
-    -- students coming to the home country, by the origin's Belt and Road / ASEAN standing;
-    -- an origin outside the curated seed counts in the total and in neither group
     select
-        flows.year,
-        sum(flows.students) as students_total,
-        coalesce(sum(flows.students) filter (where countries.belt_and_road_status = 'signed'), 0)
-            as students_belt_and_road,
-        coalesce(sum(flows.students) filter (where countries.is_asean), 0) as students_asean
+        period_year as year,
+        {%- for name, key in moe_measures.items() %}
+        max(value) filter (
+            where measure = '{{ key[0] }}' and breakdown = '{{ key[1] }}'
+                and member_code = '{{ key[2] }}' and unit = '{{ key[3] }}'
+        ) as {{ name }},
+        max(source) filter (
+            where measure = '{{ key[0] }}' and breakdown = '{{ key[1] }}'
+                and member_code = '{{ key[2] }}' and unit = '{{ key[3] }}'
+        ) as {{ name }}_source,
+        {%- endfor %}
+        string_agg(distinct release_id, ',' order by release_id) filter (
+            where {% for name, key in moe_measures.items() -%}
+            (measure = '{{ key[0] }}' and breakdown = '{{ key[1] }}'
+                and member_code = '{{ key[2] }}' and unit = '{{ key[3] }}')
+            {%- if not loop.last %} or {% endif %}
+            {%- endfor %}
+        ) as figure_release_ids
 
-    from flows
+    from moe_picked
+    group by period_year
+
+),
+
+listed_countries as (
+
+    -- MOE lists only its top countries of origin (15 a year): what they show of a group is a
+    -- lower bound of the group's share
+    select
+        moe.period_year as year,
+        count(*) as moe_listed_countries,
+        sum(moe.value) filter (
+            where countries.is_asean and coalesce(countries.asean_member_since, 0) <= moe.period_year
+        ) as students_asean_listed,
+        sum(moe.value) filter (where countries.belt_and_road_status = 'signed') as students_belt_and_road_listed,
+        max(moe.source) as listed_source
+
+    from moe
     left join countries
-        on flows.origin_iso3 = countries.country_iso3
-    where flows.destination_iso3 = '{{ home }}'
-        and flows.students is not null
-    group by flows.year
+        on moe.country_iso3 = countries.country_iso3
+    where moe.measure = 'international_students_in_china'
+        and moe.breakdown = 'country'
+        and moe.unit = 'persons'
+    group by moe.period_year
 
 ),
 
@@ -139,45 +205,37 @@ years as (
     select year from release_counts
     union
     select year from reported
-    union
-    select year from inbound_origins
 
 ),
 
-final as (
+joined as (
 
     select
-        cast(years.year as integer) as year,
-        cast(statistics.inbound_students as double) as inbound_students,
-        cast(statistics.inbound_source as varchar) as inbound_source,
-        cast(statistics.outbound_students as double) as outbound_students,
-        cast(statistics.outbound_source as varchar) as outbound_source,
-        -- DuckDB divides by zero into Infinity: an unknown or zero denominator gives NULL
-        cast(
-            case
-                when statistics.outbound_students > 0
-                    then statistics.inbound_students / statistics.outbound_students
-            end as double
-        ) as bringing_in_ratio,
-        cast(coalesce(release_counts.releases_total, 0) as integer) as releases_total,
-        cast(coalesce(theme_json.releases_by_theme, '{}') as varchar) as releases_by_theme,
-        cast(reported.moe_reported_inbound as double) as moe_reported_inbound,
-        cast(reported.moe_reported_outbound as double) as moe_reported_outbound,
-        cast(reported.figure_release_ids as varchar) as figure_release_ids,
-        cast(
-            case
-                when inbound_origins.students_total > 0
-                    then inbound_origins.students_belt_and_road / inbound_origins.students_total
-            end as double
-        ) as inbound_share_belt_and_road,
-        cast(
-            case
-                when inbound_origins.students_total > 0
-                    then inbound_origins.students_asean / inbound_origins.students_total
-            end as double
-        ) as inbound_share_asean
+        years.year,
+        statistics.* exclude (year),
+        reported.* exclude (year),
+        listed_countries.* exclude (year),
+        release_counts.releases_total,
+        theme_json.releases_by_theme,
+        coverage.start_year,
+        -- MOE's share of the Belt and Road countries: as it states it, else computed from the
+        -- count it states and its all-types total
+        case
+            when reported.moe_share_belt_and_road_pct is not null
+                then reported.moe_share_belt_and_road_pct / 100
+            when reported.moe_reported_inbound_all_types > 0
+                then reported.moe_students_belt_and_road / reported.moe_reported_inbound_all_types
+        end as share_belt_and_road,
+        case
+            when reported.moe_share_belt_and_road_pct is not null then 'published'
+            when reported.moe_reported_inbound_all_types > 0
+                and reported.moe_students_belt_and_road is not null then 'derived'
+        end as share_belt_and_road_status,
+        coalesce(reported.moe_share_belt_and_road_pct_source, reported.moe_students_belt_and_road_source)
+            as share_belt_and_road_source
 
     from years
+    cross join coverage
     left join statistics
         on years.year = statistics.year
     left join release_counts
@@ -186,8 +244,75 @@ final as (
         on years.year = theme_json.year
     left join reported
         on years.year = reported.year
-    left join inbound_origins
-        on years.year = inbound_origins.year
+    left join listed_countries
+        on years.year = listed_countries.year
+
+),
+
+final as (
+
+    select
+        cast(year as integer) as year,
+        cast(inbound_students as double) as inbound_students,
+        cast(inbound_status as varchar) as inbound_status,
+        cast(inbound_source as varchar) as inbound_source,
+        cast(outbound_students as double) as outbound_students,
+        cast(outbound_status as varchar) as outbound_status,
+        cast(outbound_source as varchar) as outbound_source,
+        -- DuckDB divides by zero into Infinity: an unknown or zero denominator gives NULL
+        cast(
+            case when outbound_students > 0 then inbound_students / outbound_students end as double
+        ) as bringing_in_ratio,
+        cast(
+            case when outbound_students > 0 and inbound_students is not null then 'derived' end as varchar
+        ) as bringing_in_ratio_status,
+        cast(
+            case
+                when outbound_students > 0 and inbound_students is not null
+                    then case
+                        when inbound_source = outbound_source then inbound_source
+                        else inbound_source || '+' || outbound_source
+                    end
+            end as varchar
+        ) as bringing_in_ratio_source,
+        -- a year before the release sources' coverage was not collected: NULL, never 0
+        cast(case when year >= start_year then coalesce(releases_total, 0) end as integer) as releases_total,
+        cast(case when year >= start_year then coalesce(releases_by_theme, '{}') end as varchar)
+            as releases_by_theme,
+        cast(start_year as integer) as releases_coverage_start_year,
+        {%- for name in ['moe_reported_inbound', 'moe_reported_inbound_all_types', 'moe_reported_outbound',
+                         'moe_reported_returnees'] %}
+        cast({{ name }} as double) as {{ name }},
+        cast(case when {{ name }} is not null then 'published' end as varchar) as {{ name }}_status,
+        cast({{ name }}_source as varchar) as {{ name }}_source,
+        {%- endfor %}
+        cast(figure_release_ids as varchar) as figure_release_ids,
+        cast(share_belt_and_road as double) as inbound_share_belt_and_road,
+        cast(share_belt_and_road_status as varchar) as inbound_share_belt_and_road_status,
+        cast(share_belt_and_road_source as varchar) as inbound_share_belt_and_road_source,
+        cast(moe_listed_countries as integer) as moe_listed_countries,
+        cast(
+            case
+                when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0
+                    then coalesce(students_asean_listed, 0) / moe_reported_inbound_all_types
+            end as double
+        ) as inbound_share_asean_listed,
+        cast(
+            case
+                when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0
+                    then coalesce(students_belt_and_road_listed, 0) / moe_reported_inbound_all_types
+            end as double
+        ) as inbound_share_belt_and_road_listed,
+        cast(
+            case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then 'derived' end
+            as varchar
+        ) as inbound_share_listed_status,
+        cast(
+            case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then listed_source end
+            as varchar
+        ) as inbound_share_listed_source
+
+    from joined
 
 )
 

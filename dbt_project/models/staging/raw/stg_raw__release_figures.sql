@@ -16,7 +16,8 @@ final as (
         lower(trim(metric)) as metric,
         value,
         nullif(lower(trim(unit)), '') as unit,
-        year,
+        coalesce(nullif(lower(trim(qualifier)), ''), 'exact') as qualifier,
+        period_year,
         trim(sentence) as sentence
 
     from source
