@@ -298,6 +298,14 @@ final as (
             end as double
         ) as inbound_share_asean_listed,
         cast(
+            case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then 'derived' end
+            as varchar
+        ) as inbound_share_asean_listed_status,
+        cast(
+            case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then listed_source end
+            as varchar
+        ) as inbound_share_asean_listed_source,
+        cast(
             case
                 when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0
                     then coalesce(students_belt_and_road_listed, 0) / moe_reported_inbound_all_types
@@ -306,11 +314,11 @@ final as (
         cast(
             case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then 'derived' end
             as varchar
-        ) as inbound_share_listed_status,
+        ) as inbound_share_belt_and_road_listed_status,
         cast(
             case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then listed_source end
             as varchar
-        ) as inbound_share_listed_source
+        ) as inbound_share_belt_and_road_listed_source
 
     from joined
 
