@@ -237,6 +237,8 @@ _RULES: dict[str, list[_Rule]] = {
     ],
     "en": [
         *_en("international_degree_students", "persons",
+             r"{N}\s+(?:international|foreign)\s+students\s+(?:were\s+)?(?:enrolled|studying|registered)\s+"
+             r"(?:in|for|on)\s+(?:academic\s+)?degree\s+(?:programs|programmes|courses|education)",
              r"{N}\s+(?:were\s+)?(?:academic\s+)?degree[- ]seeking\s+(?:international\s+)?students",
              r"degree[- ]seeking\s+(?:international\s+)?students\s+"
              r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}"),
@@ -310,7 +312,8 @@ _ZH_YEAR = re.compile(r"(?<![\d〔\[［【])((?:19|20)\d{2})\s*年(?:度|底|末
 _EN_YEAR = re.compile(r"(?<![\d,.〔\[［【])((?:19|20)\d{2})(?!\d|,\d|%|\.\d|\s?(?:percent|per cent))")
 _ZH_NOT_DATA_YEAR_BEFORE = re.compile(r"(?:比|较|与|同|自|从)\s*$")
 _ZH_NOT_DATA_YEAR_AFTER = re.compile(r"^\s*(?:到|至|—|–|-|～|~|以来)")
-_EN_NOT_DATA_YEAR_BEFORE = re.compile(r"\b(?:than|with|over|from|since|versus|vs\.?)\s+$", re.IGNORECASE)
+_EN_NOT_DATA_YEAR_BEFORE = re.compile(
+    r"\b(?:than|with|over|from|since|versus|vs\.?|on|against|compared\s+to|relative\s+to)\s+$", re.IGNORECASE)
 _EN_BARE_YEAR_CONTEXT = re.compile(
     r"\b(?:in|since|by|of|for|from|during|until|to|and|year|than|over|with)\s+$", re.IGNORECASE)
 
@@ -450,7 +453,7 @@ def _sentence_hits(normalised: str, lang: str, inherited_subject: str | None) ->
     hits = [hit for hit, required in zip(hits, requires, strict=True) if required is None or required in found]
     if lang == "zh":
         hits += _funding_hits(normalised, hits, claimed, inherited_subject)
-        hits += _share_hits(normalised, hits, claimed)
+    hits += _share_hits(normalised, lang, hits, claimed)
     hits += _delta_hits(normalised, lang, hits, claimed)
     hits.sort(key=lambda hit: hit.start)
     return hits
@@ -492,13 +495,21 @@ _SHARE_BASES = frozenset({"", "总数", "总人数", "来华生总数", "来华�
                           "出国留学总人数", "出国留学人员总数", "留学回国人员总数"})
 
 
-def _share_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
+# "…258,122 international students were enrolled in degree programs, accounting for 52.44% of all
+# foreign students": the words between the count and the share name no other number.
+_EN_SHARE = re.compile(
+    rf"[^\d%;.]{{0,80}}?,?\s*(?:accounting\s+for|representing|making\s+up|or)\s+(?P<p>{_EN_PCT})\s+of\s+"
+    r"(?P<base>(?:all|the\s+total(?:\s+number\s+of)?)(?:\s+(?:international|foreign))?\s+students|the\s+total)\b",
+    re.IGNORECASE)
+
+
+def _share_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
     out: list[_Hit] = []
     for hit in sorted(hits, key=lambda hit: hit.start):
         if hit.unit != "persons":
             continue
-        match = _ZH_SHARE.match(text, hit.end)
-        if match is None or match.group("base") not in _SHARE_BASES:
+        match = (_ZH_SHARE if lang == "zh" else _EN_SHARE).match(text, hit.end)
+        if match is None or (lang == "zh" and match.group("base") not in _SHARE_BASES):
             continue
         start, end = match.span("p")
         if any(start < c_end and c_start < end for c_start, c_end in claimed):

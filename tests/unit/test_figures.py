@@ -288,3 +288,14 @@ def test_a_share_of_a_subgroup_is_not_a_share_of_the_whole():
 def test_qualifier_says_how_the_number_was_stated(text, language, metric, qualifier):
     found = figures(text, language, 2026)
     assert found[metric].qualifier == qualifier
+
+
+def test_english_statistics_report_degree_students_their_share_and_the_title_year():
+    # MOE's "Statistical report on international students in China for 2018" (en.moe.gov.cn, 2019-04-18)
+    text = ("4. Number/percent of international students by education level: 258,122 international students "
+            "were enrolled in degree programs, accounting for 52.44% of all foreign students, an increase of "
+            "16,579 or 6.86% on 2017.")
+    found = extract_figures(text, title="Statistical report on international students in China for 2018",
+                            language="en", published_year=2019)
+    assert [(f.metric, f.value, f.period_year) for f in found] == [
+        ("international_degree_students", 258122, 2018), ("international_degree_students_share_pct", 52.44, 2018)]
