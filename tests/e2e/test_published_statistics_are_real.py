@@ -1,0 +1,184 @@
+"""The demo's published statistics are what the sources published, each traced to its source row.
+
+The whole pipeline runs on the replay (with the demo's landing file dropped as `make demo` drops
+it); the published warehouse is then compared with the real files the replay was built from
+(ingest/replay/originals, ingest/replay/landing): every published or estimated value equals the
+file's, every derived value is recomputed from its inputs, and no value exists without a source
+row. `differences()` does the comparison; the last test proves it notices a changed value.
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from ingest import pipeline
+from ingest.demo import DEMO_LANDING_DIR, DEMO_LANDING_FILES, drop_demo_landing_files
+from ingest.replay.server import BUNDLE_DIR
+from ingest.sources.landing.formats import COUNTRY_NAMES_FILE
+
+pytestmark = pytest.mark.e2e
+
+EXPORT = BUNDLE_DIR.parent / "originals" / "uis-export" / "data.csv"
+FLOWS = DEMO_LANDING_DIR / DEMO_LANDING_FILES[0]
+UIS_VERSION = "20250225-2ae60fad"
+ESTIMATE_FLAGS = {"UIS_EST", "NAT_EST"}
+MISSING_MAGNITUDES = {"NIL", "NA", "SUPP"}
+MEASURES = {"inbound": "26637", "net_flow": "MENF.5T8"}
+
+
+def _export_rows() -> dict[tuple[str, str, int], dict[str, str]]:
+    """(indicator, ISO3, year) -> the export row, national units only (an ISO3 id, no ':')."""
+    with EXPORT.open(encoding="utf-8", newline="") as handle:
+        return {(r["indicatorId"], r["geoUnit"], int(r["year"])): r for r in csv.DictReader(handle)
+                if len(r["geoUnit"]) == 3 and r["geoUnit"].isupper()}
+
+
+def _flow_rows() -> dict[tuple[str, str, int], dict[str, str]]:
+    """(origin ISO3, destination ISO3, year) -> the landing file's row, the lumped rows left out."""
+    with COUNTRY_NAMES_FILE.open(encoding="utf-8", newline="") as handle:
+        iso3 = {r["name"]: r["country_iso3"] for r in csv.DictReader(handle) if r["kind"] == "country"}
+    with FLOWS.open(encoding="utf-8", newline="") as handle:
+        return {(iso3[r["origin_country_name"]], iso3[r["dest_country_lumped"]], int(r["year"])): r
+                for r in csv.DictReader(handle) if r["dest_country_lumped"] != "Other countries"}
+
+
+def _expected_status(qualifier: str) -> str:
+    return "estimate" if set(qualifier.split("|")) & ESTIMATE_FLAGS else "published"
+
+
+def _published_value(row: dict[str, str] | None) -> float | None:
+    if row is None or row["magnitude"] in MISSING_MAGNITUDES:
+        return None
+    return float(row["value"])
+
+
+def differences(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every way the published statistics differ from the real files (empty when they agree)."""
+    export = _export_rows()
+    found: list[str] = []
+    mobility = con.execute("""
+        select country_iso3, year, inbound_students, inbound_status, inbound_source,
+               outbound_students, outbound_status, outbound_source,
+               net_flow, net_flow_status, net_flow_source, data_version
+        from marts.fct_student_mobility""").fetchall()
+    seen: set[tuple[str, int]] = set()
+    for (iso3, year, inbound, inbound_status, inbound_source, outbound, outbound_status, outbound_source,
+         net_flow, net_flow_status, net_flow_source, data_version) in mobility:
+        seen.add((iso3, year))
+        where = f"{iso3} {year}"
+        if data_version != UIS_VERSION:
+            found.append(f"{where}: data_version {data_version!r}")
+        for measure, value, status, source in (("inbound", inbound, inbound_status, inbound_source),
+                                               ("net_flow", net_flow, net_flow_status, net_flow_source)):
+            row = export.get((MEASURES[measure], iso3, year))
+            expected = _published_value(row)
+            if value != expected:
+                found.append(f"{where}: {measure} {value} published, the export has {expected}")
+            if value is not None and status != _expected_status(row["qualifier"]):
+                found.append(f"{where}: {measure}_status {status!r} for qualifier {row['qualifier']!r}")
+            if value is None and status is not None:
+                found.append(f"{where}: {measure}_status {status!r} without a value")
+            if value is not None and source != "uis":
+                found.append(f"{where}: {measure}_source {source!r}")
+        # No source publishes outbound in the demo: each value must be inbound - net flow.
+        derivable = inbound is not None and net_flow is not None and inbound - net_flow >= 0
+        if derivable and (outbound != inbound - net_flow or outbound_status != "derived"
+                          or outbound_source != "uis"):
+            found.append(f"{where}: outbound {outbound} ({outbound_status}, {outbound_source}), "
+                         f"inbound - net flow is {inbound - net_flow}")
+        if not derivable and (outbound is not None or outbound_status is not None):
+            found.append(f"{where}: outbound {outbound} ({outbound_status}) with nothing to derive it from")
+    for indicator, iso3, year in export:
+        if (iso3, year) not in seen and indicator in MEASURES.values():
+            found.append(f"{iso3} {year}: the export's {indicator} row was not published")
+
+    flows = _flow_rows()
+    published_flows = con.execute("""
+        select origin_iso3, destination_iso3, year, students, students_status, source, data_version
+        from marts.fct_mobility_flow""").fetchall()
+    for origin, destination, year, students, status, source, data_version in published_flows:
+        where = f"{origin}->{destination} {year}"
+        row = flows.get((origin, destination, year))
+        if row is None or source != "uis_top_destinations":
+            found.append(f"{where}: {students} from {source}, no row in {FLOWS.name}")
+            continue
+        if students != float(row["value_lumped"]):
+            found.append(f"{where}: {students} published, the file has {row['value_lumped']}")
+        flags = row["cond_all"].split()
+        expected = "estimate" if "c" in flags or "d" in flags else "published"
+        if status != expected:
+            found.append(f"{where}: students_status {status!r} for cond_all {row['cond_all']!r}")
+        if not (data_version or "").startswith("sha256:"):
+            found.append(f"{where}: data_version {data_version!r} names no file")
+    missing = set(flows) - {(o, d, y) for o, d, y, *_ in published_flows}
+    found += [f"{o}->{d} {y}: in {FLOWS.name}, not published" for o, d, y in sorted(missing)]
+    return found
+
+
+@pytest.fixture(scope="module")
+def published_home(tmp_path_factory) -> Iterator[Path]:
+    """The demo's pipeline run (without Airflow) on the replay; yields the home."""
+    from ingest.config import Home, Settings
+    from ingest.replay.server import ReplayServer
+
+    mp = pytest.MonkeyPatch()
+    home = Home(tmp_path_factory.mktemp("statistics") / "home").ensure()
+    mp.setenv("EDUOPEN_HOME", str(home.root))
+    mp.setenv("EDUOPEN_MIN_DELAY_S", "0")
+    drop_demo_landing_files(home)
+    with ReplayServer() as replay:
+        assert not replay.unreplayed(Settings.load().network_source_names())
+        for key, value in replay.env().items():
+            mp.setenv(key, value)
+        pipeline.run_pipeline(["all"], home)
+    yield home
+    mp.undo()
+
+
+@pytest.fixture(scope="module")
+def warehouse(published_home) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = duckdb.connect(str(published_home.warehouse), read_only=True)
+    yield con
+    con.close()
+
+
+def test_every_published_statistic_is_the_source_files_value_or_derived_from_them(warehouse):
+    found = differences(warehouse)
+    assert not found, f"{len(found)} differences, e.g.:\n" + "\n".join(found[:20])
+
+
+def test_chinas_series_and_flows_are_published_with_their_status(warehouse):
+    china = {year: row for year, *row in warehouse.execute("""
+        select year, inbound_students, inbound_status, outbound_students, outbound_status, net_flow, net_flow_status
+        from marts.fct_student_mobility where country_iso3 = 'CHN'""").fetchall()}
+    # UIS, February 2025 release: inbound 201,177 and net flow -858,847 in 2019
+    assert china[2019] == [201177, "published", 1060024, "derived", -858847, "published"]
+    to_hong_kong = warehouse.execute("""
+        select students, students_status from marts.fct_mobility_flow
+        where origin_iso3 = 'CHN' and destination_iso3 = 'HKG' and year = 2019""").fetchall()
+    assert to_hong_kong == [(35622.998999999996, "published")]
+    assert {r for (r,) in warehouse.execute(
+        "select country_iso3 from marts.dim_country where country_iso3 in ('HKG', 'MAC')").fetchall()} == {
+        "HKG", "MAC"}
+
+
+def test_a_changed_value_is_noticed(published_home, tmp_path):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published_home.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
+                    "where country_iso3 = 'USA' and year = 2021")
+        con.execute("update marts.fct_mobility_flow set students = students * 1.05 "
+                    "where origin_iso3 = 'CHN' and destination_iso3 = 'AUS' and year = 2019")
+        found = differences(con)
+    finally:
+        con.close()
+    assert any(d.startswith("USA 2021: inbound") for d in found)
+    assert any(d.startswith("CHN->AUS 2019:") for d in found)
