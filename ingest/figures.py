@@ -296,7 +296,7 @@ _SUBJECTS = frozenset(metric for metric, unit in _UNITS.items() if unit == "pers
 
 _ZH_DELTA = re.compile(
     r"(?P<dir>增加|增长|上升|提高|下降|减少)了?(?!到|至)"
-    rf"(?:(?P<n>{_ZH_NUM})(?:名|人)(?:[，,、]\s*(?:增长|增幅|下降|降幅)?(?:比例|率|幅度)?(?:为|达)?)?)?"
+    rf"(?:(?P<n>{_ZH_NUM})(?:名|人)(?:[，,、]\s*(?:增长|增幅|下降|降幅)?了?(?:比例|率|幅度)?(?:为|达)?)?)?"
     rf"(?:(?:比例|率|幅度)?(?:为|达)?(?P<p>{_ZH_PCT}))?"
 )
 _EN_DELTA = re.compile(
@@ -529,10 +529,12 @@ def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int,
     for match in (_ZH_DELTA if lang == "zh" else _EN_DELTA).finditer(text):
         if match.group("n") is None and match.group("p") is None:
             continue
-        before = [hit for hit in subjects if hit.end <= match.start()]
+        before = [(hit.end, hit.metric) for hit in subjects if hit.end <= match.start()]
+        if lang == "zh":
+            before += _subject_nouns_before(text, match.start())
         if not before:
             continue
-        subject = before[-1].metric
+        subject = max(before)[1]
         sign = -1.0 if _NEGATIVE.search(match.group("dir")) else 1.0
         for group, suffix, unit in (("n", "_increase", "persons"), ("p", "_growth_pct", "percent")):
             if match.group(group) is None:
@@ -545,6 +547,27 @@ def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int,
                 continue
             out.append(_Hit(subject + suffix, sign * value, unit, start, end))
             claimed.append((start, end))
+    return out
+
+
+# A change may follow the subject's name instead of its count ("出国留学人数增加5.37万人，增长8.83%",
+# "留学人员回国人数较上一年增长11.19%"): the name must come right before it, a comparison base at most
+# between them.
+_ZH_SUBJECT_NOUNS = (
+    (re.compile(r"出国留学(?:人员)?(?:人数|总数|规模)"), "students_going_abroad"),
+    (re.compile(r"(?:留学回国|回国留学|学成回国)(?:人员)?(?:人数|总数|规模)|留学人员回国人数"), "returnees"),
+    (re.compile(r"(?:来华留学生|来华留学人员|外国留学生|外国留学人员)(?:人数|总数|规模)"),
+     "international_students_in_china"),
+)
+_ZH_SUBJECT_GAP = re.compile(r"(?:较|比|与)?(?:上一?年度?|去年|同期)?(?:相比)?(?:同比)?[，,]?$")
+
+
+def _subject_nouns_before(text: str, position: int) -> list[tuple[int, str]]:
+    out = []
+    for pattern, metric in _ZH_SUBJECT_NOUNS:
+        for match in pattern.finditer(text, 0, position):
+            if _ZH_SUBJECT_GAP.fullmatch(text, match.end(), position):
+                out.append((match.end(), metric))
     return out
 
 

@@ -299,3 +299,12 @@ def test_english_statistics_report_degree_students_their_share_and_the_title_yea
                             language="en", published_year=2019)
     assert [(f.metric, f.value, f.period_year) for f in found] == [
         ("international_degree_students", 258122, 2018), ("international_degree_students_share_pct", 52.44, 2018)]
+
+
+def test_changes_after_the_subject_name_without_its_count():
+    # 2018年度我国出国留学人员情况统计 (MOE, 2019-03-27), second paragraph
+    text = ("2018年度与2017年度的统计数据相比较，出国留学人数增加5.37万人，增长8.83%；"
+            "留学回国人数增加3.85万人，增长了8.00%。")
+    assert values(text, published_year=2019) == {
+        "students_going_abroad_increase": 53700, "students_going_abroad_growth_pct": pytest.approx(8.83),
+        "returnees_increase": 38500, "returnees_growth_pct": pytest.approx(8.0)}
