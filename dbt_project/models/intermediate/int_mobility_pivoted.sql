@@ -3,7 +3,9 @@
     it as its own estimate (var estimate_qualifiers), 'derived' when computed here. Outbound is
     derived as inbound - net flow when no source publishes it: UIS defines net flow (MENF.5T8) as
     inbound minus outbound. -#}
-{%- set measures = {'inbound_students': 'inbound', 'outbound_students': 'outbound', 'net_flow': 'net_flow'} -%}
+{%- set measures = {'inbound_students': 'inbound', 'outbound_students': 'outbound', 'net_flow': 'net_flow',
+                    'inbound_mobility_rate': 'inbound_mobility_rate',
+                    'outbound_mobility_ratio': 'outbound_mobility_ratio'} -%}
 
 with
 
@@ -108,9 +110,18 @@ final as (
         net_flow_reported_by as net_flow_source,
         net_flow_flags,
 
+        -- rates are only ever taken as published: none is derived here
+        {%- for prefix in ['inbound_mobility_rate', 'outbound_mobility_ratio'] %}
+        {{ prefix }}_value as {{ prefix }},
+        {{ prefix }}_value_status as {{ prefix }}_status,
+        {{ prefix }}_reported_by as {{ prefix }}_source,
+        {%- endfor %}
+
         -- every source the row's values came from, sorted
         nullif(array_to_string(list_sort(list_distinct(list_filter(
-            [inbound_reported_by, outbound_reported_by, net_flow_reported_by], x -> x is not null))), ','), '')
+            [inbound_reported_by, outbound_reported_by, net_flow_reported_by,
+             inbound_mobility_rate_reported_by, outbound_mobility_ratio_reported_by],
+            x -> x is not null))), ','), '')
             as source,
         data_version
 
