@@ -2,6 +2,8 @@
 
 The recorded responses are replayed on loopback and every source is pointed at them with
 `EDUOPEN_<SOURCE>_URL`, so the real HTTP client runs; the DAGs run through `airflow dags test`.
+Before the run, the demo's real analyst files (UIS flows by destination) are dropped into the
+home's landing folder, as an analyst would drop them.
 """
 
 from __future__ import annotations
