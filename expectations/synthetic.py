@@ -110,10 +110,13 @@ _STATEMENTS = (
        select i, case when i = {countries} - 1 then '{home}'
                       else chr(65 + i // 676) || chr(65 + (i // 26) % 26) || chr(65 + i % 26) end as iso3
        from (select cast(i as integer) as i from range({countries}) t(i))""",
-    """insert into marts.dim_country
-       select iso3, 'Country ' || i, case when i < 50 then '国家' || i end,
-              case when i < 50 then 'Region ' || (i % 7) end, i % 25 = 1,
+    """insert into marts.dim_country by name
+       select iso3 as country_iso3, 'Country ' || i as name_en, case when i < 50 then '国家' || i end as name_zh,
+              case when i < 50 then 'Region ' || (i % 7) end as region, i % 25 = 1 as is_asean,
+              case when i % 25 = 1 then 1967 + i % 50 end as asean_member_since,
               case when iso3 = '{home}' then null when i % 3 = 0 then 'signed' when i % 3 = 1 then 'none' end
+                  as belt_and_road_status,
+              case when iso3 <> '{home}' and i % 3 < 2 then 'synthetic list' end as belt_and_road_source
        from country_codes""",
     """insert into marts.dim_theme
        select theme_id, 'Theme ' || theme_id, '主题' || k, '关键词' || k || '; 合作' || k,
@@ -145,11 +148,13 @@ _STATEMENTS = (
               timestamptz '{anchor}+00' - to_hours(cast(r.i % 5000 as bigint)) + to_minutes(cast(v as bigint))
        from releases r cross join range(2) t(v)
        where v < r.versions""",
-    """insert into marts.fct_policy_release
-       select md5(r.url), md5(r.url), 1, r.source, r.url, r.language, v.title, r.published_at,
-              cast(timezone('Asia/Shanghai', r.published_at) as date), v.issuing_body,
-              v.document_number, v.listing_column, v.body_text, length(v.body_text), v.content_sha256,
-              r.versions, (select min(x.first_seen_at) from raw.release_version x where x.url = r.url)
+    """insert into marts.fct_policy_release by name
+       select md5(r.url) as release_id, md5(r.url) as event_id, 1 as event_release_count, r.source, r.url,
+              r.language, v.title, r.published_at,
+              cast(timezone('Asia/Shanghai', r.published_at) as date) as published_date, v.issuing_body,
+              v.document_number, v.listing_column, v.body_text, length(v.body_text) as body_chars,
+              v.content_sha256, r.versions as version_count,
+              (select min(x.first_seen_at) from raw.release_version x where x.url = r.url) as first_seen_at
        from releases r
        join raw.release_version v
          on v.url = r.url and v.content_sha256 = sha256(r.url || '#' || (r.versions - 1))""",
@@ -182,15 +187,27 @@ _STATEMENTS = (
        from range({obs}) t(i)
        join indicators ind on ind.k = t.i % {n_ind}
        join country_codes c on c.i = (t.i // {n_ind}) % {countries}""",
-    """insert into marts.fct_student_mobility
-       select c.iso3 || '-' || ({y0} + y), c.iso3, {y0} + y,
-              1000.0 + (c.i * 37 + y * 11) % 50000,
-              case when (c.i + y) % 7 = 0 then null else 2000.0 + (c.i * 13 + y * 17) % 90000 end,
+    """insert into marts.fct_student_mobility by name
+       select c.iso3 || '-' || ({y0} + y) as mobility_id, c.iso3 as country_iso3, {y0} + y as year,
+              1000.0 + (c.i * 37 + y * 11) % 50000 as inbound_students,
+              case when y % 9 = 0 then 'estimate' else 'published' end as inbound_status,
+              'uis' as inbound_source,
+              case when (c.i + y) % 7 = 0 then null else 2000.0 + (c.i * 13 + y * 17) % 90000 end
+                  as outbound_students,
+              case when (c.i + y) % 7 <> 0 then 'derived' end as outbound_status,
+              case when (c.i + y) % 7 <> 0 then 'uis' end as outbound_source,
               case when (c.i + y) % 7 = 0 then null
-                   else (1000.0 + (c.i * 37 + y * 11) % 50000) - (2000.0 + (c.i * 13 + y * 17) % 90000) end,
-              ((c.i + y) % 400) / 10.0, ((c.i * 3 + y) % 2000) / 10.0,
-              case when y % 9 = 0 then 'UIS_EST' end,
-              case when (c.i + y) % 7 = 0 then 'NA' end, 'uis', '20260801'
+                   else (1000.0 + (c.i * 37 + y * 11) % 50000) - (2000.0 + (c.i * 13 + y * 17) % 90000) end
+                  as net_flow,
+              case when (c.i + y) % 7 <> 0 then 'published' end as net_flow_status,
+              case when (c.i + y) % 7 <> 0 then 'uis' end as net_flow_source,
+              ((c.i + y) % 400) / 10.0 as inbound_mobility_rate, 'published' as inbound_mobility_rate_status,
+              'uis' as inbound_mobility_rate_source,
+              ((c.i * 3 + y) % 2000) / 10.0 as outbound_mobility_ratio,
+              'published' as outbound_mobility_ratio_status, 'uis' as outbound_mobility_ratio_source,
+              case when y % 9 = 0 then 'UIS_EST' end as inbound_flags,
+              case when (c.i + y) % 7 = 0 then 'NA' end as outbound_flags,
+              'uis' as source, '20260801' as data_version
        from country_codes c cross join range({years}) t(y)""",
     """insert into raw.flow_observation
        select src, '26528', o.iso3, d.iso3, {y0} + (j // ({countries} * ({countries} - 1))) % {years},
@@ -204,9 +221,11 @@ _STATEMENTS = (
          on o.i = case when (j // {countries}) % ({countries} - 1) < j % {countries}
                        then (j // {countries}) % ({countries} - 1)
                        else (j // {countries}) % ({countries} - 1) + 1 end""",
-    """insert into marts.fct_mobility_flow
-       select origin || '-' || destination || '-' || year, origin, destination, year, value,
-              coalesce(magnitude, qualifier), source, indicator_id, data_version
+    """insert into marts.fct_mobility_flow by name
+       select origin || '-' || destination || '-' || year as flow_id, origin as origin_iso3,
+              destination as destination_iso3, year, value as students,
+              case when value is not null then 'published' end as students_status,
+              coalesce(magnitude, qualifier) as flags, source, indicator_id, data_version
        from raw.flow_observation where source = 'uis'""",
     # -- marts built from the facts, with the models' logic ------------------------------------
     """insert into marts.mart_country_exchange

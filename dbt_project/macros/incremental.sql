@@ -35,8 +35,8 @@
         they hold, without a newer load to show it, so the incremental statistics models rebuild. -#}
     {{ return([
         var('uis_sources'), var('worldbank_sources'), var('owid_sources'), var('oecd_sources'),
-        var('flow_source_precedence'), var('students_from_china_indicator'), var('home_country'),
-        var('missing_magnitudes'),
+        var('uis_flow_sources'), var('estimate_qualifiers'), var('flow_source_precedence'),
+        var('students_from_china_indicator'), var('home_country'), var('missing_magnitudes'),
     ]) }}
 {% endmacro %}
 

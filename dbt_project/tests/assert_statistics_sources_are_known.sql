@@ -12,4 +12,4 @@ union all
 
 select distinct 'flow_observation' as raw_table, source
 from {{ source('oecd', 'flow_observation') }}
-where source not in ({{ sql_list(var('oecd_sources')) }})
+where source not in ({{ sql_list(var('oecd_sources') + var('uis_flow_sources')) }})
