@@ -122,6 +122,11 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
             seen.add(key)
             rows.append(row)
 
+    # the whole text at once: "其中，国家公派…" needs the sentence before it
+    figures = extract_figures(text, language="zh", published_year=published_year, title=title)
+    if document_year is None:
+        document_year = next((f.period_year for f in figures if f.period_year is not None
+                              and _FROM_FIGURES.get(f.metric, ("", "", ""))[1] == "total"), None)
     section: str | None = None
     listed: set[str] = set()
     for _, sentence in split_sentences(text):
@@ -134,8 +139,7 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
             years = data_years(sentence, "zh", published_year)
             for row in _list_rows(sentence, section, years[0] if years else document_year):
                 add(row)
-    # the whole text at once: "其中，国家公派…" needs the sentence before it
-    for figure in extract_figures(text, language="zh", published_year=published_year, title=title):
+    for figure in figures:
         if figure.sentence in listed:
             continue
         is_share = figure.metric.endswith(_SHARE_SUFFIX)

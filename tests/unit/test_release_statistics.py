@@ -155,3 +155,8 @@ def test_raw_rows_number_the_statistics_of_one_version():
     assert [r["row_index"] for r in rows] == [0, 1]
     assert set(rows[0]) == {"source", "url", "content_sha256", "row_index", "period_year", "measure", "breakdown",
                             "member", "value", "unit", "qualifier", "sentence"}
+
+
+def test_without_a_year_in_the_title_the_lists_take_the_year_of_the_total():
+    rows = parse_statistics(INBOUND_2018, title="来华留学统计", published_year=2019)
+    assert {r.period_year for r in rows} == {2018}
