@@ -89,6 +89,7 @@ _SECTIONS = (
 )
 _NEW_SECTION = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、．.]|\d+[、．.])")
 _HEADER = re.compile(r"^\s*(?:[一二三四五六七八九十]+[、．.]|\d+[、．.])?\s*(?=按)")
+_INLINE_HEADER = re.compile(r"[ \t\u3000]*(?=(?:[一二三四五六七八九十]+[、．.]|\d+[、．.])\s*按)")
 _HEADER_CLAUSE = re.compile(r"按.{1,6}(?:统计|排序|排名)")
 _CLAUSES = re.compile(r"[，；;：:。]|,(?!\d{3})")
 _ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
@@ -110,6 +111,8 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
     outbound = bool(_OUTBOUND_DOC.search(whole))
     if not (inbound or outbound):
         return []
+    # reposts run the numbered lists together on one line ("一、按洲别统计： 二、按国别排序前15名：…")
+    text = _INLINE_HEADER.sub("\n", text)
     title_years = data_years(title or "", "zh", published_year)
     document_year = title_years[0] if len(set(title_years)) == 1 else None
 

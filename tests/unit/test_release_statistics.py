@@ -160,3 +160,31 @@ def test_raw_rows_number_the_statistics_of_one_version():
 def test_without_a_year_in_the_title_the_lists_take_the_year_of_the_total():
     rows = parse_statistics(INBOUND_2018, title="来华留学统计", published_year=2019)
     assert {r.period_year for r in rows} == {2018}
+
+
+# 2014年度我国来华留学生情况统计 (MOE, 2015-03-31) as a repost gives it: half-width punctuation, the
+# numbered lists run together on one line, the continent list left empty.
+INBOUND_2014 = (
+    "据统计,2014年共有来自203个国家和地区的377,054名各类外国留学人员在31个省、自治区、直辖市的775所高等学校、"
+    "科研院所和其他教学机构中学习,比2013年增加20,555人,增长比例为5.77%(以上数据均不含港、澳、台地区)。 "
+    "一、按洲别统计: 二、按国别排序前15名:韩国62,923人,美国24,203人,泰国21,296人,俄罗斯17,202人,日本15,057人,"
+    "印度尼西亚13,689人,印度13,578人,巴基斯坦13,360人,哈萨克斯坦11,764人,法国10,729人,越南10,658人,德国8,193人,"
+    "蒙古7,920人,马来西亚6,645人,英国5,920人。 三、按省市排序前10名:北京74,342人,上海55,911人,天津25,720人,"
+    "江苏23,209人,浙江22,190人,广东21,298人,辽宁21,010人,山东17,896人,湖北15,839人,黑龙江12,056人。"
+    "人数超过10000人的省(区)还有福建10,758人。 四、按学生类别统计:接受学历教育的外国留学生总计164,394人,"
+    "占来华生总数的43.60%,比2013年增加16,504人,同比增加11.16%;硕士和博士研究生共计47,990人,比2013年增加18.20%,"
+    "其中,硕士研究生35,876人,博士研究生12,114人。2014年,非学历留学生212,660人。 五、按经费办法统计:"
+    "中国政府奖学金生36,943人,占来华生总数的9.80%;自费生340,111人,占来华生总数的90.20%。")
+
+
+def test_lists_run_together_on_one_line_keep_their_own_breakdowns():
+    rows = parse_statistics(INBOUND_2014, title="2014年度我国来华留学生情况统计", published_year=2015)
+    by_breakdown: dict[str, list[str]] = {}
+    for row in rows:
+        if row.unit == "persons":
+            by_breakdown.setdefault(row.breakdown, []).append(row.member)
+    assert "continent" not in by_breakdown
+    assert by_breakdown["country"][0] == "韩国" and len(by_breakdown["country"]) == 15
+    assert by_breakdown["province"][-1] == "福建" and len(by_breakdown["province"]) == 11
+    assert table(rows)[("international_students_in_china", "degree_level", "非学历留学生", "persons")] == 212660
+    assert {r.period_year for r in rows} == {2014}
