@@ -180,7 +180,7 @@ def _en(metric: str, unit: str, *templates: str, requires: str | None = None) ->
     return [_Rule(metric, unit, _compile(t, _EN_APPROX + _EN_NUM, _EN_PCT), requires) for t in templates]
 
 
-_ZH_VERB = r"(?:总数|总人数|人数|规模)?(?:为|达到|达|共计|总计|合计|共有|共|超过|逾|近|约)*"
+_ZH_VERB = r"(?:总数|总人数|人数|规模)?(?:为|也|达到|达|共计|总计|合计|共有|共|超过|突破|逾|近|约)*"
 _INTL_ZH = r"(?:外国留学人员|外国留学生|来华留学生|来华留学人员|国际学生)"
 
 # Order matters: a number claimed by an earlier rule is not claimed again, so the specific rules
@@ -189,12 +189,15 @@ _RULES: dict[str, list[_Rule]] = {
     "zh": [
         *_zh("international_degree_students", "persons",
              rf"接受学历教育的{_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+        # 学历生 alone is a degree student of whatever the sentence counts: taken only where the
+        # sentence is about international students and not about the scholarship holders among them
         *_zh("international_degree_students", "persons",
              rf"(?<!非)学历生{_ZH_VERB}{{N}}(?:名|人)",
-             requires="international_students_in_china"),
+             context=r"^(?!.*奖学金)(?=.*(?:来华|在华|外国留学|国际学生))"),
         *_zh("government_scholarship_students", "persons",
              rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)",
-             r"{N}名中国政府奖学金生"),
+             r"{N}名中国政府奖学金生",
+             rf"{{N}}(?:名|人)(?:{_INTL_ZH})?享受中国政府奖学金"),
         *_zh("international_self_funded_students", "persons",
              rf"自费生{_ZH_VERB}{{N}}(?:名|人)"),
         *_zh("international_non_degree_students", "persons",
@@ -206,7 +209,9 @@ _RULES: dict[str, list[_Rule]] = {
              rf"“?一带一路”?沿线国家(?:的)?(?:来华)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)"),
         *_zh("international_students_in_china", "persons",
              rf"{{N}}名(?:各类|各国)?{_INTL_ZH}",
-             rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+             rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)",
+             # "来华留学生规模突破44万": a scale is a head count even without 人
+             rf"(?<!出国)(?<!中国){_INTL_ZH}规模{_ZH_VERB}{{N}}(?:名|人)?(?![\d.个所%])"),
         *_zh("countries_of_origin", "countries",
              r"来自(?:全球)?(?:近|约|超过)?{N}个国家(?:和|及|与)?(?:地区)?",
              requires="international_students_in_china"),
@@ -216,7 +221,7 @@ _RULES: dict[str, list[_Rule]] = {
         *_zh("students_going_abroad_cumulative", "persons",
              rf"出国留学人员累计{_ZH_VERB}{{N}}(?:名|人)"),
         *_zh("students_going_abroad", "persons",
-             rf"出国留学(?:人员|人数|学生){_ZH_VERB}{{N}}(?:名|人)",
+             rf"出国留学(?:（课程）|\(课程\))?(?:人员|人数|学生){_ZH_VERB}{{N}}(?:名|人)",
              r"{N}(?:名|人)(?:中国学生)?出国留学"),
         *_zh("returnees", "persons",
              rf"(?:留学回国人员|学成回国人员|学成回国留学人员|回国留学人员){_ZH_VERB}{{N}}(?:名|人)",

@@ -54,7 +54,7 @@ class Statistic:
 
 # -- which release is it ----------------------------------------------------------------------
 _INBOUND_DOC = re.compile(r"来华留学")
-_INBOUND_COUNT = re.compile(r"外国留学(?:人员|生)|来华留学生")
+_INBOUND_COUNT = re.compile(r"外国留学(?:人员|生)|来华留学(?:生|人员)")
 _OUTBOUND_DOC = re.compile(r"出国留学人员(?:情况)?统计|出国留学人员总数|出国留学人数|留学回国人员总数")
 
 # -- figures read by ingest.figures -> (measure, breakdown, member) ----------------------------

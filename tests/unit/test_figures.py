@@ -308,3 +308,32 @@ def test_changes_after_the_subject_name_without_its_count():
     assert values(text, published_year=2019) == {
         "students_going_abroad_increase": 53700, "students_going_abroad_growth_pct": pytest.approx(8.83),
         "returnees_increase": 38500, "returnees_growth_pct": pytest.approx(8.0)}
+
+
+# MOE's 2015 and 2016 statistics as Xinhua and China News Service reported them (2016-04-14, 2017-03-02)
+def test_a_scale_that_broke_through_a_number_is_more_than_it():
+    text = "另据介绍，2016年来华留学生规模突破44万，比2015年增加4.5万人。"
+    found = figures(text, published_year=2017)
+    assert (found["international_students_in_china"].value, found["international_students_in_china"].qualifier) == (
+        440000, "more_than")
+
+
+def test_degree_students_in_china_but_not_those_among_scholarship_holders():
+    assert values("2016年在华学历生人数达21万人，同比增加13.62%。", published_year=2017) == {
+        "international_degree_students": 210000, "international_degree_students_growth_pct": pytest.approx(13.62)}
+    assert values("来华留学奖学金生中，学历生5.16万人。", published_year=2018) == {}
+
+
+def test_scholarship_holders_counted_before_the_scholarship_and_their_share():
+    text = ("此外，统计显示，2015年有来自182个国家的40600人享受中国政府奖学金在华学习，占来华生总数的10.21%，"
+            "比2014年的36943人增加3657人，增幅为9.9%。")
+    found = values(text, published_year=2016)
+    assert found["government_scholarship_students"] == 40600
+    assert found["government_scholarship_students_share_pct"] == pytest.approx(10.21)
+
+
+def test_outbound_course_students_and_a_total_that_also_reached():
+    text = ("记者1日从中国教育部了解到，2016年度中国出国留学（课程）人员总数为54.45万人，"
+            "各类留学回国人员总数为43.25万人，与此同时，来华留学人员总数也达到44万人。")
+    assert values(text, published_year=2017) == {"students_going_abroad": 544500, "returnees": 432500,
+                                                 "international_students_in_china": 440000}

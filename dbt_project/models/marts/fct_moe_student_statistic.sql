@@ -9,15 +9,18 @@ statistics as (
 
 ranked as (
 
-    -- One statement per statistic: the Ministry's own site before the reposts, then the earliest
-    -- publication (the original before a later restatement), then the release_id so the choice
-    -- is the same on every run. Never the largest value: reposts and restatements do not vote.
+    -- One statement per statistic: the Ministry's own site before the reposts, then an exact
+    -- statement before a rounded or bounded one, then the earliest publication (the original
+    -- before a later restatement), then the release_id so the choice is the same on every run.
+    -- Never the largest value: reposts and restatements do not vote.
     select
         *,
         row_number() over (
             partition by period_year, measure, breakdown, member, unit
             order by
                 {{ precedence_rank('source', var('moe_statistics_source_precedence')) }},
+                -- a number stated exactly before a rounded "突破44万" / "about"
+                case when qualifier = 'exact' then 0 else 1 end,
                 published_date asc nulls last,
                 release_id
         ) as statement_rank,

@@ -53,10 +53,13 @@ to_home_ranked as (
         value,
         source,
         url,
+        qualifier,
         row_number() over (
             partition by country_iso3, period_year
             order by
                 {{ precedence_rank('source', var('moe_statistics_source_precedence')) }},
+                -- a number stated exactly before a rounded "突破44万" / "about"
+                case when qualifier = 'exact' then 0 else 1 end,
                 published_date asc nulls last,
                 release_id
         ) as statement_rank

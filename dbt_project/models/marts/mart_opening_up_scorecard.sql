@@ -138,6 +138,8 @@ moe_picked as (
                 partition by period_year, measure, breakdown, member_code, unit
                 order by
                     {{ precedence_rank('source', var('moe_statistics_source_precedence')) }},
+                    -- a number stated exactly before a rounded "突破44万" / "about"
+                    case when qualifier = 'exact' then 0 else 1 end,
                     published_date asc nulls last,
                     release_id
             ) as pick_rank
@@ -161,6 +163,10 @@ reported as (
             where measure = '{{ key[0] }}' and breakdown = '{{ key[1] }}'
                 and member_code = '{{ key[2] }}' and unit = '{{ key[3] }}'
         ) as {{ name }}_source,
+        max(qualifier) filter (
+            where measure = '{{ key[0] }}' and breakdown = '{{ key[1] }}'
+                and member_code = '{{ key[2] }}' and unit = '{{ key[3] }}'
+        ) as {{ name }}_qualifier,
         {%- endfor %}
         string_agg(distinct release_id, ',' order by release_id) filter (
             where {% for name, key in moe_measures.items() -%}
@@ -285,6 +291,7 @@ final as (
         cast({{ name }} as double) as {{ name }},
         cast(case when {{ name }} is not null then 'published' end as varchar) as {{ name }}_status,
         cast({{ name }}_source as varchar) as {{ name }}_source,
+        cast({{ name }}_qualifier as varchar) as {{ name }}_qualifier,
         {%- endfor %}
         cast(figure_release_ids as varchar) as figure_release_ids,
         cast(share_belt_and_road as double) as inbound_share_belt_and_road,
