@@ -180,7 +180,9 @@ def _en(metric: str, unit: str, *templates: str, requires: str | None = None) ->
     return [_Rule(metric, unit, _compile(t, _EN_APPROX + _EN_NUM, _EN_PCT), requires) for t in templates]
 
 
-_ZH_VERB = r"(?:总数|总人数|人数|规模)?(?:为|也|达到|达|共计|总计|合计|共有|共|超过|突破|逾|近|约)*"
+_ZH_VERB = r"(?:总数|总人数|人数|规模)?(?:为|也|已|达到|达|共计|总计|合计|共有|共|超过|突破|逾|近|约)*"
+# "出国留学人数首次突破60万大关，达60.84万人": the milestone passed is no figure, the count after it is
+_ZH_MILESTONE = r"(?:[，,]?(?:首次)?(?:突破|超过)[^，,。；;]{0,8}?大关[，,]\s*)?"
 _INTL_ZH = r"(?:外国留学人员|外国留学生|来华留学生|来华留学人员|国际学生)"
 
 # Order matters: a number claimed by an earlier rule is not claimed again, so the specific rules
@@ -221,10 +223,13 @@ _RULES: dict[str, list[_Rule]] = {
         *_zh("students_going_abroad_cumulative", "persons",
              rf"出国留学人员累计{_ZH_VERB}{{N}}(?:名|人)"),
         *_zh("students_going_abroad", "persons",
-             rf"出国留学(?:（课程）|\(课程\))?(?:人员|人数|学生){_ZH_VERB}{{N}}(?:名|人)",
+             rf"出国留学(?:（课程）|\(课程\))?(?:人员|人数|学生){_ZH_MILESTONE}{_ZH_VERB}{{N}}(?:名|人)",
              r"{N}(?:名|人)(?:中国学生)?出国留学"),
         *_zh("returnees", "persons",
              rf"(?:留学回国人员|学成回国人员|学成回国留学人员|回国留学人员){_ZH_VERB}{{N}}(?:名|人)",
+             # "留学人员回国人数较上一年增长11.19%，达到48.09万人"
+             r"(?:留学人员回国人数|留学回国人数)(?:较|比)?(?:上一?年度?)?(?:增长|增加)[^，,。；;]{0,8}[，,]\s*"
+             r"(?:达到|达){N}(?:名|人)",
              r"{N}(?:名|人)(?:留学人员)?(?:学成回国|留学回国)"),
         *_zh("higher_education_enrolment", "persons",
              rf"高等教育在学(?:总)?{_ZH_VERB}{{N}}(?:名|人)"),
@@ -311,6 +316,8 @@ _EN_DELTA = re.compile(
     rf"(?P<p>{_EN_PCT})?",
     re.IGNORECASE,
 )
+# A count of someone else between a subject and a change (a 万 amount, or persons) takes the change.
+_OTHER_COUNT = re.compile(r"\d(?:[\d,.]*\d)?\s*(?:万|亿|名|人)")
 _NEGATIVE = re.compile(r"下降|减少|down|decrease|drop|decline|fell|falling", re.IGNORECASE)
 
 _ZH_YEAR = re.compile(r"(?<![\d〔\[［【])((?:19|20)\d{2})\s*年(?:度|底|末|初)?")
@@ -469,7 +476,9 @@ def _sentence_hits(normalised: str, lang: str, inherited_subject: str | None) ->
 _FUNDED_SUBJECTS = frozenset({"students_going_abroad", "returnees"})
 _FUNDING = {"国家公派": "state_funded", "单位公派": "employer_funded", "自费留学": "self_funded"}
 _ZH_FUNDING = re.compile(
-    rf"(?P<kind>国家公派|单位公派|自费留学)(?:留学)?(?:人员)?{_ZH_VERB}(?P<n>{_ZH_NUM})\s?(?:名|人)")
+    rf"(?P<kind>国家公派|单位公派|自费留学)(?:留学)?(?:人员)?(?:出国留学(?:全年)?派出)?{_ZH_VERB}(?P<n>{_ZH_NUM})\s?(?:名|人)")
+# "2017年出国留学人员中，自费留学共54.13万人": the total named without its count
+_ZH_FUNDED_NOUN = re.compile(r"(?P<abroad>出国留学)|(?P<back>回国)")
 
 
 def _funding_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]],
@@ -482,6 +491,10 @@ def _funding_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]],
             continue
         before = [hit.metric for hit in subjects if hit.end <= match.start()]
         subject = before[-1] if before else inherited_subject
+        if subject is None:
+            nouns = list(_ZH_FUNDED_NOUN.finditer(text, 0, match.start()))
+            if nouns:
+                subject = "students_going_abroad" if nouns[-1].group("abroad") else "returnees"
         value = parse_number(match.group("n"))
         if subject is None or value is None:
             continue
@@ -539,7 +552,10 @@ def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int,
             before += _subject_nouns_before(text, match.start())
         if not before:
             continue
-        subject = max(before)[1]
+        subject_end, subject = max(before)
+        if _OTHER_COUNT.search(text, subject_end, match.start()):
+            # "…达到48.09万人，其中…人员达到22.74万，同比增长14.90%": the change is the subgroup's
+            continue
         sign = -1.0 if _NEGATIVE.search(match.group("dir")) else 1.0
         for group, suffix, unit in (("n", "_increase", "persons"), ("p", "_growth_pct", "percent")):
             if match.group(group) is None:

@@ -117,13 +117,16 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
     document_year = title_years[0] if len(set(title_years)) == 1 else None
 
     rows: list[Statistic] = []
-    seen: set[tuple[str, str, str, str]] = set()
+    seen: dict[tuple[str, str, str, str], int] = {}
 
     def add(row: Statistic) -> None:
         key = (row.measure, row.breakdown, row.member, row.unit)
         if key not in seen:  # a title restating the body's total, a repeated list
-            seen.add(key)
+            seen[key] = len(rows)
             rows.append(row)
+        elif row.qualifier == "exact" and rows[seen[key]].qualifier != "exact":
+            # a headline's "逾54万" gives way to the body's 54.45万
+            rows[seen[key]] = row
 
     # the whole text at once: "其中，国家公派…" needs the sentence before it
     figures = extract_figures(text, language="zh", published_year=published_year, title=title)

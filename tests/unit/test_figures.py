@@ -337,3 +337,24 @@ def test_outbound_course_students_and_a_total_that_also_reached():
             "各类留学回国人员总数为43.25万人，与此同时，来华留学人员总数也达到44万人。")
     assert values(text, published_year=2017) == {"students_going_abroad": 544500, "returnees": 432500,
                                                  "international_students_in_china": 440000}
+
+
+# MOE's 2017 studying-abroad statistics as published on 2018-03-30
+ZH_OUTBOUND_2017 = (
+    "2017年，我国出国留学人数首次突破60万大关，达60.84万人，同比增长11.74%，持续保持世界最大留学生生源国地位。"
+    "同年留学人员回国人数较上一年增长11.19%，达到48.09万人，其中获得硕博研究生学历及博士后出站人员达到22.74万，"
+    "同比增长14.90%。")
+
+
+def test_the_count_after_a_milestone_and_a_growth_stated_before_the_count_not_the_subgroups():
+    found = figures(ZH_OUTBOUND_2017, published_year=2018)
+    assert {metric: f.value for metric, f in found.items()} == {
+        "students_going_abroad": 608400, "students_going_abroad_growth_pct": pytest.approx(11.74),
+        "returnees": 480900, "returnees_growth_pct": pytest.approx(11.19)}
+    assert {f.period_year for f in found.values()} == {2017}
+
+
+def test_self_funded_part_of_the_students_going_abroad_named_without_their_count():
+    text = "2017年出国留学人员中，自费留学共54.13万人，占出国留学总人数的88.97%。"
+    assert values(text, published_year=2018) == {"students_going_abroad_self_funded": 541300,
+                                                 "students_going_abroad_self_funded_share_pct": pytest.approx(88.97)}

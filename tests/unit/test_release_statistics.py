@@ -188,3 +188,12 @@ def test_lists_run_together_on_one_line_keep_their_own_breakdowns():
     assert by_breakdown["province"][-1] == "福建" and len(by_breakdown["province"]) == 11
     assert table(rows)[("international_students_in_china", "degree_level", "非学历留学生", "persons")] == 212660
     assert {r.period_year for r in rows} == {2014}
+
+
+def test_a_headline_bound_gives_way_to_the_exact_count_of_the_body():
+    # 2016年度中国逾54万人出国留学 44万人来华留学 (China News Service, 2017-03-02)
+    body = ("记者1日从中国教育部了解到，2016年度中国出国留学（课程）人员总数为54.45万人，"
+            "各类留学回国人员总数为43.25万人。")
+    rows = parse_statistics(body, title="2016年度中国逾54万人出国留学 44万人来华留学", published_year=2017)
+    going = [r for r in rows if r.measure == "students_going_abroad" and r.breakdown == "total"]
+    assert [(r.value, r.qualifier) for r in going] == [(544500, "exact")]
