@@ -390,9 +390,10 @@ def extract_figures(text: str, *, language: str, published_year: int | None = No
     return figures
 
 
-# A sentence that only goes on with the previous one ("其中，国家公派3.02万人…"): its figures are
-# parts of the previous sentence's total, about the same year.
-_CONTINUES = re.compile(r"^\s*(?:其中|在这些|这当中|among them|of them|of these|of whom)", re.IGNORECASE)
+# A sentence that only goes on with the previous one ("其中，国家公派3.02万人…", "同年…"): its
+# figures are about the same year, and parts of the previous sentence's total.
+_CONTINUES = re.compile(
+    r"^\s*(?:其中|在这些|这当中|同年|当年|among them|of them|of these|of whom|that year|the same year)", re.IGNORECASE)
 # A stock stated as of now ("目前…", "so far") is about the publication year; any other sentence
 # without a year says nothing about its period.
 _AS_OF_NOW = re.compile(r"目前|截至目前|截止目前|现有|迄今|至今|当前|currently|so far|to date|at present",
