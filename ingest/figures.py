@@ -320,6 +320,10 @@ _EN_DELTA = re.compile(
 _OTHER_COUNT = re.compile(r"\d(?:[\d,.]*\d)?\s*(?:万|亿|名|人)")
 _NEGATIVE = re.compile(r"下降|减少|down|decrease|drop|decline|fell|falling", re.IGNORECASE)
 
+# "2016至2019年，我国出国留学人数251.8万人": a count over a span of years is no year's statistic
+_YEAR_RANGE = re.compile(
+    r"(?:19|20)\d{2}\s*年?度?\s*(?:至|到|—|–|-|～|~|to|through)\s*(?:the\s+end\s+of\s+)?(?P<end>(?:19|20)\d{2})",
+    re.IGNORECASE)
 _ZH_YEAR = re.compile(r"(?<![\d〔\[［【])((?:19|20)\d{2})\s*年(?:度|底|末|初)?")
 _EN_YEAR = re.compile(r"(?<![\d,.〔\[［【])((?:19|20)\d{2})(?!\d|,\d|%|\.\d|\s?(?:percent|per cent))")
 _ZH_NOT_DATA_YEAR_BEFORE = re.compile(r"(?:比|较|与|同|自|从)\s*$")
@@ -368,8 +372,12 @@ def extract_figures(text: str, *, language: str, published_year: int | None = No
         if fallback is None and _AS_OF_NOW.search(normalised):
             fallback = published_year
         sentence_periods: list[int | None] = []
+        spans = [match.start("end") for match in _YEAR_RANGE.finditer(normalised)]
         for hit in hits:
             period = _year_for(hit, years, fallback)
+            if (not hit.metric.endswith("_cumulative")
+                    and any(offset < hit.start and (offset, period) in years for offset in spans)):
+                continue
             sentence_periods.append(period)
             figure = Figure(hit.metric, hit.value, hit.unit, period, sentence,
                             qualifier_of(normalised, hit.start, hit.end, lang))

@@ -358,3 +358,11 @@ def test_self_funded_part_of_the_students_going_abroad_named_without_their_count
     text = "2017年出国留学人员中，自费留学共54.13万人，占出国留学总人数的88.97%。"
     assert values(text, published_year=2018) == {"students_going_abroad_self_funded": 541300,
                                                  "students_going_abroad_self_funded_share_pct": pytest.approx(88.97)}
+
+
+def test_a_count_over_a_span_of_years_is_no_years_statistic():
+    # MOE, 2020-12-22: a four-year sum, not the students who went abroad in 2019
+    text = "2016至2019年，我国出国留学人数251.8万人，回国201.3万人，学成回国占比达八成。"
+    assert values(text, published_year=2020) == {}
+    found = figures("从1978年到2018年底，各类出国留学人员累计达585.71万人。", published_year=2019)
+    assert found["students_going_abroad_cumulative"].period_year == 2018
