@@ -376,7 +376,7 @@ def extract_figures(text: str, *, language: str, published_year: int | None = No
         for hit in hits:
             period = _year_for(hit, years, fallback)
             if (not hit.metric.endswith("_cumulative")
-                    and any(offset < hit.start and (offset, period) in years for offset in spans)):
+                    and any((offset, period) in years for offset in spans)):
                 continue
             sentence_periods.append(period)
             figure = Figure(hit.metric, hit.value, hit.unit, period, sentence,
@@ -627,7 +627,8 @@ def _data_years(text: str, lang: str, published_year: int | None = None) -> list
         if before.search(text[max(0, match.start() - 12):match.start()]):
             continue
         if after.search(text[match.end():match.end() + 4]) or (
-                lang == "en" and re.match(r"\s*(?:to|through|until)\s+(?:19|20)\d{2}", text[match.end():])):
+                lang == "en" and re.match(r"\s*(?:to|through|until)\s+(?:the\s+end\s+of\s+)?(?:19|20)\d{2}",
+                                      text[match.end():])):
             continue
         years.append((match.start(), year))
     return years

@@ -366,3 +366,11 @@ def test_a_count_over_a_span_of_years_is_no_years_statistic():
     assert values(text, published_year=2020) == {}
     found = figures("从1978年到2018年底，各类出国留学人员累计达585.71万人。", published_year=2019)
     assert found["students_going_abroad_cumulative"].period_year == 2018
+
+
+def test_returnees_since_1978_are_no_years_returnees():
+    # gov_en, 2019-06-16: a cumulative count, which the annual returnees metric must not take
+    text = ("BEIJING — A total of more than 3.65 million Chinese returned to China to pursue their careers after "
+            "finishing their studies overseas from the beginning of China’s reform and opening-up in 1978 to the "
+            "end of 2018, data showed.")
+    assert values(text, "en", 2019) == {}
