@@ -158,20 +158,49 @@ _STATEMENTS = (
        from releases r
        join raw.release_version v
          on v.url = r.url and v.content_sha256 = sha256(r.url || '#' || (r.versions - 1))""",
-    """insert into raw.release_figure
-       select p.source, p.url, p.content_sha256, f, {metrics}[(i + f) % 5 + 1],
+    """insert into raw.release_figure by name
+       select p.source, p.url, p.content_sha256, f as figure_index, {metrics}[(i + f) % 5 + 1] as metric,
               case (i + f) % 5 when 0 then 400000 + i % 100000 when 1 then 600000 + i % 200000
-                               else 100 + i % 900 end,
+                               else 100 + i % 900 end as value,
               case (i + f) % 5 when 0 then 'persons' when 1 then 'persons' when 2 then 'countries'
-                               else 'institutions' end,
-              case when i % 3 = 0 then null else {y0} + i % {years} end,
-              '据统计，' || p.title || ' 中的第 ' || f || ' 个数字。'
+                               else 'institutions' end as unit,
+              case when i % 4 = 0 then 'more_than' else 'exact' end as qualifier,
+              case when i % 3 = 0 then null else {y0} + i % {years} end as period_year,
+              '据统计，' || p.title || ' 中的第 ' || f || ' 个数字。' as sentence
        from (select *, row_number() over (order by url) - 1 as i from marts.fct_policy_release) p
        cross join range(2) t(f)""",
-    """insert into marts.fct_release_figure
-       select md5(f.url) || '-' || f.figure_index, md5(f.url), f.figure_index, f.metric, f.value, f.unit,
-              f.year, f.sentence, f.source, f.content_sha256
+    """insert into marts.fct_release_figure by name
+       select md5(f.url) || '-' || f.figure_index as figure_id, md5(f.url) as release_id, f.figure_index,
+              f.metric, f.value, f.unit, f.qualifier, f.period_year, f.sentence, f.source, f.content_sha256
        from raw.release_figure f""",
+    # MOE's yearly statistics: one statistics release a year, a total, the degree-seeking count and
+    # a by-country list of the first 15 countries
+    """create temp table statistic_releases as
+       select {y0} + y as period_year, r.release_id, r.url, r.content_sha256, r.source, r.published_date
+       from range({years}) t(y)
+       join (select *, row_number() over (order by url) - 1 as i from marts.fct_policy_release
+             where source = 'moe_zh') r
+         on r.i = y""",
+    """insert into raw.release_statistic by name
+       select r.source, r.url, r.content_sha256, k as row_index, r.period_year,
+              'international_students_in_china' as measure,
+              case when k = 0 then 'total' when k = 1 then 'degree_level' else 'country' end as breakdown,
+              case when k = 0 then '总数' when k = 1 then '学历生' else '国家' || k end as member,
+              case when k = 0 then 400000.0 + r.period_year when k = 1 then 200000.0 + r.period_year
+                   else 1000.0 * k + r.period_year end as value,
+              'persons' as unit, 'exact' as qualifier, '据统计，第 ' || k || ' 个数字。' as sentence
+       from statistic_releases r cross join range(17) t(k)""",
+    """insert into marts.fct_moe_student_statistic by name
+       select md5(s.url || '-' || s.row_index) as statistic_id, s.period_year, s.measure, s.breakdown, s.member,
+              case when s.breakdown = 'total' then 'total' when s.breakdown = 'degree_level' then 'degree'
+                   else c.iso3 end as member_code,
+              case when s.breakdown = 'country' then c.iso3 end as country_iso3,
+              false as is_unmapped_country, s.value, s.unit, s.qualifier, 'published' as value_status,
+              r.release_id, s.url, s.source, r.published_date, s.sentence, s.content_sha256,
+              1 as releases_stating, 1 as values_stated
+       from raw.release_statistic s
+       join statistic_releases r on r.url = s.url
+       left join country_codes c on c.i = s.row_index - 2 and s.breakdown = 'country'""",
     """insert into marts.bridge_release_theme
        select release_id, {themes}[(h + k * 5) % 12 + 1], '关键词; keyword'
        from (select release_id, cast(hash(release_id) % 12 as integer) as h from marts.fct_policy_release)
@@ -228,28 +257,46 @@ _STATEMENTS = (
               coalesce(magnitude, qualifier) as flags, source, indicator_id, data_version
        from raw.flow_observation where source = 'uis'""",
     # -- marts built from the facts, with the models' logic ------------------------------------
-    """insert into marts.mart_country_exchange
+    """create temp table release_coverage as
+       select min(cast(extract(year from published_date) as integer)) as start_year
+       from marts.fct_policy_release""",
+    """insert into marts.mart_country_exchange by name
        with to_home as (
-           select origin_iso3 as country_iso3, year, sum(students) as students_to_china
-           from marts.fct_mobility_flow where destination_iso3 = '{home}' group by 1, 2),
+           select country_iso3, period_year as year, value as students_to_china, source, url
+           from marts.fct_moe_student_statistic
+           where breakdown = 'country' and unit = 'persons' and measure = 'international_students_in_china'),
        from_home as (
-           select destination_iso3 as country_iso3, year, sum(students) as students_from_china
-           from marts.fct_mobility_flow where origin_iso3 = '{home}' group by 1, 2),
+           select destination_iso3 as country_iso3, year, students as students_from_china, students_status,
+                  source, data_version
+           from marts.fct_mobility_flow where origin_iso3 = '{home}'),
        joined as (
            select coalesce(t.country_iso3, f.country_iso3) as country_iso3, coalesce(t.year, f.year) as year,
-                  t.students_to_china, f.students_from_china
+                  t.students_to_china, t.source as to_source, t.url as to_url, f.students_from_china,
+                  f.students_status, f.source as from_source, f.data_version
            from to_home t full join from_home f on t.country_iso3 = f.country_iso3 and t.year = f.year)
-       select country_iso3 || '-' || year, country_iso3, year, students_to_china, students_from_china, 0, null
-       from joined where students_to_china is not null or students_from_china is not null""",
-    """insert into marts.mart_opening_up_scorecard
+       select country_iso3 || '-' || year as exchange_id, country_iso3, year, students_to_china,
+              case when students_to_china is not null then 'published' end as students_to_china_status,
+              case when students_to_china is not null then to_source end as students_to_china_source,
+              case when students_to_china is not null then to_url end as students_to_china_url,
+              students_from_china, students_status as students_from_china_status,
+              from_source as students_from_china_source, data_version as students_from_china_data_version,
+              case when year >= c.start_year then 0 end as releases_mentioning,
+              case when year >= c.start_year then 0 end as events_mentioning,
+              null as release_ids_sample, c.start_year as releases_coverage_start_year
+       from joined cross join release_coverage c
+       where students_to_china is not null or students_from_china is not null""",
+    """insert into marts.mart_opening_up_scorecard by name
        with stats as (
-           select year, inbound_students, outbound_students from marts.fct_student_mobility
-           where country_iso3 = '{home}'),
+           select year, inbound_students, inbound_status, inbound_source, outbound_students, outbound_status,
+                  outbound_source
+           from marts.fct_student_mobility where country_iso3 = '{home}'),
        release_counts as (
-           select cast(extract(year from published_date) as integer) as year, count(*) as n
+           select cast(extract(year from published_date) as integer) as year,
+                  count(distinct coalesce(event_id, release_id)) as n
            from marts.fct_policy_release where published_date is not null group by 1),
        theme_counts as (
-           select cast(extract(year from r.published_date) as integer) as year, b.theme_id, count(*) as n
+           select cast(extract(year from r.published_date) as integer) as year, b.theme_id,
+                  count(distinct coalesce(r.event_id, r.release_id)) as n
            from marts.bridge_release_theme b join marts.fct_policy_release r using (release_id)
            where r.published_date is not null group by 1, 2),
        theme_json as (
@@ -257,35 +304,39 @@ _STATEMENTS = (
                                            order by theme_id) || '}}' as j
            from theme_counts group by year),
        reported as (
-           select year,
-                  max(value) filter (where metric = 'international_students_in_china') as inbound,
-                  max(value) filter (where metric = 'students_going_abroad') as outbound,
+           select period_year as year,
+                  max(value) filter (where member_code = 'degree') as inbound,
+                  max(value) filter (where member_code = 'total') as inbound_all,
                   string_agg(distinct release_id, ',' order by release_id) as ids
-           from marts.fct_release_figure
-           where year is not null
-             and metric in ('international_students_in_china', 'students_going_abroad')
-           group by year),
-       inbound_origins as (
-           select f.year, sum(f.students) as total,
-                  coalesce(sum(f.students) filter (where c.belt_and_road_status = 'signed'), 0) as bri,
-                  coalesce(sum(f.students) filter (where c.is_asean), 0) as asean
-           from marts.fct_mobility_flow f left join marts.dim_country c on f.origin_iso3 = c.country_iso3
-           where f.destination_iso3 = '{home}' and f.students is not null group by f.year),
+           from marts.fct_moe_student_statistic
+           where breakdown in ('total', 'degree_level') and unit = 'persons'
+           group by period_year),
        years as (
-           select year from stats union select year from release_counts union select year from reported
-           union select year from inbound_origins)
-       select y.year, s.inbound_students, case when s.year is not null then 'uis' end, s.outbound_students,
-              case when s.year is not null then 'uis' end,
-              case when s.outbound_students > 0 then s.inbound_students / s.outbound_students end,
-              coalesce(rc.n, 0), coalesce(tj.j, '{{}}'), rp.inbound, rp.outbound, rp.ids,
-              case when io.total > 0 then io.bri / io.total end,
-              case when io.total > 0 then io.asean / io.total end
+           select year from stats union select year from release_counts union select year from reported)
+       select y.year, s.inbound_students, s.inbound_status, s.inbound_source, s.outbound_students,
+              s.outbound_status, s.outbound_source,
+              case when s.outbound_students > 0 then s.inbound_students / s.outbound_students end
+                  as bringing_in_ratio,
+              case when s.outbound_students > 0 then 'derived' end as bringing_in_ratio_status,
+              case when s.outbound_students > 0 then 'uis' end as bringing_in_ratio_source,
+              case when y.year >= c.start_year then coalesce(rc.n, 0) end as releases_total,
+              case when y.year >= c.start_year then coalesce(tj.j, '{{}}') end as releases_by_theme,
+              c.start_year as releases_coverage_start_year,
+              rp.inbound as moe_reported_inbound,
+              case when rp.inbound is not null then 'published' end as moe_reported_inbound_status,
+              case when rp.inbound is not null then 'moe_zh' end as moe_reported_inbound_source,
+              case when rp.inbound is not null then 'exact' end as moe_reported_inbound_qualifier,
+              rp.inbound_all as moe_reported_inbound_all_types,
+              case when rp.inbound_all is not null then 'published' end as moe_reported_inbound_all_types_status,
+              case when rp.inbound_all is not null then 'moe_zh' end as moe_reported_inbound_all_types_source,
+              case when rp.inbound_all is not null then 'exact' end as moe_reported_inbound_all_types_qualifier,
+              rp.ids as figure_release_ids
        from years y
+       cross join release_coverage c
        left join stats s on s.year = y.year
        left join release_counts rc on rc.year = y.year
        left join theme_json tj on tj.year = y.year
-       left join reported rp on rp.year = y.year
-       left join inbound_origins io on io.year = y.year""",
+       left join reported rp on rp.year = y.year""",
     "create view staging.stg_uis__observations as select * from raw.observation",
 )
 

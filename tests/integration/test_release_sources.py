@@ -132,9 +132,9 @@ def test_moe_en_article_404_is_quarantined_and_the_run_goes_on(runs, home, repla
 
 def test_moe_en_release_figures_are_stored_with_their_sentence(runs):
     home = runs["moe_en"].home
-    figures = rows(home, """select metric, value, unit, year, sentence from release_figure
+    figures = rows(home, """select metric, value, unit, period_year, sentence from release_figure
                             where url = ? order by figure_index""", [MOE_EN + STATS_EN])
-    by_metric = {metric: (value, unit, year) for metric, value, unit, year, _ in figures}
+    by_metric = {metric: (value, unit, period_year) for metric, value, unit, period_year, _ in figures}
     assert ("international_students_in_china", 492185, "persons", 2018) in [f[:4] for f in figures]
     assert by_metric["countries_of_origin"] == (196, "countries", 2018)
     assert by_metric["host_institutions"] == (1004, "institutions", 2018)
@@ -319,8 +319,8 @@ def test_feed_read_cut_short_is_finished_next_run_although_the_feed_is_unchanged
 def test_moe_zh_statistics_release_stores_its_figures(home, replay):
     ingest_one("moe_zh", home)
     def figures(url: str) -> dict:
-        return {metric: (value, year) for metric, value, year in rows(
-            home, "select metric, value, year from release_figure where url = ?", [url])}
+        return {metric: (value, period_year) for metric, value, period_year in rows(
+            home, "select metric, value, period_year from release_figure where url = ?", [url])}
 
     inbound = figures("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_377692.html")
     assert inbound["international_students_in_china"] == (492185, 2018)
