@@ -39,6 +39,7 @@ TEMPLATES = Path(__file__).resolve().parent / "report_templates"
 NO_DATA = '<div class="no-data">no data yet</div>'
 INBOUND, OUTBOUND = PALETTE[0], PALETTE[1]
 TOP_PARTNERS = 12
+MIN_PARTNERS = 5
 LATEST_RELEASES = 25
 MAX_THEME_YEARS = 15
 # Display names for the source ids of sources.yml; an unknown id is shown as it is.
@@ -192,7 +193,8 @@ def read_mobility(marts: _Marts) -> Mobility | None:
         note = (f"Source: marts.mart_opening_up_scorecard — inbound from "
                 f"{_distinct([r['inbound_source'] for r in rows])}, outbound from "
                 f"{_distinct([r['outbound_source'] for r in rows])}. Dots: figures the Ministry of "
-                "Education reported in its own releases.")
+                "Education reported in its own releases — its degree-seeking students match UIS's inbound "
+                "definition; its yearly departures are a flow, not UIS's stock of students abroad.")
         from_scorecard = True
     elif marts.has("fct_student_mobility", "country_iso3", "year", "inbound_students", "outbound_students"):
         table = "fct_student_mobility"
@@ -247,8 +249,17 @@ def read_partners(marts: _Marts) -> Partners | None:
             from marts.{table}
             where country_iso3 is not null and country_iso3 <> 'CHN'
         ),
+        per_year as (
+            select year, count(to_china) as coming, count(coalesce(to_china, from_china)) as partners
+            from base group by year
+        ),
         latest as (
-            select max(year) as year from base where coalesce(to_china, from_china) is not null
+            -- the latest year that says something about several partners, students coming to China
+            -- (the rarer figure) first; not a year in which a source happens to report one country
+            select coalesce(max(year) filter (where coming >= {MIN_PARTNERS}),
+                            max(year) filter (where partners >= {MIN_PARTNERS}),
+                            max(year) filter (where partners > 0)) as year
+            from per_year
         )
         select t.country_iso3, t.year, t.to_china, t.from_china, t.releases, {name_cols}
         from base t
@@ -337,8 +348,9 @@ def read_releases(marts: _Marts) -> tuple[list[Release], int]:
 
 
 SCORECARD_COLUMNS = ("year", "inbound_students", "outbound_students", "bringing_in_ratio",
-                     "moe_reported_inbound", "moe_reported_outbound", "inbound_share_belt_and_road",
-                     "inbound_share_asean", "releases_total")
+                     "moe_reported_inbound", "moe_reported_inbound_all_types", "moe_reported_outbound",
+                     "moe_reported_returnees", "inbound_share_belt_and_road", "inbound_share_belt_and_road_listed",
+                     "inbound_share_asean_listed", "releases_total")
 
 
 def read_scorecard(marts: _Marts) -> tuple[list[dict[str, Any]], list[str]]:
@@ -368,8 +380,8 @@ def read_scorecard_note(marts: _Marts) -> str:
             named = marts.rows(f"select string_agg(distinct {column}, ', ' order by {column}) as s "
                                f"from marts.{table}")[0]["s"]
             parts.append(f"{label} from {named or 'no source yet'}")
-    if marts.has(table, "releases_coverage_start"):
-        start = marts.rows(f"select min(releases_coverage_start) as s from marts.{table}")[0]["s"]
+    if marts.has(table, "releases_coverage_start_year"):
+        start = marts.rows(f"select min(releases_coverage_start_year) as s from marts.{table}")[0]["s"]
         parts.append(f"releases collected since {start}; earlier years: not collected"
                      if start else "no releases collected yet")
     return "; ".join(parts)
@@ -425,9 +437,11 @@ def render_mobility(mobility: Mobility | None) -> str:
               Series("Chinese students going abroad (outbound)", mobility.outbound, OUTBOUND,
                      marks=mobility.outbound_marks or None)]
     if any(v is not None for v in mobility.moe_inbound):
-        series.append(Series("Inbound as reported by MOE", mobility.moe_inbound, "#0b2545", "points"))
+        series.append(Series("MOE: degree-seeking international students", mobility.moe_inbound, "#0b2545",
+                             "points"))
     if any(v is not None for v in mobility.moe_outbound):
-        series.append(Series("Outbound as reported by MOE", mobility.moe_outbound, "#b45309", "points"))
+        series.append(Series("MOE: students who left to study abroad that year", mobility.moe_outbound,
+                             "#b45309", "points"))
     svg = line_chart(mobility.years, series, y_title="students",
                      label="Inbound and outbound internationally mobile students, China, by year")
     return _section("mobility", "Bringing in vs going global", "引进来与走出去", subtitle, svg, mobility.note)
@@ -440,7 +454,8 @@ def render_partners(partners: Partners | None) -> str:
                         NO_DATA)
     if partners.from_exchange:
         subtitle = (f"Students from each country studying in China and Chinese students in that country, "
-                    f"{partners.year} (latest year with data); the {len(partners.labels)} largest exchanges.")
+                    f"{partners.year} (latest year with data for at least {MIN_PARTNERS} countries); the "
+                    f"{len(partners.labels)} largest exchanges.")
         series = [Series("Students coming to China", partners.to_china, INBOUND),
                   Series("Chinese students going there", partners.from_china, OUTBOUND)]
         source = ("Source: marts.mart_country_exchange"
@@ -521,10 +536,12 @@ def _format_cell(column: str, value: Any, fractions: bool, status: Any = None) -
 
 
 SCORECARD_HEADINGS = {
-    "year": "Year", "inbound_students": "Inbound", "outbound_students": "Outbound",
-    "bringing_in_ratio": "In / out", "moe_reported_inbound": "MOE inbound",
-    "moe_reported_outbound": "MOE outbound", "inbound_share_belt_and_road": "Belt & Road share",
-    "inbound_share_asean": "ASEAN share", "releases_total": "Releases",
+    "year": "Year", "inbound_students": "Inbound (UIS)", "outbound_students": "Outbound (UIS)",
+    "bringing_in_ratio": "In / out", "moe_reported_inbound": "MOE degree-seeking",
+    "moe_reported_inbound_all_types": "MOE all types", "moe_reported_outbound": "MOE going abroad",
+    "moe_reported_returnees": "MOE returnees", "inbound_share_belt_and_road": "Belt & Road share (MOE)",
+    "inbound_share_belt_and_road_listed": "Belt & Road, listed ≥", "inbound_share_asean_listed": "ASEAN, listed ≥",
+    "releases_total": "Release events",
 }
 
 
@@ -532,9 +549,11 @@ def render_scorecard(rows: list[dict[str, Any]], columns: list[str], note: str =
     if not columns:
         return ""  # the mart is not published yet; the chart above already says where data came from
     title, title_zh = "Opening-up scorecard", "教育对外开放记分卡"
-    subtitle = ("Per year: statistical series next to the figures the Ministry of Education reported, "
-                "the bringing-in/going-global ratio, and the share of inbound students from Belt and "
-                "Road and ASEAN countries.")
+    subtitle = ("Per year, like with like: UIS inbound (internationally mobile, degree-seeking students) "
+                "beside MOE's degree-seeking international students (学历生); MOE's all-types total also "
+                "counts non-degree and short-term students. Belt & Road share as MOE states it; "
+                "'listed ≥' shares count only the countries MOE names in its top-15 list, so they are "
+                "lower bounds. Releases count events (a release and its translations or reposts once).")
     if not rows:
         return _section("scorecard", title, title_zh, subtitle, NO_DATA)
     # Shares may be stored as fractions (0–1) or as percentages: decide per column, not per cell.
