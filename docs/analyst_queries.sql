@@ -8,68 +8,118 @@
 -- Every query below is run by tests/integration/test_analyst_queries.py.
 
 -- name: Students coming to China vs Chinese students going abroad, by year
+-- Each value says what it is: 'published' as UIS gives it, 'estimate' (UIS's own flag) or
+-- 'derived' here (outbound = inbound - net flow; see the dbt docs of fct_student_mobility).
 select
     year,
     inbound_students,
+    inbound_status,
     outbound_students,
+    outbound_status,
     -- a missing year stays missing (NULL), it is never counted as zero
-    round(inbound_students / nullif(outbound_students, 0), 3) as bringing_in_ratio
+    round(inbound_students / nullif(outbound_students, 0), 3) as bringing_in_ratio,
+    data_version
 from marts.fct_student_mobility
 where country_iso3 = 'CHN'
 order by year;
 
--- name: Partner countries in the latest year, with English and Chinese names
+-- name: Partner countries: students each way between China and the partner
+-- Students coming to China are MOE's by-country statistics (its top-15 list), Chinese students
+-- going there the UIS-derived flows; the year is the latest in which MOE lists countries.
 with latest as (
     select max(year) as year
-    from marts.fct_student_mobility
-    where country_iso3 <> 'CHN'
-        and coalesce(inbound_students, outbound_students) is not null
+    from marts.mart_country_exchange
+    where students_to_china is not null
 )
 select
-    mobility.country_iso3,
+    exchange.country_iso3,
     country.name_en,
     country.name_zh,
-    country.is_asean,
-    country.belt_and_road_status,
-    mobility.year,
-    mobility.inbound_students as students_hosted,
-    mobility.outbound_students as students_sent_abroad
-from marts.fct_student_mobility as mobility
+    exchange.year,
+    exchange.students_to_china,
+    exchange.students_to_china_status,
+    exchange.students_from_china,
+    exchange.students_from_china_status,
+    exchange.students_from_china_source
+from marts.mart_country_exchange as exchange
 inner join latest
-    on mobility.year = latest.year
+    on exchange.year = latest.year
 inner join marts.dim_country as country
-    on mobility.country_iso3 = country.country_iso3
-where mobility.country_iso3 <> 'CHN'
-order by mobility.inbound_students desc nulls last
-limit 15;
+    on exchange.country_iso3 = country.country_iso3
+where exchange.students_to_china is not null
+    or exchange.students_from_china is not null
+order by exchange.students_to_china desc nulls last, exchange.students_from_china desc nulls last;
 
--- name: Belt and Road and ASEAN partners, students hosted per year
+-- name: Belt and Road and ASEAN partners: students coming to China, counting only countries with values
+-- A country without a value is not a zero: it is left out of both the count and the sum.
 select
-    mobility.year,
-    count(*) filter (where country.belt_and_road_status = 'signed') as belt_and_road_countries,
-    sum(mobility.inbound_students) filter (where country.belt_and_road_status = 'signed')
-        as belt_and_road_students_hosted,
-    sum(mobility.inbound_students) filter (where country.is_asean) as asean_students_hosted
-from marts.fct_student_mobility as mobility
+    exchange.year,
+    count(exchange.students_to_china) filter (where country.belt_and_road_status = 'signed')
+        as belt_and_road_countries_with_values,
+    sum(exchange.students_to_china) filter (where country.belt_and_road_status = 'signed')
+        as belt_and_road_students_to_china,
+    count(exchange.students_to_china) filter (where country.is_asean) as asean_countries_with_values,
+    sum(exchange.students_to_china) filter (where country.is_asean) as asean_students_to_china
+from marts.mart_country_exchange as exchange
 inner join marts.dim_country as country
-    on mobility.country_iso3 = country.country_iso3
-where mobility.country_iso3 <> 'CHN'
-group by mobility.year
-order by mobility.year;
+    on exchange.country_iso3 = country.country_iso3
+where exchange.students_to_china is not null
+group by exchange.year
+order by exchange.year;
 
 -- name: The opening-up scorecard, one row per year
+-- moe_reported_inbound is MOE's degree-seeking count, the definition of UIS inbound; the all-types
+-- total also counts non-degree students. *_listed shares are lower bounds (MOE lists 15 countries).
 select
     year,
     inbound_students,
+    inbound_status,
     outbound_students,
+    outbound_status,
     bringing_in_ratio,
     moe_reported_inbound,
+    moe_reported_inbound_all_types,
     moe_reported_outbound,
+    moe_reported_returnees,
     inbound_share_belt_and_road,
-    inbound_share_asean,
-    releases_total
+    inbound_share_asean_listed,
+    -- NULL before the release sources' coverage starts: not collected, not zero
+    releases_total,
+    releases_coverage_start_year
 from marts.mart_opening_up_scorecard
 order by year desc;
+
+-- name: MOE's Study-in-China statistics by country of origin, with the sentence they come from
+select
+    statistic.period_year,
+    statistic.member,
+    statistic.country_iso3,
+    country.name_en,
+    statistic.value as students,
+    statistic.qualifier,
+    statistic.url,
+    statistic.sentence
+from marts.fct_moe_student_statistic as statistic
+left join marts.dim_country as country
+    on statistic.country_iso3 = country.country_iso3
+where statistic.measure = 'international_students_in_china'
+    and statistic.breakdown = 'country'
+    and statistic.unit = 'persons'
+order by statistic.period_year desc, statistic.value desc;
+
+-- name: Figures the Ministry stated, with how exact they are and the year they are about
+select
+    figure.period_year,
+    figure.metric,
+    figure.value,
+    figure.unit,
+    figure.qualifier,
+    release.published_date,
+    release.title
+from marts.fct_release_figure as figure
+inner join marts.fct_policy_release as release
+    on figure.release_id = release.release_id
+order by figure.period_year desc nulls last, figure.metric;
 
 -- name: Latest Chinese-language policy releases
 select
@@ -83,10 +133,12 @@ order by published_date desc
 limit 10;
 
 -- name: Policy releases per year and language
+-- An event told in Chinese and in English counts once in events, once per language in releases.
 select
     year(published_date) as year,
     language,
-    count(*) as releases
+    count(*) as releases,
+    count(distinct event_id) as events
 from marts.fct_policy_release
 group by all
 order by year, language;
@@ -96,14 +148,14 @@ select
     year(release.published_date) as year,
     theme.theme_name_en,
     theme.theme_name_zh,
-    count(*) as releases
+    count(distinct release.event_id) as events
 from marts.bridge_release_theme as bridge
 inner join marts.fct_policy_release as release
     on bridge.release_id = release.release_id
 inner join marts.dim_theme as theme
     on bridge.theme_id = theme.theme_id
 group by all
-order by year desc, releases desc;
+order by year desc, events desc;
 
 -- name: Releases about studying in China (Chinese or English text)
 select

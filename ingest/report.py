@@ -353,13 +353,19 @@ SCORECARD_COLUMNS = ("year", "inbound_students", "outbound_students", "bringing_
                      "inbound_share_asean_listed", "releases_total")
 
 
+def status_column(column: str) -> str:
+    """The column saying whether `column` is published, estimated or derived (inbound_students ->
+    inbound_status, bringing_in_ratio -> bringing_in_ratio_status)."""
+    return column.removesuffix("_students") + "_status"
+
+
 def read_scorecard(marts: _Marts) -> tuple[list[dict[str, Any]], list[str]]:
     table = "mart_opening_up_scorecard"
     if not marts.has(table, "year"):
         return [], []
     columns = [c for c in SCORECARD_COLUMNS if c in marts.columns[table]]
     values = [c for c in columns if c != "year"]
-    statuses = [f"{c}_status" for c in values if f"{c}_status" in marts.columns[table]]
+    statuses = [status_column(c) for c in values if status_column(c) in marts.columns[table]]
     rows = marts.rows(f"""
         select {', '.join(columns + statuses)} from marts.{table}
         where year is not null and coalesce({', '.join(values) or 'null'}) is not null
@@ -559,13 +565,13 @@ def render_scorecard(rows: list[dict[str, Any]], columns: list[str], note: str =
     # Shares may be stored as fractions (0–1) or as percentages: decide per column, not per cell.
     fractions = {c: all(r[c] is None or float(r[c]) <= 1 for r in rows) for c in columns}
     head = "".join(f'<th class="num">{esc(SCORECARD_HEADINGS[c])}</th>' for c in columns)
-    body = "".join("<tr>" + "".join(_format_cell(c, r[c], fractions[c], r.get(f"{c}_status"))
+    body = "".join("<tr>" + "".join(_format_cell(c, r[c], fractions[c], r.get(status_column(c)))
                                     for c in columns) + "</tr>"
                    for r in rows)
     table = f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
     source = "Source: marts.mart_opening_up_scorecard (latest 12 years with data)"
     source += f": {note}." if note else "."
-    if any(r.get(f"{c}_status") in NOT_AS_PUBLISHED for r in rows for c in columns):
+    if any(r.get(status_column(c)) in NOT_AS_PUBLISHED for r in rows for c in columns):
         source += (" e: an estimate the source itself flags; d: derived here from published series"
                    " (the mart's documentation says how).")
     return _section("scorecard", title, title_zh, subtitle, table, source)

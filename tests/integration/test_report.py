@@ -19,6 +19,7 @@ import duckdb
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from expectations.contracts import mart_contracts
 from ingest.config import PROJECT_DIR, Home
 from ingest.errors import PublishError
 from ingest.report import build_report
@@ -31,44 +32,35 @@ HOSTILE_TITLE = ("<script>document.title='pwned'</script>"
 HOSTILE_COUNTRY = "Ruritania <b onmouseover=\"alert(1)\">bold</b>"
 CHART_SECTIONS = ("mobility", "partners", "themes")
 
-MARTS_DDL = """
-create schema if not exists marts;
-create table marts.dim_country (country_iso3 varchar, name_en varchar, name_zh varchar, region varchar,
-    is_asean boolean, belt_and_road_status varchar);
-create table marts.dim_theme (theme_id varchar, theme_name_en varchar, theme_name_zh varchar,
-    keywords_zh varchar, keywords_en varchar, keyword_count integer);
-create table marts.fct_student_mobility (mobility_id varchar, country_iso3 varchar, year integer,
-    inbound_students double, outbound_students double, net_flow double, inbound_mobility_rate double,
-    outbound_mobility_ratio double, inbound_flags varchar, outbound_flags varchar, source varchar,
-    data_version varchar);
-create table marts.fct_policy_release (release_id varchar, source varchar, url varchar, language varchar,
-    title varchar, published_at timestamptz, published_date date, issuing_body varchar,
-    document_number varchar, listing_column varchar, body_text varchar, body_chars integer,
-    content_sha256 varchar, version_count integer, first_seen_at timestamptz);
-create table marts.bridge_release_theme (release_id varchar, theme_id varchar, matched_keywords varchar);
-"""
+# The published marts, created from their dbt contracts (so the fixture cannot drift from them).
+BASE_MARTS = ("dim_country", "dim_theme", "fct_student_mobility", "fct_policy_release", "bridge_release_theme",
+              "fct_release_figure", "fct_moe_student_statistic")
 
-SCORECARD_DDL = """
-create table marts.mart_opening_up_scorecard (year integer, inbound_students double, inbound_source varchar,
-    outbound_students double, outbound_source varchar, bringing_in_ratio double, releases_total integer,
-    releases_by_theme varchar, moe_reported_inbound double, moe_reported_outbound double,
-    figure_release_ids varchar, inbound_share_belt_and_road double, inbound_share_asean double);
-"""
 
-EXCHANGE_DDL = """
-create table marts.mart_country_exchange (exchange_id varchar, country_iso3 varchar, year integer,
-    students_to_china double, students_from_china double, releases_mentioning integer,
-    release_ids_sample varchar);
-"""
+def _create(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
+    contracts = mart_contracts()
+    con.execute("create schema if not exists marts")
+    for table in tables:
+        body = ", ".join(f'"{name}" {data_type}' for name, data_type in contracts[table])
+        con.execute(f"create table marts.{table} ({body})")
 
+
+def _insert(con: duckdb.DuckDBPyConnection, table: str, **values: object) -> None:
+    """One row by column name; the columns not named stay NULL."""
+    names = ", ".join(values)
+    marks = ", ".join("?" for _ in values)
+    con.execute(f"insert into marts.{table} ({names}) values ({marks})", list(values.values()))
+
+
+# (iso3, name_en, name_zh, region, is_asean, belt_and_road_status)
 COUNTRIES = [
     ("CHN", "China", "中国", "Eastern Asia", False, None),
-    ("USA", "United States of America", "美国", "Northern America", False, "none"),
-    ("KOR", "Republic of Korea", "韩国", "Eastern Asia", False, "none"),
+    ("USA", "United States of America", "美国", "Northern America", False, None),
+    ("KOR", "Republic of Korea", "韩国", "Eastern Asia", False, None),
     ("THA", "Thailand", "泰国", "South-eastern Asia", True, "signed"),
     ("RUS", "Russian Federation", "俄罗斯", "Eastern Europe", False, "signed"),
     ("PAK", "Pakistan", "巴基斯坦", "Southern Asia", False, "signed"),
-    ("RUR", HOSTILE_COUNTRY, None, "Europe", False, "none"),
+    ("RUR", HOSTILE_COUNTRY, None, "Europe", False, None),
 ]
 
 THEMES = [
@@ -100,6 +92,11 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode("utf-8")).hexdigest()
 
 
+COVERAGE_START = 2019  # the release sources are collected from 2019 on
+# China's inbound: UIS's own estimate in these years (drawn hollow, marked 'e')
+ESTIMATED_YEARS = (2019, 2020)
+
+
 def build_published_home(home: Home, *, scorecard: bool = True, exchange: bool = True,
                          empty: bool = False, publish_log: bool = True) -> Path:
     """Write `home.warehouse` (as publish would leave it) and a publish-log entry; return the path."""
@@ -107,11 +104,11 @@ def build_published_home(home: Home, *, scorecard: bool = True, exchange: bool =
     home.warehouse.unlink(missing_ok=True)
     con = duckdb.connect(str(home.warehouse))
     try:
-        con.execute(MARTS_DDL)
+        _create(con, *BASE_MARTS)
         if scorecard:
-            con.execute(SCORECARD_DDL)
+            _create(con, "mart_opening_up_scorecard")
         if exchange:
-            con.execute(EXCHANGE_DDL)
+            _create(con, "mart_country_exchange")
         if not empty:
             _fill(con, scorecard=scorecard, exchange=exchange)
         con.execute("checkpoint")
@@ -124,46 +121,87 @@ def build_published_home(home: Home, *, scorecard: bool = True, exchange: bool =
     return home.warehouse
 
 
+def _china(i: int, year: int) -> tuple[float, float | None]:
+    # China: outbound missing in 2017 (must stay a gap, never a zero)
+    return 120_000.0 + 10_000 * i, None if year == 2017 else 520_000.0 + 40_000 * i
+
+
 def _fill(con: duckdb.DuckDBPyConnection, *, scorecard: bool, exchange: bool) -> None:
-    con.executemany("insert into marts.dim_country values (?, ?, ?, ?, ?, ?)", COUNTRIES)
-    con.executemany("insert into marts.dim_theme values (?, ?, ?, null, null, 1)", THEMES)
+    for iso3, name_en, name_zh, region, is_asean, belt_and_road in COUNTRIES:
+        _insert(con, "dim_country", country_iso3=iso3, name_en=name_en, name_zh=name_zh, region=region,
+                is_asean=is_asean, belt_and_road_status=belt_and_road,
+                belt_and_road_source="a test's record" if belt_and_road else None)
+    for theme_id, name_en, name_zh in THEMES:
+        _insert(con, "dim_theme", theme_id=theme_id, theme_name_en=name_en, theme_name_zh=name_zh, keyword_count=1)
     for i, year in enumerate(MOBILITY_YEARS):
-        # China: outbound missing in 2017 (must stay a gap, never a zero)
-        outbound = None if year == 2017 else 520_000.0 + 40_000 * i
-        inbound = 120_000.0 + 10_000 * i
-        con.execute("insert into marts.fct_student_mobility values (?, 'CHN', ?, ?, ?, ?, null, null, null, "
-                    "null, 'uis', '20260507')",
-                    [f"CHN-{year}", year, inbound, outbound,
-                     None if outbound is None else inbound - outbound])
+        inbound, outbound = _china(i, year)
+        _insert(con, "fct_student_mobility", mobility_id=f"CHN-{year}", country_iso3="CHN", year=year,
+                inbound_students=inbound, inbound_source="uis",
+                inbound_status="estimate" if year in ESTIMATED_YEARS else "published",
+                outbound_students=outbound, outbound_status=None if outbound is None else "derived",
+                outbound_source=None if outbound is None else "uis",
+                net_flow=None if outbound is None else inbound - outbound, source="uis",
+                data_version="20250225-2ae60fad")
     partners = {"USA": (1_000_000.0, 80_000.0), "KOR": (120_000.0, 100_000.0), "THA": (40_000.0, None),
                 "RUS": (300_000.0, 60_000.0), "PAK": (None, 70_000.0), "RUR": (5_000.0, 2_000.0)}
     for iso3, (inbound, outbound) in partners.items():
-        con.execute("insert into marts.fct_student_mobility values (?, ?, 2023, ?, ?, null, null, null, "
-                    "null, null, 'uis', '20260507')", [f"{iso3}-2023", iso3, inbound, outbound])
+        _insert(con, "fct_student_mobility", mobility_id=f"{iso3}-2023", country_iso3=iso3, year=2023,
+                inbound_students=inbound, inbound_status=None if inbound is None else "published",
+                outbound_students=outbound, outbound_status=None if outbound is None else "derived",
+                source="uis", data_version="20250225-2ae60fad")
+    stats_release = None
     for url, language, title, published, themes in RELEASES:
         release_id = _md5(url)
-        con.execute("insert into marts.fct_policy_release values (?, ?, ?, ?, ?, ?::timestamptz, ?::date, "
-                    "'教育部', null, 'gzdt', ?, ?, ?, 1, timestamptz '2026-11-20 08:00:00+00')",
-                    [release_id, "moe_en" if language == "en" else "moe_zh", url, language, title,
-                     f"{published} 09:00:00+08", published, "正文", 2, _md5(title)])
+        stats_release = stats_release or (release_id, url)
+        _insert(con, "fct_policy_release", release_id=release_id, event_id=release_id, event_release_count=1,
+                source="moe_en" if language == "en" else "moe_zh", url=url, language=language, title=title,
+                published_at=f"{published} 09:00:00+08", published_date=published, issuing_body="教育部",
+                listing_column="gzdt", body_text="正文", body_chars=2, content_sha256=_md5(title),
+                version_count=1, first_seen_at="2026-11-20 08:00:00+00")
         for theme in themes:
-            con.execute("insert into marts.bridge_release_theme values (?, ?, 'kw')", [release_id, theme])
+            _insert(con, "bridge_release_theme", release_id=release_id, theme_id=theme, matched_keywords="kw")
+    release_id, url = stats_release
+    _insert(con, "fct_release_figure", figure_id=f"{release_id}-0", release_id=release_id, figure_index=0,
+            metric="international_students_in_china", value=492_185.0, unit="persons", qualifier="exact",
+            period_year=2018, sentence="2018年共有来自196个国家和地区的492185名各类外国留学人员", source="moe_zh",
+            content_sha256=_md5("figure"))
+    moe_by_country = {"KOR": ("韩国", 50_600.0), "THA": ("泰国", 28_608.0), "USA": ("美国", 20_996.0),
+                      "RUS": ("俄罗斯", 19_239.0)}
+    for k, (iso3, (member, value)) in enumerate(moe_by_country.items()):
+        _insert(con, "fct_moe_student_statistic", statistic_id=f"s{k}", period_year=2018,
+                measure="international_students_in_china", breakdown="country", member=member,
+                member_code=iso3, country_iso3=iso3, is_unmapped_country=False, value=value, unit="persons",
+                qualifier="exact", value_status="published", release_id=release_id, url=url, source="moe_zh",
+                sentence=f"{member}{int(value)}人", releases_stating=1, values_stated=1)
     if scorecard:
         for i, year in enumerate(MOBILITY_YEARS):
-            inbound = 120_000.0 + 10_000 * i
-            outbound = None if year == 2017 else 520_000.0 + 40_000 * i
-            moe_inbound = 492_185.0 if year == 2018 else None
-            con.execute("insert into marts.mart_opening_up_scorecard values (?, ?, 'uis', ?, 'uis', ?, 0, "
-                        "'{}', ?, ?, null, ?, ?)",
-                        [year, inbound, outbound, None if outbound is None else inbound / outbound,
-                         moe_inbound, 662_100.0 if year == 2018 else None, 0.55, 0.12])
+            inbound, outbound = _china(i, year)
+            _insert(con, "mart_opening_up_scorecard", year=year, inbound_students=inbound,
+                    inbound_status="estimate" if year in ESTIMATED_YEARS else "published", inbound_source="uis",
+                    outbound_students=outbound, outbound_status=None if outbound is None else "derived",
+                    outbound_source=None if outbound is None else "uis",
+                    bringing_in_ratio=None if outbound is None else inbound / outbound,
+                    bringing_in_ratio_status=None if outbound is None else "derived",
+                    releases_total=None if year < COVERAGE_START else 0,
+                    releases_coverage_start_year=COVERAGE_START,
+                    moe_reported_inbound=258_122.0 if year == 2018 else None,
+                    moe_reported_inbound_status="published" if year == 2018 else None,
+                    moe_reported_inbound_all_types=492_185.0 if year == 2018 else None,
+                    moe_reported_outbound=662_100.0 if year == 2018 else None,
+                    inbound_share_belt_and_road=0.55, inbound_share_asean_listed=0.12,
+                    inbound_share_asean_listed_status="derived")
     if exchange:
         flows = {"USA": (20_000.0, 290_000.0, 1), "KOR": (60_000.0, 50_000.0, 0),
                  "THA": (28_000.0, 4_000.0, 2), "RUS": (20_000.0, 50_000.0, 1), "RUR": (300.0, None, 0)}
         for iso3, (to_china, from_china, mentions) in flows.items():
             for year in (2022, 2023):
-                con.execute("insert into marts.mart_country_exchange values (?, ?, ?, ?, ?, ?, null)",
-                            [f"{iso3}-{year}", iso3, year, to_china, from_china, mentions])
+                _insert(con, "mart_country_exchange", exchange_id=f"{iso3}-{year}", country_iso3=iso3, year=year,
+                        students_to_china=to_china, students_to_china_status="published",
+                        students_to_china_source="moe_zh", students_from_china=from_china,
+                        students_from_china_status=None if from_china is None else "published",
+                        students_from_china_source=None if from_china is None else "uis_top_destinations",
+                        releases_mentioning=mentions, events_mentioning=mentions,
+                        releases_coverage_start_year=COVERAGE_START)
 
 
 @pytest.fixture
@@ -340,3 +378,39 @@ def test_python_dash_m_prints_the_report_path(published: Home) -> None:
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == published.docs / "report" / "index.html"
     assert (published.docs / "report" / "index.html").exists()
+
+
+def test_estimated_and_derived_values_are_drawn_hollow_and_said_so(published: Home) -> None:
+    sections = _sections(build_report(published).read_text(encoding="utf-8"))
+
+    mobility = sections["mobility"]
+    # UIS's own estimates (2019, 2020 inbound) and every outbound value (inbound - net flow)
+    assert len(mobility.css("circle.mark.estimate")) == len(ESTIMATED_YEARS)
+    assert len(mobility.css("circle.mark.derived")) == 8
+    assert all(c.attributes["fill"] == "#fff" for c in mobility.css("circle.estimate, circle.derived"))
+    note = mobility.css_first("p.source").text()
+    assert "Hollow points: 2 an estimate the source itself flags" in note
+    assert "8 derived here from published series (outbound = inbound − net flow)" in note
+    scorecard = sections["scorecard"]
+    estimated = [td.text() for td in scorecard.css("td.estimate")]
+    assert estimated == ["170,000e", "160,000e"]  # 2020 and 2019 inbound, newest first
+    # outbound and the ratio (2017 missing), and the listed ASEAN share every year
+    assert len(scorecard.css("td.derived sup.status")) == 8 + 8 + 9
+    assert "e: an estimate the source itself flags; d: derived here" in scorecard.text()
+
+
+def test_release_counts_before_collection_began_read_not_collected(published: Home) -> None:
+    scorecard = _sections(build_report(published).read_text(encoding="utf-8"))["scorecard"]
+
+    rows = {tr.css_first("td").text(): tr.css("td")[-1].text() for tr in scorecard.css("tbody tr")}
+    assert [rows[str(y)] for y in range(2015, COVERAGE_START)] == ["not collected"] * 4
+    assert [rows[str(y)] for y in range(COVERAGE_START, 2024)] == ["0"] * 5
+    assert f"releases collected since {COVERAGE_START}; earlier years: not collected" in scorecard.text()
+
+
+def test_each_chart_names_the_sources_of_its_values(published: Home) -> None:
+    sections = _sections(build_report(published).read_text(encoding="utf-8"))
+
+    assert "inbound from uis, outbound from uis" in sections["mobility"].text()
+    assert "(to China: moe_zh; from China: uis_top_destinations)" in sections["partners"].text()
+    assert "marts.fct_policy_release" in sections["themes"].text()
