@@ -5,6 +5,8 @@ it); the published warehouse is then compared with the real files the replay was
 (ingest/replay/originals, ingest/replay/landing): every published or estimated value equals the
 file's, every derived value is recomputed from its inputs, and no value exists without a source
 row. `differences()` does the comparison; the last test proves it notices a changed value.
+The Ministry's own numbers are held to the text of the releases they cite: every statistic and
+figure sits in a sentence of its release, written there as published (`release_differences()`).
 """
 
 from __future__ import annotations
@@ -182,3 +184,83 @@ def test_a_changed_value_is_noticed(published_home, tmp_path):
         con.close()
     assert any(d.startswith("USA 2021: inbound") for d in found)
     assert any(d.startswith("CHN->AUS 2019:") for d in found)
+
+
+def _written_forms(value: float, unit: str) -> set[str]:
+    """The ways a release writes `value`: 492185, 492,185, 49.22万, 52.44%, 3.02万 …"""
+    if unit == "percent":
+        return {f"{value:g}%", f"{value:.2f}%"}
+    forms = {f"{value:.0f}", f"{value:,.0f}"}
+    for digits in range(5):
+        written = f"{value / 10_000:.{digits}f}"
+        forms |= {written + "万", written.rstrip("0").rstrip(".") + "万"}  # 1.60万 and 1.6万
+    return forms
+
+
+def release_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Every MOE figure or statistic not found, as published, in the text of the release it cites."""
+    found: list[str] = []
+    bodies = {rid: (title or "") + "\n" + (body or "") for rid, title, body in con.execute(
+        "select release_id, title, body_text from marts.fct_policy_release").fetchall()}
+    compact = {rid: text.replace(" ", "") for rid, text in bodies.items()}
+    statistics = con.execute("""
+        select release_id, period_year, breakdown, member, value, unit, sentence
+        from marts.fct_moe_student_statistic""").fetchall()
+    for release_id, year, breakdown, member, value, unit, sentence in statistics:
+        where = f"{year} {breakdown} {member}"
+        if release_id not in bodies:
+            found.append(f"{where}: release {release_id} is not published")
+            continue
+        if sentence.replace(" ", "") not in compact[release_id]:
+            found.append(f"{where}: sentence not in the release text: {sentence[:60]}")
+        if not any(form in sentence.replace(" ", "") for form in _written_forms(value, unit)):
+            found.append(f"{where}: {value} {unit} is not written in its sentence: {sentence[:60]}")
+    figures = con.execute(
+        "select figure_id, release_id, metric, sentence from marts.fct_release_figure").fetchall()
+    for figure_id, release_id, metric, sentence in figures:
+        if sentence.replace(" ", "") not in compact.get(release_id, ""):
+            found.append(f"figure {figure_id} ({metric}): sentence not in its release: {sentence[:60]}")
+    # students coming to China, per country, are MOE's own by-country numbers and nothing else
+    unsourced = con.execute("""
+        select e.country_iso3, e.year, e.students_to_china from marts.mart_country_exchange e
+        where e.students_to_china is not null and not exists (
+            select 1 from marts.fct_moe_student_statistic s
+            where s.breakdown = 'country' and s.country_iso3 = e.country_iso3 and s.period_year = e.year
+              and s.value = e.students_to_china and s.url = e.students_to_china_url)""").fetchall()
+    found += [f"{iso3} {year}: students_to_china {value} has no MOE statistic" for iso3, year, value in unsourced]
+    return found
+
+
+def test_moe_numbers_are_written_in_the_releases_they_cite(warehouse):
+    found = release_differences(warehouse)
+    assert not found, f"{len(found)} differences, e.g.:\n" + "\n".join(found[:20])
+
+
+def test_students_coming_to_china_are_moes_2018_statistics(warehouse):
+    # MOE, 2018年来华留学统计 (2019-04-12): the top 15 countries of origin
+    to_china = dict(warehouse.execute("""
+        select country_iso3, students_to_china from marts.mart_country_exchange
+        where year = 2018 and students_to_china is not null""").fetchall())
+    assert len(to_china) == 15
+    assert (to_china["KOR"], to_china["THA"], to_china["PAK"], to_china["MYS"]) == (50600, 28608, 28023, 9479)
+    scorecard = warehouse.execute("""
+        select moe_reported_inbound, moe_reported_inbound_all_types, moe_reported_outbound, moe_reported_returnees
+        from marts.mart_opening_up_scorecard where year = 2018""").fetchone()
+    # degree-seeking 258,122 beside UIS inbound; all types 492,185; 66.21万 went abroad, 51.94万 returned
+    assert scorecard == (258122, 492185, 662100, 519400)
+
+
+def test_a_number_missing_from_its_release_is_noticed(published_home, tmp_path):
+    copy = tmp_path / "warehouse.duckdb"
+    shutil.copyfile(published_home.warehouse, copy)
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute("update marts.fct_moe_student_statistic set value = value + 1 "
+                    "where country_iso3 = 'KOR' and period_year = 2018 and breakdown = 'country'")
+        con.execute("update marts.mart_country_exchange set students_to_china = 30000 "
+                    "where country_iso3 = 'THA' and year = 2018")
+        found = release_differences(con)
+    finally:
+        con.close()
+    assert any(d.startswith("2018 country 韩国: 50601.0 persons is not written") for d in found)
+    assert any(d.startswith("THA 2018: students_to_china 30000") for d in found)
