@@ -217,6 +217,22 @@ class Validators:
     content_type: str | None = None
 
 
+def upgrade_catalog(con: duckdb.DuckDBPyConnection) -> None:
+    """Bring a catalog written by an older release to today's DDL in place, keeping every row.
+
+    release_figure's `year` was the publication-or-stated year: it becomes `period_year`, and every
+    figure read before qualifiers were recorded counts as stated exactly until it is read again.
+    """
+    columns = {name for (name,) in con.execute(
+        "select column_name from duckdb_columns() where table_name = 'release_figure' "
+        "and database_name = current_database()").fetchall()}
+    if "year" in columns and "period_year" not in columns:
+        con.execute("alter table release_figure rename column year to period_year")
+    if "qualifier" not in columns:
+        con.execute("alter table release_figure add column qualifier varchar default 'exact'")
+        con.execute("update release_figure set qualifier = 'exact' where qualifier is null")
+
+
 class RawStore:
     """Blobs plus the catalog database. One writer at a time (see `ingest.locking`)."""
 
@@ -234,6 +250,7 @@ class RawStore:
             self._con = duckdb.connect(str(self.home.catalog), read_only=self.read_only)
             if not self.read_only:
                 self._con.execute(SCHEMA)
+                upgrade_catalog(self._con)
         return self._con
 
     def close(self) -> None:
