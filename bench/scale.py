@@ -383,7 +383,7 @@ def _figures_select(seed: int, url_filter: str) -> str:
                     f"'{{y}}', cast({year} as varchar)), '{{v}}', cast({value} as varchar))")
         rows.append(f"""
 select source, url, content_sha256, {i} as figure_index, {metric} as metric, cast({value} as double) as value,
-       {unit} as unit, cast({year} as integer) as year, {sentence} as sentence
+       {unit} as unit, 'exact' as qualifier, cast({year} as integer) as period_year, {sentence} as sentence
 from release_version
 where {h('url', 'fig')} % 10 = 0 and {url_filter}""")
     return " union all ".join(rows)
@@ -587,7 +587,7 @@ def generate(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date |
             f"insert into release_version ({_RELEASE_COLUMNS}) "
             + _release_select(first, count, seed, clock, first_day=0, days=RELEASE_DAYS)), progress)
         _timed(con, "release_figure", "insert into release_figure "
-               "(source, url, content_sha256, figure_index, metric, value, unit, year, sentence) "
+               "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
                + _figures_select(seed, "true"), progress)
         _insert_chunked(con, "observation", vol.observations, lambda first, count: (
             f"insert into observation ({_OBS_COLUMNS}) " + _observation_select(
@@ -618,7 +618,7 @@ def append_increment(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor
                + _release_select(vol.release_urls, new_urls, seed, clock, first_day=RELEASE_DAYS + 1,
                                  days=NEW_RELEASE_DAYS), progress)
         _timed(con, "+ release_figure", "insert into release_figure "
-               "(source, url, content_sha256, figure_index, metric, value, unit, year, sentence) "
+               "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
                + _figures_select(seed, f"published_at >= {clock.increment_from}"), progress)
         # a 2025 value for half of the indicator x geo unit series: 1% of the observations
         per_indicator = len(GEO_UNITS) // 2

@@ -10,12 +10,14 @@ Locking is the caller's job (`ingest.pipeline` holds the home writer lock).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import shutil
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +41,13 @@ class TransformError(EduOpenError):
     def __init__(self, message: str, *, failed_nodes: list[str] | None = None):
         super().__init__(message)
         self.failed_nodes = failed_nodes or []
+
+
+@dataclass(frozen=True)
+class CompiledModel:
+    schema: str
+    name: str
+    sql: str
 
 
 def dbt_dir(home: Home) -> Path:
@@ -243,6 +252,36 @@ def run_dbt(home: Home, *, select: str | None = None, full_refresh: bool = False
         "full_refresh": full_refresh,
         "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def compile_models(home: Home, db_path: Path, work_dir: Path) -> list[CompiledModel]:
+    """Seed `db_path` and compile every model against it, as a full refresh would run them.
+
+    Returns the models in dependency order with the SQL dbt would run, so the same transformations
+    can run without dbt (the benchmark's floor). `db_path` must hold no model yet: an existing
+    relation would compile a model's incremental branch.
+    """
+    args = _common_args(home, work_dir=work_dir)
+    _invoke_dbt(["seed", *args], db_path=db_path, home=home)
+    _invoke_dbt(["compile", *args, "--select", "resource_type:model"], db_path=db_path, home=home)
+    manifest = json.loads((work_dir / "target" / "manifest.json").read_text(encoding="utf-8"))
+    models = {uid: node for uid, node in manifest["nodes"].items() if node["resource_type"] == "model"}
+    ordered: list[CompiledModel] = []
+    placed: set[str] = set()
+
+    def place(uid: str) -> None:
+        if uid in placed:
+            return
+        for parent in models[uid]["depends_on"]["nodes"]:
+            if parent in models:
+                place(parent)
+        placed.add(uid)
+        node = models[uid]
+        ordered.append(CompiledModel(node["schema"], node.get("alias") or node["name"], node["compiled_code"]))
+
+    for uid in sorted(models):
+        place(uid)
+    return ordered
 
 
 def mart_row_counts(db_path: Path) -> dict[str, int]:
