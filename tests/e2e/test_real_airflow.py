@@ -38,7 +38,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
 EDUOPEN_DAGS = ("eduopen_ingest_releases", "eduopen_ingest_statistics", "eduopen_ingest_landing",
                 "eduopen_warehouse", "eduopen_docs")
-NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202611/t20261121_1452688.html"
+NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202401/t20240130_000004.html"
 WATCH_POLL_S = 2
 FRESHNESS_TIMEOUT_S = 240
 FINISHED = {"success", "failed"}

@@ -56,7 +56,19 @@ def release(url: str, sha: str, title: str, day: datetime, body: str, *, source:
 
 def figure(url: str, sha: str, index: int, metric: str, value: float, year: int | None, source: str) -> dict:
     return dict(source=source, url=url, content_sha256=sha, figure_index=index, metric=metric, value=value,
-                unit="persons", year=year, sentence=f"{metric} {value:.0f} ({year})")
+                unit="persons", qualifier="exact", period_year=year, sentence=f"{metric} {value:.0f} ({year})")
+
+
+def statistic(url: str, sha: str, index: int, breakdown: str, member: str, value: float) -> dict:
+    """A number of MOE's Study-in-China statistics for 2022, as the release parser stores it."""
+    return dict(source="moe_zh", url=url, content_sha256=sha, row_index=index, period_year=2022,
+                measure="international_students_in_china", breakdown=breakdown, member=member, value=value,
+                unit="persons", qualifier="exact", sentence=f"{member}{value:.0f}人")
+
+
+# MOE's by-country statistics for 2022 in the corrected bulletin (the first version lists two)
+MOE_TOTAL_2022, MOE_DEGREE_2022 = 255720.0, 130000.0
+MOE_BY_COUNTRY_2022 = {"LAO": ("老挝", 10000.0), "THA": ("泰国", 5000.0), "VNM": ("越南", 6000.0)}
 
 
 def obs(source: str, indicator: str, geo: str, year: int, value: float | None, *, magnitude: str | None = None,
@@ -100,6 +112,12 @@ def first_ingest(home: Home) -> None:
             figure(URL_BULLETIN, "bulletin-v1", 1, "students_going_abroad", 600000, 2022, "moe_zh"),
             figure(URL_BULLETIN, "bulletin-v1", 2, "host_institutions", 1004, 2022, "moe_zh"),
             figure(URL_EN_STATS, "en-stats", 0, "international_students_in_china", 255000, 2022, "moe_en"),
+        ])
+        store.insert_rows("release_statistic", [
+            statistic(URL_BULLETIN, "bulletin-v1", 0, "total", "总数", 250000),
+            statistic(URL_BULLETIN, "bulletin-v1", 1, "degree_level", "学历生", 120000),
+            statistic(URL_BULLETIN, "bulletin-v1", 2, "country", "老挝", 9000),
+            statistic(URL_BULLETIN, "bulletin-v1", 3, "country", "泰国", 5000),
         ])
         store.insert_rows("observation", [
             obs("uis", "26637", "CHN", 2022, INBOUND_CHN_2022),
@@ -149,6 +167,12 @@ def second_ingest(home: Home) -> None:
         store.insert_rows("release_figure", [
             figure(URL_BULLETIN, "bulletin-v2", 0, "international_students_in_china", 255720, 2022, "moe_zh"),
             figure(URL_BULLETIN, "bulletin-v2", 1, "students_going_abroad", 662100, 2022, "moe_zh"),
+        ])
+        store.insert_rows("release_statistic", [
+            statistic(URL_BULLETIN, "bulletin-v2", 0, "total", "总数", MOE_TOTAL_2022),
+            statistic(URL_BULLETIN, "bulletin-v2", 1, "degree_level", "学历生", MOE_DEGREE_2022),
+            *(statistic(URL_BULLETIN, "bulletin-v2", 2 + i, "country", member, value)
+              for i, (member, value) in enumerate(MOE_BY_COUNTRY_2022.values())),
         ])
         store.insert_rows("observation", [
             obs("uis", "26637", "CHN", 2023, 200892, batch="b2", loaded=T1),
@@ -251,27 +275,25 @@ def test_every_new_mart_exists_with_rows(built: dict) -> None:
         assert rows[mart] > 0, mart
 
 
-def test_scorecard_year_combines_statistics_releases_figures_and_flows(built: dict) -> None:
+def test_scorecard_year_combines_statistics_releases_and_moes_own_statistics(built: dict) -> None:
     home = built["home"]
     (row,) = query(home.audit, """
-        select inbound_students, inbound_source, outbound_students, outbound_source, bringing_in_ratio,
-               releases_total, releases_by_theme, moe_reported_inbound, moe_reported_outbound,
-               figure_release_ids, inbound_share_belt_and_road, inbound_share_asean
+        select inbound_students, inbound_status, inbound_source, outbound_students, outbound_status,
+               outbound_source, bringing_in_ratio, bringing_in_ratio_status, releases_total, releases_by_theme,
+               moe_reported_inbound, moe_reported_inbound_all_types, moe_listed_countries,
+               inbound_share_asean_listed, inbound_share_belt_and_road_listed
         from marts.mart_opening_up_scorecard where year = 2022""")
 
-    inbound = {**INBOUND_2022, **INBOUND_2022_SECOND}
-    total = sum(inbound.values())
-    assert row[:5] == (INBOUND_CHN_2022, "uis", OUTBOUND_CHN_2022, "uis_bulk",
-                       pytest.approx(INBOUND_CHN_2022 / OUTBOUND_CHN_2022))
-    assert row[5] == 5  # R1..R5 were published in 2022 (Beijing time)
-    assert row[6] == ('{"belt_and_road":2,"china_asean":1,"digital_education":1,'
+    assert row[:8] == (INBOUND_CHN_2022, "published", "uis", OUTBOUND_CHN_2022, "published", "uis_bulk",
+                       pytest.approx(INBOUND_CHN_2022 / OUTBOUND_CHN_2022), "derived")
+    assert row[8] == 5  # R1..R5 were published in 2022 (Beijing time), each its own event
+    assert row[9] == ('{"belt_and_road":2,"china_asean":1,"digital_education":1,'
                       '"study_in_china":2,"vocational_education":1}')
-    # the corrected bulletin's figures replaced the first version's; the larger statement wins
-    assert row[7:10] == (255720.0, 662100.0, ",".join(sorted([release_id(URL_BULLETIN), release_id(URL_EN_STATS)])))
-    belt_and_road = sum(v for k, v in inbound.items() if k in BELT_AND_ROAD_SIGNED)
-    asean = sum(v for k, v in inbound.items() if k in ASEAN)
-    assert row[10] == pytest.approx(belt_and_road / total)
-    assert row[11] == pytest.approx(asean / total)
+    # the corrected bulletin's statistics replaced the first version's: degree-seeking beside UIS inbound
+    assert row[10:13] == (MOE_DEGREE_2022, MOE_TOTAL_2022, 3)
+    listed = sum(value for _, value in MOE_BY_COUNTRY_2022.values())  # all three ASEAN and Belt and Road
+    assert row[13] == pytest.approx(listed / MOE_TOTAL_2022)
+    assert row[14] == pytest.approx(listed / MOE_TOTAL_2022)
 
 
 def test_scorecard_keeps_missing_statistics_null(built: dict) -> None:
@@ -333,17 +355,21 @@ def test_dim_indicator_covers_every_statistics_source(built: dict) -> None:
 
 def test_country_exchange_counts_students_and_mentions_in_both_languages(built: dict) -> None:
     rows = query(built["home"].audit, """
-        select country_iso3, students_to_china, students_from_china, releases_mentioning, release_ids_sample
+        select country_iso3, students_to_china, students_to_china_status, students_from_china,
+               releases_mentioning, release_ids_sample
         from marts.mart_country_exchange where year = 2022 order by country_iso3""")
     by_country = {r[0]: r[1:] for r in rows}
 
+    # students coming to China are MOE's by-country statistics (the corrected version), not flows;
     # 老挝 in R1 (Chinese), 'Laos' in R2 (English alias)
-    assert by_country["LAO"] == (INBOUND_2022["LAO"], None, 2, ",".join(sorted([release_id(URL_R1),
-                                                                                release_id(URL_R2)])))
+    assert by_country["LAO"] == (10000.0, "published", None, 2, ",".join(sorted([release_id(URL_R1),
+                                                                                 release_id(URL_R2)])))
     # 'Thailand' in R2, 泰国 in R5 (second ingest)
-    assert by_country["THA"][2] == 2
-    assert by_country["PAK"] == (INBOUND_2022["PAK"], None, 1, release_id(URL_R3))
-    assert by_country["USA"] == (INBOUND_2022["USA"], UIS_CHN_TO_USA_2022, 0, None)
+    assert by_country["THA"][0] == 5000.0 and by_country["THA"][3] == 2
+    assert by_country["VNM"][:3] == (6000.0, "published", None)
+    # Pakistan: mentioned, but MOE lists no number for it; an OECD flow into China is not MOE's count
+    assert by_country["PAK"] == (None, None, None, 1, release_id(URL_R3))
+    assert by_country["USA"] == (None, None, UIS_CHN_TO_USA_2022, 0, None)
     # a flow flagged missing and no release: nothing to show
     assert "GBR" not in by_country
     assert "CHN" not in by_country

@@ -289,7 +289,7 @@ def test_article_that_failed_transiently_is_fetched_next_run_although_the_listin
         site, setup, clean_run: CleanRun):
     replies = serve_bundle(site, "moe_zh")
     home = setup(moe_zh=site.base_url)
-    article = "/jyb_xwfb/gzdt_gzdt/moe_1485/202611/t20261118_1452210.html"
+    article = "/jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_377692.html"
     site.set(article, Reply(503))
 
     _, error = timed_ingest(home, "moe_zh")
@@ -314,7 +314,7 @@ def test_article_that_failed_transiently_is_fetched_next_run_although_the_listin
 def test_moe_en_article_that_failed_transiently_is_fetched_next_run_although_the_listing_is_unchanged(site, setup):
     replies = serve_bundle(site, "moe_en")
     home = setup(moe_en=site.base_url, sources=("moe_en",))
-    article = "/news/press_releases/202611/t20261119_1452301.html"
+    article = "/news/press_releases/202312/t20231226_1096207.html"
     site.set(article, Reply(503))
 
     _, error = timed_ingest(home, "moe_en")
