@@ -7,10 +7,10 @@ not pay for the import.
 
 What the group looks like in the UI (group `dbt`):
 
-* per model or seed with tests, a sub-group `<name>` with `run` (or `seed`) then `test`
-  (`TestBehavior.AFTER_EACH`: `dbt test --select <name>` runs its data tests *and* unit tests);
-  a failed test stops everything downstream of it, as in `dbt build`;
-* `<name>_run` / `<name>_seed` for a model or seed without tests;
+* `<name>_model_build` / `<name>_seed_build`: one task per model or seed that builds it and runs
+  its data tests and unit tests (`TestBehavior.BUILD`: `dbt build --select <node>`); a failed
+  test fails the task and stops everything downstream of it, as in a whole `dbt build`. One dbt
+  start-up per node instead of two;
 * `<test>_test` for each test between two nodes (a `relationships` test), run once both exist;
 * `<source>_source_test` for the tests on a raw source, before the staging models reading it.
 
@@ -80,7 +80,9 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
-            test_behavior=TestBehavior.AFTER_EACH,
+            # One task per node builds and tests it: half the tasks (and dbt start-ups) of a run
+            # task followed by a test task.
+            test_behavior=TestBehavior.BUILD,
             # A relationships test reads two models: run it once both are built, not after the first.
             should_detach_multiple_parents_tests=True,
             # Cosmos renders no source nodes by default, which would drop the tests on raw sources.
@@ -166,9 +168,9 @@ def _document_tasks(group: Any, manifest: ManifestCheck) -> None:
             what = f"`dbt {command} --select {selected}`: the tests on raw source `{unique_id}`."
         elif command == "test" and unique_id.startswith("test."):
             what = f"`dbt {command} --select {selected}`: a test between two nodes, run once both are built."
-        elif command == "test":
-            what = (f"`dbt {command} --select {selected}`: the data tests and unit tests of `{unique_id}`; "
-                    "a failure stops everything downstream.")
+        elif command == "build":
+            what = (f"`dbt {command} --select {selected}`: builds `{unique_id}` into the audit warehouse, then "
+                    "runs its data tests and unit tests; a failure stops everything downstream.")
         else:
             what = f"`dbt {command} --select {selected}` of `{unique_id}` into the audit warehouse."
         description = manifest.descriptions.get(unique_id, "")

@@ -194,32 +194,35 @@ def test_cosmos_sends_no_usage_telemetry_in_the_local_mode(probes: dict[str, dic
     assert probes["bag_with"]["params"] == ["full_refresh"]
 
 
-def test_every_dbt_model_and_seed_is_its_own_task_that_runs_it(
+def _builder_id(unique_id: str) -> str:
+    kind, _, name = unique_id.split(".", 2)
+    return f"dbt.{name}_{kind}_build"
+
+
+def test_every_dbt_model_and_seed_is_its_own_task_that_builds_it(
     tasks: dict[str, dict[str, Any]], manifest: dict[str, Any]
 ) -> None:
-    builders = {t["unique_id"]: t for t in _dbt_tasks(tasks).values() if t["base_cmd"] in (["run"], ["seed"])}
+    builders = {t["unique_id"]: t for t in _dbt_tasks(tasks).values() if t["base_cmd"] == ["build"]}
     expected = _nodes(manifest, "model", "seed")
     assert len(expected) >= 20
     assert sorted(builders) == sorted(expected)
     for unique_id, t in builders.items():
-        assert t["base_cmd"] == (["seed"] if unique_id.startswith("seed.") else ["run"]), unique_id
         assert t["select"] == "fqn:" + ".".join(expected[unique_id]["fqn"]), unique_id
+        assert tasks[_builder_id(unique_id)] is t, unique_id
 
 
-def test_a_tested_node_runs_its_tests_right_after_it_and_its_dependents_wait_for_them(
+def test_a_node_is_tested_by_the_task_that_builds_it_and_its_dependents_wait_for_it(
     tasks: dict[str, dict[str, Any]], manifest: dict[str, Any]
 ) -> None:
     model = "model.eduopen.int_releases_deduplicated"
-    assert tasks["dbt.int_releases_deduplicated.run"]["unique_id"] == model
-    test = tasks["dbt.int_releases_deduplicated.test"]
-    assert test["upstream"] == ["dbt.int_releases_deduplicated.run"]
-    assert test["base_cmd"] == ["test"] and test["select"] == "int_releases_deduplicated"
+    build = tasks[_builder_id(model)]
+    assert build["unique_id"] == model and build["base_cmd"] == ["build"]
+    assert not [t for t in _dbt_tasks(tasks).values() if t["base_cmd"] == ["test"]
+                and t["select"] == "int_releases_deduplicated"], "no separate test task"
     dependents = {uid for uid, node in _nodes(manifest, "model").items() if model in node["depends_on"]["nodes"]}
     assert dependents, "int_releases_deduplicated is expected to feed other models"
     for unique_id in dependents:
-        name = unique_id.rsplit(".", 1)[-1]
-        run = tasks.get(f"dbt.{name}.run") or tasks[f"dbt.{name}_run"]
-        assert "dbt.int_releases_deduplicated.test" in run["upstream"], name
+        assert _builder_id(model) in tasks[_builder_id(unique_id)]["upstream"], unique_id
 
 
 def test_every_test_of_the_project_is_run_by_some_task(
@@ -228,6 +231,7 @@ def test_every_test_of_the_project_is_run_by_some_task(
     """Data tests on one node, tests between two nodes, tests on sources and dbt unit tests."""
     dbt_tasks = _dbt_tasks(tasks)
     test_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["test"]}
+    build_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["build"]}
     unit_tests = {uid for uid, node in _nodes(manifest, "test").items()
                   if (node["config"].get("meta") or {}).get("eduopen_mirrored_from") == "unit_tests"}
     assert unit_tests, "the dbt project has unit tests; they must be listed for Cosmos"
@@ -239,18 +243,18 @@ def test_every_test_of_the_project_is_run_by_some_task(
         elif parents[0].startswith("source."):
             task_id = f"dbt.{parents[0].split('.', 2)[2].replace('.', '_')}_source_test"
         else:
-            task_id = f"dbt.{parents[0].split('.', 2)[2]}.test"
-        assert task_id in test_tasks, f"{unique_id} is run by no task (expected {task_id})"
+            task_id = _builder_id(parents[0])
+        assert task_id in test_tasks | build_tasks, f"{unique_id} is run by no task (expected {task_id})"
         covered_by[unique_id] = task_id
     # Each test task runs at least one test: no empty `dbt test` invocations.
-    assert set(covered_by.values()) == test_tasks
+    assert {t for t in covered_by.values() if t in test_tasks} == test_tasks
 
 
 def test_a_test_between_two_models_runs_once_both_are_tested(tasks: dict[str, dict[str, Any]]) -> None:
     detached = {task_id: t for task_id, t in tasks.items() if task_id.startswith("dbt.relationships_")}
     assert detached
     for task_id, t in detached.items():
-        assert len(t["upstream"]) == 2 and all(u.endswith(".test") for u in t["upstream"]), task_id
+        assert len(t["upstream"]) == 2 and all(u.endswith("_build") for u in t["upstream"]), task_id
         assert "validate" in t["downstream"], task_id
 
 
@@ -258,7 +262,7 @@ def test_source_tests_run_before_the_staging_models_reading_the_source(tasks: di
     source_test = tasks["dbt.raw_release_version_source_test"]
     assert source_test["select"] == "source:raw.release_version"
     assert source_test["upstream"] == ["prepare_audit"]
-    assert "dbt.raw_release_version_source_test" in tasks["dbt.stg_raw__release_versions.run"]["upstream"]
+    assert "dbt.raw_release_version_source_test" in tasks["dbt.stg_raw__release_versions_model_build"]["upstream"]
 
 
 def test_prepare_audit_then_the_dbt_group_then_validate_then_publish(tasks: dict[str, dict[str, Any]]) -> None:
@@ -280,7 +284,7 @@ def test_dbt_tasks_write_the_audit_copy_one_at_a_time_under_the_writer_lock(
     tasks: dict[str, dict[str, Any]], manifest_home: Home
 ) -> None:
     dbt_tasks = _dbt_tasks(tasks)
-    assert len(dbt_tasks) >= 50
+    assert len(dbt_tasks) >= 40
     for task_id, t in dbt_tasks.items():
         assert t["pool"] == WRITER_POOL, task_id
         assert t["env"] == {"EDUOPEN_DBT_DB_PATH": str(manifest_home.audit)}, task_id
@@ -288,7 +292,7 @@ def test_dbt_tasks_write_the_audit_copy_one_at_a_time_under_the_writer_lock(
         assert t["callback"] == "release_audit_db", task_id
         assert t["invocation_mode"] == "InvocationMode.DBT_RUNNER", task_id
         assert t["global_flags"] == ["--no-write-json"], task_id
-    builders = [t for t in dbt_tasks.values() if t["base_cmd"] in (["run"], ["seed"])]
+    builders = [t for t in dbt_tasks.values() if t["base_cmd"] == ["build"]]
     assert {t["full_refresh"] for t in builders} == {"{{ params.full_refresh }}"}
 
 
@@ -301,7 +305,7 @@ def test_every_task_declares_retries_backoff_timeout_docs_and_failure_callback(
         assert t["execution_timeout_s"] and t["execution_timeout_s"] <= 3 * 3600, task_id
         assert t["failure_callbacks"] == 1, task_id
         assert t["doc_md"].strip(), task_id
-    assert "country" in tasks["dbt.dim_country.run"]["doc_md"].lower()
+    assert "country" in tasks["dbt.dim_country_model_build"]["doc_md"].lower()
 
 
 def test_without_a_manifest_dbt_runs_as_one_dbt_build_task_and_the_log_says_why(
@@ -484,14 +488,15 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
 
     dbt_tasks = [task_id for task_id in run["tasks"] if task_id.startswith("dbt.")]
     print(f"eduopen_warehouse: {len(run['tasks'])} tasks ({len(dbt_tasks)} dbt) in {run['seconds']:.0f}s")
-    assert len(dbt_tasks) >= 50, "the DAG fell back to one dbt build task: no usable manifest"
+    assert len(dbt_tasks) >= 40, "the DAG fell back to one dbt build task: no usable manifest"
     assert set(run["tasks"].values()) == {"success"}
     published = _snapshot(through_airflow.warehouse)
     assert any(name.startswith("marts.") and rows for name, (_, _, rows) in published.items())
     assert published == _snapshot(plain.audit)
 
-    # A release in French breaks an accepted_values test on the staging model: its test task fails,
-    # nothing downstream of it runs, the gate never starts and the published file stays as it was.
+    # A release in French breaks an accepted_values test on the staging model: the task that builds
+    # and tests it fails, nothing downstream of it runs, the gate never starts and the published
+    # file stays as it was.
     before = _file_sha(through_airflow.warehouse)
     with RawStore(through_airflow) as store:
         store.insert_rows("release_version", [dict(
@@ -500,12 +505,11 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
     with pytest.raises(EduOpenError) as failed:
         dags_test(through_airflow, ["eduopen_warehouse"], lambda line: None)
     states = _run_states(through_airflow)
-    assert states["dbt.stg_raw__release_versions.run"] == "success"
-    assert states["dbt.stg_raw__release_versions.test"] == "failed"
-    assert states["dbt.int_releases_deduplicated.run"] == "upstream_failed"
+    assert states["dbt.stg_raw__release_versions_model_build"] == "failed"
+    assert states["dbt.int_releases_deduplicated_model_build"] == "upstream_failed"
     assert states["validate"] == "upstream_failed" and states["publish"] == "upstream_failed"
-    assert states["dbt.stg_uis__observations.test"] == "success"  # other branches still ran
-    assert "dbt.stg_raw__release_versions.test" in str(failed.value)
+    assert states["dbt.stg_uis__observations_model_build"] == "success"  # other branches still ran
+    assert "dbt.stg_raw__release_versions_model_build" in str(failed.value)
     assert _file_sha(through_airflow.warehouse) == before
 
 
