@@ -170,18 +170,26 @@ def test_chinas_series_and_flows_are_published_with_their_status(warehouse):
         "HKG", "MAC"}
 
 
-def test_a_changed_value_is_noticed(published_home, tmp_path):
+def _found_in_changed_copy(home: Path, tmp_path: Path, compare, *changes: str) -> list[str]:
+    """What `compare` finds in a copy of the published warehouse after `changes`."""
     copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(published_home.warehouse, copy)
+    shutil.copyfile(home.warehouse, copy)
     con = duckdb.connect(str(copy))
     try:
-        con.execute("update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
-                    "where country_iso3 = 'USA' and year = 2021")
-        con.execute("update marts.fct_mobility_flow set students = students * 1.05 "
-                    "where origin_iso3 = 'CHN' and destination_iso3 = 'AUS' and year = 2019")
-        found = differences(con)
+        for change in changes:
+            con.execute(change)
+        return compare(con)
     finally:
         con.close()
+
+
+def test_a_changed_value_is_noticed(published_home, tmp_path):
+    found = _found_in_changed_copy(
+        published_home, tmp_path, differences,
+        "update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
+        "where country_iso3 = 'USA' and year = 2021",
+        "update marts.fct_mobility_flow set students = students * 1.05 "
+        "where origin_iso3 = 'CHN' and destination_iso3 = 'AUS' and year = 2019")
     assert any(d.startswith("USA 2021: inbound") for d in found)
     assert any(d.startswith("CHN->AUS 2019:") for d in found)
 
@@ -251,16 +259,10 @@ def test_students_coming_to_china_are_moes_2018_statistics(warehouse):
 
 
 def test_a_number_missing_from_its_release_is_noticed(published_home, tmp_path):
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(published_home.warehouse, copy)
-    con = duckdb.connect(str(copy))
-    try:
-        con.execute("update marts.fct_moe_student_statistic set value = value + 1 "
-                    "where country_iso3 = 'KOR' and period_year = 2018 and breakdown = 'country'")
-        con.execute("update marts.mart_country_exchange set students_to_china = 30000 "
-                    "where country_iso3 = 'THA' and year = 2018")
-        found = release_differences(con)
-    finally:
-        con.close()
+    found = _found_in_changed_copy(
+        published_home, tmp_path, release_differences,
+        "update marts.fct_moe_student_statistic set value = value + 1 "
+        "where country_iso3 = 'KOR' and period_year = 2018 and breakdown = 'country'",
+        "update marts.mart_country_exchange set students_to_china = 30000 where country_iso3 = 'THA' and year = 2018")
     assert any(d.startswith("2018 country 韩国: 50601.0 persons is not written") for d in found)
     assert any(d.startswith("THA 2018: students_to_china 30000") for d in found)
