@@ -1,5 +1,4 @@
 {%- set home = var('home_country') -%}
-{%- set coverage_start = var('release_coverage_start_year') -%}
 
 with
 
@@ -33,12 +32,7 @@ releases as (
 
 coverage as (
 
-    select
-        cast(coalesce(
-            {{ 'null' if coverage_start is none else coverage_start }},
-            min(extract(year from published_date))
-        ) as integer) as start_year
-
+    select {{ release_coverage_start_year('published_date') }} as start_year
     from releases
 
 ),

@@ -1,5 +1,4 @@
 {%- set home = var('home_country') -%}
-{%- set coverage_start = var('release_coverage_start_year') -%}
 {#- The MOE statistics set beside the series: name -> (measure, breakdown, member_code, unit) -#}
 {%- set moe_measures = {
     'moe_reported_inbound': ('international_students_in_china', 'degree_level', 'degree', 'persons'),
@@ -62,12 +61,7 @@ statistics as (
 
 coverage as (
 
-    select
-        cast(coalesce(
-            {{ 'null' if coverage_start is none else coverage_start }},
-            min(extract(year from published_date))
-        ) as integer) as start_year
-
+    select {{ release_coverage_start_year('published_date') }} as start_year
     from releases
 
 ),
