@@ -41,11 +41,13 @@ RUN locked="$(sed -n 's/^apache-airflow==\([^ ;]*\).*/\1/p' /opt/eduopen/require
     fi \
  && pip install --no-cache-dir --require-hashes --requirement /opt/eduopen/requirements.txt
 
-# The code lives in one tree because ingest/config.py finds dbt_project/ and expectations/ next to
-# the ingest package. An editable install keeps it that way and adds the `eduopen` command.
-# docker-compose.yml mounts dags/, dbt_project/ and expectations/ over these copies (read-only),
-# so editing a DAG, a model or a suite needs no rebuild; ingest/ changes do.
+# The code lives in one tree because eduopen/core/config.py finds dbt_project/, expectations/ and
+# ingest/sources.yml beside the packages. An editable install keeps it that way and adds the
+# `eduopen` command. docker-compose.yml mounts dags/, dbt_project/ and expectations/ over these
+# copies (read-only), so editing a DAG, a model or a suite needs no rebuild; Python changes do.
+# demo/, bench/ and tests/ stay out: the replay and the synthetic data are not for production.
 COPY pyproject.toml README.md /opt/eduopen/
+COPY eduopen/ /opt/eduopen/eduopen/
 COPY ingest/ /opt/eduopen/ingest/
 COPY expectations/ /opt/eduopen/expectations/
 COPY dbt_project/ /opt/eduopen/dbt_project/
@@ -71,7 +73,7 @@ ENV EDUOPEN_HOME=/opt/eduopen/data \
 # Plain imports only: running the `airflow` CLI here would write an airflow.cfg with generated
 # keys into the image.
 RUN python -c "import importlib.util as u, sys; \
-import ingest.pipeline, ingest.transform, expectations.validate, dbt.cli.main, great_expectations, cosmos; \
+import eduopen.pipeline, eduopen.warehouse.build, expectations.validate, dbt.cli.main, great_expectations, cosmos; \
 missing = [m for m in ('psycopg2', 'airflow.providers.celery', 'redis') if u.find_spec(m) is None]; \
 sys.exit(f'missing from the image: {missing}' if missing else 0)"
 

@@ -25,20 +25,20 @@ $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
 env: $(VENV)/.synced
 
 demo: env
-	$(VENV)/bin/eduopen demo
+	$(VENV)/bin/python -m demo
 
 # The suite runs on every core (at most 4): each test file is one unit of work (tests/conftest.py).
 test: env
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgres.sh
-	$(VENV)/bin/ruff check ingest expectations dags tests bench
+	$(VENV)/bin/ruff check eduopen ingest expectations dags demo tests bench
 	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4
 
 lint: env
-	$(VENV)/bin/ruff check ingest expectations dags tests bench
+	$(VENV)/bin/ruff check eduopen ingest expectations dags demo tests bench
 
 airflow: env
-	$(VENV)/bin/python -m ingest.airflow_local standalone
+	$(VENV)/bin/python -m demo.airflow_local standalone
 
 # The Postgres server and Chromium are for the freshness figure: the real-Airflow e2e test.
 bench: env

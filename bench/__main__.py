@@ -60,8 +60,15 @@ DISK_MARGIN_MIB = 10 * 1024
 SECONDS_PER_X = 50
 
 # the steps of the pipeline proper, whose peak is a scale's peak_mem_mib (not generate, not the floor)
-PIPELINE_STEPS = ("dbt_full", "validate", "publish", "dbt_incremental", "validate_incremental",
-                  "publish_incremental", "dbt_nothing_new")
+PIPELINE_STEPS = (
+    "dbt_full",
+    "validate",
+    "publish",
+    "dbt_incremental",
+    "validate_incremental",
+    "publish_incremental",
+    "dbt_nothing_new",
+)
 
 TARGETS = {
     "full_ratio_10x": "dbt full refresh within 1.5x of plain SQL at 10x",
@@ -79,6 +86,7 @@ def log(message: str) -> None:
 
 
 # -- child processes ----------------------------------------------------------------------------
+
 
 @dataclass
 class Child:
@@ -116,8 +124,15 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
-def run_child(command: list[str], *, budget: Budget, mem_cap_mib: float, log_path: Path,
-              env: dict[str, str] | None = None, echo: bool = True) -> Child:
+def run_child(
+    command: list[str],
+    *,
+    budget: Budget,
+    mem_cap_mib: float,
+    log_path: Path,
+    env: dict[str, str] | None = None,
+    echo: bool = True,
+) -> Child:
     """Run `command`, stream its progress lines, stop it at the budget or the memory cap.
 
     The child is reaped with wait4(), whose rusage is the child's own: its ru_maxrss is the step's
@@ -129,8 +144,9 @@ def run_child(command: list[str], *, budget: Budget, mem_cap_mib: float, log_pat
     log_path.parent.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as errors:
-        proc = subprocess.Popen(command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=errors,
-                                text=True, start_new_session=True)
+        proc = subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=env, stdout=subprocess.PIPE, stderr=errors, text=True, start_new_session=True
+        )
         lines: list[str] = []
 
         def pump() -> None:
@@ -170,16 +186,23 @@ def run_child(command: list[str], *, budget: Budget, mem_cap_mib: float, log_pat
         return Child("memory", wall_s=wall, peak_mib=peak, error=f"stopped above {mem_cap_mib:.0f} MiB")
     if proc.returncode != 0 or not lines:
         tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-3:]
-        return Child("error", wall_s=wall, peak_mib=peak,
-                     error=f"exit {proc.returncode}: {' | '.join(tail)[-600:]} (log: {log_path})")
-    return Child("ok", json.loads(lines[-1][len(MARKER):]), wall, peak)
+        return Child(
+            "error",
+            wall_s=wall,
+            peak_mib=peak,
+            error=f"exit {proc.returncode}: {' | '.join(tail)[-600:]} (log: {log_path})",
+        )
+    return Child("ok", json.loads(lines[-1][len(MARKER) :]), wall, peak)
 
 
-def run_step(name: str, args: dict[str, Any], *, budget: Budget, mem_cap_mib: float, logs: Path,
-             label: str) -> Child:
+def run_step(name: str, args: dict[str, Any], *, budget: Budget, mem_cap_mib: float, logs: Path, label: str) -> Child:
     log(f"  {label} …")
-    child = run_child([sys.executable, "-m", "bench.steps", name, json.dumps(args)], budget=budget,
-                      mem_cap_mib=mem_cap_mib, log_path=logs / f"{label.replace(' ', '_')}.log")
+    child = run_child(
+        [sys.executable, "-m", "bench.steps", name, json.dumps(args)],
+        budget=budget,
+        mem_cap_mib=mem_cap_mib,
+        log_path=logs / f"{label.replace(' ', '_')}.log",
+    )
     seconds = child.result.get("seconds")
     shown = f"{seconds:.1f} s" if isinstance(seconds, (int, float)) else f"{child.wall_s:.1f} s wall"
     peak = f", peak {child.peak_mib:.0f} MiB" if child.peak_mib else ""
@@ -208,8 +231,8 @@ def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> d
     Measured as deployed: with the dbt manifest the warehouse DAG draws its Cosmos task group
     from. Its fallback without a manifest (one `dbt build` task) is measured too.
     """
-    from ingest.airflow_local import DAGS_DIR, airflow_env
-    from ingest.config import Home
+    from demo.airflow_local import DAGS_DIR, airflow_env
+    from eduopen.core.config import Home
 
     home = Home(work / "airflow-home")
     env = airflow_env(home)
@@ -220,9 +243,14 @@ def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> d
     def probe(path: Path, tag: str) -> float | None:
         runs = []
         for attempt in range(repeats):
-            child = run_child([sys.executable, "-c", DAG_PROBE, str(DAGS_DIR), str(path)], budget=budget,
-                              mem_cap_mib=mem_cap_mib, env=env, echo=False,
-                              log_path=work / "logs" / f"dag_{path.stem}{tag}_{attempt}.log")
+            child = run_child(
+                [sys.executable, "-c", DAG_PROBE, str(DAGS_DIR), str(path)],
+                budget=budget,
+                mem_cap_mib=mem_cap_mib,
+                env=env,
+                echo=False,
+                log_path=work / "logs" / f"dag_{path.stem}{tag}_{attempt}.log",
+            )
             if not child.ok:
                 errors[path.name + tag] = child.error or child.status
                 return None
@@ -235,17 +263,27 @@ def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> d
     warehouse = DAGS_DIR / "eduopen_warehouse.py"
     if warehouse.exists():
         fallback[warehouse.name] = probe(warehouse, " (no dbt manifest)")
-    made = subprocess.run([sys.executable, "-m", "ingest.dbt_manifest"], cwd=PROJECT_DIR, env=env,
-                          capture_output=True, text=True, timeout=max(budget.remaining(), 1))
+    made = subprocess.run(
+        [sys.executable, "-m", "eduopen.warehouse.manifest"],
+        cwd=PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=max(budget.remaining(), 1),
+    )
     if made.returncode != 0:
         errors["dbt_manifest"] = (made.stderr.strip().splitlines() or ["failed"])[-1]
     per_file = {path.name: probe(path, "") for path in files}
-    return {"dag_parse_s": {k: v for k, v in per_file.items() if v is not None},
-            "fallback_s": {k: v for k, v in fallback.items() if v is not None},
-            "baseline_s": round(min(baselines), 3) if baselines else None, "errors": errors}
+    return {
+        "dag_parse_s": {k: v for k, v in per_file.items() if v is not None},
+        "fallback_s": {k: v for k, v in fallback.items() if v is not None},
+        "baseline_s": round(min(baselines), 3) if baselines else None,
+        "errors": errors,
+    }
 
 
 # -- one scale ----------------------------------------------------------------------------------
+
 
 def _matches(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[str, bool] | None:
     if not left or not right:
@@ -253,9 +291,19 @@ def _matches(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[
     return {mart: left.get(mart) == right.get(mart) for mart in sorted(set(left) | set(right))}
 
 
-def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str, mem_cap_mib: float,
-              keep: bool, verify_incremental: bool, skip_plain_sql: bool = False,
-              repeats: int = 2) -> dict[str, Any]:
+def run_scale(
+    scale: str,
+    *,
+    work: Path,
+    budget: Budget,
+    seed: int,
+    anchor: str,
+    mem_cap_mib: float,
+    keep: bool,
+    verify_incremental: bool,
+    skip_plain_sql: bool = False,
+    repeats: int = 2,
+) -> dict[str, Any]:
     vol = volume(scale)
     root = work / scale
     home = root / "home"
@@ -266,20 +314,30 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
     if free_mib < BUILD_DISK_MIB_PER_X * vol.factor:
         need = BUILD_DISK_MIB_PER_X * vol.factor / 1024
         margin = DISK_MARGIN_MIB / 1024
-        out.update(status="skipped", notes=[f"needs ~{need:.0f} GiB of disk (+{margin:.0f} GiB left free), "
-                                            f"{free_mib / 1024:.0f} GiB available"])
+        out.update(
+            status="skipped",
+            notes=[f"needs ~{need:.0f} GiB of disk (+{margin:.0f} GiB left free), {free_mib / 1024:.0f} GiB available"],
+        )
         return out
     if budget.remaining() < SECONDS_PER_X * vol.factor / 4:
-        out.update(status="skipped", notes=[f"needs ~{SECONDS_PER_X * vol.factor / 60:.0f} min on 2 cores, "
-                                            f"{budget.remaining() / 60:.0f} min of the budget left"])
+        out.update(
+            status="skipped",
+            notes=[
+                f"needs ~{SECONDS_PER_X * vol.factor / 60:.0f} min on 2 cores, "
+                f"{budget.remaining() / 60:.0f} min of the budget left"
+            ],
+        )
         return out
     if not with_increment:
         need = DISK_MIB_PER_X * vol.factor / 1024
-        out["notes"].append(f"no +1% / incremental steps: they need ~{need:.0f} GiB of disk, "
-                            f"{free_mib / 1024:.0f} GiB available")
+        out["notes"].append(
+            f"no +1% / incremental steps: they need ~{need:.0f} GiB of disk, {free_mib / 1024:.0f} GiB available"
+        )
     common = {"home": str(home), "scale": scale, "seed": seed, "anchor": anchor}
-    step = lambda name, args, label: run_step(name, args, budget=budget, mem_cap_mib=mem_cap_mib,  # noqa: E731
-                                              logs=logs, label=f"{scale} {label}")
+
+    def step(name, args, label):
+        return run_step(name, args, budget=budget, mem_cap_mib=mem_cap_mib, logs=logs, label=f"{scale} {label}")
+
     peaks: dict[str, float] = {}
 
     def record(label: str, child: Child) -> bool:
@@ -315,8 +373,11 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
         gen = step("generate", common, "generate")
         if not record("generate", gen):
             return out
-        out.update(generate_s=round(gen.result["seconds"], 2), raw_rows=gen.result["rows"],
-                   catalog_mib=round(gen.result["catalog_mib"]))
+        out.update(
+            generate_s=round(gen.result["seconds"], 2),
+            raw_rows=gen.result["rows"],
+            catalog_mib=round(gen.result["catalog_mib"]),
+        )
 
         if skip_plain_sql:
             plain = Child("skipped", error="--skip-plain-sql")
@@ -325,19 +386,25 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
             # under the pipeline's DuckDB settings (EDUOPEN_MEMORY_LIMIT included), as dbt runs
             plain = fastest("plain_sql", {**common, "target": str(root / "plain.duckdb")}, "plain SQL", "plain_sql")
             if plain.ok:
-                out.update(plain_sql_s=round(plain.result["seconds"], 2),
-                           plain_sql_slowest=plain.result["slowest"])
+                out.update(plain_sql_s=round(plain.result["seconds"], 2), plain_sql_slowest=plain.result["slowest"])
 
         # Each run from an empty audit copy (nothing is published yet) and a cold dbt parse, as on
         # a new home.
-        full = fastest("transform", {**common, "full_refresh": True, "fingerprints": True, "cold_parse": True},
-                       "dbt full refresh", "dbt_full")
+        full = fastest(
+            "transform",
+            {**common, "full_refresh": True, "fingerprints": True, "cold_parse": True},
+            "dbt full refresh",
+            "dbt_full",
+        )
         if not full.ok:
             if full.status in ("timeout", "memory"):
                 out["dbt_full_s_at_least"] = round(full.wall_s, 1)
             return out
-        out.update(dbt_full_s=round(full.result["seconds"], 2), dbt_nodes=full.result["nodes"],
-                   dbt_full_breakdown=full.result["dbt"])
+        out.update(
+            dbt_full_s=round(full.result["seconds"], 2),
+            dbt_nodes=full.result["nodes"],
+            dbt_full_breakdown=full.result["dbt"],
+        )
         if plain.ok:
             out["full_ratio"] = round(out["dbt_full_s"] / out["plain_sql_s"], 2)
             same = _matches(plain.result["fingerprints"], full.result.get("fingerprints"))
@@ -364,20 +431,26 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
         out["new_rows"] = grown.result["rows"]
         # Repeatable as is: each run starts its audit copy from the published warehouse, which only
         # the publish below changes.
-        incremental = fastest("transform", {**common, "full_refresh": False, "fingerprints": verify_incremental},
-                              "dbt incremental", "dbt_incremental")
+        incremental = fastest(
+            "transform",
+            {**common, "full_refresh": False, "fingerprints": verify_incremental},
+            "dbt incremental",
+            "dbt_incremental",
+        )
         if not incremental.ok:
             if incremental.status == "timeout":
                 out["incremental_s_at_least"] = round(incremental.wall_s, 1)
             return out
-        out.update(incremental_s=round(incremental.result["seconds"], 2),
-                   incremental_breakdown=incremental.result["dbt"])
+        out.update(
+            incremental_s=round(incremental.result["seconds"], 2), incremental_breakdown=incremental.result["dbt"]
+        )
         out["incremental_share"] = round(out["incremental_s"] / out["dbt_full_s"], 3)
         out["status"] = "complete"
 
         if verify_incremental:
-            again = step("plain_sql", {**common, "target": str(root / "plain-grown.duckdb")},
-                         "plain SQL on grown catalog")
+            again = step(
+                "plain_sql", {**common, "target": str(root / "plain-grown.duckdb")}, "plain SQL on grown catalog"
+            )
             if record("plain_sql_grown", again):
                 same = _matches(again.result["fingerprints"], incremental.result.get("fingerprints"))
                 out["incremental_matches_full_refresh"] = all(same.values()) if same else None
@@ -385,16 +458,20 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
         # The floor under any incremental build: the same build again with nothing new (dbt's
         # start, seeds, data and unit tests over whole tables, the audit copy). What the 1% costs
         # beyond it is the part that should follow the new data.
-        if not (record("validate_incremental", step("validate", common, "quality gate (incremental)"))
-                and record("publish_incremental", step("publish", common, "publish (incremental)"))):
+        if not (
+            record("validate_incremental", step("validate", common, "quality gate (incremental)"))
+            and record("publish_incremental", step("publish", common, "publish (incremental)"))
+        ):
             return out
-        nothing_new = fastest("transform", {**common, "full_refresh": False}, "dbt incremental, nothing new",
-                              "dbt_nothing_new")
+        nothing_new = fastest(
+            "transform", {**common, "full_refresh": False}, "dbt incremental, nothing new", "dbt_nothing_new"
+        )
         if nothing_new.ok:
             floor = round(nothing_new.result["seconds"], 2)
             out.update(incremental_floor_s=floor, incremental_floor_breakdown=nothing_new.result["dbt"])
             out["incremental_data_share"] = round(
-                max(out["incremental_s"] - floor, 0.0) / max(out["dbt_full_s"] - floor, 1e-9), 3)
+                max(out["incremental_s"] - floor, 0.0) / max(out["dbt_full_s"] - floor, 1e-9), 3
+            )
         return out
     finally:
         pipeline_peaks = [peaks[k] for k in PIPELINE_STEPS if k in peaks]
@@ -406,6 +483,7 @@ def run_scale(scale: str, *, work: Path, budget: Budget, seed: int, anchor: str,
 
 # -- report -------------------------------------------------------------------------------------
 
+
 def _fmt(value: Any, suffix: str = "", digits: int = 1) -> str:
     if value is None:
         return "—"
@@ -415,7 +493,7 @@ def _fmt(value: Any, suffix: str = "", digits: int = 1) -> str:
 
 
 def peak_location(scale: dict[str, Any]) -> str | None:
-    """"2926 MiB in dbt_full, during stg_uis__observations + stg_oecd__flows": the scale's peak step
+    """ "2926 MiB in dbt_full, during stg_uis__observations + stg_oecd__flows": the scale's peak step
     and, from its RSS trace, what ran at the peak."""
     peaks = {step: mib for step, mib in (scale.get("peak_mem_mib_by_step") or {}).items() if step in PIPELINE_STEPS}
     if not peaks:
@@ -432,24 +510,45 @@ def peak_location(scale: dict[str, Any]) -> str | None:
 
 def table(results: dict[str, Any]) -> str:
     cores = results["cores"]
-    lines = [f"EduOpen benchmarks — {cores} cores, {results['finished_at'][:16]}Z, "
-             f"load avg {results['load_avg_start']:.1f} → {results['load_avg_end']:.1f}", ""]
-    lines.append("| scale | cores | dbt full s | plain SQL s | ratio | incr. (1%) s | incr. floor s | gate s "
-                 "| gate share | pipeline s | peak MiB |")
+    lines = [
+        f"EduOpen benchmarks — {cores} cores, {results['finished_at'][:16]}Z, "
+        f"load avg {results['load_avg_start']:.1f} → {results['load_avg_end']:.1f}",
+        "",
+    ]
+    lines.append(
+        "| scale | cores | dbt full s | plain SQL s | ratio | incr. (1%) s | incr. floor s | gate s "
+        "| gate share | pipeline s | peak MiB |"
+    )
     lines.append("|---|---|---|---|---|---|---|---|---|---|---|")
     for name, s in results["scales"].items():
-        full = _fmt(s.get("dbt_full_s")) if "dbt_full_s" in s else (
-            f"> {s['dbt_full_s_at_least']:.0f}" if "dbt_full_s_at_least" in s else "—")
-        incr = _fmt(s.get("incremental_s")) if "incremental_s" in s else (
-            f"> {s['incremental_s_at_least']:.0f}" if "incremental_s_at_least" in s else "—")
+        full = (
+            _fmt(s.get("dbt_full_s"))
+            if "dbt_full_s" in s
+            else (f"> {s['dbt_full_s_at_least']:.0f}" if "dbt_full_s_at_least" in s else "—")
+        )
+        incr = (
+            _fmt(s.get("incremental_s"))
+            if "incremental_s" in s
+            else (f"> {s['incremental_s_at_least']:.0f}" if "incremental_s_at_least" in s else "—")
+        )
         share = f"{s['gate_share'] * 100:.0f}%" if s.get("gate_share") is not None else "—"
         label, run_cores = name, cores
         if "recorded" in s:
             label = f"{name} (recorded {s['recorded']['finished_at'][:10]})"
             run_cores = s["recorded"]["cores"]
-        cells = [label, str(run_cores), full, _fmt(s.get("plain_sql_s")), _fmt(s.get("full_ratio"), "×", 2), incr,
-                 _fmt(s.get("incremental_floor_s")), _fmt(s.get("gate_s")), share, _fmt(s.get("pipeline_s")),
-                 _fmt(s.get("peak_mem_mib"))]
+        cells = [
+            label,
+            str(run_cores),
+            full,
+            _fmt(s.get("plain_sql_s")),
+            _fmt(s.get("full_ratio"), "×", 2),
+            incr,
+            _fmt(s.get("incremental_floor_s")),
+            _fmt(s.get("gate_s")),
+            share,
+            _fmt(s.get("pipeline_s")),
+            _fmt(s.get("peak_mem_mib")),
+        ]
         lines.append("| " + " | ".join(cells) + " |")
     for name, s in results["scales"].items():
         where = peak_location(s)
@@ -460,22 +559,29 @@ def table(results: dict[str, Any]) -> str:
             lines.append(f"\n{name} {s['status']}: " + "; ".join(s["notes"]))
     ing = results.get("ingest") or {}
     lines.append("")
-    lines.append(f"Ingest ({cores} cores): {_fmt(ing.get('releases_per_s'), digits=0)} releases/s, "
-                 f"{_fmt(ing.get('observations_per_s'), digits=0)} observations/s parsed; no-change run: "
-                 f"{_fmt(ing.get('nochange_requests'))} requests "
-                 f"({_fmt(ing.get('nochange_conditional'))} conditional), "
-                 f"{_fmt(ing.get('nochange_s'), ' s', 2)}, "
-                 f"assets fired: {ing.get('nochange_assets_fired', '—')}")
+    lines.append(
+        f"Ingest ({cores} cores): {_fmt(ing.get('releases_per_s'), digits=0)} releases/s, "
+        f"{_fmt(ing.get('observations_per_s'), digits=0)} observations/s parsed; no-change run: "
+        f"{_fmt(ing.get('nochange_requests'))} requests "
+        f"({_fmt(ing.get('nochange_conditional'))} conditional), "
+        f"{_fmt(ing.get('nochange_s'), ' s', 2)}, "
+        f"assets fired: {ing.get('nochange_assets_fired', '—')}"
+    )
     fresh = results.get("freshness_s")
-    lines.append(f"Freshness ({cores} cores): {_fmt(fresh, ' s')}"
-                 + (f" ({results['freshness_note']})" if results.get("freshness_note") else ""))
+    lines.append(
+        f"Freshness ({cores} cores): {_fmt(fresh, ' s')}"
+        + (f" ({results['freshness_note']})" if results.get("freshness_note") else "")
+    )
     dags = results.get("dag_parse_s") or {}
-    lines.append(f"DAG parse ({cores} cores, beyond airflow.sdk import "
-                 f"{_fmt(results.get('dag_parse_baseline_s'), ' s', 2)}): "
-                 + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in dags.items()))
+    lines.append(
+        f"DAG parse ({cores} cores, beyond airflow.sdk import "
+        f"{_fmt(results.get('dag_parse_baseline_s'), ' s', 2)}): "
+        + ", ".join(f"{name} {seconds:.3f} s" for name, seconds in dags.items())
+    )
     verdict = {True: "met", False: "MISSED", None: "not measured"}
-    lines += ["", "Targets:"] + [f"- {verdict[t['met']]}: {t['target']} ({t['detail']})"
-                                 for t in results["targets"].values()]
+    lines += ["", "Targets:"] + [
+        f"- {verdict[t['met']]}: {t['target']} ({t['detail']})" for t in results["targets"].values()
+    ]
     return "\n".join(lines)
 
 
@@ -499,14 +605,21 @@ def judge(results: dict[str, Any]) -> dict[str, Any]:
     if s10.get("incremental_data_share") is not None:
         # proportional: beyond the floor (a build with nothing new), within 5x of the new-data share
         share = s10["incremental_data_share"]
-        put("incremental_10x", share <= 0.05,
+        put(
+            "incremental_10x",
+            share <= 0.05,
             f"1% new data cost {s10['incremental_s'] - s10['incremental_floor_s']:.1f} s beyond the "
             f"{s10['incremental_floor_s']:.1f} s floor, {share * 100:.1f}% of the full refresh beyond it; "
-            f"whole incremental build {s10['incremental_share'] * 100:.0f}% of the full refresh")
+            f"whole incremental build {s10['incremental_share'] * 100:.0f}% of the full refresh",
+        )
     elif s10.get("incremental_share") is not None:
         share = s10["incremental_share"]
-        put("incremental_10x", None, f"incremental took {share * 100:.0f}% of the full refresh for 1% new "
-            "data; floor (a build with nothing new) not measured")
+        put(
+            "incremental_10x",
+            None,
+            f"incremental took {share * 100:.0f}% of the full refresh for 1% new "
+            "data; floor (a build with nothing new) not measured",
+        )
     else:
         put("incremental_10x", None, "10x incremental not measured")
     if s10.get("gate_share") is not None:
@@ -516,10 +629,13 @@ def judge(results: dict[str, Any]) -> dict[str, Any]:
     if ing.get("nochange_requests") is not None:
         only_conditional = ing["nochange_conditional"] == ing["nochange_requests"]
         quiet = not ing["nochange_assets_fired"] and not ing["nochange_new_raw_rows"]
-        put("nochange", only_conditional and quiet,
+        put(
+            "nochange",
+            only_conditional and quiet,
             f"{ing['nochange_conditional']}/{ing['nochange_requests']} conditional, "
             f"assets fired: {ing['nochange_assets_fired'] or 'none'}, "
-            f"unconditional: {ing['nochange_unconditional'] or 'none'}")
+            f"unconditional: {ing['nochange_unconditional'] or 'none'}",
+        )
     else:
         put("nochange", None, "no-change run not measured")
     if results.get("freshness_s") is not None:
@@ -559,7 +675,11 @@ def measure_freshness(budget: Budget, logs: Path) -> tuple[float | None, str | N
         with log_file.open("w", encoding="utf-8") as sink:
             done = subprocess.run(
                 [sys.executable, "-m", "pytest", FRESHNESS_TEST, "-q", "-s", "-rs", "-p", "no:cacheprovider"],
-                cwd=PROJECT_DIR, stdout=sink, stderr=subprocess.STDOUT, timeout=max(timeout, 1))
+                cwd=PROJECT_DIR,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                timeout=max(timeout, 1),
+            )
         outcome = "passed" if done.returncode == 0 else f"failed (exit {done.returncode})"
     except subprocess.TimeoutExpired:
         outcome = f"stopped after {timeout:.0f} s"
@@ -578,8 +698,10 @@ def measure_freshness(budget: Budget, logs: Path) -> tuple[float | None, str | N
 
 def read_freshness() -> tuple[float | None, str | None]:
     if not FRESHNESS_FILE.exists():
-        return None, (f"{FRESHNESS_FILE.relative_to(PROJECT_DIR)} not found: run the real-Airflow e2e test "
-                      "(tests/e2e/test_real_airflow.py) to measure it")
+        return None, (
+            f"{FRESHNESS_FILE.relative_to(PROJECT_DIR)} not found: run the real-Airflow e2e test "
+            "(tests/e2e/test_real_airflow.py) to measure it"
+        )
     data = json.loads(FRESHNESS_FILE.read_text(encoding="utf-8"))
     stamp = datetime.fromtimestamp(FRESHNESS_FILE.stat().st_mtime, UTC).isoformat(timespec="seconds")
     poll = data.get("watch_poll_s")
@@ -606,39 +728,63 @@ def recorded_scale(scale: str, history: Path = HISTORY_DIR) -> dict[str, Any] | 
         shown = path.relative_to(PROJECT_DIR)
     except ValueError:
         shown = path
-    provenance = {"file": str(shown), "finished_at": data["finished_at"], "cores": data["cores"],
-                  "load_avg": [data.get("load_avg_start"), data.get("load_avg_end")]}
+    provenance = {
+        "file": str(shown),
+        "finished_at": data["finished_at"],
+        "cores": data["cores"],
+        "load_avg": [data.get("load_avg_start"), data.get("load_avg_end")],
+    }
     return {**data["scales"][scale], "status": "recorded", "recorded": provenance}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--scales", default=",".join(SCALES), help="comma-separated, from 1x,10x,100x")
-    parser.add_argument("--budget-s", type=float, default=DEFAULT_BUDGET_S,
-                        help="time budget of the whole run in seconds (default %(default)s)")
+    parser.add_argument(
+        "--budget-s",
+        type=float,
+        default=DEFAULT_BUDGET_S,
+        help="time budget of the whole run in seconds (default %(default)s)",
+    )
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
-    parser.add_argument("--anchor", default=None, metavar="YYYY-MM-DD",
-                        help="the synthetic data's crawl date (default: today, UTC)")
-    parser.add_argument("--work-dir", type=Path, default=None,
-                        help="where the homes go (default: a temp dir)")
+    parser.add_argument(
+        "--anchor", default=None, metavar="YYYY-MM-DD", help="the synthetic data's crawl date (default: today, UTC)"
+    )
+    parser.add_argument("--work-dir", type=Path, default=None, help="where the homes go (default: a temp dir)")
     parser.add_argument("--keep", action="store_true", help="keep the generated homes")
     parser.add_argument("--output", type=Path, default=RESULTS_DIR / "latest.json")
-    parser.add_argument("--mem-cap-mib", type=float, default=12 * 1024,
-                        help="stop a step above this resident memory (protects a shared machine)")
+    parser.add_argument(
+        "--mem-cap-mib",
+        type=float,
+        default=12 * 1024,
+        help="stop a step above this resident memory (protects a shared machine)",
+    )
     parser.add_argument("--skip-ingest", action="store_true")
     parser.add_argument("--skip-dags", action="store_true")
-    parser.add_argument("--skip-freshness", action="store_true",
-                        help=f"report the last {FRESHNESS_FILE.relative_to(PROJECT_DIR)} instead of running "
-                             f"{FRESHNESS_TEST} (~3.5 minutes)")
-    parser.add_argument("--no-verify-incremental", action="store_true",
-                        help="skip the plain-SQL rebuild that checks the incremental marts")
-    parser.add_argument("--skip-plain-sql", action="store_true",
-                        help="do not build the plain-SQL floor (nor check the incremental marts against "
-                             "it): profile the dbt build alone")
+    parser.add_argument(
+        "--skip-freshness",
+        action="store_true",
+        help=f"report the last {FRESHNESS_FILE.relative_to(PROJECT_DIR)} instead of running "
+        f"{FRESHNESS_TEST} (~3.5 minutes)",
+    )
+    parser.add_argument(
+        "--no-verify-incremental",
+        action="store_true",
+        help="skip the plain-SQL rebuild that checks the incremental marts",
+    )
+    parser.add_argument(
+        "--skip-plain-sql",
+        action="store_true",
+        help="do not build the plain-SQL floor (nor check the incremental marts against "
+        "it): profile the dbt build alone",
+    )
     parser.add_argument("--dag-repeats", type=int, default=3)
-    parser.add_argument("--repeats", type=int, default=2,
-                        help="runs of each timed build (floor, full refresh, incremental, nothing new); "
-                             "the fastest is reported")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=2,
+        help="runs of each timed build (floor, full refresh, incremental, nothing new); the fastest is reported",
+    )
     args = parser.parse_args(argv)
     scales = [s.strip() for s in args.scales.split(",") if s.strip()]
     for scale in scales:
@@ -651,8 +797,11 @@ def main(argv: list[str] | None = None) -> int:
     cores = os.cpu_count() or 1
     results: dict[str, Any] = {
         "cores": cores,
-        "machine": {"platform": platform.platform(), "python": platform.python_version(),
-                    "mem_total_mib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20},
+        "machine": {
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "mem_total_mib": os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // 2**20,
+        },
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "load_avg_start": os.getloadavg()[0],
         "seed": args.seed,
@@ -660,18 +809,28 @@ def main(argv: list[str] | None = None) -> int:
         "budget_s": args.budget_s,
         "scales": {},
     }
-    log(f"EduOpen benchmarks: {cores} cores, budget {args.budget_s:.0f} s, scales {', '.join(scales)}, "
-        f"work dir {work}, load avg {results['load_avg_start']:.1f}")
+    log(
+        f"EduOpen benchmarks: {cores} cores, budget {args.budget_s:.0f} s, scales {', '.join(scales)}, "
+        f"work dir {work}, load avg {results['load_avg_start']:.1f}"
+    )
     mem = args.mem_cap_mib
     logs = work / "logs"
 
     if not args.skip_ingest:
         log("ingest")
         parse = run_step("parse", {}, budget=budget, mem_cap_mib=mem, logs=logs, label="parse throughput")
-        nochange = run_step("nochange", {"home": str(work / "ingest-home")}, budget=budget, mem_cap_mib=mem,
-                            logs=logs, label="no-change run")
-        results["ingest"] = {**(parse.result if parse.ok else {"parse_error": parse.error}),
-                             **(nochange.result if nochange.ok else {"nochange_error": nochange.error})}
+        nochange = run_step(
+            "nochange",
+            {"home": str(work / "ingest-home")},
+            budget=budget,
+            mem_cap_mib=mem,
+            logs=logs,
+            label="no-change run",
+        )
+        results["ingest"] = {
+            **(parse.result if parse.ok else {"parse_error": parse.error}),
+            **(nochange.result if nochange.ok else {"nochange_error": nochange.error}),
+        }
     if not args.skip_dags:
         log("DAG parse time")
         parsed = dag_parse(budget, work, mem, args.dag_repeats)
@@ -689,16 +848,26 @@ def main(argv: list[str] | None = None) -> int:
     for scale in scales:
         log(f"scale {scale} (budget left {budget.remaining():.0f} s)")
         results["scales"][scale] = run_scale(
-            scale, work=work, budget=budget, seed=args.seed, anchor=anchor, mem_cap_mib=mem, keep=args.keep,
+            scale,
+            work=work,
+            budget=budget,
+            seed=args.seed,
+            anchor=anchor,
+            mem_cap_mib=mem,
+            keep=args.keep,
             verify_incremental=not (args.no_verify_incremental or args.skip_plain_sql),
-            skip_plain_sql=args.skip_plain_sql, repeats=max(args.repeats, 1))
+            skip_plain_sql=args.skip_plain_sql,
+            repeats=max(args.repeats, 1),
+        )
     if not args.keep and args.work_dir is None:
         shutil.rmtree(work, ignore_errors=True)
     for scale, figures in results["scales"].items():
         if figures.get("status") == "skipped" and (recorded := recorded_scale(scale)):
-            recorded["notes"] = [f"not run now ({'; '.join(figures['notes'])}): figures recorded "
-                                 f"{recorded['recorded']['finished_at'][:10]} in {recorded['recorded']['file']}",
-                                 *recorded.get("notes", [])]
+            recorded["notes"] = [
+                f"not run now ({'; '.join(figures['notes'])}): figures recorded "
+                f"{recorded['recorded']['finished_at'][:10]} in {recorded['recorded']['file']}",
+                *recorded.get("notes", []),
+            ]
             results["scales"][scale] = recorded
 
     results["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")

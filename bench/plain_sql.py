@@ -1,6 +1,6 @@
 """The dbt project's own compiled SQL run as one plain DuckDB script: the floor dbt is measured against.
 
-Same input (the raw catalog, copied into `raw` as `ingest.transform.prepare_audit` does, and the
+Same input (the raw catalog, copied into `raw` as `eduopen.warehouse.build.prepare_audit` does, and the
 seeds), the same SQL (dbt compiles every model once, as a full refresh runs it), none of dbt's
 machinery while it runs: no parsing, no data tests, unit tests or contracts, no incremental
 bookkeeping, no per-node start-up. Each model becomes one `create table … as`, in dependency
@@ -18,13 +18,23 @@ from typing import Any
 
 import duckdb
 
-from ingest.config import Home, duckdb_config
+from eduopen.core.config import Home, duckdb_config
+from eduopen.warehouse.build import compile_models
 from ingest.raw_store import RAW_TABLES, SCHEMA
-from ingest.transform import compile_models
 
-MARTS = ("dim_country", "dim_indicator", "dim_theme", "fct_policy_release", "fct_release_figure",
-         "fct_moe_student_statistic", "fct_student_mobility", "fct_mobility_flow", "bridge_release_theme",
-         "mart_country_exchange", "mart_opening_up_scorecard")
+MARTS = (
+    "dim_country",
+    "dim_indicator",
+    "dim_theme",
+    "fct_policy_release",
+    "fct_release_figure",
+    "fct_moe_student_statistic",
+    "fct_student_mobility",
+    "fct_mobility_flow",
+    "bridge_release_theme",
+    "mart_country_exchange",
+    "mart_opening_up_scorecard",
+)
 
 
 def _copy_raw(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
@@ -35,8 +45,10 @@ def _copy_raw(con: duckdb.DuckDBPyConnection, catalog: Path) -> None:
     con.execute("use main")
     con.execute(f"attach '{str(catalog).replace(chr(39), chr(39) * 2)}' as rawcat (read_only)")
     try:
-        present = {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where database_name = 'rawcat'").fetchall()}
+        present = {
+            r[0]
+            for r in con.execute("select table_name from duckdb_tables() where database_name = 'rawcat'").fetchall()
+        }
         for table in RAW_TABLES:
             if table in present:
                 con.execute(f"create or replace table raw.{table} as select * from rawcat.{table}")
@@ -80,8 +92,11 @@ def build(home: Home, target: Path, *, progress: Callable[[str], None] | None = 
         con.execute("checkpoint")
     finally:
         con.close()
-    return {"seconds": time.perf_counter() - started, "compile_s": round(compile_s, 2),
-            "steps": {k: round(s, 3) for k, s in steps.items()}}
+    return {
+        "seconds": time.perf_counter() - started,
+        "compile_s": round(compile_s, 2),
+        "steps": {k: round(s, 3) for k, s in steps.items()},
+    }
 
 
 def fingerprints(database: Path) -> dict[str, tuple[int, str]]:
@@ -92,12 +107,15 @@ def fingerprints(database: Path) -> dict[str, tuple[int, str]]:
         for mart in MARTS:
             columns = con.execute(
                 "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
-                "and table_name = ? order by column_name", [mart]).fetchall()
+                "and table_name = ? order by column_name",
+                [mart],
+            ).fetchall()
             if not columns:
                 continue
             parts = [f"round({name}, 6)" if kind == "DOUBLE" else f'"{name}"' for name, kind in columns]
             count, digest = con.execute(
-                f"select count(*), coalesce(sum(hash({', '.join(parts)})), 0) from marts.{mart}").fetchone()
+                f"select count(*), coalesce(sum(hash({', '.join(parts)})), 0) from marts.{mart}"
+            ).fetchone()
             result[mart] = (count, str(digest))
         return result
     finally:

@@ -86,8 +86,12 @@ def dbt_started_at(run_results: Path) -> float | None:
     if not run_results.exists():
         return None
     data = json.loads(run_results.read_text(encoding="utf-8"))
-    starts = [_epoch(phase["started_at"]) for node in data.get("results", []) for phase in node.get("timing", [])
-              if phase.get("started_at")]
+    starts = [
+        _epoch(phase["started_at"])
+        for node in data.get("results", [])
+        for phase in node.get("timing", [])
+        if phase.get("started_at")
+    ]
     return min(starts) if starts else None
 
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from ingest.config import DBT_PROJECT_DIR, Home
+from eduopen.core.config import DBT_PROJECT_DIR, Home
 from ingest.raw_store import RawStore
 
 SCALES: dict[str, int] = {"1x": 1, "10x": 10, "100x": 100}
@@ -58,11 +58,21 @@ TUV UGA UKR ARE GBR TZA USA URY UZB VUT VEN VNM YEM ZMB ZWE PRI NCL PYF GRL FRO 
 """.split()
 # Regional units as the UIS names them: never countries, dropped from the country marts.
 REGIONS = [
-    "SDG: Europe and Northern America", "SDG: Eastern and South-Eastern Asia", "SDG: Sub-Saharan Africa",
-    "SDG: Latin America and the Caribbean", "SDG: Northern Africa and Western Asia",
-    "SDG: Central and Southern Asia", "SDG: Oceania", "WB: East Asia & Pacific", "WB: Europe & Central Asia",
-    "WB: High income", "WB: Low income", "UIS: World", "UIS: Arab States",
-    "UIS: Small Island Developing States", "GEMR: Southern Asia",
+    "SDG: Europe and Northern America",
+    "SDG: Eastern and South-Eastern Asia",
+    "SDG: Sub-Saharan Africa",
+    "SDG: Latin America and the Caribbean",
+    "SDG: Northern Africa and Western Asia",
+    "SDG: Central and Southern Asia",
+    "SDG: Oceania",
+    "WB: East Asia & Pacific",
+    "WB: Europe & Central Asia",
+    "WB: High income",
+    "WB: Low income",
+    "UIS: World",
+    "UIS: Arab States",
+    "UIS: Small Island Developing States",
+    "GEMR: Southern Asia",
 ]
 GEO_UNITS = COUNTRIES + REGIONS
 assert len(COUNTRIES) == 215 and len(set(COUNTRIES)) == 215 and len(GEO_UNITS) == 230
@@ -75,19 +85,88 @@ RELEASE_URLS_PER_SCALE = 19_420  # + 3% second versions ~ 20,000 release_version
 RELEASE_DAYS = 4_322  # about 12 years of releases, ending three weeks before the anchor
 NEW_RELEASE_DAYS = 18  # the 1% increment: releases of the last three weeks
 
-PROVINCES = ["北京", "天津", "河北", "山西", "内蒙古", "辽宁", "吉林", "黑龙江", "上海", "江苏", "浙江",
-             "安徽", "福建", "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川",
-             "贵州", "云南", "西藏", "陕西", "甘肃", "青海", "宁夏", "新疆", "香港", "澳门", "全国"]
-CITIES = ["Beijing", "Shanghai", "Guangzhou", "Shenzhen", "Tianjin", "Chongqing", "Chengdu", "Wuhan",
-          "Xi'an", "Hangzhou", "Nanjing", "Kunming", "Guiyang", "Nanning", "Harbin", "Urumqi", "Xiamen",
-          "Qingdao", "Dalian", "Changsha", "Fuzhou", "Hefei", "Jinan", "Lanzhou", "Haikou", "Hohhot",
-          "Lhasa", "Shenyang", "Changchun", "Zhengzhou", "Taiyuan", "Yinchuan", "Xining", "Macao"]
-ZH_TITLE = (["教育部", "教育部国际司", "教育部办公厅", "国务院办公厅"],
-            ["关于推进", "印发", "召开", "部署"],
-            ["工作的通知", "座谈会", "专题会议", "实施方案", "工作要点"])
-EN_TITLE = (["Ministry of Education", "State Council", "MOE", "Chinese universities"],
-            ["advances", "launches", "holds forum on", "outlines plan for"],
-            ["this year", "in new guideline", "at annual meeting", "with partners", "to 2030"])
+PROVINCES = [
+    "北京",
+    "天津",
+    "河北",
+    "山西",
+    "内蒙古",
+    "辽宁",
+    "吉林",
+    "黑龙江",
+    "上海",
+    "江苏",
+    "浙江",
+    "安徽",
+    "福建",
+    "江西",
+    "山东",
+    "河南",
+    "湖北",
+    "湖南",
+    "广东",
+    "广西",
+    "海南",
+    "重庆",
+    "四川",
+    "贵州",
+    "云南",
+    "西藏",
+    "陕西",
+    "甘肃",
+    "青海",
+    "宁夏",
+    "新疆",
+    "香港",
+    "澳门",
+    "全国",
+]
+CITIES = [
+    "Beijing",
+    "Shanghai",
+    "Guangzhou",
+    "Shenzhen",
+    "Tianjin",
+    "Chongqing",
+    "Chengdu",
+    "Wuhan",
+    "Xi'an",
+    "Hangzhou",
+    "Nanjing",
+    "Kunming",
+    "Guiyang",
+    "Nanning",
+    "Harbin",
+    "Urumqi",
+    "Xiamen",
+    "Qingdao",
+    "Dalian",
+    "Changsha",
+    "Fuzhou",
+    "Hefei",
+    "Jinan",
+    "Lanzhou",
+    "Haikou",
+    "Hohhot",
+    "Lhasa",
+    "Shenyang",
+    "Changchun",
+    "Zhengzhou",
+    "Taiyuan",
+    "Yinchuan",
+    "Xining",
+    "Macao",
+]
+ZH_TITLE = (
+    ["教育部", "教育部国际司", "教育部办公厅", "国务院办公厅"],
+    ["关于推进", "印发", "召开", "部署"],
+    ["工作的通知", "座谈会", "专题会议", "实施方案", "工作要点"],
+)
+EN_TITLE = (
+    ["Ministry of Education", "State Council", "MOE", "Chinese universities"],
+    ["advances", "launches", "holds forum on", "outlines plan for"],
+    ["this year", "in new guideline", "at annual meeting", "with partners", "to 2030"],
+)
 ZH_PARAGRAPHS = [
     "教育部召开专题会议，研究部署{k}相关工作，强调要统筹推进教育对外开放。",
     "会议指出，要深化与{c}等国家的教育交流合作，稳步推进{k}。",
@@ -109,21 +188,36 @@ EN_PARAGRAPHS = [
 ]
 # metric, unit, Chinese sentence, English sentence ({y} year, {v} value)
 FIGURES = [
-    ("international_students_in_china", "persons",
-     "{y}年共有{v}名各类外国留学人员在全国高等院校学习。",
-     "A total of {v} international students studied in China in {y}."),
-    ("students_going_abroad", "persons",
-     "{y}年度我国出国留学人员总数为{v}人。",
-     "In {y}, {v} Chinese students went abroad to study."),
-    ("returnees", "persons",
-     "{y}年度各类留学回国人员总数为{v}人。",
-     "In {y}, {v} overseas students returned to China."),
-    ("host_institutions", "institutions",
-     "{y}年共有{v}所高等院校接收外国留学人员。",
-     "International students were enrolled in {v} institutions in {y}."),
-    ("government_scholarship_students", "persons",
-     "{y}年中国政府奖学金生共{v}名。",
-     "In {y}, {v} students held a Chinese Government Scholarship."),
+    (
+        "international_students_in_china",
+        "persons",
+        "{y}年共有{v}名各类外国留学人员在全国高等院校学习。",
+        "A total of {v} international students studied in China in {y}.",
+    ),
+    (
+        "students_going_abroad",
+        "persons",
+        "{y}年度我国出国留学人员总数为{v}人。",
+        "In {y}, {v} Chinese students went abroad to study.",
+    ),
+    (
+        "returnees",
+        "persons",
+        "{y}年度各类留学回国人员总数为{v}人。",
+        "In {y}, {v} overseas students returned to China.",
+    ),
+    (
+        "host_institutions",
+        "institutions",
+        "{y}年共有{v}所高等院校接收外国留学人员。",
+        "International students were enrolled in {v} institutions in {y}.",
+    ),
+    (
+        "government_scholarship_students",
+        "persons",
+        "{y}年中国政府奖学金生共{v}名。",
+        "In {y}, {v} students held a Chinese Government Scholarship.",
+    ),
 ]
 RELEASE_SOURCES = [  # source, language, share of URLs (percent), listing columns
     ("moe_zh", "zh", 55, ["work_news", "press", "international_cooperation", "statistical_bulletins"]),
@@ -175,6 +269,7 @@ def volume(scale: str) -> Volume:
 
 # -- SQL helpers ------------------------------------------------------------------------------
 
+
 def _lit(text: str | None) -> str:
     return "null" if text is None else "'" + text.replace("'", "''") + "'"
 
@@ -203,6 +298,7 @@ class _Hasher:
 
 
 # -- releases ---------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Clock:
@@ -265,16 +361,32 @@ def _release_select(first_url: int, count: int, seed: int, clock: Clock, *, firs
         for i in range(2):
             sentence = _pick([f[2] if lang == "zh" else f[3] for f in FIGURES], h("url", f"fm{i}"))
             value = f"cast({h('url', f'fv{i}')} % 600000 + 1000 as varchar)"
-            parts.append(f"replace(replace({sentence}, '{{y}}', cast(year(published_at) - 1 as varchar)), "
-                         f"'{{v}}', {value})")
+            parts.append(
+                f"replace(replace({sentence}, '{{y}}', cast(year(published_at) - 1 as varchar)), '{{v}}', {value})"
+            )
         return " || chr(10) || ".join(parts)
 
-    zh_title = " || ".join([_pick(ZH_TITLE[0], h("u", "tz0")), _pick(ZH_TITLE[1], h("u", "tz1")),
-                            _pick(zh_keywords, h("u", "tz2")), _pick(ZH_TITLE[2], h("u", "tz3")),
-                            "'（'", _pick(PROVINCES, h("u", "tz4")), "'）'"])
-    en_title = " || ' ' || ".join([_pick(EN_TITLE[0], h("u", "te0")), _pick(EN_TITLE[1], h("u", "te1")),
-                                   _pick(en_keywords, h("u", "te2")), _pick(EN_TITLE[2], h("u", "te3")),
-                                   "'in'", _pick(CITIES, h("u", "te4"))])
+    zh_title = " || ".join(
+        [
+            _pick(ZH_TITLE[0], h("u", "tz0")),
+            _pick(ZH_TITLE[1], h("u", "tz1")),
+            _pick(zh_keywords, h("u", "tz2")),
+            _pick(ZH_TITLE[2], h("u", "tz3")),
+            "'（'",
+            _pick(PROVINCES, h("u", "tz4")),
+            "'）'",
+        ]
+    )
+    en_title = " || ' ' || ".join(
+        [
+            _pick(EN_TITLE[0], h("u", "te0")),
+            _pick(EN_TITLE[1], h("u", "te1")),
+            _pick(en_keywords, h("u", "te2")),
+            _pick(EN_TITLE[2], h("u", "te3")),
+            "'in'",
+            _pick(CITIES, h("u", "te4")),
+        ]
+    )
     day_ts = "published_at"
     ym = f"strftime(timezone('Asia/Shanghai', {day_ts}), '%Y%m')"
     ymd = f"strftime(timezone('Asia/Shanghai', {day_ts}), '%Y%m%d')"
@@ -284,14 +396,14 @@ def _release_select(first_url: int, count: int, seed: int, clock: Clock, *, firs
 with urls as (
     select
         u,
-        case {' '.join(source_case)} end as source,
-        case {' '.join(language_case)} end as language,
-        case {' '.join(column_case)} end as listing_column,
+        case {" ".join(source_case)} end as source,
+        case {" ".join(language_case)} end as language,
+        case {" ".join(column_case)} end as listing_column,
         {clock.release_origin}
-            + to_days({first_day} + cast({h('u', 'day')} % {days} as integer))
-            + to_minutes(cast(480 + {h('u', 'min')} % 600 as integer)) as published_at,
-        3 + {h('u', 'npar')} % 4 as paragraphs,
-        {h('u', 'ver')} % 100 < 3 as versioned
+            + to_days({first_day} + cast({h("u", "day")} % {days} as integer))
+            + to_minutes(cast(480 + {h("u", "min")} % 600 as integer)) as published_at,
+        3 + {h("u", "npar")} % 4 as paragraphs,
+        {h("u", "ver")} % 100 < 3 as versioned
     from range({first_url}, {first_url + count}) as t(u)
 ),
 located as (
@@ -311,13 +423,13 @@ located as (
 texts as (
     select
         *,
-        {h('url', 'fig')} % 10 = 0 as states_figures,
+        {h("url", "fig")} % 10 = 0 as states_figures,
         case when language = 'zh' then {zh_title} else {en_title} end as title,
         case when language = 'zh'
             then array_to_string(list_transform(range(paragraphs),
-                lambda j: {paragraph(ZH_PARAGRAPHS, zh_keywords, zh_countries, 'zh')}), chr(10))
+                lambda j: {paragraph(ZH_PARAGRAPHS, zh_keywords, zh_countries, "zh")}), chr(10))
             else array_to_string(list_transform(range(paragraphs),
-                lambda j: {paragraph(EN_PARAGRAPHS, en_keywords, en_countries, 'en')}), chr(10))
+                lambda j: {paragraph(EN_PARAGRAPHS, en_keywords, en_countries, "en")}), chr(10))
         end as body
     from located
 ),
@@ -335,27 +447,27 @@ final as (
         title,
         published_at,
         case
-            when states_figures and language = 'zh' then {figure_sentences('zh')} || chr(10) || body
-            when states_figures then {figure_sentences('en')} || chr(10) || body
+            when states_figures and language = 'zh' then {figure_sentences("zh")} || chr(10) || body
+            when states_figures then {figure_sentences("en")} || chr(10) || body
             else body
         end
             || case when version = 1 and language = 'zh' then chr(10) || '（本文已于发布后更新。）'
                     when version = 1 then chr(10) || '(This article was updated after publication.)'
                     else '' end as body_text,
-        case when language = 'zh' then {_pick(ISSUERS_ZH, h('u', 'iss'))}
-             else {_pick(ISSUERS_EN, h('u', 'iss'))} end as issuing_body,
-        case when language = 'zh' and {h('u', 'doc')} % 5 = 0
+        case when language = 'zh' then {_pick(ISSUERS_ZH, h("u", "iss"))}
+             else {_pick(ISSUERS_EN, h("u", "iss"))} end as issuing_body,
+        case when language = 'zh' and {h("u", "doc")} % 5 = 0
              then '教外函〔' || cast(year(published_at) as varchar) || '〕'
-                  || cast(1 + {h('u', 'docn')} % 90 as varchar) || '号' end as document_number,
-        case when {h('u', 'csrc')} % 2 = 0 then
-            case when language = 'zh' then {_pick(ISSUERS_ZH, h('u', 'iss'))}
-                 else {_pick(ISSUERS_EN, h('u', 'iss'))} end end as content_source,
+                  || cast(1 + {h("u", "docn")} % 90 as varchar) || '号' end as document_number,
+        case when {h("u", "csrc")} % 2 = 0 then
+            case when language = 'zh' then {_pick(ISSUERS_ZH, h("u", "iss"))}
+                 else {_pick(ISSUERS_EN, h("u", "iss"))} end end as content_source,
         listing_column,
-        case when {h('u', 'att')} % 20 = 0 then cast('[]' as json) end as attachments,
+        case when {h("u", "att")} % 20 = 0 then cast('[]' as json) end as attachments,
         -- seen within two days of publication; a second version days later, never after the anchor
-        case when version = 0 then published_at + to_minutes(cast(5 + {h('u', 'seen')} % 2880 as integer))
-             else least(published_at + to_minutes(cast(5 + {h('u', 'seen')} % 2880 as integer))
-                            + to_days(cast(3 + {h('u', 'seen2')} % 60 as integer)),
+        case when version = 0 then published_at + to_minutes(cast(5 + {h("u", "seen")} % 2880 as integer))
+             else least(published_at + to_minutes(cast(5 + {h("u", "seen")} % 2880 as integer))
+                            + to_days(cast(3 + {h("u", "seen2")} % 60 as integer)),
                         {clock.latest_seen})
         end as first_seen_at
     from versions
@@ -364,8 +476,10 @@ select * from final
 """
 
 
-_RELEASE_COLUMNS = ("source, url, content_sha256, language, title, published_at, body_text, issuing_body, "
-                    "document_number, content_source, listing_column, attachments, first_seen_at")
+_RELEASE_COLUMNS = (
+    "source, url, content_sha256, language, title, published_at, body_text, issuing_body, "
+    "document_number, content_source, listing_column, attachments, first_seen_at"
+)
 
 
 def _figures_select(seed: int, url_filter: str) -> str:
@@ -379,41 +493,46 @@ def _figures_select(seed: int, url_filter: str) -> str:
         en = _pick([f[3] for f in FIGURES], h("url", f"fm{i}"))
         value = f"{h('url', f'fv{i}')} % 600000 + 1000"
         year = "year(published_at) - 1"
-        sentence = (f"replace(replace(case when language = 'zh' then {zh} else {en} end, "
-                    f"'{{y}}', cast({year} as varchar)), '{{v}}', cast({value} as varchar))")
+        sentence = (
+            f"replace(replace(case when language = 'zh' then {zh} else {en} end, "
+            f"'{{y}}', cast({year} as varchar)), '{{v}}', cast({value} as varchar))"
+        )
         rows.append(f"""
 select source, url, content_sha256, {i} as figure_index, {metric} as metric, cast({value} as double) as value,
        {unit} as unit, 'exact' as qualifier, cast({year} as integer) as period_year, {sentence} as sentence
 from release_version
-where {h('url', 'fig')} % 10 = 0 and {url_filter}""")
+where {h("url", "fig")} % 10 = 0 and {url_filter}""")
     return " union all ".join(rows)
 
 
 # -- statistics ---------------------------------------------------------------------------------
 
+
 def _indicator_id() -> str:
     """SQL expression of the indicator id of indicator number `ind` (the mobility ones first)."""
     mobility = _list(MOBILITY_INDICATORS)
     n = len(MOBILITY_INDICATORS)
-    return (f"case when ind < {n} then {mobility}[1 + ind] "
-            f"else 'SYN.' || lpad(cast(ind - {n} + 1 as varchar), 5, '0') end")
+    return (
+        f"case when ind < {n} then {mobility}[1 + ind] else 'SYN.' || lpad(cast(ind - {n} + 1 as varchar), 5, '0') end"
+    )
 
 
-def _observation_select(seed: int, *, per_indicator: int, year_expr: str, first_row: int, row_count: int,
-                        batch_salt: str, loaded_at: str) -> str:
+def _observation_select(
+    seed: int, *, per_indicator: int, year_expr: str, first_row: int, row_count: int, batch_salt: str, loaded_at: str
+) -> str:
     h = _Hasher(seed)
     geo = _list(GEO_UNITS)
     years = OBS_YEARS if year_expr == "auto" else 1
     year = f"{OBS_FIRST_YEAR} + i % {OBS_YEARS}" if year_expr == "auto" else year_expr
     # value ranges per indicator so the gate's bounds (counts >= 0, rates within 0..100) hold
     value = f"""case indicator_id
-            when '26637' then cast({h('i, year', 'v')} % 500000 as double)
-            when 'OE.5T8.40510' then cast({h('i, year', 'v')} % 1000000 as double)
-            when 'MENF.5T8' then cast({h('i, year', 'v')} % 1000000 as double) - 500000
-            when 'MSEP.5T8' then round(({h('i, year', 'v')} % 60000) / 1000.0, 3)
-            when 'MOR.5T8.40510' then round(({h('i, year', 'v')} % 200000) / 1000.0, 3)
-            when '26528' then cast({h('i, year', 'v')} % 300000 as double)
-            else round(({h('i, year', 'v')} % 1000000) / 1000.0, 3)
+            when '26637' then cast({h("i, year", "v")} % 500000 as double)
+            when 'OE.5T8.40510' then cast({h("i, year", "v")} % 1000000 as double)
+            when 'MENF.5T8' then cast({h("i, year", "v")} % 1000000 as double) - 500000
+            when 'MSEP.5T8' then round(({h("i, year", "v")} % 60000) / 1000.0, 3)
+            when 'MOR.5T8.40510' then round(({h("i, year", "v")} % 200000) / 1000.0, 3)
+            when '26528' then cast({h("i, year", "v")} % 300000 as double)
+            else round(({h("i, year", "v")} % 1000000) / 1000.0, 3)
         end"""
     return f"""
 with points as (
@@ -422,8 +541,8 @@ with points as (
         i // {per_indicator} as ind,
         {geo}[1 + (i // {years}) % {len(GEO_UNITS)}] as geo_unit,
         cast({year} as integer) as year,
-        {h('i, year', 'mag')} % 100 as mag_draw,
-        {h('i, year', 'qual')} % 100 as qual_draw
+        {h("i, year", "mag")} % 100 as mag_draw,
+        {h("i, year", "qual")} % 100 as qual_draw
     from range({first_row}, {first_row + row_count}) as t(i)
 ),
 typed as (
@@ -450,8 +569,17 @@ select * from final
 """
 
 
-def _flow_select(seed: int, *, first_row: int, row_count: int, indicators: int, year_expr: str,
-                 pair_filter: str, batch_salt: str, loaded_at: str) -> str:
+def _flow_select(
+    seed: int,
+    *,
+    first_row: int,
+    row_count: int,
+    indicators: int,
+    year_expr: str,
+    pair_filter: str,
+    batch_salt: str,
+    loaded_at: str,
+) -> str:
     h = _Hasher(seed)
     origins = _list(GEO_UNITS)
     destinations = _list(COUNTRIES)
@@ -486,11 +614,11 @@ final as (
         {destinations}[1 + destination_slot + case when destination_slot >= origin_index then 1 else 0 end]
             as destination,
         year,
-        case when {h('i, year', 'fmag')} % 100 < 2 then null
-             else cast({h('i, year', 'fv')} % 20000 as double) end as value,
-        case when {h('i, year', 'fmag')} % 100 < 2 then null
-             else cast({h('i, year', 'fv')} % 20000 as varchar) end as value_raw,
-        case when {h('i, year', 'fmag')} % 100 < 2 then 'NA' end as magnitude,
+        case when {h("i, year", "fmag")} % 100 < 2 then null
+             else cast({h("i, year", "fv")} % 20000 as double) end as value,
+        case when {h("i, year", "fmag")} % 100 < 2 then null
+             else cast({h("i, year", "fv")} % 20000 as varchar) end as value_raw,
+        case when {h("i, year", "fmag")} % 100 < 2 then 'NA' end as magnitude,
         null as qualifier,
         '2025-09-09' as data_version,
         sha256('{batch_salt}-' || cast(ind as varchar)) as batch_sha256,
@@ -501,21 +629,26 @@ select * from final
 """
 
 
-_OBS_COLUMNS = ("source, indicator_id, geo_unit, year, value, value_raw, magnitude, qualifier, data_version, "
-                "batch_sha256, loaded_at")
-_FLOW_COLUMNS = ("source, indicator_id, origin, destination, year, value, value_raw, magnitude, qualifier, "
-                 "data_version, batch_sha256, loaded_at")
+_OBS_COLUMNS = (
+    "source, indicator_id, geo_unit, year, value, value_raw, magnitude, qualifier, data_version, "
+    "batch_sha256, loaded_at"
+)
+_FLOW_COLUMNS = (
+    "source, indicator_id, origin, destination, year, value, value_raw, magnitude, qualifier, "
+    "data_version, batch_sha256, loaded_at"
+)
 
 
 def _definitions(con: duckdb.DuckDBPyConnection, vol: Volume) -> None:
-    labels = {"26637": "Total inbound internationally mobile students, both sexes (number)",
-              "OE.5T8.40510": "Total outbound internationally mobile tertiary students studying abroad, "
-                              "all countries, both sexes (number)",
-              "MENF.5T8": "Net flow of internationally mobile students (inbound - outbound), both sexes "
-                          "(number)",
-              "MSEP.5T8": "Inbound mobility rate, both sexes (%)",
-              "MOR.5T8.40510": "Outbound mobility ratio, all regions, both sexes (%)",
-              "26528": "Asia: Students from China, both sexes (number)"}
+    labels = {
+        "26637": "Total inbound internationally mobile students, both sexes (number)",
+        "OE.5T8.40510": "Total outbound internationally mobile tertiary students studying abroad, "
+        "all countries, both sexes (number)",
+        "MENF.5T8": "Net flow of internationally mobile students (inbound - outbound), both sexes (number)",
+        "MSEP.5T8": "Inbound mobility rate, both sexes (%)",
+        "MOR.5T8.40510": "Outbound mobility ratio, all regions, both sexes (%)",
+        "26528": "Asia: Students from China, both sexes (number)",
+    }
     label_case = " ".join(f"when {_lit(k)} then {_lit(v)}" for k, v in labels.items())
     con.execute(f"""
         insert into indicator_definition (source, indicator_id, name, theme, last_data_update, batch_sha256)
@@ -563,8 +696,9 @@ def _connect(home: Home) -> tuple[RawStore, duckdb.DuckDBPyConnection]:
     return store, con
 
 
-def _insert_chunked(con: duckdb.DuckDBPyConnection, label: str, total: int, select: Callable[[int, int], str],
-                    progress: Progress | None) -> None:
+def _insert_chunked(
+    con: duckdb.DuckDBPyConnection, label: str, total: int, select: Callable[[int, int], str], progress: Progress | None
+) -> None:
     """`select(first_row, row_count)` in chunks of CHUNK_ROWS rows, a checkpoint after each."""
     started = time.perf_counter()
     for first in range(0, total, CHUNK_ROWS):
@@ -574,8 +708,9 @@ def _insert_chunked(con: duckdb.DuckDBPyConnection, label: str, total: int, sele
         progress(f"{label} ({time.perf_counter() - started:.1f} s)")
 
 
-def generate(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None,
-             progress: Progress | None = None) -> dict[str, int]:
+def generate(
+    home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None, progress: Progress | None = None
+) -> dict[str, int]:
     """Write a synthetic raw catalog of `scale` into `home` (which must not hold one yet)."""
     vol = volume(scale)
     clock = Clock(anchor or today())
@@ -583,20 +718,61 @@ def generate(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date |
         raise FileExistsError(f"{home.catalog} exists: generate into a fresh home")
     store, con = _connect(home)
     try:
-        _insert_chunked(con, "release_version", vol.release_urls, lambda first, count: (
-            f"insert into release_version ({_RELEASE_COLUMNS}) "
-            + _release_select(first, count, seed, clock, first_day=0, days=RELEASE_DAYS)), progress)
-        _timed(con, "release_figure", "insert into release_figure "
-               "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
-               + _figures_select(seed, "true"), progress)
-        _insert_chunked(con, "observation", vol.observations, lambda first, count: (
-            f"insert into observation ({_OBS_COLUMNS}) " + _observation_select(
-                seed, per_indicator=vol.observations // vol.indicators, year_expr="auto", first_row=first,
-                row_count=count, batch_salt="uis-batch", loaded_at=clock.loaded(30))), progress)
-        _insert_chunked(con, "flow_observation", vol.flows, lambda first, count: (
-            f"insert into flow_observation ({_FLOW_COLUMNS}) " + _flow_select(
-                seed, first_row=first, row_count=count, indicators=vol.flow_indicators, year_expr="auto",
-                pair_filter="true", batch_salt="oecd-batch", loaded_at=clock.loaded(30))), progress)
+        _insert_chunked(
+            con,
+            "release_version",
+            vol.release_urls,
+            lambda first, count: (
+                f"insert into release_version ({_RELEASE_COLUMNS}) "
+                + _release_select(first, count, seed, clock, first_day=0, days=RELEASE_DAYS)
+            ),
+            progress,
+        )
+        _timed(
+            con,
+            "release_figure",
+            "insert into release_figure "
+            "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
+            + _figures_select(seed, "true"),
+            progress,
+        )
+        _insert_chunked(
+            con,
+            "observation",
+            vol.observations,
+            lambda first, count: (
+                f"insert into observation ({_OBS_COLUMNS}) "
+                + _observation_select(
+                    seed,
+                    per_indicator=vol.observations // vol.indicators,
+                    year_expr="auto",
+                    first_row=first,
+                    row_count=count,
+                    batch_salt="uis-batch",
+                    loaded_at=clock.loaded(30),
+                )
+            ),
+            progress,
+        )
+        _insert_chunked(
+            con,
+            "flow_observation",
+            vol.flows,
+            lambda first, count: (
+                f"insert into flow_observation ({_FLOW_COLUMNS}) "
+                + _flow_select(
+                    seed,
+                    first_row=first,
+                    row_count=count,
+                    indicators=vol.flow_indicators,
+                    year_expr="auto",
+                    pair_filter="true",
+                    batch_salt="oecd-batch",
+                    loaded_at=clock.loaded(30),
+                )
+            ),
+            progress,
+        )
         _definitions(con, vol)
         con.execute("checkpoint")
         return _counts(con)
@@ -604,8 +780,9 @@ def generate(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date |
         store.close()
 
 
-def append_increment(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None,
-                     progress: Progress | None = None) -> dict[str, int]:
+def append_increment(
+    home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None, progress: Progress | None = None
+) -> dict[str, int]:
     """Add 1% new data to the catalog `generate` wrote (same seed and anchor); returns rows added."""
     vol = volume(scale)
     clock = Clock(anchor or today())
@@ -614,23 +791,57 @@ def append_increment(home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor
         before = _counts(con)
         new_urls = vol.release_urls // 100
         # released in the last three weeks, after everything generate() wrote
-        _timed(con, "+ release_version", f"insert into release_version ({_RELEASE_COLUMNS}) "
-               + _release_select(vol.release_urls, new_urls, seed, clock, first_day=RELEASE_DAYS + 1,
-                                 days=NEW_RELEASE_DAYS), progress)
-        _timed(con, "+ release_figure", "insert into release_figure "
-               "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
-               + _figures_select(seed, f"published_at >= {clock.increment_from}"), progress)
+        _timed(
+            con,
+            "+ release_version",
+            f"insert into release_version ({_RELEASE_COLUMNS}) "
+            + _release_select(
+                vol.release_urls, new_urls, seed, clock, first_day=RELEASE_DAYS + 1, days=NEW_RELEASE_DAYS
+            ),
+            progress,
+        )
+        _timed(
+            con,
+            "+ release_figure",
+            "insert into release_figure "
+            "(source, url, content_sha256, figure_index, metric, value, unit, qualifier, period_year, sentence) "
+            + _figures_select(seed, f"published_at >= {clock.increment_from}"),
+            progress,
+        )
         # a 2025 value for half of the indicator x geo unit series: 1% of the observations
         per_indicator = len(GEO_UNITS) // 2
-        _timed(con, "+ observation", f"insert into observation ({_OBS_COLUMNS}) " + _observation_select(
-            seed, per_indicator=per_indicator, year_expr=str(NEW_YEAR), first_row=0,
-            row_count=vol.indicators * per_indicator,
-            batch_salt="uis-batch-2025", loaded_at=clock.loaded(1)), progress)
+        _timed(
+            con,
+            "+ observation",
+            f"insert into observation ({_OBS_COLUMNS}) "
+            + _observation_select(
+                seed,
+                per_indicator=per_indicator,
+                year_expr=str(NEW_YEAR),
+                first_row=0,
+                row_count=vol.indicators * per_indicator,
+                batch_salt="uis-batch-2025",
+                loaded_at=clock.loaded(1),
+            ),
+            progress,
+        )
         # 2025 flows for every fifth pair of every breakdown: 1% of the flows
-        _timed(con, "+ flow_observation", f"insert into flow_observation ({_FLOW_COLUMNS}) " + _flow_select(
-            seed, first_row=0, row_count=vol.flow_indicators * vol.flow_pairs, indicators=vol.flow_indicators,
-            year_expr=str(NEW_YEAR), pair_filter="pair % 5 = 0", batch_salt="oecd-batch-2025",
-            loaded_at=clock.loaded(1)), progress)
+        _timed(
+            con,
+            "+ flow_observation",
+            f"insert into flow_observation ({_FLOW_COLUMNS}) "
+            + _flow_select(
+                seed,
+                first_row=0,
+                row_count=vol.flow_indicators * vol.flow_pairs,
+                indicators=vol.flow_indicators,
+                year_expr=str(NEW_YEAR),
+                pair_filter="pair % 5 = 0",
+                batch_salt="oecd-batch-2025",
+                loaded_at=clock.loaded(1),
+            ),
+            progress,
+        )
         con.execute("checkpoint")
         after = _counts(con)
         return {table: after[table] - before[table] for table in after}

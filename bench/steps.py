@@ -38,7 +38,7 @@ def say(message: str) -> None:
 
 
 def _home(args: dict[str, Any]) -> Any:
-    from ingest.config import Home
+    from eduopen.core.config import Home
 
     return Home(Path(args["home"]))
 
@@ -48,6 +48,7 @@ def _anchor(args: dict[str, Any]) -> date | None:
 
 
 # -- warehouse --------------------------------------------------------------------------------
+
 
 @step
 def step_generate(args: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +87,7 @@ def step_plain_sql(args: dict[str, Any]) -> dict[str, Any]:
 @step
 def step_transform(args: dict[str, Any]) -> dict[str, Any]:
     from bench import plain_sql
-    from ingest.transform import dbt_dir, transform
+    from eduopen.warehouse.build import dbt_dir, transform
 
     home = _home(args)
     if args.get("cold_parse"):
@@ -135,8 +136,9 @@ def _run_results(path: Path) -> dict[str, Any]:
         "elapsed_s": round(float(data.get("elapsed_time") or 0), 2),
         # node seconds add up to more than elapsed: dbt runs `threads` nodes at once
         "node_s_by_kind": {k: round(v, 2) for k, v in sorted(by_kind.items())},
-        "slowest": [{"node": n["unique_id"].split(".", 2)[-1], "s": round(float(n["execution_time"]), 2)}
-                    for n in slowest],
+        "slowest": [
+            {"node": n["unique_id"].split(".", 2)[-1], "s": round(float(n["execution_time"]), 2)} for n in slowest
+        ],
     }
 
 
@@ -147,13 +149,17 @@ def step_validate(args: dict[str, Any]) -> dict[str, Any]:
     started = time.perf_counter()
     with RssTrace() as trace:
         record = validate(_home(args))
-    return {"seconds": time.perf_counter() - started, "statistics": record["statistics"],
-            "success": record["success"], "memory": trace.summary()}
+    return {
+        "seconds": time.perf_counter() - started,
+        "statistics": record["statistics"],
+        "success": record["success"],
+        "memory": trace.summary(),
+    }
 
 
 @step
 def step_publish(args: dict[str, Any]) -> dict[str, Any]:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     started = time.perf_counter()
     result = publish(_home(args))
@@ -162,22 +168,28 @@ def step_publish(args: dict[str, Any]) -> dict[str, Any]:
 
 # -- ingest -----------------------------------------------------------------------------------
 
+
 @step
 def step_parse(args: dict[str, Any]) -> dict[str, Any]:
     """Parse throughput of the real parsers on the recorded bundle bytes (no HTTP, no storage)."""
+    from demo.replay.server import BUNDLE_DIR
     from ingest.figures import extract_figures
-    from ingest.replay.server import BUNDLE_DIR
     from ingest.sources.moe_zh.article import parse_article
     from ingest.sources.uis.parse import parse_data
 
     min_s = float(args.get("min_s", 3.0))
     moe = BUNDLE_DIR / "moe_zh"
-    recorded = [(p.read_bytes(), "http://www.moe.gov.cn/" + p.relative_to(moe).as_posix(), _content_type(p))
-                for p in sorted(moe.rglob("t*.html"))]
+    recorded = [
+        (p.read_bytes(), "http://www.moe.gov.cn/" + p.relative_to(moe).as_posix(), _content_type(p))
+        for p in sorted(moe.rglob("t*.html"))
+    ]
     # The bundle also holds pages broken on purpose (cut off, no body) for the quarantine tests.
     articles = [item for item in recorded if _parses(parse_article, *item)]
-    uis = [p.read_bytes() for p in sorted((BUNDLE_DIR / "uis" / "api" / "public" / "data").iterdir())
-           if not p.name.endswith(".headers.json")]
+    uis = [
+        p.read_bytes()
+        for p in sorted((BUNDLE_DIR / "uis" / "api" / "public" / "data").iterdir())
+        if not p.name.endswith(".headers.json")
+    ]
 
     def articles_once() -> int:
         for data, url, content_type in articles:
@@ -202,13 +214,14 @@ def step_parse(args: dict[str, Any]) -> dict[str, Any]:
         "uis_answers": len(uis),
         "uis_bytes": sum(len(d) for d in uis),
     }
-    measured = (("releases_per_s", articles_once),
-                ("releases_with_figures_per_s", articles_with_figures_once),
-                ("observations_per_s", uis_once))
+    measured = (
+        ("releases_per_s", articles_once),
+        ("releases_with_figures_per_s", articles_with_figures_once),
+        ("observations_per_s", uis_once),
+    )
     for name, call in measured:
         result[name] = _throughput(call, min_s)
-    say(f"parse: {result['releases_per_s']:.0f} releases/s, "
-        f"{result['observations_per_s']:.0f} observations/s")
+    say(f"parse: {result['releases_per_s']:.0f} releases/s, {result['observations_per_s']:.0f} observations/s")
     return result
 
 
@@ -221,7 +234,7 @@ def _content_type(page: Path) -> str:
 
 
 def _parses(parse: Callable[..., Any], data: bytes, url: str, content_type: str) -> bool:
-    from ingest.errors import ParseError
+    from eduopen.core.errors import ParseError
 
     try:
         parse(data, url, content_type)
@@ -247,10 +260,10 @@ def _throughput(call: Callable[[], int], min_s: float) -> float:
 @step
 def step_nochange(args: dict[str, Any]) -> dict[str, Any]:
     """Ingest everything from the replay once, then measure a second, no-change run."""
-    from ingest import pipeline
-    from ingest.config import Settings
-    from ingest.replay.server import ReplayServer
-    from ingest.watch import added_data
+    from demo.replay.server import ReplayServer
+    from eduopen import pipeline
+    from eduopen.core.config import Settings
+    from eduopen.orchestration.watch import added_data
 
     home = _home(args).ensure()
     os.environ["EDUOPEN_HOME"] = str(home.root)
@@ -273,8 +286,14 @@ def step_nochange(args: dict[str, Any]) -> dict[str, Any]:
         seen = replay.requests()
         after = _raw_counts(home)
 
-    parsed = {"release_version", "release_figure", "observation", "flow_observation", "indicator_definition",
-              "geo_unit_definition"}
+    parsed = {
+        "release_version",
+        "release_figure",
+        "observation",
+        "flow_observation",
+        "indicator_definition",
+        "geo_unit_definition",
+    }
     summaries = [s.as_dict() for s in second]
     fired = sorted({s["source"] for s in summaries if added_data([s])})
     unconditional = [f"{r.source} {r.path}" for r in seen if not r.conditional]

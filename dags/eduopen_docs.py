@@ -18,14 +18,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from _eduopen_common import PUBLISHED_MARTS, START_DATE, as_xcom, default_args
 from airflow.sdk import dag, task
+
+from eduopen.orchestration.dag_support import PUBLISHED_MARTS, START_DATE, as_xcom, default_args
 
 
 @task(multiple_outputs=False)
 def build_docs() -> dict[str, Any]:
     """dbt docs generate + the static HTML report, from the published warehouse."""
-    from ingest import pipeline
+    from eduopen import pipeline
 
     return as_xcom(pipeline.docs())
 

@@ -25,7 +25,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from _eduopen_common import (
+from airflow.sdk import dag, task
+
+from eduopen.orchestration.dag_support import (
     RAW_RELEASES,
     START_DATE,
     default_args,
@@ -34,7 +36,6 @@ from _eduopen_common import (
     sources_of_kind,
     watched_or_cron,
 )
-from airflow.sdk import dag, task
 
 RELEASE_SOURCES = sources_of_kind("releases")
 

@@ -24,14 +24,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from _eduopen_common import (
+from airflow.sdk import CronTriggerTimetable, dag, task
+
+from eduopen.orchestration.dag_support import (
     RAW_STATISTICS,
     START_DATE,
     default_args,
     ingest_and_announce_if_new,
     sources_of_kind,
 )
-from airflow.sdk import CronTriggerTimetable, dag, task
 
 STATISTICS_SOURCES = sources_of_kind("statistics")
 

@@ -11,7 +11,7 @@ Write–audit–publish, run whenever new raw data lands (an event on `eduopen:/
    Cosmos, drawn from a pre-built `manifest.json`). A failing test stops everything downstream.
    Without a usable manifest (none yet, or the dbt project changed since it was parsed) this
    stage is a single **dbt_build** task (`dbt build`), and the DAG processor log says why;
-   `python -m ingest.dbt_manifest` writes a fresh one.
+   `python -m eduopen.warehouse.manifest` writes a fresh one.
 3. **validate** — the quality gate: Great Expectations on the audit copy. A failed gate fails
    this task (no retries) and the run; **publish** never starts, and the published warehouse
    stays byte for byte as it was. The GX Data Docs say which expectations failed.
@@ -30,7 +30,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from _eduopen_common import (
+from airflow.sdk import Param, dag, task
+
+from eduopen.core.config import Home
+from eduopen.orchestration.cosmos_dbt import dbt_task_group
+from eduopen.orchestration.dag_support import (
     PUBLISHED_MARTS,
     RAW_RELEASES,
     RAW_STATISTICS,
@@ -41,11 +45,7 @@ from _eduopen_common import (
     fail_without_retry_on_permanent_errors,
     log,
 )
-from _eduopen_dbt import dbt_task_group
-from airflow.sdk import Param, dag, task
-
-from ingest.config import Home
-from ingest.dbt_manifest import check_manifest
+from eduopen.warehouse.manifest import check_manifest
 
 MANIFEST = check_manifest(Home.from_env())
 if not MANIFEST.usable:
@@ -55,8 +55,8 @@ if not MANIFEST.usable:
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
 def prepare_audit() -> dict[str, int]:
     """Copy the published warehouse to the audit copy and reload its raw tables; returns rows per raw table."""
-    from ingest import pipeline
-    from ingest.transform import prepare_audit as prepare
+    from eduopen import pipeline
+    from eduopen.warehouse.build import prepare_audit as prepare
 
     home = Home.from_env()
     with fail_without_retry_on_permanent_errors(), pipeline.writer(home):
@@ -66,8 +66,8 @@ def prepare_audit() -> dict[str, int]:
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=45))
 def dbt_build(*, params: Any = None) -> dict[str, Any]:
     """The whole dbt project as one `dbt build` (no usable manifest to draw one task per model from)."""
-    from ingest import pipeline
-    from ingest.transform import run_dbt
+    from eduopen import pipeline
+    from eduopen.warehouse.build import run_dbt
 
     home = Home.from_env()
     full_refresh = bool((params or {}).get("full_refresh", False))
@@ -78,7 +78,7 @@ def dbt_build(*, params: Any = None) -> dict[str, Any]:
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
 def validate() -> dict[str, Any]:
     """The quality gate on the audit warehouse; raises (and fails the run) when it rejects the build."""
-    from ingest import pipeline
+    from eduopen import pipeline
 
     with fail_without_retry_on_permanent_errors():
         return as_xcom(pipeline.validate())
@@ -87,7 +87,7 @@ def validate() -> dict[str, Any]:
 @task(outlets=PUBLISHED_MARTS, multiple_outputs=False, execution_timeout=timedelta(minutes=15))
 def publish(*, outlet_events: Any = None) -> dict[str, Any]:
     """Swap the validated audit build into the published warehouse and export Parquet."""
-    from ingest import pipeline
+    from eduopen import pipeline
 
     with fail_without_retry_on_permanent_errors():
         result = as_xcom(pipeline.publish())

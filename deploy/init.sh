@@ -72,13 +72,13 @@ echo "airflow-init: migrating the metadata database"
 airflow db migrate
 
 # The pool name has one home in the code (the DAGs and the local mode use the same constant).
-pool="$(python -c 'from ingest.airflow_local import WRITER_POOL; print(WRITER_POOL)')"
+pool="$(python -c 'from eduopen.orchestration.pools import WRITER_POOL; print(WRITER_POOL)')"
 echo "airflow-init: pool ${pool} (1 slot)"
 airflow pools set "${pool}" 1 "EduOpen: one writer per DuckDB file at a time"
 
-home="$(python -c 'from ingest.config import Home; print(Home.from_env().ensure().root)')"
+home="$(python -c 'from eduopen.core.config import Home; print(Home.from_env().ensure().root)')"
 echo "airflow-init: EDUOPEN_HOME ready at ${home} (executor: ${executor})"
 
 # Before the DAG processor first parses the warehouse DAG; without it the DAG would fall back to
 # a single `dbt build` task.
-python -m ingest.dbt_manifest
+python -m eduopen.warehouse.manifest

@@ -2,7 +2,7 @@
 
 The contract is the single statement of a mart's columns: the suites' schema expectations are
 checked against it (tests/integration/test_gate_suites.py) and the synthetic warehouse used to
-measure the gate (`expectations.synthetic`) is created from it, so neither can drift from dbt.
+measure the gate (`tests.support.synthetic_marts`) is created from it, so neither can drift from dbt.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from ingest.config import DBT_PROJECT_DIR
-from ingest.errors import ConfigError
+from eduopen.core.config import DBT_PROJECT_DIR
+from eduopen.core.errors import ConfigError
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 

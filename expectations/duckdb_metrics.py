@@ -89,8 +89,9 @@ def _answer(metric_domain_kwargs: dict, metric_value_kwargs: dict) -> tuple[int,
         cursor = scope.con.cursor()
         try:
             # The window counts the whole result before the limit: one pass gives both answers.
-            result = cursor.execute(f"select *, count(*) over () as \"__unexpected_rows\" "
-                                    f"from ({query}) limit {SAMPLE_ROWS}")
+            result = cursor.execute(
+                f'select *, count(*) over () as "__unexpected_rows" from ({query}) limit {SAMPLE_ROWS}'
+            )
             names = [d[0] for d in result.description]
             rows = [dict(zip(names, row, strict=True)) for row in result.fetchall()]
         finally:
@@ -110,8 +111,9 @@ class DuckDBUnexpectedRowsTable(MetricProvider):
     value_keys = ("unexpected_rows_query",)
 
     @metric_value(engine=PandasExecutionEngine)
-    def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics,
-                runtime_configuration) -> list[dict[str, Any]]:
+    def _pandas(
+        cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, runtime_configuration
+    ) -> list[dict[str, Any]]:
         return _answer(metric_domain_kwargs, metric_value_kwargs)[1]
 
 
@@ -123,6 +125,7 @@ class DuckDBUnexpectedRowsCount(MetricProvider):
     value_keys = ("unexpected_rows_query",)
 
     @metric_value(engine=PandasExecutionEngine)
-    def _pandas(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics,
-                runtime_configuration) -> int:
+    def _pandas(
+        cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, runtime_configuration
+    ) -> int:
         return _answer(metric_domain_kwargs, metric_value_kwargs)[0]

@@ -25,15 +25,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from ingest.config import EXPECTATIONS_DIR
-from ingest.errors import ConfigError
+from eduopen.core.config import EXPECTATIONS_DIR
+from eduopen.core.errors import ConfigError
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DEFAULT_MAX_ROW_DROP_PCT = 50.0
 MAX_ROW_DROP_ENV = "EDUOPEN_MAX_ROW_DROP_PCT"
 
-_SUITE_KEYS = {"name", "version", "table", "required", "description", "row_count_vs_published",
-               "max_row_drop_pct", "expectations"}
+_SUITE_KEYS = {
+    "name",
+    "version",
+    "table",
+    "required",
+    "description",
+    "row_count_vs_published",
+    "max_row_drop_pct",
+    "expectations",
+}
 _EXPECTATION_KEYS = {"type", "kwargs", "notes", "skip_if_empty", "check", "severity"}
 # Suite names become GX asset names and, with the datasource, batch ids ("audit-marts.x"): no dashes.
 _SUITE_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
@@ -101,8 +109,10 @@ def expectation_class(expectation_type: str) -> type:
 
     cls = getattr(gx.expectations, class_name(expectation_type), None)
     if not isinstance(cls, type) or not issubclass(cls, gx.expectations.Expectation):
-        raise ConfigError(f"unknown expectation type {expectation_type!r} (no gx.expectations."
-                          f"{class_name(expectation_type)}); check the spelling in the suite file")
+        raise ConfigError(
+            f"unknown expectation type {expectation_type!r} (no gx.expectations."
+            f"{class_name(expectation_type)}); check the spelling in the suite file"
+        )
     return cls
 
 
@@ -126,8 +136,7 @@ def _parse(path: Path, check_types: bool = True) -> SuiteSpec:
     expectations = []
     for i, item in enumerate(data["expectations"]):
         if not isinstance(item, dict) or "type" not in item or set(item) - _EXPECTATION_KEYS:
-            raise ConfigError(f"{path}: expectation #{i} needs 'type' and may have only "
-                              f"{sorted(_EXPECTATION_KEYS)}")
+            raise ConfigError(f"{path}: expectation #{i} needs 'type' and may have only {sorted(_EXPECTATION_KEYS)}")
         if check_types:
             expectation_class(item["type"])
         if item["type"] == SQL_CHECK_TYPE and not item.get("check"):
@@ -135,15 +144,27 @@ def _parse(path: Path, check_types: bool = True) -> SuiteSpec:
         severity = item.get("severity", "critical")
         if severity not in SEVERITIES:
             raise ConfigError(f"{path}: expectation #{i}: severity must be one of {SEVERITIES}")
-        expectations.append(ExpectationSpec(item["type"], dict(item.get("kwargs", {})),
-                                            item.get("notes"), bool(item.get("skip_if_empty", False)),
-                                            item.get("check"), severity))
+        expectations.append(
+            ExpectationSpec(
+                item["type"],
+                dict(item.get("kwargs", {})),
+                item.get("notes"),
+                bool(item.get("skip_if_empty", False)),
+                item.get("check"),
+                severity,
+            )
+        )
     pct = data.get("max_row_drop_pct")
     return SuiteSpec(
-        name=data["name"], version=int(data["version"]), table=data["table"], required=data["required"],
-        path=path, description=data.get("description", ""),
+        name=data["name"],
+        version=int(data["version"]),
+        table=data["table"],
+        required=data["required"],
+        path=path,
+        description=data.get("description", ""),
         row_count_vs_published=bool(data.get("row_count_vs_published", True)),
-        max_row_drop_pct=None if pct is None else float(pct), expectations=tuple(expectations),
+        max_row_drop_pct=None if pct is None else float(pct),
+        expectations=tuple(expectations),
     )
 
 
@@ -234,8 +255,9 @@ def build_suite(
     """
     import great_expectations as gx
 
-    suite = gx.ExpectationSuite(name=spec.name, meta={"table": spec.table, "suite_version": spec.version,
-                                                      "source_file": spec.path.name})
+    suite = gx.ExpectationSuite(
+        name=spec.name, meta={"table": spec.table, "suite_version": spec.version, "source_file": spec.path.name}
+    )
     skipped: list[str] = []
     for index, item in enumerate(spec.expectations):
         if item.skip_if_empty and rows == 0:
@@ -245,18 +267,29 @@ def build_suite(
         extra: dict[str, Any] = {"notes": notes} if notes else {}
         if item.severity != "critical":
             extra["severity"] = item.severity
-        suite.add_expectation(expectation_class(item.type)(
-            **resolve_relative_times(item.kwargs, now), meta={"check": item.label, "index": index}, **extra))
+        suite.add_expectation(
+            expectation_class(item.type)(
+                **resolve_relative_times(item.kwargs, now), meta={"check": item.label, "index": index}, **extra
+            )
+        )
     if spec.row_count_vs_published and published_rows:
         pct = resolve_max_row_drop_pct(spec, max_row_drop_pct)
         floor = min_rows_after_drop(published_rows, pct)
         # SQL rather than ExpectTableRowCountToBeBetween: a large table is validated on an evidence
         # batch (see validate.py), whose row count is not the table's; the query runs on the table.
-        suite.add_expectation(gx.expectations.UnexpectedRowsExpectation(
-            unexpected_rows_query=row_count_query(floor),
-            description=(f"Row-count change: the published warehouse has {published_rows} rows; a drop of "
-                         f"more than {pct:g}% (below {floor} rows) blocks publish."),
-            meta={"check": ROW_COUNT_CHECK, "published_rows": published_rows, "max_row_drop_pct": pct,
-                  "min_rows": floor},
-        ))
+        suite.add_expectation(
+            gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query=row_count_query(floor),
+                description=(
+                    f"Row-count change: the published warehouse has {published_rows} rows; a drop of "
+                    f"more than {pct:g}% (below {floor} rows) blocks publish."
+                ),
+                meta={
+                    "check": ROW_COUNT_CHECK,
+                    "published_rows": published_rows,
+                    "max_row_drop_pct": pct,
+                    "min_rows": floor,
+                },
+            )
+        )
     return suite, skipped

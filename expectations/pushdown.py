@@ -32,15 +32,21 @@ SAMPLE_SEED = 20260801
 
 # Checks GX answers from the columns alone (schema) or by SQL on the whole table.
 _NO_ROWS_NEEDED = {
-    "expect_table_columns_to_match_set", "expect_table_columns_to_match_ordered_list",
-    "expect_column_to_exist", "expect_table_column_count_to_equal", SQL_CHECK_TYPE,
+    "expect_table_columns_to_match_set",
+    "expect_table_columns_to_match_ordered_list",
+    "expect_column_to_exist",
+    "expect_table_column_count_to_equal",
+    SQL_CHECK_TYPE,
 }
 _EXTREMES = {"expect_column_max_to_be_between": "desc", "expect_column_min_to_be_between": "asc"}
 _DUPLICATES = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
 _ROW_PREDICATES = {
-    "expect_column_values_to_not_be_null", "expect_column_values_to_be_null",
-    "expect_column_values_to_be_between", "expect_column_values_to_be_in_set",
-    "expect_column_values_to_not_be_in_set", "expect_column_values_to_match_regex",
+    "expect_column_values_to_not_be_null",
+    "expect_column_values_to_be_null",
+    "expect_column_values_to_be_between",
+    "expect_column_values_to_be_in_set",
+    "expect_column_values_to_not_be_in_set",
+    "expect_column_values_to_match_regex",
     "expect_column_value_lengths_to_be_between",
 }
 # Not expect_column_values_to_not_match_regex: RE2 (DuckDB) matches a subset of what Python's re
@@ -157,8 +163,9 @@ def plan(spec: SuiteSpec, types: dict[str, str]) -> tuple[Plan | None, str | Non
         elif item.type in _DUPLICATES:
             keys = tuple(kw["column_list"]) if "column_list" in kw else (kw["column"],)
             # Single-column uniqueness skips nulls like every column-map expectation.
-            ignore = kw.get("ignore_row_if", "all_values_are_missing") if "column_list" in kw \
-                else "any_value_is_missing"
+            ignore = (
+                kw.get("ignore_row_if", "all_values_are_missing") if "column_list" in kw else "any_value_is_missing"
+            )
             probes.append(Probe(index, "duplicates", keys=keys, ignore_row_if=ignore))
         elif item.type in _ROW_PREDICATES:
             try:
@@ -192,16 +199,16 @@ def collect_evidence(con: Any, source: str, plan_: Plan) -> tuple[str, dict[int,
     exact: dict[int, int] = {p.index: int(n) for p, n in zip(row_probes, counts_row[1:], strict=True)}
     picks: list[str] = ["(select cast(null as bigint) as _rid where false)"]
     if SAMPLE_ROWS > 0:
-        picks.append(f"(select _rid from {source} using sample reservoir({SAMPLE_ROWS} rows) "
-                     f"repeatable ({SAMPLE_SEED}))")
+        picks.append(
+            f"(select _rid from {source} using sample reservoir({SAMPLE_ROWS} rows) repeatable ({SAMPLE_SEED}))"
+        )
     for probe in row_probes:
         if exact[probe.index]:
             picks.append(f"(select _rid from {source} where {probe.predicate} limit {EVIDENCE_PER_CHECK})")
     for probe in plan_.probes:
         if probe.kind == "extreme":
             col = quote(probe.keys[0])
-            picks.append(f"(select _rid from {source} where {col} is not null "
-                         f"order by {col} {probe.order} limit 1)")
+            picks.append(f"(select _rid from {source} where {col} is not null order by {col} {probe.order} limit 1)")
         elif probe.kind == "duplicates":
             duplicated, count = _duplicates(con, source, probe)
             exact[probe.index] = count
@@ -219,29 +226,34 @@ def _duplicates(con: Any, source: str, probe: Probe) -> tuple[str, int]:
     """
     keys = ", ".join(quote(k) for k in probe.keys)
     where = _key_filter(probe)
-    colliding = con.execute(
-        f"select count(*) - count(distinct hash({keys})) from {source} where {where}").fetchone()[0]
+    colliding = con.execute(f"select count(*) - count(distinct hash({keys})) from {source} where {where}").fetchone()[0]
     if not colliding:
         return "", 0
-    candidates = (f"(select h from (select hash({keys}) as h from {source} where {where}) "
-                  f"group by h having count(*) > 1)")
-    groups = (f"(select {keys} from {source} where {where} and hash({keys}) in {candidates} "
-              f"group by all having count(*) > 1)")
+    candidates = (
+        f"(select h from (select hash({keys}) as h from {source} where {where}) group by h having count(*) > 1)"
+    )
+    groups = (
+        f"(select {keys} from {source} where {where} and hash({keys}) in {candidates} group by all having count(*) > 1)"
+    )
     count = con.execute(
         f"select count(*) from {source} s semi join {groups} g on "
         + " and ".join(f"s.{quote(k)} is not distinct from g.{quote(k)}" for k in probe.keys)
         + f" where {where}"
     ).fetchone()[0]
-    rowids = (f"(select s._rid from {source} s semi join {groups} g on "
-              + " and ".join(f"s.{quote(k)} is not distinct from g.{quote(k)}" for k in probe.keys)
-              + f" where {where} order by {keys} limit {EVIDENCE_PER_CHECK})")
+    rowids = (
+        f"(select s._rid from {source} s semi join {groups} g on "
+        + " and ".join(f"s.{quote(k)} is not distinct from g.{quote(k)}" for k in probe.keys)
+        + f" where {where} order by {keys} limit {EVIDENCE_PER_CHECK})"
+    )
     return rowids, int(count)
 
 
 def annotation(unexpected: int | None, rows: int, evidence_rows: int) -> str:
     """The line Data Docs show under an expectation validated on an evidence batch."""
-    text = (f"Validated on an evidence batch of {evidence_rows:,} of {rows:,} rows (every flagged row up to "
-            f"{EVIDENCE_PER_CHECK} per expectation, the extremes, a {SAMPLE_ROWS:,}-row sample).")
+    text = (
+        f"Validated on an evidence batch of {evidence_rows:,} of {rows:,} rows (every flagged row up to "
+        f"{EVIDENCE_PER_CHECK} per expectation, the extremes, a {SAMPLE_ROWS:,}-row sample)."
+    )
     if unexpected is not None:
         text += f" Exact unexpected rows in the whole table (DuckDB): {unexpected:,}."
     return text

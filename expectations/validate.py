@@ -35,6 +35,9 @@ from typing import Any
 
 import duckdb
 
+from eduopen.core.config import Home, duckdb_config
+from eduopen.core.errors import ConfigError, ValidationFailed
+from eduopen.core.locking import writer_lock
 from expectations import pushdown
 from expectations.loader import (
     ROW_COUNT_CHECK,
@@ -46,9 +49,6 @@ from expectations.loader import (
     quiet_gx,
 )
 from expectations.pushdown import quote, sql_string
-from ingest.config import Home, duckdb_config
-from ingest.errors import ConfigError, ValidationFailed
-from ingest.locking import writer_lock
 from ingest.raw_store import atomic_write
 
 log = logging.getLogger("eduopen.validate")
@@ -128,8 +128,7 @@ def _context(home: Home) -> Any:
             SITE_NAME: {
                 "class_name": "SiteBuilder",
                 "show_how_to_buttons": False,
-                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
-                                  "base_directory": str(docs_dir(home))},
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir(home))},
                 "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
             }
         },
@@ -167,12 +166,14 @@ def _published_counts(home: Home, tables: list[str]) -> dict[str, int]:
     try:
         con = duckdb.connect(str(home.warehouse), read_only=True, config=duckdb_config())
     except duckdb.Error as exc:
-        raise ValidationFailed(f"cannot open the published warehouse {home.warehouse} for the "
-                               f"row-count baseline: {exc}") from exc
+        raise ValidationFailed(
+            f"cannot open the published warehouse {home.warehouse} for the row-count baseline: {exc}"
+        ) from exc
     try:
         present = _present_tables(con)
-        return {table: con.execute(f"select count(*) from {table}").fetchone()[0]
-                for table in tables if table in present}
+        return {
+            table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables if table in present
+        }
     finally:
         con.close()
 
@@ -222,8 +223,10 @@ def _snapshot(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, target: Path, ful
     source = f"(select rowid as _rid, {columns} from {table})"
     try:
         picks, exact, _ = pushdown.collect_evidence(con, source, plan)
-        con.execute(f"copy (select * exclude (_rid) from {source} where _rid in ({picks})) "
-                    f"to {sql_string(str(target))} (format parquet)")
+        con.execute(
+            f"copy (select * exclude (_rid) from {source} where _rid in ({picks})) "
+            f"to {sql_string(str(target))} (format parquet)"
+        )
     except duckdb.Error as exc:
         # A probe DuckDB cannot run (say, a regex RE2 rejects) must not decide anything: GX gets
         # the whole table and judges it itself, slowly but exactly.
@@ -364,9 +367,14 @@ def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | 
     suites: dict[str, dict[str, Any]] = {}
     for spec in specs:
         snap = snapshots.get(spec.name)
-        info: dict[str, Any] = {"table": spec.table, "required": spec.required, "version": spec.version,
-                                "present": snap is not None, "rows": snap.rows if snap else None,
-                                "published_rows": published.get(spec.table)}
+        info: dict[str, Any] = {
+            "table": spec.table,
+            "required": spec.required,
+            "version": spec.version,
+            "present": snap is not None,
+            "rows": snap.rows if snap else None,
+            "published_rows": published.get(spec.table),
+        }
         if snap:
             info.update(mode=snap.mode, batch_rows=snap.batch_rows, snapshot_s=snap.seconds)
             if snap.full_reason:
@@ -374,9 +382,17 @@ def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | 
         info.update(outcome["suites"].get(spec.name, {}))
         suites[spec.name] = info
         if snap is None and spec.required:
-            failed.append({"suite": spec.name, "check": "table_exists", "expectation_type": "table_exists",
-                           "column": None, "severity": "critical", "kwargs": {"table": spec.table},
-                           "observed": "missing from the audit warehouse"})
+            failed.append(
+                {
+                    "suite": spec.name,
+                    "check": "table_exists",
+                    "expectation_type": "table_exists",
+                    "column": None,
+                    "severity": "critical",
+                    "kwargs": {"table": spec.table},
+                    "observed": "missing from the audit warehouse",
+                }
+            )
     failed.extend(outcome["failed"])
 
     index = docs_dir(home) / "index.html"
@@ -403,16 +419,23 @@ def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | 
         error = ValidationFailed(f"{len(failed)} {noun} failed: {labels}{more}; see {index}")
         error.summary = record  # type: ignore[attr-defined]
         raise error
-    log.info("validation passed: %d expectations on %d tables in %.1f s",
-             outcome["statistics"]["evaluated_expectations"], len(snapshots), record["seconds"])
+    log.info(
+        "validation passed: %d expectations on %d tables in %.1f s",
+        outcome["statistics"]["evaluated_expectations"],
+        len(snapshots),
+        record["seconds"],
+    )
     return record
 
 
 def _annotations(spec: SuiteSpec, snap: Snapshot) -> dict[int, str]:
     if snap.mode != "evidence":
         return {}
-    return {index: pushdown.annotation(snap.exact.get(index), snap.rows, snap.batch_rows)
-            for index, item in enumerate(spec.expectations) if item.type != SQL_CHECK_TYPE}
+    return {
+        index: pushdown.annotation(snap.exact.get(index), snap.rows, snap.batch_rows)
+        for index, item in enumerate(spec.expectations)
+        if item.type != SQL_CHECK_TYPE
+    }
 
 
 def _run_gx(
@@ -440,11 +463,17 @@ def _run_gx(
             continue
         asset = source.add_parquet_asset(spec.name, path=snap.path)
         batch = asset.add_batch_definition_whole_dataframe("whole_table")
-        suite, skipped = build_suite(spec, rows=snap.rows, published_rows=published.get(spec.table),
-                                     max_row_drop_pct=max_row_drop_pct, annotations=_annotations(spec, snap))
+        suite, skipped = build_suite(
+            spec,
+            rows=snap.rows,
+            published_rows=published.get(spec.table),
+            max_row_drop_pct=max_row_drop_pct,
+            annotations=_annotations(spec, snap),
+        )
         suite = context.suites.add(suite)
-        definitions.append(context.validation_definitions.add(
-            gx.ValidationDefinition(name=spec.name, data=batch, suite=suite)))
+        definitions.append(
+            context.validation_definitions.add(gx.ValidationDefinition(name=spec.name, data=batch, suite=suite))
+        )
         suites_info[spec.name] = {"skipped": skipped}
 
     failed: list[dict[str, Any]] = []
@@ -456,12 +485,14 @@ def _run_gx(
 
     # Data Docs are built once after the run rather than by an UpdateDataDocsAction, which rebuilds
     # the index and copies the static assets once per suite (14 times the work for 14 suites).
-    checkpoint = context.checkpoints.add(gx.Checkpoint(
-        name=CHECKPOINT_NAME,
-        validation_definitions=definitions,
-        actions=[],
-        result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
-    ))
+    checkpoint = context.checkpoints.add(
+        gx.Checkpoint(
+            name=CHECKPOINT_NAME,
+            validation_definitions=definitions,
+            actions=[],
+            result_format={"result_format": "SUMMARY", "partial_unexpected_count": 20},
+        )
+    )
     tables = {spec.name: f"{quote(spec.schema)}.{quote(spec.table_name)}" for spec in specs}
     with query_scope(con, tables) as scope, warnings.catch_warnings():
         # pandas/numpy deprecation chatter from inside GX's metric code is not ours to fix.
@@ -492,9 +523,11 @@ def _run_gx(
                 observed = _observed(item.result, item.exception_info)
                 if index in snap.exact and isinstance(observed, dict) and "exception" not in observed:
                     # GX counted within the evidence batch; the whole table's count is DuckDB's.
-                    observed.update(unexpected_count=snap.exact[index],
-                                    unexpected_percent=round(100 * snap.exact[index] / max(snap.rows, 1), 6),
-                                    evaluated_on=f"evidence batch of {snap.batch_rows} of {snap.rows} rows")
+                    observed.update(
+                        unexpected_count=snap.exact[index],
+                        unexpected_percent=round(100 * snap.exact[index] / max(snap.rows, 1), 6),
+                        evaluated_on=f"evidence batch of {snap.batch_rows} of {snap.rows} rows",
+                    )
             entry = {
                 "suite": name,
                 "check": meta.get("check") or config.type,
@@ -505,8 +538,11 @@ def _run_gx(
                 "observed": observed,
             }
             if meta.get("check") == ROW_COUNT_CHECK:
-                entry["observed"] = {"audit_rows": snap.rows, "published_rows": meta.get("published_rows"),
-                                     "min_rows": meta.get("min_rows")}
+                entry["observed"] = {
+                    "audit_rows": snap.rows,
+                    "published_rows": meta.get("published_rows"),
+                    "min_rows": meta.get("min_rows"),
+                }
             (failed if severity == "critical" else warned).append(entry)
             suite_failed += severity == "critical"
         suites_info.setdefault(name, {}).update(

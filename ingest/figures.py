@@ -41,8 +41,16 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-__all__ = ["QUALIFIERS", "Figure", "data_years", "extract_figures", "parse_cn_numeral", "parse_number",
-           "qualifier_of", "split_sentences"]
+__all__ = [
+    "QUALIFIERS",
+    "Figure",
+    "data_years",
+    "extract_figures",
+    "parse_cn_numeral",
+    "parse_number",
+    "qualifier_of",
+    "split_sentences",
+]
 
 
 QUALIFIERS = ("exact", "approximately", "at_least", "more_than", "nearly")
@@ -65,12 +73,30 @@ class Figure:
 # the normalised text are offsets in the original sentence too.
 _FULLWIDTH = str.maketrans("０１２３４５６７８９．％", "0123456789.%")
 
-_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7,
-              "八": 8, "九": 9}
+_CN_DIGITS = {
+    "零": 0,
+    "〇": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 _CN_CHARS = "零〇一二两三四五六七八九十百千万亿"
-_MULTIPLIERS = {"万": Decimal(10_000), "亿": Decimal(100_000_000), "万亿": Decimal(10**12),
-                "thousand": Decimal(1_000), "million": Decimal(1_000_000), "billion": Decimal(10**9)}
+_MULTIPLIERS = {
+    "万": Decimal(10_000),
+    "亿": Decimal(100_000_000),
+    "万亿": Decimal(10**12),
+    "thousand": Decimal(1_000),
+    "million": Decimal(1_000_000),
+    "billion": Decimal(10**9),
+}
 
 _ARABIC = r"(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
 # A number never starts inside another one (…〔2026〕12号, 1亿2000万) or after 第 (an ordinal).
@@ -111,8 +137,7 @@ def parse_cn_numeral(text: str) -> int | None:
 
 def parse_number(text: str) -> float | None:
     """The value of a number as written in a release: `66.21万`, `492,185`, `1.5 million`, `三千`."""
-    cleaned = re.sub(rf"^(?:{_EN_APPROX_WORDS})\s+",
-                     "", text.strip().translate(_FULLWIDTH), flags=re.IGNORECASE)
+    cleaned = re.sub(rf"^(?:{_EN_APPROX_WORDS})\s+", "", text.strip().translate(_FULLWIDTH), flags=re.IGNORECASE)
     cleaned = cleaned.rstrip("%").strip().rstrip("余多")
     cleaned = re.sub(r"\s?(?:percent|per cent)$", "", cleaned)
     match = _ZH_NUMBER_FULL.fullmatch(cleaned) or _EN_NUMBER_FULL.fullmatch(cleaned)
@@ -164,12 +189,12 @@ class _Rule:
 
 
 def _compile(template: str, number: str, percent: str) -> re.Pattern[str]:
-    return re.compile(template.replace("{N}", f"(?P<n>{number})").replace("{P}", f"(?P<n>{percent})"),
-                      re.IGNORECASE)
+    return re.compile(template.replace("{N}", f"(?P<n>{number})").replace("{P}", f"(?P<n>{percent})"), re.IGNORECASE)
 
 
-def _zh(metric: str, unit: str, *templates: str, requires: str | None = None,
-        context: str | None = None) -> list[_Rule]:
+def _zh(
+    metric: str, unit: str, *templates: str, requires: str | None = None, context: str | None = None
+) -> list[_Rule]:
     ctx = re.compile(context) if context else None
     # MOE writes "492,185 名" as often as "492185名"
     templates = tuple(re.sub(r"\{N\}(?=名|人|\(\?:名|\(\?:人)", r"{N}\\s?", t) for t in templates)
@@ -189,114 +214,186 @@ _INTL_ZH = r"(?:外国留学人员|外国留学生|来华留学生|来华留学�
 # (degree students, cumulative totals) come before the general ones that would also match.
 _RULES: dict[str, list[_Rule]] = {
     "zh": [
-        *_zh("international_degree_students", "persons",
-             rf"接受学历教育的{_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh("international_degree_students", "persons", rf"接受学历教育的{_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)"),
         # 学历生 alone is a degree student of whatever the sentence counts: taken only where the
         # sentence is about international students and not about the scholarship holders among them
-        *_zh("international_degree_students", "persons",
-             rf"(?<!非)学历生{_ZH_VERB}{{N}}(?:名|人)",
-             context=r"^(?!.*奖学金)(?=.*(?:来华|在华|外国留学|国际学生))"),
-        *_zh("government_scholarship_students", "persons",
-             rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)",
-             r"{N}名中国政府奖学金生",
-             rf"{{N}}(?:名|人)(?:{_INTL_ZH})?享受中国政府奖学金"),
-        *_zh("international_self_funded_students", "persons",
-             rf"自费生{_ZH_VERB}{{N}}(?:名|人)"),
-        *_zh("international_non_degree_students", "persons",
-             rf"非学历(?:生)?(?:外国)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)"),
-        *_zh("international_postgraduate_students", "persons",
-             rf"硕士(?:和|及|与)博士研究生{_ZH_VERB}{{N}}(?:名|人)",
-             context=r"外国留学|来华|留学生"),
-        *_zh("international_students_belt_and_road", "persons",
-             rf"“?一带一路”?沿线国家(?:的)?(?:来华)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)"),
-        *_zh("international_students_in_china", "persons",
-             rf"{{N}}名(?:各类|各国)?{_INTL_ZH}",
-             rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)",
-             # "来华留学生规模突破44万": a scale is a head count even without 人
-             rf"(?<!出国)(?<!中国){_INTL_ZH}规模{_ZH_VERB}{{N}}(?:名|人)?(?![\d.个所%])"),
-        *_zh("countries_of_origin", "countries",
-             r"来自(?:全球)?(?:近|约|超过)?{N}个国家(?:和|及|与)?(?:地区)?",
-             requires="international_students_in_china"),
-        *_zh("host_institutions", "institutions",
-             r"{N}所(?:高等院校|高等学校|高校|院校|大学)",
-             requires="international_students_in_china"),
-        *_zh("students_going_abroad_cumulative", "persons",
-             rf"出国留学人员累计{_ZH_VERB}{{N}}(?:名|人)"),
-        *_zh("students_going_abroad", "persons",
-             rf"出国留学(?:（课程）|\(课程\))?(?:人员|人数|学生){_ZH_MILESTONE}{_ZH_VERB}{{N}}(?:名|人)",
-             r"{N}(?:名|人)(?:中国学生)?出国留学"),
-        *_zh("returnees", "persons",
-             rf"(?:留学回国人员|学成回国人员|学成回国留学人员|回国留学人员){_ZH_VERB}{{N}}(?:名|人)",
-             # "留学人员回国人数较上一年增长11.19%，达到48.09万人"
-             r"(?:留学人员回国人数|留学回国人数)(?:较|比)?(?:上一?年度?)?(?:增长|增加)[^，,。；;]{0,8}[，,]\s*"
-             r"(?:达到|达){N}(?:名|人)",
-             r"{N}(?:名|人)(?:留学人员)?(?:学成回国|留学回国)"),
-        *_zh("higher_education_enrolment", "persons",
-             rf"高等教育在学(?:总)?{_ZH_VERB}{{N}}(?:名|人)"),
-        *_zh("gross_enrolment_ratio_pct", "percent",
-             rf"高等教育毛入学率{_ZH_VERB}(?:提高到|提高至|上升到|上升至)?{{P}}"),
-        *_zh("degree_recognition_countries", "countries",
-             r"(?:与|同)(?:近|约|超过)?{N}个国家(?:和地区)?(?:签署|签订)了?(?:高等教育)?学历学位(?:互认|相互承认)"),
-        *_zh("countries_teaching_chinese", "countries",
-             r"{N}个国家(?:和地区)?(?:已)?(?:将|把)中文(?:教学)?纳入(?:其)?国民教育体系"),
-        *_zh("luban_workshops", "workshops",
-             r"{N}个鲁班工坊",
-             rf"鲁班工坊{_ZH_VERB}{{N}}个"),
-        *_zh("sino_foreign_cooperative_programmes", "programmes",
-             rf"中外合作办学(?:机构和项目|机构与项目|项目){_ZH_VERB}{{N}}个"),
+        *_zh(
+            "international_degree_students",
+            "persons",
+            rf"(?<!非)学历生{_ZH_VERB}{{N}}(?:名|人)",
+            context=r"^(?!.*奖学金)(?=.*(?:来华|在华|外国留学|国际学生))",
+        ),
+        *_zh(
+            "government_scholarship_students",
+            "persons",
+            rf"(?:中国政府奖学金生|享受中国政府奖学金的{_INTL_ZH}){_ZH_VERB}{{N}}(?:名|人)",
+            r"{N}名中国政府奖学金生",
+            rf"{{N}}(?:名|人)(?:{_INTL_ZH})?享受中国政府奖学金",
+        ),
+        *_zh("international_self_funded_students", "persons", rf"自费生{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh(
+            "international_non_degree_students",
+            "persons",
+            rf"非学历(?:生)?(?:外国)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)",
+        ),
+        *_zh(
+            "international_postgraduate_students",
+            "persons",
+            rf"硕士(?:和|及|与)博士研究生{_ZH_VERB}{{N}}(?:名|人)",
+            context=r"外国留学|来华|留学生",
+        ),
+        *_zh(
+            "international_students_belt_and_road",
+            "persons",
+            rf"“?一带一路”?沿线国家(?:的)?(?:来华)?留学(?:生|人员){_ZH_VERB}{{N}}(?:名|人)",
+        ),
+        *_zh(
+            "international_students_in_china",
+            "persons",
+            rf"{{N}}名(?:各类|各国)?{_INTL_ZH}",
+            rf"(?<!出国)(?<!中国){_INTL_ZH}{_ZH_VERB}{{N}}(?:名|人)",
+            # "来华留学生规模突破44万": a scale is a head count even without 人
+            rf"(?<!出国)(?<!中国){_INTL_ZH}规模{_ZH_VERB}{{N}}(?:名|人)?(?![\d.个所%])",
+        ),
+        *_zh(
+            "countries_of_origin",
+            "countries",
+            r"来自(?:全球)?(?:近|约|超过)?{N}个国家(?:和|及|与)?(?:地区)?",
+            requires="international_students_in_china",
+        ),
+        *_zh(
+            "host_institutions",
+            "institutions",
+            r"{N}所(?:高等院校|高等学校|高校|院校|大学)",
+            requires="international_students_in_china",
+        ),
+        *_zh("students_going_abroad_cumulative", "persons", rf"出国留学人员累计{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh(
+            "students_going_abroad",
+            "persons",
+            rf"出国留学(?:（课程）|\(课程\))?(?:人员|人数|学生){_ZH_MILESTONE}{_ZH_VERB}{{N}}(?:名|人)",
+            r"{N}(?:名|人)(?:中国学生)?出国留学",
+        ),
+        *_zh(
+            "returnees",
+            "persons",
+            rf"(?:留学回国人员|学成回国人员|学成回国留学人员|回国留学人员){_ZH_VERB}{{N}}(?:名|人)",
+            # "留学人员回国人数较上一年增长11.19%，达到48.09万人"
+            r"(?:留学人员回国人数|留学回国人数)(?:较|比)?(?:上一?年度?)?(?:增长|增加)[^，,。；;]{0,8}[，,]\s*"
+            r"(?:达到|达){N}(?:名|人)",
+            r"{N}(?:名|人)(?:留学人员)?(?:学成回国|留学回国)",
+        ),
+        *_zh("higher_education_enrolment", "persons", rf"高等教育在学(?:总)?{_ZH_VERB}{{N}}(?:名|人)"),
+        *_zh(
+            "gross_enrolment_ratio_pct", "percent", rf"高等教育毛入学率{_ZH_VERB}(?:提高到|提高至|上升到|上升至)?{{P}}"
+        ),
+        *_zh(
+            "degree_recognition_countries",
+            "countries",
+            r"(?:与|同)(?:近|约|超过)?{N}个国家(?:和地区)?(?:签署|签订)了?(?:高等教育)?学历学位(?:互认|相互承认)",
+        ),
+        *_zh(
+            "countries_teaching_chinese",
+            "countries",
+            r"{N}个国家(?:和地区)?(?:已)?(?:将|把)中文(?:教学)?纳入(?:其)?国民教育体系",
+        ),
+        *_zh("luban_workshops", "workshops", r"{N}个鲁班工坊", rf"鲁班工坊{_ZH_VERB}{{N}}个"),
+        *_zh(
+            "sino_foreign_cooperative_programmes",
+            "programmes",
+            rf"中外合作办学(?:机构和项目|机构与项目|项目){_ZH_VERB}{{N}}个",
+        ),
     ],
     "en": [
-        *_en("international_degree_students", "persons",
-             r"{N}\s+(?:international|foreign)\s+students\s+(?:were\s+)?(?:enrolled|studying|registered)\s+"
-             r"(?:in|for|on)\s+(?:academic\s+)?degree\s+(?:programs|programmes|courses|education)",
-             r"{N}\s+(?:were\s+)?(?:academic\s+)?degree[- ]seeking\s+(?:international\s+)?students",
-             r"degree[- ]seeking\s+(?:international\s+)?students\s+"
-             r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}"),
-        *_en("government_scholarship_students", "persons",
-             r"{N}\s+(?:international\s+students\s+)?(?:were\s+)?(?:recipients\s+of|on|received|held)\s+"
-             r"(?:the\s+)?Chinese\s+Government\s+Scholarships?",
-             r"Chinese\s+Government\s+Scholarship\s+(?:recipients|students|holders)\s+"
-             r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}"),
-        *_en("international_students_in_china", "persons",
-             r"{N}\s+(?:international|foreign)\s+students\b",
-             r"(?:number\s+of\s+)?(?:international|foreign)\s+students\s+(?:in\s+China\s+)?"
-             r"(?:numbered|totaled|totalled|reached|stood at|was|hit)\s+{N}"),
-        *_en("countries_of_origin", "countries",
-             r"from\s+{N}\s+countries(?:\s+and\s+regions)?",
-             requires="international_students_in_china"),
-        *_en("host_institutions", "institutions",
-             r"(?:in|at|across)\s+{N}\s+(?:higher\s+education\s+institutions|colleges\s+and\s+universities|"
-             r"universities|institutions\s+of\s+higher\s+(?:learning|education))",
-             requires="international_students_in_china"),
-        *_en("students_going_abroad_cumulative", "persons",
-             r"(?:a\s+(?:total|cumulative\s+total)\s+of\s+)?{N}\s+Chinese\s+(?:students\s+)?had\s+"
-             r"(?:gone|studied)\s+abroad"),
-        *_en("students_going_abroad", "persons",
-             r"{N}\s+Chinese\s+(?:students\s+)?(?:went|studied|were\s+studying|chose\s+to\s+study)\s+"
-             r"(?:abroad|overseas)",
-             r"(?:number\s+of\s+)?Chinese\s+students\s+(?:studying|going)\s+(?:abroad|overseas)\s+"
-             r"(?:was|reached|totaled|totalled|stood at|hit|numbered)\s+{N}"),
-        *_en("returnees", "persons",
-             r"{N}\s+(?:[\w-]+\s+){0,3}?return(?:ed|ing)\s+(?:to\s+China|home)",
-             r"(?:number\s+of\s+)?(?:overseas\s+)?returnees\s+(?:was|reached|totaled|totalled|stood at|"
-             r"numbered|hit)\s+{N}"),
-        *_en("higher_education_enrolment", "persons",
-             r"total\s+enrol(?:l)?ment\s+in\s+higher\s+education\s+(?:institutions\s+)?"
-             r"(?:reached|stood at|was|totaled|totalled|hit)\s+{N}"),
-        *_en("gross_enrolment_ratio_pct", "percent",
-             r"gross\s+enrol(?:l)?ment\s+(?:rate|ratio)(?:\s+(?:in|of|for)\s+higher\s+education)?\s+"
-             r"(?:reached|stood at|was|rose to|hit|of)\s+{P}"),
-        *_en("degree_recognition_countries", "countries",
-             r"mutual\s+recognition\s+of\s+(?:academic\s+)?(?:degrees|diplomas|qualifications)[^.;]{0,60}?"
-             r"\bwith\s+{N}\s+countries"),
-        *_en("countries_teaching_chinese", "countries",
-             r"{N}\s+countries(?:\s+and\s+regions)?\s+(?:have\s+)?(?:incorporated|included|integrated)\s+"
-             r"(?:the\s+)?Chinese(?:\s+language)?(?:\s+teaching)?\s+into\s+their\s+national\s+education"),
-        *_en("luban_workshops", "workshops",
-             r"{N}\s+Luban\s+Workshops"),
-        *_en("sino_foreign_cooperative_programmes", "programmes",
-             r"{N}\s+Sino-foreign\s+(?:cooperative|jointly[- ]run)\s+(?:education(?:al)?\s+)?"
-             r"(?:institutions\s+and\s+)?(?:programs|programmes)"),
+        *_en(
+            "international_degree_students",
+            "persons",
+            r"{N}\s+(?:international|foreign)\s+students\s+(?:were\s+)?(?:enrolled|studying|registered)\s+"
+            r"(?:in|for|on)\s+(?:academic\s+)?degree\s+(?:programs|programmes|courses|education)",
+            r"{N}\s+(?:were\s+)?(?:academic\s+)?degree[- ]seeking\s+(?:international\s+)?students",
+            r"degree[- ]seeking\s+(?:international\s+)?students\s+"
+            r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}",
+        ),
+        *_en(
+            "government_scholarship_students",
+            "persons",
+            r"{N}\s+(?:international\s+students\s+)?(?:were\s+)?(?:recipients\s+of|on|received|held)\s+"
+            r"(?:the\s+)?Chinese\s+Government\s+Scholarships?",
+            r"Chinese\s+Government\s+Scholarship\s+(?:recipients|students|holders)\s+"
+            r"(?:numbered|totaled|totalled|reached|stood at)\s+{N}",
+        ),
+        *_en(
+            "international_students_in_china",
+            "persons",
+            r"{N}\s+(?:international|foreign)\s+students\b",
+            r"(?:number\s+of\s+)?(?:international|foreign)\s+students\s+(?:in\s+China\s+)?"
+            r"(?:numbered|totaled|totalled|reached|stood at|was|hit)\s+{N}",
+        ),
+        *_en(
+            "countries_of_origin",
+            "countries",
+            r"from\s+{N}\s+countries(?:\s+and\s+regions)?",
+            requires="international_students_in_china",
+        ),
+        *_en(
+            "host_institutions",
+            "institutions",
+            r"(?:in|at|across)\s+{N}\s+(?:higher\s+education\s+institutions|colleges\s+and\s+universities|"
+            r"universities|institutions\s+of\s+higher\s+(?:learning|education))",
+            requires="international_students_in_china",
+        ),
+        *_en(
+            "students_going_abroad_cumulative",
+            "persons",
+            r"(?:a\s+(?:total|cumulative\s+total)\s+of\s+)?{N}\s+Chinese\s+(?:students\s+)?had\s+"
+            r"(?:gone|studied)\s+abroad",
+        ),
+        *_en(
+            "students_going_abroad",
+            "persons",
+            r"{N}\s+Chinese\s+(?:students\s+)?(?:went|studied|were\s+studying|chose\s+to\s+study)\s+"
+            r"(?:abroad|overseas)",
+            r"(?:number\s+of\s+)?Chinese\s+students\s+(?:studying|going)\s+(?:abroad|overseas)\s+"
+            r"(?:was|reached|totaled|totalled|stood at|hit|numbered)\s+{N}",
+        ),
+        *_en(
+            "returnees",
+            "persons",
+            r"{N}\s+(?:[\w-]+\s+){0,3}?return(?:ed|ing)\s+(?:to\s+China|home)",
+            r"(?:number\s+of\s+)?(?:overseas\s+)?returnees\s+(?:was|reached|totaled|totalled|stood at|"
+            r"numbered|hit)\s+{N}",
+        ),
+        *_en(
+            "higher_education_enrolment",
+            "persons",
+            r"total\s+enrol(?:l)?ment\s+in\s+higher\s+education\s+(?:institutions\s+)?"
+            r"(?:reached|stood at|was|totaled|totalled|hit)\s+{N}",
+        ),
+        *_en(
+            "gross_enrolment_ratio_pct",
+            "percent",
+            r"gross\s+enrol(?:l)?ment\s+(?:rate|ratio)(?:\s+(?:in|of|for)\s+higher\s+education)?\s+"
+            r"(?:reached|stood at|was|rose to|hit|of)\s+{P}",
+        ),
+        *_en(
+            "degree_recognition_countries",
+            "countries",
+            r"mutual\s+recognition\s+of\s+(?:academic\s+)?(?:degrees|diplomas|qualifications)[^.;]{0,60}?"
+            r"\bwith\s+{N}\s+countries",
+        ),
+        *_en(
+            "countries_teaching_chinese",
+            "countries",
+            r"{N}\s+countries(?:\s+and\s+regions)?\s+(?:have\s+)?(?:incorporated|included|integrated)\s+"
+            r"(?:the\s+)?Chinese(?:\s+language)?(?:\s+teaching)?\s+into\s+their\s+national\s+education",
+        ),
+        *_en("luban_workshops", "workshops", r"{N}\s+Luban\s+Workshops"),
+        *_en(
+            "sino_foreign_cooperative_programmes",
+            "programmes",
+            r"{N}\s+Sino-foreign\s+(?:cooperative|jointly[- ]run)\s+(?:education(?:al)?\s+)?"
+            r"(?:institutions\s+and\s+)?(?:programs|programmes)",
+        ),
     ],
 }
 
@@ -323,15 +420,18 @@ _NEGATIVE = re.compile(r"下降|减少|down|decrease|drop|decline|fell|falling",
 # "2016至2019年，我国出国留学人数251.8万人": a count over a span of years is no year's statistic
 _YEAR_RANGE = re.compile(
     r"(?:19|20)\d{2}\s*年?度?\s*(?:至|到|—|–|-|～|~|to|through)\s*(?:the\s+end\s+of\s+)?(?P<end>(?:19|20)\d{2})",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 _ZH_YEAR = re.compile(r"(?<![\d〔\[［【])((?:19|20)\d{2})\s*年(?:度|底|末|初)?")
 _EN_YEAR = re.compile(r"(?<![\d,.〔\[［【])((?:19|20)\d{2})(?!\d|,\d|%|\.\d|\s?(?:percent|per cent))")
 _ZH_NOT_DATA_YEAR_BEFORE = re.compile(r"(?:比|较|与|同|自|从)\s*$")
 _ZH_NOT_DATA_YEAR_AFTER = re.compile(r"^\s*(?:到|至|—|–|-|～|~|以来)")
 _EN_NOT_DATA_YEAR_BEFORE = re.compile(
-    r"\b(?:than|with|over|from|since|versus|vs\.?|on|against|compared\s+to|relative\s+to)\s+$", re.IGNORECASE)
+    r"\b(?:than|with|over|from|since|versus|vs\.?|on|against|compared\s+to|relative\s+to)\s+$", re.IGNORECASE
+)
 _EN_BARE_YEAR_CONTEXT = re.compile(
-    r"\b(?:in|since|by|of|for|from|during|until|to|and|year|than|over|with)\s+$", re.IGNORECASE)
+    r"\b(?:in|since|by|of|for|from|during|until|to|and|year|than|over|with)\s+$", re.IGNORECASE
+)
 
 
 # -- extraction -------------------------------------------------------------------------------
@@ -344,8 +444,9 @@ class _Hit:
     end: int
 
 
-def extract_figures(text: str, *, language: str, published_year: int | None = None,
-                    title: str | None = None) -> list[Figure]:
+def extract_figures(
+    text: str, *, language: str, published_year: int | None = None, title: str | None = None
+) -> list[Figure]:
     """Headline figures in `title` and `text` ('zh' or 'en' rules), in text order, with their sentence.
 
     The same (metric, value) stated twice in one text (title and body) is kept once, with the
@@ -375,12 +476,12 @@ def extract_figures(text: str, *, language: str, published_year: int | None = No
         spans = [match.start("end") for match in _YEAR_RANGE.finditer(normalised)]
         for hit in hits:
             period = _year_for(hit, years, fallback)
-            if (not hit.metric.endswith("_cumulative")
-                    and any((offset, period) in years for offset in spans)):
+            if not hit.metric.endswith("_cumulative") and any((offset, period) in years for offset in spans):
                 continue
             sentence_periods.append(period)
-            figure = Figure(hit.metric, hit.value, hit.unit, period, sentence,
-                            qualifier_of(normalised, hit.start, hit.end, lang))
+            figure = Figure(
+                hit.metric, hit.value, hit.unit, period, sentence, qualifier_of(normalised, hit.start, hit.end, lang)
+            )
             key = (hit.metric, hit.value)
             if key not in index:
                 index[key] = len(figures)
@@ -401,11 +502,13 @@ def extract_figures(text: str, *, language: str, published_year: int | None = No
 # A sentence that only goes on with the previous one ("其中，国家公派3.02万人…", "同年…"): its
 # figures are about the same year, and parts of the previous sentence's total.
 _CONTINUES = re.compile(
-    r"^\s*(?:其中|在这些|这当中|同年|当年|among them|of them|of these|of whom|that year|the same year)", re.IGNORECASE)
+    r"^\s*(?:其中|在这些|这当中|同年|当年|among them|of them|of these|of whom|that year|the same year)", re.IGNORECASE
+)
 # A stock stated as of now ("目前…", "so far") is about the publication year; any other sentence
 # without a year says nothing about its period.
-_AS_OF_NOW = re.compile(r"目前|截至目前|截止目前|现有|迄今|至今|当前|currently|so far|to date|at present",
-                        re.IGNORECASE)
+_AS_OF_NOW = re.compile(
+    r"目前|截至目前|截止目前|现有|迄今|至今|当前|currently|so far|to date|at present", re.IGNORECASE
+)
 
 # Qualifier words just before a number (Chinese) or inside the English number group.
 _ZH_QUALIFIER_BEFORE = (
@@ -440,13 +543,14 @@ def qualifier_of(text: str, start: int, end: int, lang: str) -> str:
         return "exact"
     if re.search(r"\d(?:余|多)|[十百千万亿](?:余|多)|(?:余|多)(?:万亿|亿|万)?$", number):
         return "more_than"
-    before = re.sub(r"(?:总数|总人数|人数|规模)?(?:为|达到|达|共计|总计|合计|共有|共)*$", "",
-                    text[max(0, start - 8):start])
+    before = re.sub(
+        r"(?:总数|总人数|人数|规模)?(?:为|达到|达|共计|总计|合计|共有|共)*$", "", text[max(0, start - 8) : start]
+    )
     for pattern, qualifier in _ZH_QUALIFIER_BEFORE:
         if pattern.search(before):
             return qualifier
     for pattern, qualifier in _ZH_QUALIFIER_AFTER:
-        if pattern.match(text[end:end + 6]):
+        if pattern.match(text[end : end + 6]):
             return qualifier
     return "exact"
 
@@ -485,13 +589,15 @@ def _sentence_hits(normalised: str, lang: str, inherited_subject: str | None) ->
 _FUNDED_SUBJECTS = frozenset({"students_going_abroad", "returnees"})
 _FUNDING = {"国家公派": "state_funded", "单位公派": "employer_funded", "自费留学": "self_funded"}
 _ZH_FUNDING = re.compile(
-    rf"(?P<kind>国家公派|单位公派|自费留学)(?:留学)?(?:人员)?(?:出国留学(?:全年)?派出)?{_ZH_VERB}(?P<n>{_ZH_NUM})\s?(?:名|人)")
+    rf"(?P<kind>国家公派|单位公派|自费留学)(?:留学)?(?:人员)?(?:出国留学(?:全年)?派出)?{_ZH_VERB}(?P<n>{_ZH_NUM})\s?(?:名|人)"
+)
 # "2017年出国留学人员中，自费留学共54.13万人": the total named without its count
 _ZH_FUNDED_NOUN = re.compile(r"(?P<abroad>出国留学)|(?P<back>回国)")
 
 
-def _funding_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]],
-                  inherited_subject: str | None) -> list[_Hit]:
+def _funding_hits(
+    text: str, hits: list[_Hit], claimed: list[tuple[int, int]], inherited_subject: str | None
+) -> list[_Hit]:
     subjects = sorted((hit for hit in hits if hit.metric in _FUNDED_SUBJECTS), key=lambda hit: hit.start)
     out: list[_Hit] = []
     for match in _ZH_FUNDING.finditer(text):
@@ -517,9 +623,21 @@ def _funding_hits(text: str, hits: list[_Hit], claimed: list[tuple[int, int]],
 # the share of a subgroup and is not taken.
 # (matched at the end of the count: `pattern.match(text, pos)` anchors there)
 _ZH_SHARE = re.compile(
-    rf"\s*(?:名|人)?[^，,；;。\d%]{{0,14}}?[，,]?\s*占(?P<base>[^，,；;。\d%]{{0,10}}?)的?(?P<p>{_ZH_PCT})")
-_SHARE_BASES = frozenset({"", "总数", "总人数", "来华生总数", "来华留学生总数", "来华留学生总人数",
-                          "出国留学总人数", "出国留学人员总数", "留学回国人员总数"})
+    rf"\s*(?:名|人)?[^，,；;。\d%]{{0,14}}?[，,]?\s*占(?P<base>[^，,；;。\d%]{{0,10}}?)的?(?P<p>{_ZH_PCT})"
+)
+_SHARE_BASES = frozenset(
+    {
+        "",
+        "总数",
+        "总人数",
+        "来华生总数",
+        "来华留学生总数",
+        "来华留学生总人数",
+        "出国留学总人数",
+        "出国留学人员总数",
+        "留学回国人员总数",
+    }
+)
 
 
 # "…258,122 international students were enrolled in degree programs, accounting for 52.44% of all
@@ -527,7 +645,8 @@ _SHARE_BASES = frozenset({"", "总数", "总人数", "来华生总数", "来华�
 _EN_SHARE = re.compile(
     rf"[^\d%;.]{{0,80}}?,?\s*(?:accounting\s+for|representing|making\s+up|or)\s+(?P<p>{_EN_PCT})\s+of\s+"
     r"(?P<base>(?:all|the\s+total(?:\s+number\s+of)?)(?:\s+(?:international|foreign))?\s+students|the\s+total)\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 
 def _share_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int, int]]) -> list[_Hit]:
@@ -586,8 +705,10 @@ def _delta_hits(text: str, lang: str, hits: list[_Hit], claimed: list[tuple[int,
 _ZH_SUBJECT_NOUNS = (
     (re.compile(r"出国留学(?:人员)?(?:人数|总数|规模)"), "students_going_abroad"),
     (re.compile(r"(?:留学回国|回国留学|学成回国)(?:人员)?(?:人数|总数|规模)|留学人员回国人数"), "returnees"),
-    (re.compile(r"(?:来华留学生|来华留学人员|外国留学生|外国留学人员)(?:人数|总数|规模)"),
-     "international_students_in_china"),
+    (
+        re.compile(r"(?:来华留学生|来华留学人员|外国留学生|外国留学人员)(?:人数|总数|规模)"),
+        "international_students_in_china",
+    ),
 )
 _ZH_SUBJECT_GAP = re.compile(r"(?:较|比|与)?(?:上一?年度?|去年|同期)?(?:相比)?(?:同比)?[，,]?$")
 
@@ -603,8 +724,10 @@ def _subject_nouns_before(text: str, position: int) -> list[tuple[int, str]]:
 
 def _is_bare_year(text: str, number: str, start: int) -> bool:
     """`in 2018 international students…`: a year in front of a noun, not a count of 2,018."""
-    return bool(re.fullmatch(r"(?:19|20)\d{2}", number.strip())
-                and _EN_BARE_YEAR_CONTEXT.search(text[max(0, start - 12):start]))
+    return bool(
+        re.fullmatch(r"(?:19|20)\d{2}", number.strip())
+        and _EN_BARE_YEAR_CONTEXT.search(text[max(0, start - 12) : start])
+    )
 
 
 def data_years(text: str, language: str, published_year: int | None = None) -> list[int]:
@@ -617,18 +740,22 @@ def _data_years(text: str, lang: str, published_year: int | None = None) -> list
 
     A year after the publication year is a target (到2025年), never the period of a statistic.
     """
-    pattern, before, after = ((_ZH_YEAR, _ZH_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER) if lang == "zh"
-                              else (_EN_YEAR, _EN_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER))
+    pattern, before, after = (
+        (_ZH_YEAR, _ZH_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER)
+        if lang == "zh"
+        else (_EN_YEAR, _EN_NOT_DATA_YEAR_BEFORE, _ZH_NOT_DATA_YEAR_AFTER)
+    )
     years = []
     for match in pattern.finditer(text):
         year = int(match.group(1))
         if not 1949 <= year <= 2100 or (published_year is not None and year > published_year):
             continue
-        if before.search(text[max(0, match.start() - 12):match.start()]):
+        if before.search(text[max(0, match.start() - 12) : match.start()]):
             continue
-        if after.search(text[match.end():match.end() + 4]) or (
-                lang == "en" and re.match(r"\s*(?:to|through|until)\s+(?:the\s+end\s+of\s+)?(?:19|20)\d{2}",
-                                      text[match.end():])):
+        if after.search(text[match.end() : match.end() + 4]) or (
+            lang == "en"
+            and re.match(r"\s*(?:to|through|until)\s+(?:the\s+end\s+of\s+)?(?:19|20)\d{2}", text[match.end() :])
+        ):
             continue
         years.append((match.start(), year))
     return years

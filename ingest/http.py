@@ -46,9 +46,9 @@ import requests
 import urllib3.exceptions
 from requests.structures import CaseInsensitiveDict
 
+from eduopen.core.config import SourceConfig
+from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
 from ingest.charset import decode_body
-from ingest.config import SourceConfig
-from ingest.errors import FetchError, ParseError, RobotsDisallowed
 from ingest.raw_store import RawStore
 
 log = logging.getLogger("eduopen.http")
@@ -122,8 +122,14 @@ class _Answer:
 class _Retryable(Exception):
     """An attempt failed in a way another attempt may fix."""
 
-    def __init__(self, reason: str, *, status: int | None = None, retry_after_s: float | None = None,
-                 answer: _Answer | None = None):
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None = None,
+        retry_after_s: float | None = None,
+        answer: _Answer | None = None,
+    ):
         super().__init__(reason)
         self.reason = reason
         self.status = status
@@ -153,8 +159,11 @@ def canonical_url(url: str, params: Mapping[str, str] | None = None) -> str:
     prepared = requests.PreparedRequest()
     try:
         prepared.prepare_url(url, None)
-    except (requests.exceptions.InvalidURL, requests.exceptions.MissingSchema,
-            requests.exceptions.InvalidSchema) as exc:
+    except (
+        requests.exceptions.InvalidURL,
+        requests.exceptions.MissingSchema,
+        requests.exceptions.InvalidSchema,
+    ) as exc:
         raise FetchError(f"invalid URL {url!r}: {exc}", url=url) from exc
     assert prepared.url is not None
     return prepared.url
@@ -171,7 +180,7 @@ def redact_url(text: str, *, query: bool = True) -> str:
 
     def userinfo(match: re.Match[str]) -> str:
         scheme, user = match.group(1), match.group(2)
-        has_password = ":" in match.group(0)[len(scheme):]
+        has_password = ":" in match.group(0)[len(scheme) :]
         return f"{scheme}{user}:{MASK}@" if has_password and user else f"{scheme}{MASK}@"
 
     text = _USERINFO.sub(userinfo, text)
@@ -342,8 +351,9 @@ class PoliteClient:
         self.close()
 
     # -- public -----------------------------------------------------------------------------
-    def get(self, url: str, *, params: Mapping[str, str] | None = None, conditional: bool = True,
-            accept: str | None = None) -> Response:
+    def get(
+        self, url: str, *, params: Mapping[str, str] | None = None, conditional: bool = True, accept: str | None = None
+    ) -> Response:
         """GET `url` (+ `params`), politely; raise FetchError / RobotsDisallowed on failure.
 
         Secrets in the URL are masked in the error raised (see `redact_url`).
@@ -357,8 +367,7 @@ class PoliteClient:
             # Not chained: the original's message (and its cause's) would print the secret again.
             raise masked from None
 
-    def _get(self, url: str, *, params: Mapping[str, str] | None, conditional: bool,
-             accept: str | None) -> Response:
+    def _get(self, url: str, *, params: Mapping[str, str] | None, conditional: bool, accept: str | None) -> Response:
         key = canonical_url(url, params)
         started = self.clock()
         validators = None
@@ -373,16 +382,21 @@ class PoliteClient:
         try:
             answer, attempts = self._follow(key, headers, max_bytes=self.max_bytes)
         except _FinalHTTPError as exc:
-            self._record(key, exc.answer, sha=None, conditional=sent_conditional, attempts=exc.attempts,
-                         elapsed=self.clock() - started)
+            self._record(
+                key,
+                exc.answer,
+                sha=None,
+                conditional=sent_conditional,
+                attempts=exc.attempts,
+                elapsed=self.clock() - started,
+            )
             raise exc.error from None
         elapsed = self.clock() - started
 
         if answer.status == 304:
             if validators is None:
                 self._record(key, answer, sha=None, conditional=False, attempts=attempts, elapsed=elapsed)
-                raise FetchError(f"GET {key}: 304 Not Modified to an unconditional request",
-                                 url=key, status=304)
+                raise FetchError(f"GET {key}: 304 Not Modified to an unconditional request", url=key, status=304)
             assert self.store is not None
             with self._store_lock:
                 try:
@@ -395,23 +409,53 @@ class PoliteClient:
             headers_out = CaseInsensitiveDict(answer.headers)
             if "Content-Type" not in headers_out and validators.content_type:
                 headers_out["Content-Type"] = validators.content_type
-            self._record(key, answer, sha=validators.sha256, nbytes=len(content), conditional=True,
-                         not_modified=True, attempts=attempts, elapsed=elapsed,
-                         etag=answer.headers.get("ETag") or validators.etag,
-                         last_modified=answer.headers.get("Last-Modified") or validators.last_modified)
-            return Response(url=redact_url(answer.url), status=200, content=content, headers=headers_out,
-                            sha256=validators.sha256, not_modified=True, elapsed_s=elapsed, attempts=attempts)
+            self._record(
+                key,
+                answer,
+                sha=validators.sha256,
+                nbytes=len(content),
+                conditional=True,
+                not_modified=True,
+                attempts=attempts,
+                elapsed=elapsed,
+                etag=answer.headers.get("ETag") or validators.etag,
+                last_modified=answer.headers.get("Last-Modified") or validators.last_modified,
+            )
+            return Response(
+                url=redact_url(answer.url),
+                status=200,
+                content=content,
+                headers=headers_out,
+                sha256=validators.sha256,
+                not_modified=True,
+                elapsed_s=elapsed,
+                attempts=attempts,
+            )
 
         sha = hashlib.sha256(answer.content).hexdigest()
         if self.store is not None:
             with self._store_lock:
                 stored = self.store.put(answer.content)
             assert stored == sha
-        self._record(key, answer, sha=sha, nbytes=len(answer.content), conditional=sent_conditional,
-                     attempts=attempts, elapsed=elapsed)
-        return Response(url=redact_url(answer.url), status=answer.status, content=answer.content,
-                        headers=answer.headers,
-                        sha256=sha, not_modified=False, elapsed_s=elapsed, attempts=attempts)
+        self._record(
+            key,
+            answer,
+            sha=sha,
+            nbytes=len(answer.content),
+            conditional=sent_conditional,
+            attempts=attempts,
+            elapsed=elapsed,
+        )
+        return Response(
+            url=redact_url(answer.url),
+            status=answer.status,
+            content=answer.content,
+            headers=answer.headers,
+            sha256=sha,
+            not_modified=False,
+            elapsed_s=elapsed,
+            attempts=attempts,
+        )
 
     def is_allowed(self, url: str) -> bool:
         """Whether robots.txt lets us fetch `url` (fetches and caches the host's robots.txt)."""
@@ -421,8 +465,9 @@ class PoliteClient:
         return parser.can_fetch(self.user_agent, url)
 
     # -- redirects --------------------------------------------------------------------------
-    def _follow(self, url: str, headers: Mapping[str, str], *, max_bytes: int,
-                check_robots: bool = True) -> tuple[_Answer, int]:
+    def _follow(
+        self, url: str, headers: Mapping[str, str], *, max_bytes: int, check_robots: bool = True
+    ) -> tuple[_Answer, int]:
         """Fetch `url`, following redirects by hand; returns the final answer and attempts used."""
         origin = urlsplit(url)
         seen = {url}
@@ -442,20 +487,36 @@ class PoliteClient:
                 return answer, attempts_total + 1
             location = answer.headers.get("Location")
             if not location:
-                raise _FinalHTTPError(FetchError(f"GET {current}: HTTP {answer.status} without Location",
-                                                 url=current, status=answer.status), answer, attempts_total + 1)
+                raise _FinalHTTPError(
+                    FetchError(
+                        f"GET {current}: HTTP {answer.status} without Location", url=current, status=answer.status
+                    ),
+                    answer,
+                    attempts_total + 1,
+                )
             target = canonical_url(urljoin(current, location))
             refusal = self._redirect_refusal(target, origin)
             if refusal:
-                raise _FinalHTTPError(FetchError(f"GET {current}: redirect to {target} refused ({refusal})",
-                                                 url=current, status=answer.status), answer, attempts_total + 1)
+                raise _FinalHTTPError(
+                    FetchError(
+                        f"GET {current}: redirect to {target} refused ({refusal})", url=current, status=answer.status
+                    ),
+                    answer,
+                    attempts_total + 1,
+                )
             if target in seen:
-                raise _FinalHTTPError(FetchError(f"GET {url}: redirect loop at {target}",
-                                                 url=url, status=answer.status), answer, attempts_total + 1)
+                raise _FinalHTTPError(
+                    FetchError(f"GET {url}: redirect loop at {target}", url=url, status=answer.status),
+                    answer,
+                    attempts_total + 1,
+                )
             seen.add(target)
             current = target
-        raise _FinalHTTPError(FetchError(f"GET {url}: more than {MAX_REDIRECTS} redirects",
-                                         url=url, status=answer.status), answer, attempts_total + 1)
+        raise _FinalHTTPError(
+            FetchError(f"GET {url}: more than {MAX_REDIRECTS} redirects", url=url, status=answer.status),
+            answer,
+            attempts_total + 1,
+        )
 
     @staticmethod
     def _check_url(url: str) -> None:
@@ -473,7 +534,8 @@ class PoliteClient:
         if self.allowed_hosts is None:
             return None
         if host == (origin.hostname or "").lower() and (
-                _port(parts) == _port(origin) or (_on_default_port(parts) and _on_default_port(origin))):
+            _port(parts) == _port(origin) or (_on_default_port(parts) and _on_default_port(origin))
+        ):
             return None  # same host and port, or http <-> https on the default ports
         # Another port of the same machine is another service (an admin API, a database): an
         # allowed_hosts entry names a port explicitly, or means the scheme's default port.
@@ -491,20 +553,28 @@ class PoliteClient:
                 answer = self._attempt(url, headers, max_bytes=max_bytes)
             except _Retryable as exc:
                 if attempt > self.max_retries:
-                    error = FetchError(f"GET {url} failed after {attempt} attempts: {exc.reason}",
-                                       url=url, status=exc.status)
+                    error = FetchError(
+                        f"GET {url} failed after {attempt} attempts: {exc.reason}", url=url, status=exc.status
+                    )
                     if exc.answer is not None:
                         raise _FinalHTTPError(error, exc.answer, attempt) from None
                     raise error from None
                 wait = self._backoff(attempt, exc.retry_after_s)
-                log.info("GET %s: %s; retry %d/%d in %.2fs", redact_url(url), redact_url(exc.reason), attempt,
-                         self.max_retries, wait)
+                log.info(
+                    "GET %s: %s; retry %d/%d in %.2fs",
+                    redact_url(url),
+                    redact_url(exc.reason),
+                    attempt,
+                    self.max_retries,
+                    wait,
+                )
                 self.sleep(wait)
                 continue
             if 200 <= answer.status < 300 or answer.status == 304 or answer.status in REDIRECT_STATUSES:
                 return answer, attempt
-            error = FetchError(f"GET {url}: HTTP {answer.status} {answer.reason}".rstrip(),
-                               url=url, status=answer.status)
+            error = FetchError(
+                f"GET {url}: HTTP {answer.status} {answer.reason}".rstrip(), url=url, status=answer.status
+            )
             raise _FinalHTTPError(error, answer, attempt)
 
     def _backoff(self, attempt: int, retry_after_s: float | None) -> float:
@@ -533,10 +603,12 @@ class PoliteClient:
             answer_headers = CaseInsensitiveDict(resp.headers)
             if resp.status_code in RETRYABLE_STATUSES:
                 answer = _Answer(resp.url or url, resp.status_code, resp.reason or "", answer_headers, b"")
-                raise _Retryable(f"HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
-                                 status=resp.status_code,
-                                 retry_after_s=parse_retry_after(answer_headers.get("Retry-After")),
-                                 answer=answer)
+                raise _Retryable(
+                    f"HTTP {resp.status_code} {resp.reason or ''}".rstrip(),
+                    status=resp.status_code,
+                    retry_after_s=parse_retry_after(answer_headers.get("Retry-After")),
+                    answer=answer,
+                )
             body = b""
             if 200 <= resp.status_code < 300:
                 body = self._read_body(resp, url, max_bytes, deadline)
@@ -546,8 +618,11 @@ class PoliteClient:
         declared = resp.headers.get("Content-Length")
         expected = int(declared) if declared and declared.isdigit() else None
         if expected is not None and expected > max_bytes:
-            raise FetchError(f"GET {url}: body of {expected} bytes exceeds the {max_bytes}-byte limit",
-                             url=url, status=resp.status_code)
+            raise FetchError(
+                f"GET {url}: body of {expected} bytes exceeds the {max_bytes}-byte limit",
+                url=url,
+                status=resp.status_code,
+            )
         chunks: list[bytes] = []
         total = 0
         try:
@@ -556,15 +631,19 @@ class PoliteClient:
             while chunk := resp.raw.read1(CHUNK_BYTES, decode_content=True):
                 total += len(chunk)
                 if total > max_bytes:
-                    raise FetchError(f"GET {url}: body exceeds the {max_bytes}-byte limit",
-                                     url=url, status=resp.status_code)
+                    raise FetchError(
+                        f"GET {url}: body exceeds the {max_bytes}-byte limit", url=url, status=resp.status_code
+                    )
                 chunks.append(chunk)
                 if self.clock() > deadline:
-                    raise _Retryable(f"response not complete after {self.total_timeout_s:g} s "
-                                     f"({total} bytes read)", status=resp.status_code)
+                    raise _Retryable(
+                        f"response not complete after {self.total_timeout_s:g} s ({total} bytes read)",
+                        status=resp.status_code,
+                    )
         except _TRANSIENT_ERRORS as exc:
-            raise _Retryable(f"body interrupted after {total} bytes ({_one_line(exc)})",
-                             status=resp.status_code) from exc
+            raise _Retryable(
+                f"body interrupted after {total} bytes ({_one_line(exc)})", status=resp.status_code
+            ) from exc
         # urllib3 already enforces Content-Length; this also covers a raw stream it did not police.
         on_wire = resp.raw.tell() if hasattr(resp.raw, "tell") else total
         chunked = "chunked" in resp.headers.get("Transfer-Encoding", "").lower()
@@ -634,13 +713,17 @@ class PoliteClient:
                 parser.allow_all = True
             else:
                 # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
-                log.warning("robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin),
-                            redact_url(str(exc.error)))
+                log.warning(
+                    "robots.txt of %s unreachable (%s): disallowing the host",
+                    redact_url(origin),
+                    redact_url(str(exc.error)),
+                )
                 parser.disallow_all = True
             return parser
         except FetchError as exc:
-            log.warning("robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin),
-                        redact_url(str(exc)))
+            log.warning(
+                "robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin), redact_url(str(exc))
+            )
             parser.disallow_all = True
             return parser
         if answer.status == 304 and cached is not None:
@@ -650,9 +733,13 @@ class PoliteClient:
             content, content_type = answer.content, answer.headers.get("Content-Type")
             if self.store is not None and answer.status == 200:
                 with self._store_lock:
-                    self.store.keep_robots(origin, content, etag=answer.headers.get("ETag"),
-                                           last_modified=answer.headers.get("Last-Modified"),
-                                           content_type=content_type)
+                    self.store.keep_robots(
+                        origin,
+                        content,
+                        etag=answer.headers.get("ETag"),
+                        last_modified=answer.headers.get("Last-Modified"),
+                        content_type=content_type,
+                    )
         parser.parse(decode_body(content, content_type).splitlines())
         parser.modified()
         delay = parser.crawl_delay(self.user_agent)
@@ -663,9 +750,20 @@ class PoliteClient:
         return parser
 
     # -- bookkeeping ------------------------------------------------------------------------
-    def _record(self, url: str, answer: _Answer, *, sha: str | None, conditional: bool, attempts: int,
-                elapsed: float, nbytes: int | None = None, not_modified: bool = False,
-                etag: str | None = None, last_modified: str | None = None) -> None:
+    def _record(
+        self,
+        url: str,
+        answer: _Answer,
+        *,
+        sha: str | None,
+        conditional: bool,
+        attempts: int,
+        elapsed: float,
+        nbytes: int | None = None,
+        not_modified: bool = False,
+        etag: str | None = None,
+        last_modified: str | None = None,
+    ) -> None:
         if self.store is None:
             return
         with self._store_lock:

@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from ingest.config import Home
+from eduopen.core.config import Home
 
 # The raw tables' DDL is the contract between the sources (writers) and dbt (reader).
 SCHEMA = """
@@ -223,9 +223,13 @@ def upgrade_catalog(con: duckdb.DuckDBPyConnection) -> None:
     release_figure's `year` was the publication-or-stated year: it becomes `period_year`, and every
     figure read before qualifiers were recorded counts as stated exactly until it is read again.
     """
-    columns = {name for (name,) in con.execute(
-        "select column_name from duckdb_columns() where table_name = 'release_figure' "
-        "and database_name = current_database()").fetchall()}
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'release_figure' "
+            "and database_name = current_database()"
+        ).fetchall()
+    }
     if "year" in columns and "period_year" not in columns:
         con.execute("alter table release_figure rename column year to period_year")
     if "qualifier" not in columns:
@@ -234,7 +238,7 @@ def upgrade_catalog(con: duckdb.DuckDBPyConnection) -> None:
 
 
 class RawStore:
-    """Blobs plus the catalog database. One writer at a time (see `ingest.locking`)."""
+    """Blobs plus the catalog database. One writer at a time (see `eduopen.core.locking`)."""
 
     def __init__(self, home: Home, *, read_only: bool = False):
         self.home = home
@@ -303,8 +307,21 @@ class RawStore:
             """insert into fetch_log (source, url, status, bytes, sha256, etag, last_modified,
                    content_type, conditional, not_modified, attempts, fetched_at, elapsed_s)
                values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
-            [source, url, status, nbytes, sha256, etag, last_modified, content_type, conditional,
-             not_modified, attempts, utcnow(), elapsed_s],
+            [
+                source,
+                url,
+                status,
+                nbytes,
+                sha256,
+                etag,
+                last_modified,
+                content_type,
+                conditional,
+                not_modified,
+                attempts,
+                utcnow(),
+                elapsed_s,
+            ],
         )
 
     def validators(self, url: str) -> Validators | None:
@@ -329,8 +346,9 @@ class RawStore:
             return None
         return Validators(*row)
 
-    def keep_robots(self, origin: str, content: bytes, *, etag: str | None, last_modified: str | None,
-                    content_type: str | None) -> None:
+    def keep_robots(
+        self, origin: str, content: bytes, *, etag: str | None, last_modified: str | None, content_type: str | None
+    ) -> None:
         sha = self.put(content)
         self.con.execute(
             "insert or replace into robots_txt values (?, ?, ?, ?, ?, ?)",
@@ -352,8 +370,9 @@ class RawStore:
         )
 
     # -- quarantine -------------------------------------------------------------------------
-    def quarantine(self, *, source: str, locator: str, reason: str, sha256: str | None = None,
-                   detail: Any = None) -> None:
+    def quarantine(
+        self, *, source: str, locator: str, reason: str, sha256: str | None = None, detail: Any = None
+    ) -> None:
         """Keep a row that says what was refused and why; the bytes stay in the blob store."""
         text = detail if isinstance(detail, str) or detail is None else json.dumps(detail, default=str)
         self.con.execute(

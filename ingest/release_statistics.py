@@ -32,8 +32,7 @@ from ingest.figures import data_years, extract_figures, parse_number, qualifier_
 
 __all__ = ["BREAKDOWNS", "MEASURES", "Statistic", "parse_statistics", "statistic_rows"]
 
-MEASURES = ("international_students_in_china", "students_going_abroad", "returnees",
-            "students_going_abroad_cumulative")
+MEASURES = ("international_students_in_china", "students_going_abroad", "returnees", "students_going_abroad_cumulative")
 BREAKDOWNS = ("total", "continent", "country", "province", "degree_level", "funding", "country_group")
 TOTAL_MEMBER = "总数"
 
@@ -101,8 +100,9 @@ _MEMBER_SUFFIX = re.compile(r"(?:(?:学生)?(?:总数|总人数|人数))?(?:为|
 _NOT_A_MEMBER = re.compile(r"增加|增长|减少|下降|比|较|同比|超过|前$|\d")
 
 
-def parse_statistics(text: str, *, title: str | None = None, published_year: int | None = None,
-                     language: str = "zh") -> list[Statistic]:
+def parse_statistics(
+    text: str, *, title: str | None = None, published_year: int | None = None, language: str = "zh"
+) -> list[Statistic]:
     """The statistics rows of one release text; [] when it is no MOE statistics release."""
     if (language or "").lower().split("-")[0] != "zh":
         return []
@@ -131,15 +131,22 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
     # the whole text at once: "其中，国家公派…" needs the sentence before it
     figures = extract_figures(text, language="zh", published_year=published_year, title=title)
     if document_year is None:
-        document_year = next((f.period_year for f in figures if f.period_year is not None
-                              and _FROM_FIGURES.get(f.metric, ("", "", ""))[1] == "total"), None)
+        document_year = next(
+            (
+                f.period_year
+                for f in figures
+                if f.period_year is not None and _FROM_FIGURES.get(f.metric, ("", "", ""))[1] == "total"
+            ),
+            None,
+        )
     section: str | None = None
     listed: set[str] = set()
     for _, sentence in split_sentences(text):
         header = _HEADER.match(sentence)
         if header or _NEW_SECTION.match(sentence):
-            section = next((name for pattern, name in _SECTIONS if header and pattern.match(sentence, header.end())),
-                           None)
+            section = next(
+                (name for pattern, name in _SECTIONS if header and pattern.match(sentence, header.end())), None
+            )
         if inbound and section is not None:
             listed.add(sentence)
             years = data_years(sentence, "zh", published_year)
@@ -156,8 +163,7 @@ def parse_statistics(text: str, *, title: str | None = None, published_year: int
         if measure == _ISC and not inbound:
             continue
         period = figure.period_year if figure.period_year is not None else document_year
-        add(Statistic(period, measure, breakdown, member, figure.value, figure.unit, figure.qualifier,
-                      figure.sentence))
+        add(Statistic(period, measure, breakdown, member, figure.value, figure.unit, figure.qualifier, figure.sentence))
     rows.sort(key=lambda row: (MEASURES.index(row.measure), BREAKDOWNS.index(row.breakdown)))
     return rows
 
@@ -179,8 +185,11 @@ def _list_rows(sentence: str, section: str, period: int | None) -> list[Statisti
             if last is not None and share.group("base") in _SHARE_BASES:
                 value = parse_number(share.group("p") + "%")
                 if value is not None:
-                    out.append(Statistic(period, last.measure, last.breakdown, last.member, value, "percent",
-                                         "exact", sentence))
+                    out.append(
+                        Statistic(
+                            period, last.measure, last.breakdown, last.member, value, "percent", "exact", sentence
+                        )
+                    )
             last = None
             continue
         item = _ITEM.match(clause)
@@ -200,8 +209,9 @@ def _list_rows(sentence: str, section: str, period: int | None) -> list[Statisti
     return out
 
 
-def statistic_rows(statistics: list[Statistic], *, source: str, url: str,
-                   content_sha256: str) -> list[dict[str, object]]:
+def statistic_rows(
+    statistics: list[Statistic], *, source: str, url: str, content_sha256: str
+) -> list[dict[str, object]]:
     """`raw.release_statistic` rows of one stored release version."""
     return [
         {

@@ -23,7 +23,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh EDUOPEN_HOME for one test."""
-    from ingest.config import Home
+    from eduopen.core.config import Home
 
     root = tmp_path / "home"
     monkeypatch.setenv("EDUOPEN_HOME", str(root))
@@ -33,8 +33,8 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
 @pytest.fixture
 def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
     """The recorded bundle served on loopback, every source pointed at it."""
-    from ingest.config import Settings
-    from ingest.replay.server import ReplayServer
+    from demo.replay.server import ReplayServer
+    from eduopen.core.config import Settings
 
     with ReplayServer() as server:
         missing = server.unreplayed(Settings.load().network_source_names())
@@ -70,6 +70,7 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Units holding end-to-end tests go first, those running Airflow first of all: they are the
     longest (a few minutes each), and a long unit started last would end the run alone."""
+
     def weight(item: pytest.Item) -> int:
         e2e, airflow = item.get_closest_marker("e2e"), item.get_closest_marker("airflow")
         return 2 if e2e and airflow else 1 if e2e else 0

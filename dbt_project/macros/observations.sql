@@ -7,7 +7,7 @@
 
     Incremental: raw rows are only ever added, and each load stamps `loaded_at` while it holds the
     home's writer lock, so the rows not staged yet are exactly those loaded after the newest staged
-    row (a row that breaks this makes ingest.transform.prepare_audit drop the table: it is rebuilt).
+    row (a row that breaks this makes eduopen.warehouse.build.prepare_audit drop the table: it is rebuilt).
     A newer load also wins every point it carries (latest_batch below), so an incremental run ranks
     the new rows among themselves and replaces those points (delete+insert on the key): its cost
     follows the new rows, not the table. `staging_key` records what the stored rows were

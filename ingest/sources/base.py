@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ingest.config import Home, SourceConfig
+from eduopen.core.config import Home, SourceConfig
 
 if TYPE_CHECKING:  # keep parsers importable without the HTTP stack
     from ingest.http import PoliteClient

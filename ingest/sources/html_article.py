@@ -16,7 +16,7 @@ from urllib.parse import urljoin, urlsplit
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 
 # China has kept one offset without DST since 1991, so a fixed offset named after the zone is exact
 # and does not depend on the host's tzdata.
@@ -77,8 +77,7 @@ class ReleaseRecord:
     content_source: str | None = None
     attachments: tuple[str, ...] = field(default_factory=tuple)
 
-    def as_row(self, *, content_sha256: str, listing_column: str | None, first_seen_at: datetime
-               ) -> dict[str, Any]:
+    def as_row(self, *, content_sha256: str, listing_column: str | None, first_seen_at: datetime) -> dict[str, Any]:
         """The `raw.release_version` row for these bytes (attachments as a JSON array string)."""
         return {
             "source": self.source,
@@ -110,8 +109,9 @@ def parse_html(data: bytes, content_type: str | None) -> LexborHTMLParser:
     return LexborHTMLParser(decode_html(data, content_type))
 
 
-def require_title_and_body(locator: str, data: bytes, *, title: str | None, body: LexborNode | None,
-                           title_sources: str, body_sources: str) -> tuple[str, LexborNode]:
+def require_title_and_body(
+    locator: str, data: bytes, *, title: str | None, body: LexborNode | None, title_sources: str, body_sources: str
+) -> tuple[str, LexborNode]:
     """The page's title and body element; ParseError naming what is missing when either is.
 
     Whether the bytes arrived whole is the transport's question (`ingest.http` refuses a body short
@@ -124,8 +124,9 @@ def require_title_and_body(locator: str, data: bytes, *, title: str | None, body
     if not data.strip():
         raise ParseError(f"{locator}: empty page (0 bytes of markup): no title and no article body")
     if not title and body is None:
-        raise ParseError(f"{locator}: no title and no article body ({len(data)} bytes): no {title_sources}; "
-                         f"no {body_sources}")
+        raise ParseError(
+            f"{locator}: no title and no article body ({len(data)} bytes): no {title_sources}; no {body_sources}"
+        )
     if not title:
         raise ParseError(f"{locator}: no title (no {title_sources})")
     raise ParseError(f"{locator}: no article body (no {body_sources})")
@@ -250,8 +251,7 @@ def date_from_article_url(url: str, *, tz: timezone = SHANGHAI) -> datetime | No
         return None
 
 
-def attachment_links(node: LexborNode, base_url: str,
-                     extensions: tuple[str, ...] = ATTACHMENT_EXTENSIONS) -> list[str]:
+def attachment_links(node: LexborNode, base_url: str, extensions: tuple[str, ...] = ATTACHMENT_EXTENSIONS) -> list[str]:
     """Absolute URLs of links under `node` to documents (PDF, Word, Excel, archives), in page order."""
     found: list[str] = []
     for link in node.css("a[href]"):
@@ -278,22 +278,50 @@ def dedupe_by_url(items: Iterable[ListingItem]) -> Iterator[ListingItem]:
 # of article URLs and articles by what every news template has: title metadata, a date in the
 # metadata or the URL, and the body as the element holding the most paragraph text.
 _GENERIC_TITLE_META = ("og:title", "ArticleTitle", "twitter:title")
-_GENERIC_DATE_META = ("PubDate", "firstpublishedtime", "publishdate", "article:published_time", "pubdate",
-                      "dc.date", "date")
+_GENERIC_DATE_META = (
+    "PubDate",
+    "firstpublishedtime",
+    "publishdate",
+    "article:published_time",
+    "pubdate",
+    "dc.date",
+    "date",
+)
 _TITLE_SUFFIX = re.compile(r"\s+[-|–—_｜]\s+|\s*[_｜|]\s*")
 _CHROME_TAGS = frozenset({"header", "nav", "footer", "aside", "form"})
 # Words in a class or id that name page furniture; matched as whole words of `article-header`,
 # `nav_bar`, … so `headline` or `footnote` (article text) are not taken for chrome.
-_CHROME_WORDS = frozenset("footer foot header nav navbar menu breadcrumb breadcrumbs crumb copyright sidebar side "
-                          "share related topbar".split())
+_CHROME_WORDS = frozenset(
+    "footer foot header nav navbar menu breadcrumb breadcrumbs crumb copyright sidebar side "
+    "share related topbar".split()
+)
 _WORD_SPLIT = re.compile(r"[\s_-]+")
 _LISTING_ROW_TAGS = frozenset({"li", "tr", "td", "dd", "dt", "p"})
-_EN_MONTHS = {m: i for i, names in enumerate(
-    (("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"), ("may",), ("jun", "june"),
-     ("jul", "july"), ("aug", "august"), ("sep", "sept", "september"), ("oct", "october"),
-     ("nov", "november"), ("dec", "december")), start=1) for m in names}
-_EN_MONTH = (r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
-             r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?")
+_EN_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        (
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ),
+        start=1,
+    )
+    for m in names
+}
+_EN_MONTH = (
+    r"(jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|"
+    r"oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
 _EN_TIME = r"(?:,?\s+(\d{1,2}):(\d{2}))?"
 _EN_DATE_MDY = re.compile(rf"\b{_EN_MONTH}\s+(\d{{1,2}}),?\s+((?:19|20)\d{{2}}){_EN_TIME}", re.I)
 _EN_DATE_DMY = re.compile(rf"\b(\d{{1,2}})\s+{_EN_MONTH},?\s+((?:19|20)\d{{2}}){_EN_TIME}", re.I)
@@ -441,9 +469,16 @@ def labelled_cells(node: LexborNode) -> dict[str, str]:
     return found
 
 
-def parse_generic_article(data: bytes, url: str, content_type: str | None = None, *, source: str,
-                          language: str, selectors: dict[str, str] | None = None,
-                          body_candidates: tuple[str, ...] = ()) -> ReleaseRecord:
+def parse_generic_article(
+    data: bytes,
+    url: str,
+    content_type: str | None = None,
+    *,
+    source: str,
+    language: str,
+    selectors: dict[str, str] | None = None,
+    body_candidates: tuple[str, ...] = (),
+) -> ReleaseRecord:
     """A news article of a site whose template is not pinned down (see the section comment).
 
     Title: `selectors['title']`, og:title, ArticleTitle meta, `<h1>`, `<title>` without the site name.
@@ -467,9 +502,14 @@ def parse_generic_article(data: bytes, url: str, content_type: str | None = None
         body_sources = f"{', '.join(body_candidates)} or {body_sources}"
     if selectors.get("body"):
         body_sources = f"{selectors['body']!r} (selector not found) or {body_sources}"
-    title, body_node = require_title_and_body(url, data, title=title, body=body_node,
-                                              title_sources="og:title, ArticleTitle, <h1> or <title>",
-                                              body_sources=body_sources)
+    title, body_node = require_title_and_body(
+        url,
+        data,
+        title=title,
+        body=body_node,
+        title_sources="og:title, ArticleTitle, <h1> or <title>",
+        body_sources=body_sources,
+    )
     paragraphs = block_paragraphs(body_node, skip_chrome=True)
     if paragraphs and paragraphs[0] == title:
         paragraphs = paragraphs[1:]
@@ -518,8 +558,7 @@ def _source_label(tree: LexborHTMLParser) -> str | None:
     return None
 
 
-def discover_links(data: bytes, page_url: str, content_type: str | None, pattern: re.Pattern[str]
-                   ) -> list[ListingItem]:
+def discover_links(data: bytes, page_url: str, content_type: str | None, pattern: re.Pattern[str]) -> list[ListingItem]:
     """Links of a listing page whose URL path matches `pattern`, in page order, each URL once.
 
     Templates often link an article twice (picture and headline): the first non-empty title wins.

@@ -32,7 +32,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
-from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
+from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
 from ingest.http import path_climbs
 from ingest.release_statistics import parse_statistics, statistic_rows
@@ -55,8 +55,9 @@ PageCounter = Callable[[bytes], "int | None"]
 
 def figure_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, Any]]:
     """The `raw.release_figure` rows of one stored version (title and body are searched)."""
-    figures = extract_figures(record.body_text or "", title=record.title, language=record.language,
-                              published_year=_published_year(record))
+    figures = extract_figures(
+        record.body_text or "", title=record.title, language=record.language, published_year=_published_year(record)
+    )
     return [
         {
             "source": record.source,
@@ -76,8 +77,9 @@ def figure_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, An
 
 def statistics_rows(record: ReleaseRecord, content_sha256: str) -> list[dict[str, Any]]:
     """The `raw.release_statistic` rows of one stored version (MOE statistics releases only)."""
-    found = parse_statistics(record.body_text or "", title=record.title, language=record.language,
-                             published_year=_published_year(record))
+    found = parse_statistics(
+        record.body_text or "", title=record.title, language=record.language, published_year=_published_year(record)
+    )
     return statistic_rows(found, source=record.source, url=record.url, content_sha256=content_sha256)
 
 
@@ -85,15 +87,22 @@ def _published_year(record: ReleaseRecord) -> int | None:
     return record.published_at.astimezone(SHANGHAI).year if record.published_at else None
 
 
-def store_release(ctx: SourceContext, record: ReleaseRecord, content_sha256: str, column: str | None, *,
-                  first_seen_at: datetime | None = None) -> bool:
+def store_release(
+    ctx: SourceContext,
+    record: ReleaseRecord,
+    content_sha256: str,
+    column: str | None,
+    *,
+    first_seen_at: datetime | None = None,
+) -> bool:
     """Store one version of a release and its figures; True when the version was new.
 
     `content_sha256` names the bytes the record was parsed from (the response body for pages; for
     feed entries, the blob of the entry's normalised content). Storing a version twice is a no-op.
     """
-    row = record.as_row(content_sha256=content_sha256, listing_column=column,
-                        first_seen_at=first_seen_at or datetime.now(UTC))
+    row = record.as_row(
+        content_sha256=content_sha256, listing_column=column, first_seen_at=first_seen_at or datetime.now(UTC)
+    )
     figures = figure_rows(record, content_sha256)
     statistics = statistics_rows(record, content_sha256)
     con = ctx.store.con
@@ -151,10 +160,19 @@ class ListingLayout:
 class PagedListingCrawl:
     """One run of a paged-listing release source; what was known at the start, what this run did."""
 
-    def __init__(self, ctx: SourceContext, summary: IngestSummary, today: date, *,
-                 parse_listing: ListingParser, parse_article: ArticleParser,
-                 page_count: PageCounter | None = None, first_page: str = "index.html",
-                 next_page: str = "index_{n}.html", layout: ListingLayout = ListingLayout()):
+    def __init__(
+        self,
+        ctx: SourceContext,
+        summary: IngestSummary,
+        today: date,
+        *,
+        parse_listing: ListingParser,
+        parse_article: ArticleParser,
+        page_count: PageCounter | None = None,
+        first_page: str = "index.html",
+        next_page: str = "index_{n}.html",
+        layout: ListingLayout = ListingLayout(),
+    ):
         self.ctx = ctx
         self.summary = summary
         self.parse_listing = parse_listing
@@ -171,9 +189,7 @@ class PagedListingCrawl:
         self.cutoff = horizon_cutoff(today, int(cfg.get("horizon_days", DEFAULT_HORIZON_DAYS)))
         self.max_pages = int(cfg.get("max_pages", DEFAULT_MAX_PAGES))
         self.revisit_latest = int(cfg.get("revisit_latest", DEFAULT_REVISIT_LATEST))
-        rows = ctx.store.con.execute(
-            "select distinct url from release_version where source = ?", [ctx.name]
-        ).fetchall()
+        rows = ctx.store.con.execute("select distinct url from release_version where source = ?", [ctx.name]).fetchall()
         # Paging decisions use what was known before the run, so a page whose entries another
         # column just fetched does not end this column's walk early.
         self.known_before: frozenset[str] = frozenset(url for (url,) in rows)
@@ -196,8 +212,9 @@ class PagedListingCrawl:
         if self.off_site:
             self.summary.notes.append(f"{self.off_site} listing entries link off-site; not fetched")
         if self.climbing:
-            self.summary.notes.append(f"{self.climbing} listing entries climb out of their path "
-                                      "(encoded ../ or backslashes); not fetched")
+            self.summary.notes.append(
+                f"{self.climbing} listing entries climb out of their path (encoded ../ or backslashes); not fetched"
+            )
         self.ctx.log.info("%s: %s", self.ctx.name, self.summary.as_dict())
         if self.layout_failures:
             settings = f"{self.ctx.name}.{self.layout.settings}"
@@ -243,8 +260,9 @@ class PagedListingCrawl:
         for page in range(self.max_pages):
             if page_count is not None and page >= page_count:
                 return first_page_sha
-            canonical = paged_url(column.url, page, first=self.first_page, next_page=self.next_page,
-                                  start=self.page_start)
+            canonical = paged_url(
+                column.url, page, first=self.first_page, next_page=self.next_page, start=self.page_start
+            )
             try:
                 resp = self.ctx.client.get(self.fetch_url(canonical), conditional=True)
             except FetchError as exc:
@@ -272,8 +290,9 @@ class PagedListingCrawl:
                 if page == 0:
                     # A column's first page always lists articles: none found means the site changed
                     # its URLs or templates, not that there is no news.
-                    self.refuse_listing(canonical, self.layout.empty_reason, resp.sha256,
-                                        f"{canonical}: {self.layout.empty_detail}")
+                    self.refuse_listing(
+                        canonical, self.layout.empty_reason, resp.sha256, f"{canonical}: {self.layout.empty_detail}"
+                    )
                     return None
                 return first_page_sha
             if self.page_count is not None:
@@ -336,8 +355,9 @@ class PagedListingCrawl:
         except FetchError as exc:
             gone = exc.status in (404, 410)
             self.transient_failures += 0 if gone else 1
-            self.quarantine(url, gone_reason if gone else "article_fetch_failed", None,
-                            {"status": exc.status, "error": str(exc)})
+            self.quarantine(
+                url, gone_reason if gone else "article_fetch_failed", None, {"status": exc.status, "error": str(exc)}
+            )
         return None
 
     def store_version(self, resp: Response, url: str, column: str | None, *, changed: bool) -> None:
@@ -360,8 +380,7 @@ class PagedListingCrawl:
 
     def quarantine(self, url: str, reason: str, sha256: str | None, detail: Any) -> None:
         self.ctx.log.warning("%s: quarantined %s: %s", self.ctx.name, url, reason)
-        self.ctx.store.quarantine(source=self.ctx.name, locator=url, reason=reason, sha256=sha256,
-                                  detail=detail)
+        self.ctx.store.quarantine(source=self.ctx.name, locator=url, reason=reason, sha256=sha256, detail=detail)
         self.summary.quarantined += 1
 
     def on_site(self, items: list[ListingItem]) -> list[ListingItem]:
@@ -389,7 +408,7 @@ class PagedListingCrawl:
         """Where to fetch a canonical URL from: the same path below the (possibly overridden) base."""
         if self.fetch_base == self.canonical_base or not canonical_url.startswith(self.canonical_base):
             return canonical_url
-        return self.fetch_base + canonical_url[len(self.canonical_base):]
+        return self.fetch_base + canonical_url[len(self.canonical_base) :]
 
 
 def today_for(ctx: SourceContext, today: date | None) -> date:

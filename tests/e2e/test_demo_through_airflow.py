@@ -11,7 +11,7 @@ import duckdb
 import pytest
 
 pytestmark = pytest.mark.e2e
-EDUOPEN = Path(sys.executable).with_name("eduopen")
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def _demo(home: Path) -> subprocess.CompletedProcess:
@@ -20,14 +20,20 @@ def _demo(home: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "EDUOPEN_HOME": str(home), "EDUOPEN_DBT_TASKS": "single"}
     for key in [k for k in env if k.endswith("_URL") and k.startswith("EDUOPEN_")]:
         env.pop(key)
-    return subprocess.run([str(EDUOPEN), "demo"], env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "demo"], env=env, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=600
+    )
 
 
 def _rows(home: Path) -> dict[str, int]:
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
         return {t: con.execute(f'select count(*) from marts."{t}"').fetchone()[0] for t in tables}
     finally:
         con.close()
@@ -42,8 +48,9 @@ def test_demo_runs_the_dags_through_airflow_and_is_idempotent(tmp_path):
     assert rows["fct_policy_release"] > 0 and rows["fct_student_mobility"] > 0
     con = duckdb.connect(str(home / "warehouse.duckdb"), read_only=True)
     try:
-        (chn_2018,) = con.execute("select inbound_students from marts.fct_student_mobility "
-                                  "where country_iso3 = 'CHN' and year = 2018").fetchone()
+        (chn_2018,) = con.execute(
+            "select inbound_students from marts.fct_student_mobility where country_iso3 = 'CHN' and year = 2018"
+        ).fetchone()
         titles = [t for (t,) in con.execute("select title from marts.fct_policy_release").fetchall()]
     finally:
         con.close()

@@ -7,8 +7,8 @@ import re
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.demo import drop_demo_landing_files
+from demo.run import drop_demo_landing_files
+from eduopen import pipeline
 
 pytestmark = pytest.mark.e2e
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -23,22 +23,23 @@ def _published(home, sql, params=()):
 
 
 def _mart_counts(home):
-    tables = [t for (t,) in _published(
-        home, "select table_name from duckdb_tables() where schema_name = 'marts' order by 1")]
+    tables = [
+        t for (t,) in _published(home, "select table_name from duckdb_tables() where schema_name = 'marts' order by 1")
+    ]
     return {t: _published(home, f'select count(*) from marts."{t}"')[0][0] for t in tables}
 
 
 @pytest.fixture(scope="module")
 def first_and_second_run(tmp_path_factory):
     """Run the pipeline twice against an unchanged replay; keep what each run asked for."""
-    from ingest.config import Home
-    from ingest.replay.server import ReplayServer
+    from demo.replay.server import ReplayServer
+    from eduopen.core.config import Home
 
     mp = pytest.MonkeyPatch()
     home = Home(tmp_path_factory.mktemp("e2e") / "home").ensure()
     mp.setenv("EDUOPEN_HOME", str(home.root))
     mp.setenv("EDUOPEN_MIN_DELAY_S", "0")
-    from ingest.config import Settings
+    from eduopen.core.config import Settings
 
     drop_demo_landing_files(home)
     with ReplayServer() as replay:
@@ -58,8 +59,7 @@ def first_and_second_run(tmp_path_factory):
 
 def test_published_releases_keep_chinese_titles_intact(first_and_second_run):
     home = first_and_second_run[0]
-    titles = [t for (t,) in _published(
-        home, "select title from marts.fct_policy_release where source = 'moe_zh'")]
+    titles = [t for (t,) in _published(home, "select title from marts.fct_policy_release where source = 'moe_zh'")]
     assert len(titles) >= 10
     assert all(CJK.search(t) for t in titles)
     assert not any("\ufffd" in t or "Ã" in t for t in titles), "mojibake in a published title"
@@ -67,8 +67,9 @@ def test_published_releases_keep_chinese_titles_intact(first_and_second_run):
 
 def test_published_mobility_has_real_uis_values(first_and_second_run):
     home = first_and_second_run[0]
-    rows = dict(_published(
-        home, "select year, inbound_students from marts.fct_student_mobility where country_iso3 = 'CHN'"))
+    rows = dict(
+        _published(home, "select year, inbound_students from marts.fct_student_mobility where country_iso3 = 'CHN'")
+    )
     # UIS indicator 26637, inbound internationally mobile students in China.
     assert rows[2018] == 178271
     assert rows[2023] == 200892
@@ -77,7 +78,8 @@ def test_published_mobility_has_real_uis_values(first_and_second_run):
 def test_missing_uis_values_stay_null_in_the_warehouse(first_and_second_run):
     home = first_and_second_run[0]
     (value,) = _published(
-        home, "select inbound_students from marts.fct_student_mobility where country_iso3 = 'AFG' and year = 2009")[0]
+        home, "select inbound_students from marts.fct_student_mobility where country_iso3 = 'AFG' and year = 2009"
+    )[0]
     assert value is None
 
 
@@ -96,8 +98,10 @@ def test_second_run_makes_only_conditional_listing_requests_and_fetches_no_artic
     moe_first = [r for r in first_requests if r.source == "moe_zh" and not r.path.endswith("robots.txt")]
     moe_second = [r for r in second_requests if r.source == "moe_zh" and not r.path.endswith("robots.txt")]
     articles_second = [r for r in moe_second if "/t20" in r.path]
-    print(f"moe_zh requests: first run {len(moe_first)}, second run {len(moe_second)} "
-          f"({sum(r.conditional for r in moe_second)} conditional, {len(articles_second)} articles)")
+    print(
+        f"moe_zh requests: first run {len(moe_first)}, second run {len(moe_second)} "
+        f"({sum(r.conditional for r in moe_second)} conditional, {len(articles_second)} articles)"
+    )
     assert len(moe_second) < len(moe_first)
     assert moe_second and all(r.conditional for r in moe_second)
     assert articles_second == []

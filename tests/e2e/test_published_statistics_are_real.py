@@ -2,7 +2,7 @@
 
 The whole pipeline runs on the replay (with the demo's landing file dropped as `make demo` drops
 it); the published warehouse is then compared with the real files the replay was built from
-(ingest/replay/originals, ingest/replay/landing): every published or estimated value equals the
+(demo/replay/originals, demo/replay/landing): every published or estimated value equals the
 file's, every derived value is recomputed from its inputs, and no value exists without a source
 row. `differences()` does the comparison; the last test proves it notices a changed value.
 The Ministry's own numbers are held to the text of the releases they cite: every statistic and
@@ -19,9 +19,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.demo import DEMO_LANDING_DIR, DEMO_LANDING_FILES, drop_demo_landing_files
-from ingest.replay.server import BUNDLE_DIR
+from demo.replay.server import BUNDLE_DIR
+from demo.run import DEMO_LANDING_DIR, DEMO_LANDING_FILES, drop_demo_landing_files
+from eduopen import pipeline
 from ingest.sources.landing.formats import COUNTRY_NAMES_FILE
 
 pytestmark = pytest.mark.e2e
@@ -37,8 +37,11 @@ MEASURES = {"inbound": "26637", "net_flow": "MENF.5T8"}
 def _export_rows() -> dict[tuple[str, str, int], dict[str, str]]:
     """(indicator, ISO3, year) -> the export row, national units only (an ISO3 id, no ':')."""
     with EXPORT.open(encoding="utf-8", newline="") as handle:
-        return {(r["indicatorId"], r["geoUnit"], int(r["year"])): r for r in csv.DictReader(handle)
-                if len(r["geoUnit"]) == 3 and r["geoUnit"].isupper()}
+        return {
+            (r["indicatorId"], r["geoUnit"], int(r["year"])): r
+            for r in csv.DictReader(handle)
+            if len(r["geoUnit"]) == 3 and r["geoUnit"].isupper()
+        }
 
 
 def _flow_rows() -> dict[tuple[str, str, int], dict[str, str]]:
@@ -46,8 +49,11 @@ def _flow_rows() -> dict[tuple[str, str, int], dict[str, str]]:
     with COUNTRY_NAMES_FILE.open(encoding="utf-8", newline="") as handle:
         iso3 = {r["name"]: r["country_iso3"] for r in csv.DictReader(handle) if r["kind"] == "country"}
     with FLOWS.open(encoding="utf-8", newline="") as handle:
-        return {(iso3[r["origin_country_name"]], iso3[r["dest_country_lumped"]], int(r["year"])): r
-                for r in csv.DictReader(handle) if r["dest_country_lumped"] != "Other countries"}
+        return {
+            (iso3[r["origin_country_name"]], iso3[r["dest_country_lumped"]], int(r["year"])): r
+            for r in csv.DictReader(handle)
+            if r["dest_country_lumped"] != "Other countries"
+        }
 
 
 def _expected_status(qualifier: str) -> str:
@@ -70,14 +76,28 @@ def differences(con: duckdb.DuckDBPyConnection) -> list[str]:
                net_flow, net_flow_status, net_flow_source, data_version
         from marts.fct_student_mobility""").fetchall()
     seen: set[tuple[str, int]] = set()
-    for (iso3, year, inbound, inbound_status, inbound_source, outbound, outbound_status, outbound_source,
-         net_flow, net_flow_status, net_flow_source, data_version) in mobility:
+    for (
+        iso3,
+        year,
+        inbound,
+        inbound_status,
+        inbound_source,
+        outbound,
+        outbound_status,
+        outbound_source,
+        net_flow,
+        net_flow_status,
+        net_flow_source,
+        data_version,
+    ) in mobility:
         seen.add((iso3, year))
         where = f"{iso3} {year}"
         if data_version != UIS_VERSION:
             found.append(f"{where}: data_version {data_version!r}")
-        for measure, value, status, source in (("inbound", inbound, inbound_status, inbound_source),
-                                               ("net_flow", net_flow, net_flow_status, net_flow_source)):
+        for measure, value, status, source in (
+            ("inbound", inbound, inbound_status, inbound_source),
+            ("net_flow", net_flow, net_flow_status, net_flow_source),
+        ):
             row = export.get((MEASURES[measure], iso3, year))
             expected = _published_value(row)
             if value != expected:
@@ -90,10 +110,11 @@ def differences(con: duckdb.DuckDBPyConnection) -> list[str]:
                 found.append(f"{where}: {measure}_source {source!r}")
         # No source publishes outbound in the demo: each value must be inbound - net flow.
         derivable = inbound is not None and net_flow is not None and inbound - net_flow >= 0
-        if derivable and (outbound != inbound - net_flow or outbound_status != "derived"
-                          or outbound_source != "uis"):
-            found.append(f"{where}: outbound {outbound} ({outbound_status}, {outbound_source}), "
-                         f"inbound - net flow is {inbound - net_flow}")
+        if derivable and (outbound != inbound - net_flow or outbound_status != "derived" or outbound_source != "uis"):
+            found.append(
+                f"{where}: outbound {outbound} ({outbound_status}, {outbound_source}), "
+                f"inbound - net flow is {inbound - net_flow}"
+            )
         if not derivable and (outbound is not None or outbound_status is not None):
             found.append(f"{where}: outbound {outbound} ({outbound_status}) with nothing to derive it from")
     for indicator, iso3, year in export:
@@ -126,8 +147,8 @@ def differences(con: duckdb.DuckDBPyConnection) -> list[str]:
 @pytest.fixture(scope="module")
 def published_home(tmp_path_factory) -> Iterator[Path]:
     """The demo's pipeline run (without Airflow) on the replay; yields the home."""
-    from ingest.config import Home, Settings
-    from ingest.replay.server import ReplayServer
+    from demo.replay.server import ReplayServer
+    from eduopen.core.config import Home, Settings
 
     mp = pytest.MonkeyPatch()
     home = Home(tmp_path_factory.mktemp("statistics") / "home").ensure()
@@ -156,18 +177,24 @@ def test_every_published_statistic_is_the_source_files_value_or_derived_from_the
 
 
 def test_chinas_series_and_flows_are_published_with_their_status(warehouse):
-    china = {year: row for year, *row in warehouse.execute("""
+    china = {
+        year: row
+        for year, *row in warehouse.execute("""
         select year, inbound_students, inbound_status, outbound_students, outbound_status, net_flow, net_flow_status
-        from marts.fct_student_mobility where country_iso3 = 'CHN'""").fetchall()}
+        from marts.fct_student_mobility where country_iso3 = 'CHN'""").fetchall()
+    }
     # UIS, February 2025 release: inbound 201,177 and net flow -858,847 in 2019
     assert china[2019] == [201177, "published", 1060024, "derived", -858847, "published"]
     to_hong_kong = warehouse.execute("""
         select students, students_status from marts.fct_mobility_flow
         where origin_iso3 = 'CHN' and destination_iso3 = 'HKG' and year = 2019""").fetchall()
     assert to_hong_kong == [(35622.998999999996, "published")]
-    assert {r for (r,) in warehouse.execute(
-        "select country_iso3 from marts.dim_country where country_iso3 in ('HKG', 'MAC')").fetchall()} == {
-        "HKG", "MAC"}
+    assert {
+        r
+        for (r,) in warehouse.execute(
+            "select country_iso3 from marts.dim_country where country_iso3 in ('HKG', 'MAC')"
+        ).fetchall()
+    } == {"HKG", "MAC"}
 
 
 def _found_in_changed_copy(home: Path, tmp_path: Path, compare, *changes: str) -> list[str]:
@@ -185,11 +212,14 @@ def _found_in_changed_copy(home: Path, tmp_path: Path, compare, *changes: str) -
 
 def test_a_changed_value_is_noticed(published_home, tmp_path):
     found = _found_in_changed_copy(
-        published_home, tmp_path, differences,
+        published_home,
+        tmp_path,
+        differences,
         "update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
         "where country_iso3 = 'USA' and year = 2021",
         "update marts.fct_mobility_flow set students = students * 1.05 "
-        "where origin_iso3 = 'CHN' and destination_iso3 = 'AUS' and year = 2019")
+        "where origin_iso3 = 'CHN' and destination_iso3 = 'AUS' and year = 2019",
+    )
     assert any(d.startswith("USA 2021: inbound") for d in found)
     assert any(d.startswith("CHN->AUS 2019:") for d in found)
 
@@ -208,8 +238,12 @@ def _written_forms(value: float, unit: str) -> set[str]:
 def release_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Every MOE figure or statistic not found, as published, in the text of the release it cites."""
     found: list[str] = []
-    bodies = {rid: (title or "") + "\n" + (body or "") for rid, title, body in con.execute(
-        "select release_id, title, body_text from marts.fct_policy_release").fetchall()}
+    bodies = {
+        rid: (title or "") + "\n" + (body or "")
+        for rid, title, body in con.execute(
+            "select release_id, title, body_text from marts.fct_policy_release"
+        ).fetchall()
+    }
     compact = {rid: text.replace(" ", "") for rid, text in bodies.items()}
     statistics = con.execute("""
         select release_id, period_year, breakdown, member, value, unit, sentence
@@ -223,8 +257,7 @@ def release_differences(con: duckdb.DuckDBPyConnection) -> list[str]:
             found.append(f"{where}: sentence not in the release text: {sentence[:60]}")
         if not any(form in sentence.replace(" ", "") for form in _written_forms(value, unit)):
             found.append(f"{where}: {value} {unit} is not written in its sentence: {sentence[:60]}")
-    figures = con.execute(
-        "select figure_id, release_id, metric, sentence from marts.fct_release_figure").fetchall()
+    figures = con.execute("select figure_id, release_id, metric, sentence from marts.fct_release_figure").fetchall()
     for figure_id, release_id, metric, sentence in figures:
         if sentence.replace(" ", "") not in compact.get(release_id, ""):
             found.append(f"figure {figure_id} ({metric}): sentence not in its release: {sentence[:60]}")
@@ -246,9 +279,11 @@ def test_moe_numbers_are_written_in_the_releases_they_cite(warehouse):
 
 def test_students_coming_to_china_are_moes_2018_statistics(warehouse):
     # MOE, 2018年来华留学统计 (2019-04-12): the top 15 countries of origin
-    to_china = dict(warehouse.execute("""
+    to_china = dict(
+        warehouse.execute("""
         select country_iso3, students_to_china from marts.mart_country_exchange
-        where year = 2018 and students_to_china is not null""").fetchall())
+        where year = 2018 and students_to_china is not null""").fetchall()
+    )
     assert len(to_china) == 15
     assert (to_china["KOR"], to_china["THA"], to_china["PAK"], to_china["MYS"]) == (50600, 28608, 28023, 9479)
     scorecard = warehouse.execute("""
@@ -260,9 +295,12 @@ def test_students_coming_to_china_are_moes_2018_statistics(warehouse):
 
 def test_a_number_missing_from_its_release_is_noticed(published_home, tmp_path):
     found = _found_in_changed_copy(
-        published_home, tmp_path, release_differences,
+        published_home,
+        tmp_path,
+        release_differences,
         "update marts.fct_moe_student_statistic set value = value + 1 "
         "where country_iso3 = 'KOR' and period_year = 2018 and breakdown = 'country'",
-        "update marts.mart_country_exchange set students_to_china = 30000 where country_iso3 = 'THA' and year = 2018")
+        "update marts.mart_country_exchange set students_to_china = 30000 where country_iso3 = 'THA' and year = 2018",
+    )
     assert any(d.startswith("2018 country 韩国: 50601.0 persons is not written") for d in found)
     assert any(d.startswith("THA 2018: students_to_china 30000") for d in found)

@@ -2,7 +2,7 @@
 
 Nothing is triggered by hand. A throwaway PostgreSQL cluster holds the metadata DB; the api-server,
 scheduler, dag-processor and triggerer run as separate processes on LocalExecutor; the recorded
-sites are served by `eduopen replay` in a process of its own. The DAGs are unpaused through the
+sites are served by `python -m demo.replay` in a process of its own. The DAGs are unpaused through the
 REST API; the first pipeline then runs by itself (the release watcher fires on its first poll,
 the cron fallbacks run once on unpausing). Once it has published, the replay switches to the
 `new_release` scenario (one more item on a MOE listing) and the test waits for that article in
@@ -27,17 +27,22 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.airflow_local import airflow_env
-from ingest.config import Home, Settings, env_url_name
-from ingest.watch import state_dir
+from demo.airflow_local import airflow_env
+from eduopen.core.config import Home, Settings, env_url_name
+from eduopen.orchestration.watch import state_dir
 from tests.support import airflow_cluster as cluster
 from tests.support import browser
 from tests.support.browser import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
 
-EDUOPEN_DAGS = ("eduopen_ingest_releases", "eduopen_ingest_statistics", "eduopen_ingest_landing",
-                "eduopen_warehouse", "eduopen_docs")
+EDUOPEN_DAGS = (
+    "eduopen_ingest_releases",
+    "eduopen_ingest_statistics",
+    "eduopen_ingest_landing",
+    "eduopen_warehouse",
+    "eduopen_docs",
+)
 NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202401/t20240130_000004.html"
 WATCH_POLL_S = 2
 FRESHNESS_TIMEOUT_S = 240
@@ -62,8 +67,7 @@ def _published_count(home: Home, sql: str, params: list[Any]) -> int:
 
 
 def _releases(home: Home, url_suffix: str = "") -> int:
-    return _published_count(home, "select count(*) from marts.fct_policy_release where url like ?",
-                            [f"%{url_suffix}"])
+    return _published_count(home, "select count(*) from marts.fct_policy_release where url like ?", [f"%{url_suffix}"])
 
 
 def _all_runs(af: cluster.AirflowCluster) -> dict[str, list[dict[str, Any]]]:
@@ -93,17 +97,26 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         timings["postgres_s"] = time.monotonic() - started
         replay.start()
         settings = Settings.load()
-        missing = [name for name in settings.source_names()
-                   if settings.source(name).kind != "files" and env_url_name(name) not in replay.env]
+        missing = [
+            name
+            for name in settings.source_names()
+            if settings.source(name).kind != "files" and env_url_name(name) not in replay.env
+        ]
         assert not missing, f"sources without a replay would reach the live web: {missing}"
 
         api_port = cluster.free_port()
-        base = {**os.environ, **replay.env, "EDUOPEN_WATCH_POLL_S": str(WATCH_POLL_S),
-                "EDUOPEN_LANDING_SETTLE_S": "1", "EDUOPEN_TASK_RETRIES": "0",
-                # The latency setting: one `dbt build` task rather than a task per dbt node.
-                "EDUOPEN_DBT_TASKS": "single"}
+        base = {
+            **os.environ,
+            **replay.env,
+            "EDUOPEN_WATCH_POLL_S": str(WATCH_POLL_S),
+            "EDUOPEN_LANDING_SETTLE_S": "1",
+            "EDUOPEN_TASK_RETRIES": "0",
+            # The latency setting: one `dbt build` task rather than a task per dbt node.
+            "EDUOPEN_DBT_TASKS": "single",
+        }
         env = cluster.airflow_deployment_env(
-            airflow_env(home, base), api_port=api_port,
+            airflow_env(home, base),
+            api_port=api_port,
             database_url=pg.url("airflow", sync_driver),
             async_database_url=pg.url("airflow", async_driver) if async_driver else None,
         )
@@ -115,16 +128,34 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         timings["db_migrate_s"] = af.cli("db", "migrate")
         started = time.monotonic()
         af.start()
-        cluster.wait_for("the four Airflow components to report healthy", af.healthy, timeout_s=180,
-                         interval_s=1, alive=af.assert_alive)
+        cluster.wait_for(
+            "the four Airflow components to report healthy",
+            af.healthy,
+            timeout_s=180,
+            interval_s=1,
+            alive=af.assert_alive,
+        )
         timings["components_healthy_s"] = time.monotonic() - started
-        af.api("POST", "/pools", json={"name": "eduopen_duckdb_writer", "slots": 1,
-                                       "description": "EduOpen: one writer per DuckDB file at a time"})
+        af.api(
+            "POST",
+            "/pools",
+            json={
+                "name": "eduopen_duckdb_writer",
+                "slots": 1,
+                "description": "EduOpen: one writer per DuckDB file at a time",
+            },
+        )
         listed = cluster.wait_for(
             "the DAG processor to register every EduOpen DAG",
-            lambda: (dags := {d["dag_id"] for d in af.api("GET", "/dags", params={"limit": 100})["dags"]})
-            >= set(EDUOPEN_DAGS) and dags,
-            timeout_s=120, interval_s=1, alive=af.assert_alive)
+            lambda: (
+                (dags := {d["dag_id"] for d in af.api("GET", "/dags", params={"limit": 100})["dags"]})
+                >= set(EDUOPEN_DAGS)
+                and dags
+            ),
+            timeout_s=120,
+            interval_s=1,
+            alive=af.assert_alive,
+        )
         assert af.api("GET", "/importErrors")["total_entries"] == 0
         assert set(EDUOPEN_DAGS) <= listed
         timings["dags_registered_s"] = time.monotonic() - started
@@ -133,22 +164,35 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         unpaused = time.monotonic()
         for dag_id in EDUOPEN_DAGS:
             assert af.api("PATCH", f"/dags/{dag_id}", json={"is_paused": False})["is_paused"] is False
-        cluster.wait_for("the first publish of the warehouse", lambda: _releases(home) > 0,
-                         timeout_s=300, interval_s=1, alive=af.assert_alive)
+        cluster.wait_for(
+            "the first publish of the warehouse",
+            lambda: _releases(home) > 0,
+            timeout_s=300,
+            interval_s=1,
+            alive=af.assert_alive,
+        )
         timings["first_publish_s"] = time.monotonic() - unpaused
         assert _releases(home, NEW_RELEASE) == 0
         watch_state = state_dir(home) / "release_listings.json"
-        cluster.wait_for("the first pipeline to settle and the release watcher to poll",
-                         lambda: _quiet(af) and watch_state.exists(), timeout_s=240, interval_s=1,
-                         alive=af.assert_alive)
+        cluster.wait_for(
+            "the first pipeline to settle and the release watcher to poll",
+            lambda: _quiet(af) and watch_state.exists(),
+            timeout_s=240,
+            interval_s=1,
+            alive=af.assert_alive,
+        )
         before = {dag_id: {run["dag_run_id"] for run in runs} for dag_id, runs in _all_runs(af).items()}
 
         # -- a new release appears at the source --------------------------------------------------
         assert replay.set_scenarios("new_release") == ["new_release"]
         appeared, switched_at = time.monotonic(), datetime.now(UTC)
-        cluster.wait_for("the new release in marts.fct_policy_release of the published warehouse",
-                         lambda: _releases(home, NEW_RELEASE) == 1, timeout_s=FRESHNESS_TIMEOUT_S,
-                         interval_s=0.25, alive=af.assert_alive)
+        cluster.wait_for(
+            "the new release in marts.fct_policy_release of the published warehouse",
+            lambda: _releases(home, NEW_RELEASE) == 1,
+            timeout_s=FRESHNESS_TIMEOUT_S,
+            interval_s=0.25,
+            alive=af.assert_alive,
+        )
         freshness_s = time.monotonic() - appeared
         timings["freshness_s"] = freshness_s
         print(f"\nfreshness latency (new release at the source -> published): {freshness_s:.1f} s")
@@ -157,12 +201,15 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         # -- an analyst drops a file: the landing watcher runs its DAG ----------------------------
         dropped = home.landing / "uis_browser_export.csv"
         dropped.write_bytes(UIS_BROWSER_EXPORT)
-        cluster.wait_for("the landing DAG to load the dropped file",
-                         lambda: (home.landing / "processed" / dropped.name).exists(), timeout_s=120,
-                         interval_s=0.5, alive=af.assert_alive)
+        cluster.wait_for(
+            "the landing DAG to load the dropped file",
+            lambda: (home.landing / "processed" / dropped.name).exists(),
+            timeout_s=120,
+            interval_s=0.5,
+            alive=af.assert_alive,
+        )
 
-        cluster.wait_for("every run to finish", lambda: _quiet(af), timeout_s=240, interval_s=1,
-                         alive=af.assert_alive)
+        cluster.wait_for("every run to finish", lambda: _quiet(af), timeout_s=240, interval_s=1, alive=af.assert_alive)
         runs = _all_runs(af)
         triggered = _assert_runs(af, runs, before)
         path = _freshness_path(af, runs, before, triggered, switched_at)
@@ -173,8 +220,9 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         # ingest's runs (scheduled by the watcher, no-change sources skipped).
         dom = af.render("/dags?tags=eduopen", height=1000, screenshot_to=ARTIFACTS / "airflow-ui.png")
         assert all(dag_id in dom for dag_id in EDUOPEN_DAGS), "the DAG list did not render"
-        dom = af.render("/dags/eduopen_ingest_releases/runs", height=900,
-                        screenshot_to=ARTIFACTS / "airflow-ui-release-runs.png")
+        dom = af.render(
+            "/dags/eduopen_ingest_releases/runs", height=900, screenshot_to=ARTIFACTS / "airflow-ui-release-runs.png"
+        )
         assert "Asset Triggered" in dom and "Success" in dom
         print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
     finally:
@@ -184,24 +232,31 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         pg.stop()
 
 
-def _write_freshness(freshness_s: float, timings: dict[str, float],
-                     path: dict[str, float] | None = None) -> None:
+def _write_freshness(freshness_s: float, timings: dict[str, float], path: dict[str, float] | None = None) -> None:
     """`test-artifacts/freshness.json`, read by the benchmarks (issue 8: freshness_s)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    (ARTIFACTS / "freshness.json").write_text(json.dumps({
-        "freshness_s": round(freshness_s, 1), "watch_poll_s": WATCH_POLL_S, "cores": os.cpu_count(),
-        "timings_s": {k: round(v, 1) for k, v in timings.items()},
-        # Seconds after the release appeared at which each step of its way was reached.
-        "path_s": {k: round(v, 1) for k, v in (path or {}).items()},
-    }, indent=1) + "\n", encoding="utf-8")
+    (ARTIFACTS / "freshness.json").write_text(
+        json.dumps(
+            {
+                "freshness_s": round(freshness_s, 1),
+                "watch_poll_s": WATCH_POLL_S,
+                "cores": os.cpu_count(),
+                "timings_s": {k: round(v, 1) for k, v in timings.items()},
+                # Seconds after the release appeared at which each step of its way was reached.
+                "path_s": {k: round(v, 1) for k, v in (path or {}).items()},
+            },
+            indent=1,
+        )
+        + "\n",
+        encoding="utf-8",
+    )
 
 
 def _at(stamp: str) -> datetime:
     return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
-def _new_runs(runs: dict[str, list[dict[str, Any]]], before: dict[str, set[str]],
-              dag_id: str) -> list[dict[str, Any]]:
+def _new_runs(runs: dict[str, list[dict[str, Any]]], before: dict[str, set[str]], dag_id: str) -> list[dict[str, Any]]:
     return [run for run in runs[dag_id] if run["dag_run_id"] not in before[dag_id]]
 
 
@@ -209,13 +264,16 @@ def _task(af: cluster.AirflowCluster, dag_id: str, run_id: str, task_id: str) ->
     return af.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}")
 
 
-def _freshness_path(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]]],
-                    before: dict[str, set[str]], ingest_run: dict[str, Any],
-                    switched_at: datetime) -> dict[str, float]:
+def _freshness_path(
+    af: cluster.AirflowCluster,
+    runs: dict[str, list[dict[str, Any]]],
+    before: dict[str, set[str]],
+    ingest_run: dict[str, Any],
+    switched_at: datetime,
+) -> dict[str, float]:
     """Where the time between the release appearing and its publication went, from the run records."""
     dag_id = "eduopen_ingest_releases"
-    (event,) = af.api("GET", f"/dags/{dag_id}/dagRuns/{ingest_run['dag_run_id']}/upstreamAssetEvents")[
-        "asset_events"]
+    (event,) = af.api("GET", f"/dags/{dag_id}/dagRuns/{ingest_run['dag_run_id']}/upstreamAssetEvents")["asset_events"]
     moe_zh_end = _task(af, dag_id, ingest_run["dag_run_id"], "ingest_moe_zh")["end_date"]
     warehouse = _new_runs(runs, before, "eduopen_warehouse")[0]
     publish_end = _task(af, "eduopen_warehouse", warehouse["dag_run_id"], "publish")["end_date"]
@@ -229,8 +287,9 @@ def _freshness_path(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, A
     return {step: (_at(stamp) - switched_at).total_seconds() for step, stamp in steps.items()}
 
 
-def _assert_runs(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]]],
-                 before: dict[str, set[str]]) -> dict[str, Any]:
+def _assert_runs(
+    af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]]], before: dict[str, set[str]]
+) -> dict[str, Any]:
     """Every run succeeded; the release went watcher -> ingest -> warehouse; no-change runs were silent."""
     for dag_id, dag_runs in runs.items():
         assert dag_runs, f"{dag_id} never ran"
@@ -240,8 +299,9 @@ def _assert_runs(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]
     after = _new_runs(runs, before, "eduopen_ingest_releases")
     triggered = [r for r in after if r["run_type"] == "asset_triggered"]
     assert triggered, f"no asset-triggered ingest run after the release appeared: {after}"
-    events = af.api("GET", f"/dags/eduopen_ingest_releases/dagRuns/{triggered[0]['dag_run_id']}/"
-                           "upstreamAssetEvents")["asset_events"]
+    events = af.api("GET", f"/dags/eduopen_ingest_releases/dagRuns/{triggered[0]['dag_run_id']}/upstreamAssetEvents")[
+        "asset_events"
+    ]
     assert [e["uri"] for e in events] == ["eduopen://watch/release-listings"]
     assert events[0]["extra"]["from_trigger"] is True
     assert events[0]["extra"]["payload"]["sample"][0].endswith(NEW_RELEASE)
@@ -249,11 +309,15 @@ def _assert_runs(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]
 
     # A run that found nothing new ends with every ingest task skipped and emits no raw Asset event,
     # so it schedules no warehouse run.
-    raw_events = af.api("GET", "/assets/events", params={"source_dag_id": "eduopen_ingest_releases",
-                                                         "limit": 100})["asset_events"]
+    raw_events = af.api("GET", "/assets/events", params={"source_dag_id": "eduopen_ingest_releases", "limit": 100})[
+        "asset_events"
+    ]
     announcing = {e["source_run_id"] for e in raw_events if e["uri"] == "eduopen://raw/releases"}
-    silent = [r["dag_run_id"] for r in runs["eduopen_ingest_releases"]
-              if set(af.task_states("eduopen_ingest_releases", r["dag_run_id"]).values()) == {"skipped"}]
+    silent = [
+        r["dag_run_id"]
+        for r in runs["eduopen_ingest_releases"]
+        if set(af.task_states("eduopen_ingest_releases", r["dag_run_id"]).values()) == {"skipped"}
+    ]
     # On unpausing, the cron fallback's first run and the watcher's first event overlap: whichever
     # run comes second finds nothing new.
     assert silent, "expected at least one no-change ingest run"
@@ -262,8 +326,10 @@ def _assert_runs(af: cluster.AirflowCluster, runs: dict[str, list[dict[str, Any]
     assert warehouse_after and all(r["run_type"] == "asset_triggered" for r in warehouse_after)
 
     # The dropped file was loaded by a run its watcher scheduled.
-    landing = [run["dag_run_id"] for run in _new_runs(runs, before, "eduopen_ingest_landing")
-               if run["run_type"] == "asset_triggered"]
-    assert [af.task_states("eduopen_ingest_landing", run_id) for run_id in landing] == [
-        {"ingest_landing": "success"}]
+    landing = [
+        run["dag_run_id"]
+        for run in _new_runs(runs, before, "eduopen_ingest_landing")
+        if run["run_type"] == "asset_triggered"
+    ]
+    assert [af.task_states("eduopen_ingest_landing", run_id) for run_id in landing] == [{"ingest_landing": "success"}]
     return triggered[0]

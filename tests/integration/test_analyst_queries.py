@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import yaml
 
-from ingest.config import DBT_PROJECT_DIR, PROJECT_DIR, Home
+from eduopen.core.config import DBT_PROJECT_DIR, PROJECT_DIR, Home
 from tests.integration.test_report import build_published_home
 
 QUERIES_FILE = PROJECT_DIR / "docs" / "analyst_queries.sql"
@@ -41,7 +41,7 @@ def load_queries(path: Path = QUERIES_FILE) -> list[Query]:
     marks = list(NAME_RE.finditer(text))
     queries = []
     for mark, following in zip(marks, [*marks[1:], None], strict=True):
-        sql = text[mark.end():following.start() if following else len(text)].strip().rstrip(";").strip()
+        sql = text[mark.end() : following.start() if following else len(text)].strip().rstrip(";").strip()
         queries.append(Query(mark["name"], sql))
     return queries
 
@@ -61,12 +61,12 @@ def project_like_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     build_published_home(home)
     con = duckdb.connect(str(home.warehouse), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()]
+        tables = [
+            t for (t,) in con.execute("select table_name from duckdb_tables() where schema_name = 'marts'").fetchall()
+        ]
         for table in tables:
             target = str(home.exports / f"{table}.parquet").replace("'", "''")
-            con.execute(f"copy (select * from marts.\"{table}\") to '{target}' "
-                        "(format parquet, compression zstd)")
+            con.execute(f"copy (select * from marts.\"{table}\") to '{target}' (format parquet, compression zstd)")
     finally:
         con.close()
     return root
@@ -84,12 +84,10 @@ def test_the_queries_file_names_every_query_and_each_is_one_statement() -> None:
 
 
 @pytest.mark.parametrize("query", QUERIES, ids=[q.name for q in QUERIES])
-def test_example_query_returns_rows(query: Query, project_like_dir: Path,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_query_returns_rows(query: Query, project_like_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(project_like_dir)
     # A BI tool over the exports has no warehouse: parquet queries must not need one.
-    con = (duckdb.connect() if query.reads_parquet
-           else duckdb.connect("data/warehouse.duckdb", read_only=True))
+    con = duckdb.connect() if query.reads_parquet else duckdb.connect("data/warehouse.duckdb", read_only=True)
     try:
         rows = con.execute(query.sql).fetchall()
     finally:
@@ -97,19 +95,20 @@ def test_example_query_returns_rows(query: Query, project_like_dir: Path,
     assert rows, f"{query.name!r} returned no rows"
 
 
-def test_china_series_query_keeps_missing_years_missing(project_like_dir: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_china_series_query_keeps_missing_years_missing(
+    project_like_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(project_like_dir)
     query = next(q for q in QUERIES if q.name.startswith("Students coming to China"))
     with duckdb.connect("data/warehouse.duckdb", read_only=True) as con:
-        rows = {year: (outbound, ratio)
-                for year, _, _, outbound, _, ratio, _ in con.execute(query.sql).fetchall()}
+        rows = {year: (outbound, ratio) for year, _, _, outbound, _, ratio, _ in con.execute(query.sql).fetchall()}
     assert rows[2017] == (None, None)  # outbound missing in the fixture: no ratio, no zero
     assert rows[2015][1] == round(120_000 / 520_000, 3)
 
 
-def test_the_whole_file_runs_as_one_script_like_the_duckdb_cli(project_like_dir: Path,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_whole_file_runs_as_one_script_like_the_duckdb_cli(
+    project_like_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # `duckdb -readonly data/warehouse.duckdb < docs/analyst_queries.sql` runs the file top to bottom.
     monkeypatch.chdir(project_like_dir)
     with duckdb.connect("data/warehouse.duckdb", read_only=True) as con:
@@ -133,7 +132,12 @@ def test_fixture_mart_has_exactly_the_dbt_contract_columns(table: str, tmp_path:
     home = Home(tmp_path / "data")
     build_published_home(home)
     with duckdb.connect(str(home.warehouse), read_only=True) as con:
-        fixture = [c for (c,) in con.execute(
-            "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? "
-            "order by column_index", [table]).fetchall()]
+        fixture = [
+            c
+            for (c,) in con.execute(
+                "select column_name from duckdb_columns() where schema_name = 'marts' and table_name = ? "
+                "order by column_index",
+                [table],
+            ).fetchall()
+        ]
     assert fixture == contracts[table]

@@ -29,8 +29,8 @@ import jsonschema
 import pytest
 import yaml
 
-from ingest.airflow_local import WRITER_POOL
-from ingest.config import PROJECT_DIR
+from eduopen.core.config import PROJECT_DIR
+from eduopen.orchestration.pools import WRITER_POOL
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -42,15 +42,25 @@ DEPLOY_DIR = PROJECT_DIR / "deploy"
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "data" / "compose-spec" / "compose-spec.json"
 PLACEHOLDER = "change-me"
 
-AIRFLOW_SERVICES = {"airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor",
-                    "airflow-triggerer", "airflow-worker"}
+AIRFLOW_SERVICES = {
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+    "airflow-worker",
+}
 CELERY_SERVICES = {"redis", "airflow-worker"}
 EXPECTED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis"}
-READ_ONLY_CODE_MOUNTS = {"./dags": "/opt/eduopen/dags", "./dbt_project": "/opt/eduopen/dbt_project",
-                         "./expectations": "/opt/eduopen/expectations"}
+READ_ONLY_CODE_MOUNTS = {
+    "./dags": "/opt/eduopen/dags",
+    "./dbt_project": "/opt/eduopen/dbt_project",
+    "./expectations": "/opt/eduopen/expectations",
+}
 
 
 # --- Compose's variable interpolation (the subset of the spec the file uses, and its errors) -----
+
 
 class MissingVariable(Exception):
     """`${NAME:?message}` (or `${NAME?message}`) with NAME unset: Compose refuses the file."""
@@ -106,6 +116,7 @@ def variables_used(node: Any) -> set[str]:
 
 # --- the files ------------------------------------------------------------------------------------
 
+
 def read_env_file(path: Path) -> dict[str, str]:
     """KEY=VALUE lines of a dotenv file (comments and blanks skipped)."""
     values = {}
@@ -159,11 +170,17 @@ def depends_on(service: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def run_new_env(path: Path, *extra: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(DEPLOY_DIR / "new_env.py"), str(path), *extra],
-                          capture_output=True, text=True, timeout=30, check=False)
+    return subprocess.run(
+        [sys.executable, str(DEPLOY_DIR / "new_env.py"), str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
 
 
 # --- the Compose Specification --------------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def schema_validator() -> jsonschema.Draft7Validator:
@@ -173,8 +190,7 @@ def schema_validator() -> jsonschema.Draft7Validator:
 
 
 def _schema_errors(validator: jsonschema.Draft7Validator, document: Any) -> list[str]:
-    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}"
-            for e in validator.iter_errors(document)]
+    return [f"{'/'.join(map(str, e.absolute_path)) or '<root>'}: {e.message}" for e in validator.iter_errors(document)]
 
 
 def test_vendored_schema_is_the_file_its_provenance_note_names() -> None:
@@ -209,6 +225,7 @@ def test_compose_file_uses_no_obsolete_top_level_version(compose_raw: dict[str, 
 
 # --- variables and secrets ------------------------------------------------------------------------
 
+
 def test_every_variable_the_compose_file_reads_is_documented_in_env_example(
     compose_raw: dict[str, Any],
 ) -> None:
@@ -220,8 +237,14 @@ def test_every_variable_the_compose_file_reads_is_documented_in_env_example(
 def test_every_secret_is_required_from_env_with_no_default() -> None:
     text = COMPOSE_FILE.read_text(encoding="utf-8")
     secrets = secret_names()
-    assert {"POSTGRES_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "AIRFLOW_FERNET_KEY", "AIRFLOW_JWT_SECRET",
-            "AIRFLOW_API_SECRET_KEY", "REDIS_PASSWORD"} <= secrets
+    assert {
+        "POSTGRES_PASSWORD",
+        "AIRFLOW_ADMIN_PASSWORD",
+        "AIRFLOW_FERNET_KEY",
+        "AIRFLOW_JWT_SECRET",
+        "AIRFLOW_API_SECRET_KEY",
+        "REDIS_PASSWORD",
+    } <= secrets
     for name in secrets:
         uses = re.findall(r"\$\{" + name + r"([^}]*)\}", text)
         assert uses, f"{name} is in .env.example but the compose file never reads it"
@@ -268,8 +291,11 @@ def deployment_files() -> list[Path]:
 
 
 def test_no_literal_passwords_in_the_deployment_files() -> None:
-    leaks = {str(p.relative_to(PROJECT_DIR)): found for p in deployment_files()
-             if (found := literal_secrets(p.read_text(encoding="utf-8")))}
+    leaks = {
+        str(p.relative_to(PROJECT_DIR)): found
+        for p in deployment_files()
+        if (found := literal_secrets(p.read_text(encoding="utf-8")))
+    }
     assert leaks == {}
 
 
@@ -290,11 +316,15 @@ def test_env_file_is_kept_out_of_git_and_out_of_the_image() -> None:
         pytest.skip("not a git checkout")
     ignored = subprocess.run(["git", "check-ignore", "--quiet", ".env"], cwd=PROJECT_DIR, check=False)
     assert ignored.returncode == 0, ".gitignore must ignore .env"
-    tracked = subprocess.run(["git", "ls-files", "--", ".env"], cwd=PROJECT_DIR, capture_output=True,
-                             text=True, check=True)
+    tracked = subprocess.run(
+        ["git", "ls-files", "--", ".env"], cwd=PROJECT_DIR, capture_output=True, text=True, check=True
+    )
     assert tracked.stdout.strip() == ""
-    patterns = [line.strip() for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
-                if line.strip() and not line.lstrip().startswith("#")]
+    patterns = [
+        line.strip()
+        for line in DOCKERIGNORE.read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
     # An allow-list: everything is excluded, then only the named paths come back.
     assert patterns[0] == "*"
     allowed = [p[1:].rstrip("/") for p in patterns if p.startswith("!")]
@@ -312,16 +342,19 @@ def test_secrets_reach_airflow_only_through_settings_its_secret_masker_redacts(
     for name in compose_raw["services"]:
         for key, value in service_env(compose_raw, name).items():
             if key.startswith("AIRFLOW__") and variables_used(value) & secrets:
-                section, option = key[len("AIRFLOW__"):].lower().split("__", 1)
+                section, option = key[len("AIRFLOW__") :].lower().split("__", 1)
                 carriers.add((section, option))
     assert ("database", "sql_alchemy_conn") in carriers
-    probe = ("import json, importlib.util; from airflow.configuration import conf; "
-             "print(json.dumps({'sensitive': sorted(map(list, conf.sensitive_config_values)), "
-             "'celery_provider': importlib.util.find_spec('airflow.providers.celery') is not None}))")
+    probe = (
+        "import json, importlib.util; from airflow.configuration import conf; "
+        "print(json.dumps({'sensitive': sorted(map(list, conf.sensitive_config_values)), "
+        "'celery_provider': importlib.util.find_spec('airflow.providers.celery') is not None}))"
+    )
     env = {**os.environ, "AIRFLOW_HOME": str(tmp_path / "airflow")}
     env.pop("AIRFLOW__CORE__UNIT_TEST_MODE", None)
-    out = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True,
-                         timeout=90, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=90, check=True
+    ).stdout
     described = json.loads(out.strip().splitlines()[-1])
     sensitive = {tuple(pair) for pair in described["sensitive"]}
     # Without the provider Airflow knows [celery] only from fallback defaults, without the
@@ -332,6 +365,7 @@ def test_secrets_reach_airflow_only_through_settings_its_secret_masker_redacts(
 
 
 # --- services, dependencies, profiles -------------------------------------------------------------
+
 
 def test_the_deployment_has_exactly_the_expected_services(compose: dict[str, Any]) -> None:
     assert set(compose["services"]) == EXPECTED_SERVICES
@@ -381,8 +415,10 @@ def test_executor_defaults_to_local_and_switches_for_every_component_together(
     compose_raw: dict[str, Any], generated_env: dict[str, str]
 ) -> None:
     without = {k: v for k, v in generated_env.items() if k != "AIRFLOW_EXECUTOR"}
-    for env, expected in ((without, "LocalExecutor"),
-                          ({**without, "AIRFLOW_EXECUTOR": "CeleryExecutor"}, "CeleryExecutor")):
+    for env, expected in (
+        (without, "LocalExecutor"),
+        ({**without, "AIRFLOW_EXECUTOR": "CeleryExecutor"}, "CeleryExecutor"),
+    ):
         model = interpolate(compose_raw, env)
         assert {service_env(model, s)["AIRFLOW__CORE__EXECUTOR"] for s in AIRFLOW_SERVICES} == {expected}
 
@@ -439,6 +475,7 @@ def test_third_party_images_are_pinned(compose: dict[str, Any]) -> None:
 
 # --- the Dockerfile and the lock ------------------------------------------------------------------
 
+
 def dockerfile_instructions() -> list[tuple[str, str]]:
     """(KEYWORD, arguments) of each Dockerfile instruction, continuation lines joined."""
     instructions, pending = [], ""
@@ -471,8 +508,9 @@ def dockerfile_arg(name: str) -> str:
 
 def test_dockerfile_builds_from_the_official_image_of_the_locked_airflow_and_python() -> None:
     image = dockerfile_arg("AIRFLOW_IMAGE")
-    python = re.search(r'requires-python = ">=(\d+\.\d+)',
-                       (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))[1]
+    python = re.search(
+        r'requires-python = ">=(\d+\.\d+)', (PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8")
+    )[1]
     assert image == f"apache/airflow:{locked_version('apache-airflow')}-python{python}"
     froms = [args.split()[0] for args in instruction_args("FROM")]
     assert froms and all(f == "${AIRFLOW_IMAGE}" for f in froms), froms
@@ -491,18 +529,24 @@ def test_dockerfile_installs_the_locked_dependencies_and_the_project_as_airflow(
     assert any("pip install --no-cache-dir --no-deps --editable /opt/eduopen" in run for run in runs)
     users = instruction_args("USER")
     assert users and users[-1] == "airflow"
-    copied = {source.rstrip("/") for args in instruction_args("COPY") if not args.startswith("--from")
-              for source in args.split()[:-1]}
+    copied = {
+        source.rstrip("/")
+        for args in instruction_args("COPY")
+        if not args.startswith("--from")
+        for source in args.split()[:-1]
+    }
     assert {"ingest", "expectations", "dbt_project", "dags", "pyproject.toml", "uv.lock"} <= copied
     # Everything the build copies must pass the .dockerignore allow-list.
-    allowed = {p[1:].rstrip("/") for p in DOCKERIGNORE.read_text(encoding="utf-8").split()
-               if p.startswith("!")}
+    allowed = {p[1:].rstrip("/") for p in DOCKERIGNORE.read_text(encoding="utf-8").split() if p.startswith("!")}
     assert copied <= allowed, copied - allowed
     # The airflow CLI writes an airflow.cfg with generated keys: never at build time.
     assert not [run for run in runs if re.search(r"(^|[;&|]\s*)airflow\s", run)]
     declared = instruction_args("ENV") + instruction_args("ARG")
-    names = [re.split(r"[= ]", item, maxsplit=1)[0] for args in declared
-             for item in re.findall(r"[A-Za-z_][A-Za-z0-9_]*=\S*|^[A-Za-z_][A-Za-z0-9_]*$", args)]
+    names = [
+        re.split(r"[= ]", item, maxsplit=1)[0]
+        for args in declared
+        for item in re.findall(r"[A-Za-z_][A-Za-z0-9_]*=\S*|^[A-Za-z_][A-Za-z0-9_]*$", args)
+    ]
     assert names and not [n for n in names if re.search(r"PASSWORD|SECRET|FERNET|TOKEN", n, flags=re.I)]
 
 
@@ -512,8 +556,14 @@ def test_lock_export_of_the_dockerfile_yields_hashed_pins_of_runtime_packages(tm
         pytest.skip("uv is installed by `make env` into .tools/")
     command = re.search(r"uv export (.+?) --output-file", DOCKERFILE.read_text(encoding="utf-8"))[1].split()
     out = tmp_path / "requirements.txt"
-    subprocess.run([str(uv), "export", *command, "--output-file", str(out)], cwd=PROJECT_DIR, check=True,
-                   capture_output=True, timeout=60, env={**os.environ, "UV_OFFLINE": "1"})
+    subprocess.run(
+        [str(uv), "export", *command, "--output-file", str(out)],
+        cwd=PROJECT_DIR,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env={**os.environ, "UV_OFFLINE": "1"},
+    )
     text = out.read_text(encoding="utf-8")
     pins = dict(re.findall(r"^([a-z0-9][a-z0-9._-]*)==([^\s;\\]+)", text, flags=re.M))
     assert pins["apache-airflow"] == locked_version("apache-airflow")
@@ -563,8 +613,9 @@ class Container:
                 env.pop(key, None)
             else:
                 env[key] = value
-        return subprocess.run(["bash", str(DEPLOY_DIR / script)], env=env, capture_output=True, text=True,
-                              timeout=60, check=False)
+        return subprocess.run(
+            ["bash", str(DEPLOY_DIR / script)], env=env, capture_output=True, text=True, timeout=60, check=False
+        )
 
     def airflow_calls(self) -> list[str]:
         return self.log.read_text(encoding="utf-8").splitlines() if self.log.exists() else []
@@ -582,18 +633,30 @@ def test_init_migrates_creates_the_writer_pool_lays_out_eduopen_home_and_the_dbt
     result = container.run("init.sh")
     assert result.returncode == 0, result.stderr
     assert container.airflow_calls() == [
-        "db migrate", f"pools set {WRITER_POOL} 1 EduOpen: one writer per DuckDB file at a time"]
+        "db migrate",
+        f"pools set {WRITER_POOL} 1 EduOpen: one writer per DuckDB file at a time",
+    ]
     home = Path(container.env["EDUOPEN_HOME"])
     assert (home / "raw").is_dir() and (home / "landing").is_dir()
     # The warehouse DAG's dbt tasks come from this manifest, built from the (mounted) dbt project.
     assert "nodes" in json.loads((home / "dbt" / "manifest.json").read_text(encoding="utf-8"))
 
 
-@pytest.mark.parametrize("variable", ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET",
-                                      "AIRFLOW__API__SECRET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"])
+@pytest.mark.parametrize(
+    "variable",
+    [
+        "AIRFLOW__CORE__FERNET_KEY",
+        "AIRFLOW__API_AUTH__JWT_SECRET",
+        "AIRFLOW__API__SECRET_KEY",
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN",
+    ],
+)
 def test_init_refuses_the_env_example_placeholders(container: Container, variable: str) -> None:
-    placeholder = f"postgresql+psycopg2://airflow:{PLACEHOLDER}@postgres/airflow" \
-        if variable.endswith("SQL_ALCHEMY_CONN") else PLACEHOLDER
+    placeholder = (
+        f"postgresql+psycopg2://airflow:{PLACEHOLDER}@postgres/airflow"
+        if variable.endswith("SQL_ALCHEMY_CONN")
+        else PLACEHOLDER
+    )
     result = container.run("init.sh", **{variable: placeholder})
     assert result.returncode != 0
     assert "placeholder" in result.stderr and "deploy/new_env.py" in result.stderr
@@ -610,13 +673,11 @@ def test_init_refuses_a_malformed_fernet_key_without_printing_it(container: Cont
 def test_init_refuses_celery_executor_without_the_celery_profile(container: Container) -> None:
     # A broker host that cannot resolve, as `redis` does not when its profile is off.
     broker = container.env["AIRFLOW__CELERY__BROKER_URL"].replace("@redis:", "@redis.invalid:")
-    result = container.run("init.sh", AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
-                           AIRFLOW__CELERY__BROKER_URL=broker)
+    result = container.run("init.sh", AIRFLOW__CORE__EXECUTOR="CeleryExecutor", AIRFLOW__CELERY__BROKER_URL=broker)
     assert result.returncode != 0 and "COMPOSE_PROFILES=celery" in result.stderr
     assert container.airflow_calls() == []
     broker = container.env["AIRFLOW__CELERY__BROKER_URL"].replace("@redis:", "@localhost:")
-    result = container.run("init.sh", AIRFLOW__CORE__EXECUTOR="CeleryExecutor",
-                           AIRFLOW__CELERY__BROKER_URL=broker)
+    result = container.run("init.sh", AIRFLOW__CORE__EXECUTOR="CeleryExecutor", AIRFLOW__CELERY__BROKER_URL=broker)
     assert result.returncode == 0, result.stderr
 
 
@@ -636,15 +697,23 @@ def test_api_server_writes_the_password_file_owner_only_and_hides_the_password(
 
 
 @pytest.mark.parametrize("container", ["airflow-apiserver"], indirect=True)
-@pytest.mark.parametrize(("password", "reason"), [
-    (PLACEHOLDER, "placeholder"), ("", "set AIRFLOW_ADMIN_PASSWORD"), ("short-pw", "at least 12 characters"),
-])
+@pytest.mark.parametrize(
+    ("password", "reason"),
+    [
+        (PLACEHOLDER, "placeholder"),
+        ("", "set AIRFLOW_ADMIN_PASSWORD"),
+        ("short-pw", "at least 12 characters"),
+    ],
+)
 def test_api_server_refuses_a_placeholder_missing_or_short_password(
     container: Container, tmp_path: Path, password: str, reason: str
 ) -> None:
     passwords = tmp_path / "passwords.json"
-    result = container.run("api-server.sh", AIRFLOW_ADMIN_PASSWORD=password,
-                           AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords))
+    result = container.run(
+        "api-server.sh",
+        AIRFLOW_ADMIN_PASSWORD=password,
+        AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE=str(passwords),
+    )
     assert result.returncode != 0 and reason in result.stderr
     assert not passwords.exists()
     assert container.airflow_calls() == []
@@ -661,6 +730,7 @@ def test_celery_worker_starts_only_under_the_celery_executor(container: Containe
 
 
 # --- deploy/new_env.py ----------------------------------------------------------------------------
+
 
 def test_new_env_generates_every_secret_in_a_private_file(tmp_path: Path) -> None:
     from cryptography.fernet import Fernet
@@ -693,6 +763,7 @@ def test_new_env_never_overwrites_an_existing_env(tmp_path: Path) -> None:
 
 # --- Docker Compose itself, where its CLI exists -----------------------------------------------------
 
+
 def compose_cli() -> list[str] | None:
     """`docker compose` (the plugin) or a standalone Compose v2 `docker-compose`, if present."""
     candidates = []
@@ -701,8 +772,7 @@ def compose_cli() -> list[str] | None:
     if shutil.which("docker-compose"):
         candidates.append(["docker-compose"])
     for cli in candidates:
-        probe = subprocess.run([*cli, "version", "--short"], capture_output=True, text=True, timeout=30,
-                               check=False)
+        probe = subprocess.run([*cli, "version", "--short"], capture_output=True, text=True, timeout=30, check=False)
         if probe.returncode == 0 and re.match(r"v?2\.", probe.stdout.strip()):
             return cli
     return None
@@ -718,10 +788,24 @@ def test_docker_compose_config_accepts_the_file(tmp_path: Path, profiles: str) -
     if profiles:
         with env_file.open("a", encoding="utf-8") as out:
             out.write(f"COMPOSE_PROFILES={profiles}\nAIRFLOW_EXECUTOR=CeleryExecutor\n")
-    result = subprocess.run([*cli, "--project-directory", str(PROJECT_DIR), "--env-file", str(env_file),
-                             "--file", str(COMPOSE_FILE), "config", "--services"],
-                            capture_output=True, text=True, timeout=60, check=False,
-                            env={k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")})
+    result = subprocess.run(
+        [
+            *cli,
+            "--project-directory",
+            str(PROJECT_DIR),
+            "--env-file",
+            str(env_file),
+            "--file",
+            str(COMPOSE_FILE),
+            "config",
+            "--services",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={k: v for k, v in os.environ.items() if not k.startswith("COMPOSE_")},
+    )
     assert result.returncode == 0, result.stderr
     expected = EXPECTED_SERVICES if profiles else EXPECTED_SERVICES - CELERY_SERVICES
     assert set(result.stdout.split()) == expected

@@ -1,7 +1,7 @@
 """Write–audit–publish: the GX gate on audit.duckdb and the atomic publish to warehouse.duckdb.
 
 The audit warehouse is built with plain DuckDB SQL in the warehouse contract's shape (no dbt,
-`expectations.synthetic`), so the gate is tested on exactly the defects it must stop. Validating
+`tests.support.synthetic_marts`), so the gate is tested on exactly the defects it must stop. Validating
 costs a few seconds of GX, so homes are built once per module and copied for each test.
 """
 
@@ -19,14 +19,14 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from expectations.synthetic import SyntheticSize, build_synthetic_audit
-from ingest.config import Home
-from ingest.errors import ConfigError, PublishError, ValidationFailed
+from eduopen.core.config import Home
+from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
 from ingest.raw_store import SCHEMA
+from tests.support.synthetic_marts import SyntheticSize, build_synthetic_audit
 
 pytestmark = pytest.mark.timeout(300)
 
-# A small synthetic warehouse (expectations.synthetic): 20 countries AAA..AAT and China, 10 years.
+# A small synthetic warehouse (tests.support.synthetic_marts): 20 countries AAA..AAT and China, 10 years.
 SMALL = SyntheticSize(releases=12, observations=600, flow_observations=800, years=10, countries=21)
 FIRST_YEAR = 2016
 
@@ -89,7 +89,7 @@ def gate():
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict, dict]:
     """A home whose clean audit build was validated and published: (home, validation, publish, rows)."""
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     home = Home(tmp_path_factory.mktemp("published") / "home").ensure()
     rows = build_audit(home.audit)
@@ -147,25 +147,32 @@ def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gat
 # -- the gate blocks, the published warehouse stays as it was ----------------------------------
 CORRUPTIONS = {
     "negative_inbound_students": (
-        "update marts.fct_student_mobility set inbound_students = -5 "
-        f"where mobility_id = 'AAA-{FIRST_YEAR + 2}'",
-        "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_students)"),
+        f"update marts.fct_student_mobility set inbound_students = -5 where mobility_id = 'AAA-{FIRST_YEAR + 2}'",
+        "marts.fct_student_mobility",
+        "expect_column_values_to_be_between(inbound_students)",
+    ),
     "duplicate_release_id": (
         "insert into marts.fct_policy_release select * from marts.fct_policy_release limit 1",
-        "marts.fct_policy_release", "expect_column_values_to_be_unique(release_id)"),
+        "marts.fct_policy_release",
+        "expect_column_values_to_be_unique(release_id)",
+    ),
     "rows_dropped_more_than_half": (
         f"delete from marts.fct_student_mobility where year >= {FIRST_YEAR + 4}",  # 210 -> 84 rows: -60 %
-        "marts.fct_student_mobility", "row_count_vs_published()"),
+        "marts.fct_student_mobility",
+        "row_count_vs_published()",
+    ),
     "null_country_iso3": (
-        "update marts.fct_student_mobility set country_iso3 = null "
-        f"where mobility_id = 'AAB-{FIRST_YEAR + 5}'",
-        "marts.fct_student_mobility", "expect_column_values_to_not_be_null(country_iso3)"),
+        f"update marts.fct_student_mobility set country_iso3 = null where mobility_id = 'AAB-{FIRST_YEAR + 5}'",
+        "marts.fct_student_mobility",
+        "expect_column_values_to_not_be_null(country_iso3)",
+    ),
     "nan_mobility_rate": (
         "update marts.fct_student_mobility set inbound_mobility_rate = 'nan'::double "
         f"where mobility_id = 'AAC-{FIRST_YEAR + 1}'",
-        "marts.fct_student_mobility", "expect_column_values_to_be_between(inbound_mobility_rate)"),
-    "required_mart_missing": (
-        "drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
+        "marts.fct_student_mobility",
+        "expect_column_values_to_be_between(inbound_mobility_rate)",
+    ),
+    "required_mart_missing": ("drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
 }
 
 
@@ -173,7 +180,7 @@ CORRUPTIONS = {
 def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untouched(
     name: str, published, gate, tmp_path: Path
 ) -> None:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     statement, suite, label = CORRUPTIONS[name]
     home = copy_home(published[0], tmp_path / "home")
@@ -207,8 +214,11 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
 def test_failure_record_names_column_and_observed_values(published, gate, tmp_path: Path) -> None:
     home = copy_home(published[0], tmp_path / "home")
     # Not China's row: that one would also break the scorecard's cross-check.
-    sql(home.audit, "update marts.fct_student_mobility set inbound_students = -7 "
-                    f"where year = {FIRST_YEAR + 3} and country_iso3 <> 'CHN'")
+    sql(
+        home.audit,
+        "update marts.fct_student_mobility set inbound_students = -7 "
+        f"where year = {FIRST_YEAR + 3} and country_iso3 <> 'CHN'",
+    )
     with pytest.raises(ValidationFailed, match=r"^1 expectation failed: "):
         gate(home)
     (failed,) = record(home)["failed"]
@@ -224,7 +234,7 @@ def test_failure_record_names_column_and_observed_values(published, gate, tmp_pa
 
 # -- publish refuses what the gate did not pass -------------------------------------------------
 def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     home = Home(tmp_path / "home").ensure()
     build_audit(home.audit)
@@ -233,9 +243,8 @@ def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
     assert not home.warehouse.exists()
 
 
-def test_audit_modified_after_validation_is_refused(validated_v2: tuple[Home, dict],
-                                                   tmp_path: Path) -> None:
-    from ingest.publish import publish
+def test_audit_modified_after_validation_is_refused(validated_v2: tuple[Home, dict], tmp_path: Path) -> None:
+    from eduopen.publish import publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     before = sha256(home.warehouse)
@@ -261,13 +270,18 @@ print(rows, total, flush=True)
 def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     validated_v2: tuple[Home, dict], tmp_path: Path
 ) -> None:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     old_rows = scalar(home.warehouse, "select count(*) from marts.fct_student_mobility")
     old_total = scalar(home.warehouse, "select sum(inbound_students) from marts.fct_student_mobility")
-    reader = subprocess.Popen([sys.executable, "-c", READER, str(home.warehouse)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", READER, str(home.warehouse)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert reader.stdout.readline().strip() == "ready"
         result = publish(home)
@@ -282,9 +296,10 @@ def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     assert result["version_kept"] and Path(result["version_kept"]).parent == home.versions
 
 
-def test_rollback_restores_the_previous_version_and_its_exports(published, validated_v2: tuple[Home, dict],
-                                                                 tmp_path: Path) -> None:
-    from ingest.publish import list_versions, publish
+def test_rollback_restores_the_previous_version_and_its_exports(
+    published, validated_v2: tuple[Home, dict], tmp_path: Path
+) -> None:
+    from eduopen.publish import list_versions, publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     v1 = sha256(home.warehouse)
@@ -295,8 +310,7 @@ def test_rollback_restores_the_previous_version_and_its_exports(published, valid
     result = publish(home, rollback=True)
     assert sha256(home.warehouse) == result["sha256"] == v1
     assert result["rows"]["fct_student_mobility"] == 210
-    assert scalar(None, "select count(*) from read_parquet("
-                  f"'{home.exports / 'fct_student_mobility.parquet'}')") == 210
+    assert scalar(None, f"select count(*) from read_parquet('{home.exports / 'fct_student_mobility.parquet'}')") == 210
     # v2 is kept, marked rolled back, so a further rollback does not flip back to it.
     (kept,) = list_versions(home)
     assert kept.name.endswith(".rolledback.duckdb") and sha256(kept) == v2
@@ -309,7 +323,7 @@ def test_rollback_restores_the_previous_version_and_its_exports(published, valid
 
 
 def test_publish_keeps_only_the_newest_versions(validated_v2: tuple[Home, dict], tmp_path: Path) -> None:
-    from ingest.publish import list_versions, publish
+    from eduopen.publish import list_versions, publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     for stamp in ("20250101T000000000000Z", "20250201T000000000000Z", "20250301T000000000000Z"):
@@ -323,7 +337,7 @@ def test_publish_keeps_only_the_newest_versions(validated_v2: tuple[Home, dict],
 
 
 def test_republishing_the_same_build_changes_nothing(published, tmp_path: Path) -> None:
-    from ingest.publish import list_versions, publish
+    from eduopen.publish import list_versions, publish
 
     home = copy_home(published[0], tmp_path / "home")
     before = sha256(home.warehouse)
@@ -342,10 +356,15 @@ def test_raw_suites_match_the_raw_catalog_ddl() -> None:
     for spec in load_suite_specs():
         if spec.schema != "raw":
             continue
-        (columns,) = [e.kwargs["column_set"] for e in spec.expectations
-                      if e.type == "expect_table_columns_to_match_set"]
-        ddl = [r[0] for r in con.execute(
-            "select column_name from duckdb_columns() where table_name = ?", [spec.table_name]).fetchall()]
+        (columns,) = [
+            e.kwargs["column_set"] for e in spec.expectations if e.type == "expect_table_columns_to_match_set"
+        ]
+        ddl = [
+            r[0]
+            for r in con.execute(
+                "select column_name from duckdb_columns() where table_name = ?", [spec.table_name]
+            ).fetchall()
+        ]
         assert sorted(columns) == sorted(ddl), spec.name
 
 
@@ -360,9 +379,16 @@ def test_every_mart_has_a_required_suite() -> None:
 def test_unknown_expectation_type_in_a_suite_file_is_a_config_error(tmp_path: Path) -> None:
     from expectations.loader import load_suite_specs
 
-    (tmp_path / "marts.x.json").write_text(json.dumps({
-        "name": "marts.x", "version": 1, "table": "marts.x", "required": True,
-        "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "a"}}],
-    }))
+    (tmp_path / "marts.x.json").write_text(
+        json.dumps(
+            {
+                "name": "marts.x",
+                "version": 1,
+                "table": "marts.x",
+                "required": True,
+                "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "a"}}],
+            }
+        )
+    )
     with pytest.raises(ConfigError, match="expect_column_values_to_be_purple"):
         load_suite_specs(tmp_path)

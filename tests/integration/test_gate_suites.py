@@ -1,6 +1,6 @@
 """The gate's suites cover every mart, match the dbt contracts, and stop defects in the new marts.
 
-The audit warehouse is the synthetic one of `expectations.synthetic` (plain DuckDB SQL in the
+The audit warehouse is the synthetic one of `tests.support.synthetic_marts` (plain DuckDB SQL in the
 contracts' shape, marts derived from each other with the models' logic), built once per module
 and copied for each test. Each validation costs a few seconds of GX, so defects that need not be
 proven one by one are injected together and must all be named in one run.
@@ -17,10 +17,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from eduopen.core.config import Home
+from eduopen.core.errors import PublishError, ValidationFailed
 from expectations.contracts import mart_contracts
-from expectations.synthetic import SyntheticSize, build_synthetic_audit
-from ingest.config import Home
-from ingest.errors import PublishError, ValidationFailed
+from tests.support.synthetic_marts import SyntheticSize, build_synthetic_audit
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -63,7 +63,7 @@ def gate():
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict]:
     """A home whose clean synthetic build passed the gate and was published: (home, summary, rows)."""
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     home = Home(tmp_path_factory.mktemp("suites") / "home").ensure()
     rows = build_synthetic_audit(home.audit, SMALL)
@@ -84,8 +84,14 @@ def test_every_dbt_mart_has_a_required_suite() -> None:
     missing = [m for m in mart_contracts() if f"marts.{m}" not in suites]
     assert not missing, f"marts without an expectation suite: {missing}"
     assert all(suites[f"marts.{m}"].required for m in mart_contracts())
-    assert {"fct_release_figure", "fct_mobility_flow", "mart_opening_up_scorecard", "mart_country_exchange",
-            "dim_theme", "bridge_release_theme"} <= set(mart_contracts())
+    assert {
+        "fct_release_figure",
+        "fct_mobility_flow",
+        "mart_opening_up_scorecard",
+        "mart_country_exchange",
+        "dim_theme",
+        "bridge_release_theme",
+    } <= set(mart_contracts())
 
 
 @pytest.mark.parametrize("mart", sorted(mart_contracts()))
@@ -119,26 +125,33 @@ def test_clean_build_passes_every_suite_and_is_published(published) -> None:
 
 
 # -- defects of the new marts block publish --------------------------------------------------------
-NON_CHINA_FLOW = ("(select min(flow_id) from marts.fct_mobility_flow "
-                  "where origin_iso3 <> 'CHN' and destination_iso3 <> 'CHN' and students is not null)")
-CHINA_INBOUND_YEAR = ("(select max(year) from marts.fct_student_mobility "
-                      "where country_iso3 = 'CHN' and inbound_students is not null)")
+NON_CHINA_FLOW = (
+    "(select min(flow_id) from marts.fct_mobility_flow "
+    "where origin_iso3 <> 'CHN' and destination_iso3 <> 'CHN' and students is not null)"
+)
+CHINA_INBOUND_YEAR = (
+    "(select max(year) from marts.fct_student_mobility where country_iso3 = 'CHN' and inbound_students is not null)"
+)
 
 BLOCKING = {
     "negative_flow_students": (
         f"update marts.fct_mobility_flow set students = -1 where flow_id = {NON_CHINA_FLOW}",
-        "marts.fct_mobility_flow: expect_column_values_to_be_between(students)"),
+        "marts.fct_mobility_flow: expect_column_values_to_be_between(students)",
+    ),
     "scorecard_share_above_one": (
         "update marts.mart_opening_up_scorecard set inbound_share_asean_listed = 1.5 "
         "where year = (select min(year) from marts.mart_opening_up_scorecard)",
-        "marts.mart_opening_up_scorecard: expect_column_values_to_be_between(inbound_share_asean_listed)"),
+        "marts.mart_opening_up_scorecard: expect_column_values_to_be_between(inbound_share_asean_listed)",
+    ),
     "duplicate_figure_id": (
         "insert into marts.fct_release_figure select * from marts.fct_release_figure limit 1",
-        "marts.fct_release_figure: expect_column_values_to_be_unique(figure_id)"),
+        "marts.fct_release_figure: expect_column_values_to_be_unique(figure_id)",
+    ),
     "scorecard_disagrees_with_student_mobility": (
         "update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
         f"where country_iso3 = 'CHN' and year = {CHINA_INBOUND_YEAR}",
-        "marts.mart_opening_up_scorecard: students_match_fct_student_mobility()"),
+        "marts.mart_opening_up_scorecard: students_match_fct_student_mobility()",
+    ),
 }
 
 
@@ -146,7 +159,7 @@ BLOCKING = {
 def test_defect_in_a_new_mart_blocks_publish_and_leaves_the_warehouse_untouched(
     name: str, published, gate, tmp_path: Path
 ) -> None:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     statement, label = BLOCKING[name]
     home = copy_home(published[0], tmp_path / "home")
@@ -167,53 +180,69 @@ FURTHER = {
     "unknown theme in releases_by_theme": (
         "update marts.mart_opening_up_scorecard set releases_by_theme = '{\"no_such_theme\":1}' "
         "where year = (select min(year) from marts.mart_opening_up_scorecard where releases_total > 0)",
-        {"marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()"}),
+        {"marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()"},
+    ),
     "releases_by_theme not JSON": (
         "update marts.mart_opening_up_scorecard set releases_by_theme = 'belt_and_road:2' "
         "where year = (select max(year) from marts.mart_opening_up_scorecard where releases_total > 0)",
-        {"marts.mart_opening_up_scorecard: expect_column_values_to_match_regex(releases_by_theme)",
-         "marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()"}),
+        {
+            "marts.mart_opening_up_scorecard: expect_column_values_to_match_regex(releases_by_theme)",
+            "marts.mart_opening_up_scorecard: releases_by_theme_counts_known_themes()",
+        },
+    ),
     "NaN ratio": (
         "update marts.mart_opening_up_scorecard set bringing_in_ratio = 'nan'::double "
         "where year = (select min(year) from marts.mart_opening_up_scorecard "
         "where bringing_in_ratio is not null)",
-        {"marts.mart_opening_up_scorecard: expect_column_values_to_be_between(bringing_in_ratio)"}),
+        {"marts.mart_opening_up_scorecard: expect_column_values_to_be_between(bringing_in_ratio)"},
+    ),
     "release count off": (
         "update marts.mart_opening_up_scorecard set releases_total = releases_total + 3 "
         "where year = (select max(year) from marts.mart_opening_up_scorecard)",
-        {"marts.mart_opening_up_scorecard: releases_total_matches_fct_policy_release()"}),
+        {"marts.mart_opening_up_scorecard: releases_total_matches_fct_policy_release()"},
+    ),
     "exchange disagrees with MOE's statistics": (
         "update marts.mart_country_exchange set students_to_china = students_to_china * 2 "
         "where exchange_id = (select min(exchange_id) from marts.mart_country_exchange "
         "where students_to_china > 0)",
-        {"marts.mart_country_exchange: students_match_their_sources()"}),
+        {"marts.mart_country_exchange: students_match_their_sources()"},
+    ),
     "flow to itself": (
         "update marts.fct_mobility_flow set destination_iso3 = origin_iso3 where flow_id = "
         "(select max(flow_id) from marts.fct_mobility_flow "
         "where origin_iso3 <> 'CHN' and destination_iso3 <> 'CHN')",
-        {"marts.fct_mobility_flow: no_flow_to_itself()",
-         "marts.fct_mobility_flow: flow_id_is_origin_destination_year()"}),
+        {
+            "marts.fct_mobility_flow: no_flow_to_itself()",
+            "marts.fct_mobility_flow: flow_id_is_origin_destination_year()",
+        },
+    ),
     "figure of another version": (
         "update marts.fct_release_figure set content_sha256 = sha256('another version') "
         "where figure_id = (select max(figure_id) from marts.fct_release_figure)",
-        {"marts.fct_release_figure: figures_of_the_shown_version()"}),
+        {"marts.fct_release_figure: figures_of_the_shown_version()"},
+    ),
     "negative count figure": (
         "update marts.fct_release_figure set value = -5 where figure_id = (select min(figure_id) "
         "from marts.fct_release_figure where metric = 'countries_of_origin')",
-        {"marts.fct_release_figure: counts_not_negative()"}),
+        {"marts.fct_release_figure: counts_not_negative()"},
+    ),
     "theme without keywords": (
         "update marts.dim_theme set keyword_count = 0 where theme_id = 'going_global'",
-        {"marts.dim_theme: expect_column_values_to_be_between(keyword_count)"}),
+        {"marts.dim_theme: expect_column_values_to_be_between(keyword_count)"},
+    ),
     "duplicate bridge row": (
         "insert into marts.bridge_release_theme select * from marts.bridge_release_theme limit 1",
-        {"marts.bridge_release_theme: expect_compound_columns_to_be_unique(release_id,theme_id)"}),
+        {"marts.bridge_release_theme: expect_compound_columns_to_be_unique(release_id,theme_id)"},
+    ),
     "negative raw flow": (
         "update raw.flow_observation set value = -3 where origin = 'AAC' and value is not null",
-        {"raw.flow_observation: expect_column_values_to_be_between(value)"}),
+        {"raw.flow_observation: expect_column_values_to_be_between(value)"},
+    ),
     "raw figure without its version": (
         "update raw.release_figure set content_sha256 = sha256('gone') "
         "where url = (select min(url) from raw.release_figure)",
-        {"raw.release_figure: figures_of_a_stored_version()"}),
+        {"raw.release_figure: figures_of_a_stored_version()"},
+    ),
 }
 
 
@@ -259,9 +288,11 @@ def test_evidence_batches_flag_exactly_what_whole_tables_flag(
     assert big["mode"] == "evidence" and big["batch_rows"] < big["rows"]
 
     def counts(outcome: dict) -> dict[str, int]:
-        return {f"{f['suite']}: {f['check']}({f['column'] or ''})": f["observed"]["unexpected_count"]
-                for f in outcome["failed"]
-                if isinstance(f["observed"], dict) and "unexpected_count" in f["observed"]}
+        return {
+            f"{f['suite']}: {f['check']}({f['column'] or ''})": f["observed"]["unexpected_count"]
+            for f in outcome["failed"]
+            if isinstance(f["observed"], dict) and "unexpected_count" in f["observed"]
+        }
 
     assert counts(reduced) == counts(corrupted_whole)
     assert counts(reduced)["raw.flow_observation: expect_column_values_to_be_between(value)"] > 1
@@ -270,7 +301,7 @@ def test_evidence_batches_flag_exactly_what_whole_tables_flag(
 
 
 def test_stale_releases_warn_without_blocking_publish(gate, tmp_path: Path) -> None:
-    from ingest.publish import publish
+    from eduopen.publish import publish
 
     home = Home(tmp_path / "home").ensure()
     sixty_days_ago = (datetime.now(UTC) - timedelta(days=60)).strftime("%Y-%m-%d %H:%M:%S")
@@ -291,37 +322,44 @@ def test_sql_check_outside_the_gate_fails_rather_than_passing_unchecked(gate) ->
     import expectations.duckdb_metrics  # noqa: F401 - registers the pandas providers
 
     context = gx.get_context(mode="ephemeral")
-    batch = (context.data_sources.add_pandas("audit").add_dataframe_asset("marts.t")
-             .add_batch_definition_whole_dataframe("all")
-             .get_batch(batch_parameters={"dataframe": pd.DataFrame({"x": [1, -1]})}))
-    result = batch.validate(gx.expectations.UnexpectedRowsExpectation(
-        unexpected_rows_query="select * from {batch} where x < 0"))
+    batch = (
+        context.data_sources.add_pandas("audit")
+        .add_dataframe_asset("marts.t")
+        .add_batch_definition_whole_dataframe("all")
+        .get_batch(batch_parameters={"dataframe": pd.DataFrame({"x": [1, -1]})})
+    )
+    result = batch.validate(
+        gx.expectations.UnexpectedRowsExpectation(unexpected_rows_query="select * from {batch} where x < 0")
+    )
     assert result.success is False
     assert "query_scope" in json.dumps(result.exception_info, default=str)
 
 
 EDGE_SUITE = {
-    "name": "marts.edge", "version": 1, "table": "marts.edge", "required": True,
+    "name": "marts.edge",
+    "version": 1,
+    "table": "marts.edge",
+    "required": True,
     "row_count_vs_published": False,
     "expectations": [
-        {"type": "expect_column_values_to_be_between",
-         "kwargs": {"column": "x", "min_value": 0, "max_value": 10}},
-        {"type": "expect_column_values_to_be_between",
-         "kwargs": {"column": "x", "min_value": 0, "max_value": 10, "strict_min": True, "strict_max": True}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "max_value": 10}},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "x", "min_value": 0, "max_value": 10, "strict_min": True, "strict_max": True},
+        },
         {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "x"}},
-        {"type": "expect_column_values_to_be_in_set",
-         "kwargs": {"column": "code", "value_set": ["a", "b", "ab"]}},
+        {"type": "expect_column_values_to_be_in_set", "kwargs": {"column": "code", "value_set": ["a", "b", "ab"]}},
         {"type": "expect_column_values_to_not_be_in_set", "kwargs": {"column": "code", "value_set": ["z"]}},
         {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "code", "regex": "b"}},
-        {"type": "expect_column_values_to_match_regex",
-         "kwargs": {"column": "code", "regex": "^[a-z]{1,2}$"}},
+        {"type": "expect_column_values_to_match_regex", "kwargs": {"column": "code", "regex": "^[a-z]{1,2}$"}},
         {"type": "expect_column_value_lengths_to_be_between", "kwargs": {"column": "code", "max_value": 2}},
         {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "k1"}},
         {"type": "expect_compound_columns_to_be_unique", "kwargs": {"column_list": ["k1", "k2"]}},
-        {"type": "expect_column_max_to_be_between",
-         "kwargs": {"column": "t", "max_value": "2030-01-01T00:00:00+00:00"}},
-        {"type": "expect_column_min_to_be_between",
-         "kwargs": {"column": "d", "min_value": "2000-01-01T00:00:00"}},
+        {
+            "type": "expect_column_max_to_be_between",
+            "kwargs": {"column": "t", "max_value": "2030-01-01T00:00:00+00:00"},
+        },
+        {"type": "expect_column_min_to_be_between", "kwargs": {"column": "d", "min_value": "2000-01-01T00:00:00"}},
     ],
 }
 
@@ -340,8 +378,7 @@ insert into marts.edge values
 """
 
 
-def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """NaN, NULLs in keys, strict bounds, regex search vs full match, min/max: the SQL probes pick
     the rows GX flags, so the evidence batch fails the same expectations with the same counts."""
     from expectations import pushdown
@@ -361,9 +398,12 @@ def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path,
         assert outcomes[mode]["suites"]["marts.edge"]["mode"] == mode
 
     def failures(outcome: dict) -> dict[tuple, object]:
-        return {(f["expectation_type"], json.dumps(f["kwargs"], sort_keys=True)):
-                f["observed"].get("unexpected_count") if isinstance(f["observed"], dict) else f["observed"]
-                for f in outcome["failed"]}
+        return {
+            (f["expectation_type"], json.dumps(f["kwargs"], sort_keys=True)): f["observed"].get("unexpected_count")
+            if isinstance(f["observed"], dict)
+            else f["observed"]
+            for f in outcome["failed"]
+        }
 
     whole, reduced = failures(outcomes["full"]), failures(outcomes["evidence"])
     assert len(whole) == len(EDGE_SUITE["expectations"])  # the rows above break every one
@@ -374,25 +414,39 @@ def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path,
     assert by_type["expect_column_value_lengths_to_be_between"] == 2
 
 
-def test_suites_the_probes_cannot_translate_are_validated_whole(gate, tmp_path: Path,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_suites_the_probes_cannot_translate_are_validated_whole(
+    gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A regex DuckDB's RE2 rejects (a lookahead) and an expectation without a SQL translation send
     their tables to GX whole, which judges them exactly."""
     suites = tmp_path / "suites"
     suites.mkdir()
     for name, expectation in {
-        "lookahead": {"type": "expect_column_values_to_match_regex",
-                      "kwargs": {"column": "code", "regex": "^(?=a)[a-z]+$"}},
-        "untranslated": {"type": "expect_column_values_to_not_match_regex",
-                         "kwargs": {"column": "code", "regex": "z"}},
+        "lookahead": {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "code", "regex": "^(?=a)[a-z]+$"},
+        },
+        "untranslated": {"type": "expect_column_values_to_not_match_regex", "kwargs": {"column": "code", "regex": "z"}},
     }.items():
-        (suites / f"marts.{name}.json").write_text(json.dumps({
-            "name": f"marts.{name}", "version": 1, "table": f"marts.{name}", "required": True,
-            "row_count_vs_published": False, "expectations": [expectation]}))
+        (suites / f"marts.{name}.json").write_text(
+            json.dumps(
+                {
+                    "name": f"marts.{name}",
+                    "version": 1,
+                    "table": f"marts.{name}",
+                    "required": True,
+                    "row_count_vs_published": False,
+                    "expectations": [expectation],
+                }
+            )
+        )
     home = Home(tmp_path / "home").ensure()
-    sql(home.audit, "create schema marts; "
-                    "create table marts.lookahead as select * from (values ('ab'), ('ba')) t(code); "
-                    "create table marts.untranslated as select * from (values ('ab'), ('zz')) t(code)")
+    sql(
+        home.audit,
+        "create schema marts; "
+        "create table marts.lookahead as select * from (values ('ab'), ('ba')) t(code); "
+        "create table marts.untranslated as select * from (values ('ab'), ('zz')) t(code)",
+    )
     monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", "0")
     with pytest.raises(ValidationFailed):
         gate(home, suites_dir=suites)
@@ -401,6 +455,8 @@ def test_suites_the_probes_cannot_translate_are_validated_whole(gate, tmp_path: 
     assert outcome["suites"]["marts.lookahead"]["full_reason"].startswith("probe failed")
     assert outcome["suites"]["marts.untranslated"]["mode"] == "full"
     assert "no SQL translation" in outcome["suites"]["marts.untranslated"]["full_reason"]
-    assert labels(outcome) == {"marts.lookahead: expect_column_values_to_match_regex(code)",
-                               "marts.untranslated: expect_column_values_to_not_match_regex(code)"}
+    assert labels(outcome) == {
+        "marts.lookahead: expect_column_values_to_match_regex(code)",
+        "marts.untranslated: expect_column_values_to_not_match_regex(code)",
+    }
     assert [f["observed"]["unexpected_count"] for f in outcome["failed"]] == [1, 1]

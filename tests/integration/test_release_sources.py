@@ -9,9 +9,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.errors import SourceError
-from ingest.replay.server import BUNDLE_DIR, SeenRequest
+from demo.replay.server import BUNDLE_DIR, SeenRequest
+from eduopen import pipeline
+from eduopen.core.errors import SourceError
 from ingest.sources.base import IngestSummary
 
 MOE_EN = "http://en.moe.gov.cn"
@@ -23,9 +23,18 @@ MISSING_EN = "/news/press_releases/202408/t20240823_1146878.html"
 RETURNEES_GOV = "/state_council/ministries/2019/06/16/content_281476717954250.htm"
 UNDATED_FEED_ENTRY = "http://en.people.cn/n3/2020/1022/c90000-9771873.html"
 REPEATED_FEED_ENTRY = "http://en.people.cn/n3/2023/0214/c90000-10207373.html"
-MOE_EN_COLUMNS = {"press_releases", "media_highlights", "top_news", "reports", "review_global_presence",
-                  "review_facts", "reform_40th_achievements", "wdec_2023_speeches", "wdec_2024_news",
-                  "wdec_2025_news"}
+MOE_EN_COLUMNS = {
+    "press_releases",
+    "media_highlights",
+    "top_news",
+    "reports",
+    "review_global_presence",
+    "review_facts",
+    "reform_40th_achievements",
+    "wdec_2023_speeches",
+    "wdec_2024_news",
+    "wdec_2025_news",
+}
 
 
 def rows(home, sql: str, params=()) -> list[tuple]:
@@ -65,8 +74,8 @@ class Runs:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory) -> Iterator[dict[str, Runs]]:
     """moe_en, gov_en and feeds run twice each against one replay (read-only checks share it)."""
-    from ingest.config import Home
-    from ingest.replay.server import ReplayServer
+    from demo.replay.server import ReplayServer
+    from eduopen.core.config import Home
 
     mp = pytest.MonkeyPatch()
     out: dict[str, Runs] = {}
@@ -83,8 +92,15 @@ def runs(tmp_path_factory) -> Iterator[dict[str, Runs]]:
             after_first = (count(home, "release_version", source), count(home, "release_figure", source))
             replay.reset_log()
             second = ingest_one(source, home)
-            out[source] = Runs(home, first, first_requests, second, site_requests(replay, source), after_first,
-                               (count(home, "release_version", source), count(home, "release_figure", source)))
+            out[source] = Runs(
+                home,
+                first,
+                first_requests,
+                second,
+                site_requests(replay, source),
+                after_first,
+                (count(home, "release_version", source), count(home, "release_figure", source)),
+            )
     yield out
     mp.undo()
 
@@ -127,13 +143,18 @@ def test_moe_en_article_404_is_quarantined_and_the_run_goes_on(runs, home, repla
     summary = ingest_one("moe_en", home)
     assert (summary.quarantined, summary.new_releases) == (1, 20)
     assert rows(home, "select locator, reason from quarantine where source = 'moe_en'") == [
-        (MOE_EN + MISSING_EN, "article_not_found")]
+        (MOE_EN + MISSING_EN, "article_not_found")
+    ]
 
 
 def test_moe_en_release_figures_are_stored_with_their_sentence(runs):
     home = runs["moe_en"].home
-    figures = rows(home, """select metric, value, unit, period_year, sentence from release_figure
-                            where url = ? order by figure_index""", [MOE_EN + STATS_EN])
+    figures = rows(
+        home,
+        """select metric, value, unit, period_year, sentence from release_figure
+                            where url = ? order by figure_index""",
+        [MOE_EN + STATS_EN],
+    )
     by_metric = {metric: (value, unit, period_year) for metric, value, unit, period_year, _ in figures}
     assert ("international_students_in_china", 492185, "persons", 2018) in [f[:4] for f in figures]
     assert by_metric["countries_of_origin"] == (196, "countries", 2018)
@@ -141,7 +162,8 @@ def test_moe_en_release_figures_are_stored_with_their_sentence(runs):
     assert all("492,185" in sentence for metric, *_, sentence in figures if metric == "countries_of_origin")
     sha = rows(home, "select content_sha256 from release_version where url = ?", [MOE_EN + STATS_EN])[0][0]
     assert rows(home, "select distinct content_sha256 from release_figure where url = ?", [MOE_EN + STATS_EN]) == [
-        (sha,)]
+        (sha,)
+    ]
 
 
 def test_moe_en_second_run_on_unchanged_site_only_asks_conditionally_and_stores_nothing(runs):
@@ -160,7 +182,8 @@ def test_moe_en_changed_article_becomes_a_second_version_with_its_own_figures(ho
     ingest_one("moe_en", home)
     page = bundled("moe_en", LISTED_TWICE_EN.lstrip("/")).replace(
         "to China for exchange and study programs over the next five years",
-        "to China for exchange and study programs over the next five years (corrected on Nov 21, 2026)")
+        "to China for exchange and study programs over the next five years (corrected on Nov 21, 2026)",
+    )
     assert "corrected" in page
     overlay(replay, tmp_path, "moe_en", LISTED_TWICE_EN.lstrip("/"), page)
     # The site regenerates the listing when it edits an article.
@@ -170,15 +193,20 @@ def test_moe_en_changed_article_becomes_a_second_version_with_its_own_figures(ho
     assert (summary.changed_releases, summary.new_releases) == (1, 0)
     versions = rows(home, "select content_sha256 from release_version where url = ?", [MOE_EN + LISTED_TWICE_EN])
     assert len(versions) == 2
-    per_version = rows(home, """select content_sha256, count(*) from release_figure where url = ?
-                                group by 1""", [MOE_EN + LISTED_TWICE_EN])
+    per_version = rows(
+        home,
+        """select content_sha256, count(*) from release_figure where url = ?
+                                group by 1""",
+        [MOE_EN + LISTED_TWICE_EN],
+    )
     # Figures are keyed by the version they were read from (this release states none).
     assert {sha for sha, _ in per_version} <= {sha for (sha,) in versions}
 
 
 def test_moe_en_listing_without_article_links_fails_the_run_after_the_other_column(home, replay, tmp_path):
     changed = bundled("moe_en", "news/press_releases/index.html").replace(
-        'href="./20', 'href="/news/press/article.jsp?id=20')
+        'href="./20', 'href="/news/press/article.jsp?id=20'
+    )
     overlay(replay, tmp_path, "moe_en", "news/press_releases/index.html", changed)
     with pytest.raises(SourceError, match="no article link"):
         pipeline.ingest(["moe_en"], home)
@@ -188,13 +216,15 @@ def test_moe_en_listing_without_article_links_fails_the_run_after_the_other_colu
 
 
 def test_moe_en_article_that_failed_transiently_is_fetched_next_run_although_the_listing_is_unchanged(
-        home, replay, tmp_path):
+    home, replay, tmp_path
+):
     unavailable = tmp_path / "overlay" / "moe_en" / STATS_EN.lstrip("/")
     overlay(replay, tmp_path, "moe_en", STATS_EN.lstrip("/"), "<html><body>Service busy</body></html>")
     unavailable.with_name(unavailable.name + ".headers.json").write_text('{"status": 503, "Retry-After": "0"}')
     first = ingest_one("moe_en", home)
     assert rows(home, "select reason from quarantine where locator = ?", [MOE_EN + STATS_EN]) == [
-        ("article_fetch_failed",)]
+        ("article_fetch_failed",)
+    ]
     assert first.new_releases == 19
     replay.state.extra_roots.clear()
     replay.reset_log()
@@ -223,7 +253,8 @@ def test_gov_en_second_run_only_asks_conditionally_and_stores_nothing(runs):
     run = runs["gov_en"]
     print(f"gov_en requests: first run {len(run.first_requests)}, second run {len(run.second_requests)}")
     assert [(r.path, r.status, r.conditional) for r in run.second_requests] == [
-        ("/state_council/ministries/", 304, True)]
+        ("/state_council/ministries/", 304, True)
+    ]
     assert run.second.new_rows == 0 and run.counts_after_second == run.counts_after_first
 
 
@@ -233,7 +264,8 @@ def test_feed_entries_become_releases_with_chinese_text_intact(runs):
     stored = dict(rows(run.home, "select url, title from release_version where source = 'feeds'"))
     assert run.first.new_releases == len(stored) == 7
     assert stored["http://en.people.cn/n3/2022/0209/c90000-9955138.html"] == (
-        "China to further open up high-level education")
+        "China to further open up high-level education"
+    )
     bodies = "".join(b for (b,) in rows(run.home, "select body_text from release_version where source = 'feeds'"))
     assert "\ufffd" not in bodies
     assert "<p>" not in bodies
@@ -248,8 +280,12 @@ def test_feed_entry_listed_twice_is_stored_once_and_old_entries_are_skipped(runs
 
 
 def test_undated_feed_entry_takes_the_feed_date_and_says_so(runs):
-    ((published_at, mark),) = rows(runs["feeds"].home, """select published_at, content_source
-                                   from release_version where url = ?""", [UNDATED_FEED_ENTRY])
+    ((published_at, mark),) = rows(
+        runs["feeds"].home,
+        """select published_at, content_source
+                                   from release_version where url = ?""",
+        [UNDATED_FEED_ENTRY],
+    )
     assert mark == "published_at:feed_updated"
     assert published_at.isoformat().startswith("2024-08-14")  # 2024-08-15 00:00 +0800
 
@@ -272,18 +308,23 @@ def test_feeds_second_run_only_asks_conditionally_and_stores_nothing(runs):
 
 def test_changed_feed_entry_is_a_new_version_and_the_others_are_not_stored_again(home, replay, tmp_path):
     ingest_one("feeds", home)
-    feed = bundled("feeds", "rss/90000.xml").replace("the provincial government announced Wednesday",
-                                                      "the provincial government announced on Wednesday")
+    feed = bundled("feeds", "rss/90000.xml").replace(
+        "the provincial government announced Wednesday", "the provincial government announced on Wednesday"
+    )
     overlay(replay, tmp_path, "feeds", "rss/90000.xml", feed)
     summary = ingest_one("feeds", home)
     assert (summary.new_rows, summary.changed_releases, summary.new_releases) == (1, 1, 0)
-    assert rows(home, "select count(*) from release_version where url = ?",
-                ["http://en.people.cn/n3/2021/0916/c90000-9897131.html"]) == [(2,)]
+    assert rows(
+        home,
+        "select count(*) from release_version where url = ?",
+        ["http://en.people.cn/n3/2021/0916/c90000-9897131.html"],
+    ) == [(2,)]
 
 
 def test_feed_that_is_no_longer_a_feed_fails_the_run_after_the_other_feeds(home, replay, tmp_path):
-    overlay(replay, tmp_path, "feeds", "rss/90000.xml",
-            "<!DOCTYPE html><html><body><p>We have moved.</p></body></html>")
+    overlay(
+        replay, tmp_path, "feeds", "rss/90000.xml", "<!DOCTYPE html><html><body><p>We have moved.</p></body></html>"
+    )
     with pytest.raises(SourceError, match="people_china"):
         pipeline.ingest(["feeds"], home)
     assert rows(home, "select reason from quarantine where source = 'feeds'") == [("feed_unparseable",)]
@@ -318,9 +359,14 @@ def test_feed_read_cut_short_is_finished_next_run_although_the_feed_is_unchanged
 # -- moe_zh stores figures through the same helper -----------------------------------------------
 def test_moe_zh_statistics_release_stores_its_figures(home, replay):
     ingest_one("moe_zh", home)
+
     def figures(url: str) -> dict:
-        return {metric: (value, period_year) for metric, value, period_year in rows(
-            home, "select metric, value, period_year from release_figure where url = ?", [url])}
+        return {
+            metric: (value, period_year)
+            for metric, value, period_year in rows(
+                home, "select metric, value, period_year from release_figure where url = ?", [url]
+            )
+        }
 
     inbound = figures("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_377692.html")
     assert inbound["international_students_in_china"] == (492185, 2018)

@@ -19,22 +19,31 @@ import duckdb
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
+from eduopen.core.config import PROJECT_DIR, Home
+from eduopen.core.errors import PublishError
+from eduopen.report.html import build_report
 from expectations.contracts import mart_contracts
-from ingest.config import PROJECT_DIR, Home
-from ingest.errors import PublishError
-from ingest.report import build_report
 from tests.support.browser import ARTIFACTS, dump_dom, screenshot
 
 pytestmark = pytest.mark.timeout(240)
 
-HOSTILE_TITLE = ("<script>document.title='pwned'</script>"
-                 "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">来华留学通知")
-HOSTILE_COUNTRY = "Ruritania <b onmouseover=\"alert(1)\">bold</b>"
+HOSTILE_TITLE = (
+    "<script>document.title='pwned'</script>"
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','1')\">来华留学通知"
+)
+HOSTILE_COUNTRY = 'Ruritania <b onmouseover="alert(1)">bold</b>'
 CHART_SECTIONS = ("mobility", "partners", "themes")
 
 # The published marts, created from their dbt contracts (so the fixture cannot drift from them).
-BASE_MARTS = ("dim_country", "dim_theme", "fct_student_mobility", "fct_policy_release", "bridge_release_theme",
-              "fct_release_figure", "fct_moe_student_statistic")
+BASE_MARTS = (
+    "dim_country",
+    "dim_theme",
+    "fct_student_mobility",
+    "fct_policy_release",
+    "bridge_release_theme",
+    "fct_release_figure",
+    "fct_moe_student_statistic",
+)
 
 
 def _create(con: duckdb.DuckDBPyConnection, *tables: str) -> None:
@@ -72,17 +81,42 @@ THEMES = [
 
 # (url, language, title, published_date, themes)
 RELEASES = [
-    ("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202611/t20261118_1452210.html", "zh",
-     "教育部召开2026年来华留学工作会议", "2026-11-18", ["study_in_china", "belt_and_road"]),
-    ("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202509/t20250910_1448015.html", "zh",
-     "鲁班工坊建设推进会召开", "2025-09-10", ["going_global", "belt_and_road"]),
-    ("http://en.moe.gov.cn/news/press_releases/202408/t20240823_1146878.html", "en",
-     "2024 China-ASEAN Education Cooperation Week opened in Guiyang", "2024-08-23", ["belt_and_road"]),
-    ("http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202603/t20260316_1437720.html", "zh",
-     HOSTILE_TITLE, "2026-03-16", ["study_in_china"]),
+    (
+        "http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202611/t20261118_1452210.html",
+        "zh",
+        "教育部召开2026年来华留学工作会议",
+        "2026-11-18",
+        ["study_in_china", "belt_and_road"],
+    ),
+    (
+        "http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202509/t20250910_1448015.html",
+        "zh",
+        "鲁班工坊建设推进会召开",
+        "2025-09-10",
+        ["going_global", "belt_and_road"],
+    ),
+    (
+        "http://en.moe.gov.cn/news/press_releases/202408/t20240823_1146878.html",
+        "en",
+        "2024 China-ASEAN Education Cooperation Week opened in Guiyang",
+        "2024-08-23",
+        ["belt_and_road"],
+    ),
+    (
+        "http://www.moe.gov.cn/jyb_xwfb/gzdt_gzdt/moe_1485/202603/t20260316_1437720.html",
+        "zh",
+        HOSTILE_TITLE,
+        "2026-03-16",
+        ["study_in_china"],
+    ),
     ("javascript:alert(document.domain)", "zh", "链接可疑的发布", "2026-02-01", []),
-    ("http://www.moe.gov.cn/jyb_xwfb/s5147/202401/t20240105_1000001.html", "zh",
-     "数字教育国际合作倡议", "2024-01-05", ["digital_education"]),
+    (
+        "http://www.moe.gov.cn/jyb_xwfb/s5147/202401/t20240105_1000001.html",
+        "zh",
+        "数字教育国际合作倡议",
+        "2024-01-05",
+        ["digital_education"],
+    ),
 ]
 
 MOBILITY_YEARS = range(2015, 2024)
@@ -97,8 +131,9 @@ COVERAGE_START = 2019  # the release sources are collected from 2019 on
 ESTIMATED_YEARS = (2019, 2020)
 
 
-def build_published_home(home: Home, *, scorecard: bool = True, exchange: bool = True,
-                         empty: bool = False, publish_log: bool = True) -> Path:
+def build_published_home(
+    home: Home, *, scorecard: bool = True, exchange: bool = True, empty: bool = False, publish_log: bool = True
+) -> Path:
     """Write `home.warehouse` (as publish would leave it) and a publish-log entry; return the path."""
     home.ensure()
     home.warehouse.unlink(missing_ok=True)
@@ -115,8 +150,7 @@ def build_published_home(home: Home, *, scorecard: bool = True, exchange: bool =
     finally:
         con.close()
     if publish_log:
-        entry = {"action": "publish", "published_at": "2026-11-20T08:30:00+00:00", "sha256": "ab12" * 16,
-                 "rows": {}}
+        entry = {"action": "publish", "published_at": "2026-11-20T08:30:00+00:00", "sha256": "ab12" * 16, "rows": {}}
         (home.state / "publish_log.jsonl").write_text(json.dumps(entry) + "\n", encoding="utf-8")
     return home.warehouse
 
@@ -128,80 +162,181 @@ def _china(i: int, year: int) -> tuple[float, float | None]:
 
 def _fill(con: duckdb.DuckDBPyConnection, *, scorecard: bool, exchange: bool) -> None:
     for iso3, name_en, name_zh, region, is_asean, belt_and_road in COUNTRIES:
-        _insert(con, "dim_country", country_iso3=iso3, name_en=name_en, name_zh=name_zh, region=region,
-                is_asean=is_asean, belt_and_road_status=belt_and_road,
-                belt_and_road_source="a test's record" if belt_and_road else None)
+        _insert(
+            con,
+            "dim_country",
+            country_iso3=iso3,
+            name_en=name_en,
+            name_zh=name_zh,
+            region=region,
+            is_asean=is_asean,
+            belt_and_road_status=belt_and_road,
+            belt_and_road_source="a test's record" if belt_and_road else None,
+        )
     for theme_id, name_en, name_zh in THEMES:
         _insert(con, "dim_theme", theme_id=theme_id, theme_name_en=name_en, theme_name_zh=name_zh, keyword_count=1)
     for i, year in enumerate(MOBILITY_YEARS):
         inbound, outbound = _china(i, year)
-        _insert(con, "fct_student_mobility", mobility_id=f"CHN-{year}", country_iso3="CHN", year=year,
-                inbound_students=inbound, inbound_source="uis",
-                inbound_status="estimate" if year in ESTIMATED_YEARS else "published",
-                outbound_students=outbound, outbound_status=None if outbound is None else "derived",
-                outbound_source=None if outbound is None else "uis",
-                net_flow=None if outbound is None else inbound - outbound, source="uis",
-                data_version="20250225-2ae60fad")
-    partners = {"USA": (1_000_000.0, 80_000.0), "KOR": (120_000.0, 100_000.0), "THA": (40_000.0, None),
-                "RUS": (300_000.0, 60_000.0), "PAK": (None, 70_000.0), "RUR": (5_000.0, 2_000.0)}
+        _insert(
+            con,
+            "fct_student_mobility",
+            mobility_id=f"CHN-{year}",
+            country_iso3="CHN",
+            year=year,
+            inbound_students=inbound,
+            inbound_source="uis",
+            inbound_status="estimate" if year in ESTIMATED_YEARS else "published",
+            outbound_students=outbound,
+            outbound_status=None if outbound is None else "derived",
+            outbound_source=None if outbound is None else "uis",
+            net_flow=None if outbound is None else inbound - outbound,
+            source="uis",
+            data_version="20250225-2ae60fad",
+        )
+    partners = {
+        "USA": (1_000_000.0, 80_000.0),
+        "KOR": (120_000.0, 100_000.0),
+        "THA": (40_000.0, None),
+        "RUS": (300_000.0, 60_000.0),
+        "PAK": (None, 70_000.0),
+        "RUR": (5_000.0, 2_000.0),
+    }
     for iso3, (inbound, outbound) in partners.items():
-        _insert(con, "fct_student_mobility", mobility_id=f"{iso3}-2023", country_iso3=iso3, year=2023,
-                inbound_students=inbound, inbound_status=None if inbound is None else "published",
-                outbound_students=outbound, outbound_status=None if outbound is None else "derived",
-                source="uis", data_version="20250225-2ae60fad")
+        _insert(
+            con,
+            "fct_student_mobility",
+            mobility_id=f"{iso3}-2023",
+            country_iso3=iso3,
+            year=2023,
+            inbound_students=inbound,
+            inbound_status=None if inbound is None else "published",
+            outbound_students=outbound,
+            outbound_status=None if outbound is None else "derived",
+            source="uis",
+            data_version="20250225-2ae60fad",
+        )
     stats_release = None
     for url, language, title, published, themes in RELEASES:
         release_id = _md5(url)
         stats_release = stats_release or (release_id, url)
-        _insert(con, "fct_policy_release", release_id=release_id, event_id=release_id, event_release_count=1,
-                source="moe_en" if language == "en" else "moe_zh", url=url, language=language, title=title,
-                published_at=f"{published} 09:00:00+08", published_date=published, issuing_body="教育部",
-                listing_column="gzdt", body_text="正文", body_chars=2, content_sha256=_md5(title),
-                version_count=1, first_seen_at="2026-11-20 08:00:00+00")
+        _insert(
+            con,
+            "fct_policy_release",
+            release_id=release_id,
+            event_id=release_id,
+            event_release_count=1,
+            source="moe_en" if language == "en" else "moe_zh",
+            url=url,
+            language=language,
+            title=title,
+            published_at=f"{published} 09:00:00+08",
+            published_date=published,
+            issuing_body="教育部",
+            listing_column="gzdt",
+            body_text="正文",
+            body_chars=2,
+            content_sha256=_md5(title),
+            version_count=1,
+            first_seen_at="2026-11-20 08:00:00+00",
+        )
         for theme in themes:
             _insert(con, "bridge_release_theme", release_id=release_id, theme_id=theme, matched_keywords="kw")
     release_id, url = stats_release
-    _insert(con, "fct_release_figure", figure_id=f"{release_id}-0", release_id=release_id, figure_index=0,
-            metric="international_students_in_china", value=492_185.0, unit="persons", qualifier="exact",
-            period_year=2018, sentence="2018年共有来自196个国家和地区的492185名各类外国留学人员", source="moe_zh",
-            content_sha256=_md5("figure"))
-    moe_by_country = {"KOR": ("韩国", 50_600.0), "THA": ("泰国", 28_608.0), "USA": ("美国", 20_996.0),
-                      "RUS": ("俄罗斯", 19_239.0)}
+    _insert(
+        con,
+        "fct_release_figure",
+        figure_id=f"{release_id}-0",
+        release_id=release_id,
+        figure_index=0,
+        metric="international_students_in_china",
+        value=492_185.0,
+        unit="persons",
+        qualifier="exact",
+        period_year=2018,
+        sentence="2018年共有来自196个国家和地区的492185名各类外国留学人员",
+        source="moe_zh",
+        content_sha256=_md5("figure"),
+    )
+    moe_by_country = {
+        "KOR": ("韩国", 50_600.0),
+        "THA": ("泰国", 28_608.0),
+        "USA": ("美国", 20_996.0),
+        "RUS": ("俄罗斯", 19_239.0),
+    }
     for k, (iso3, (member, value)) in enumerate(moe_by_country.items()):
-        _insert(con, "fct_moe_student_statistic", statistic_id=f"s{k}", period_year=2018,
-                measure="international_students_in_china", breakdown="country", member=member,
-                member_code=iso3, country_iso3=iso3, is_unmapped_country=False, value=value, unit="persons",
-                qualifier="exact", value_status="published", release_id=release_id, url=url, source="moe_zh",
-                sentence=f"{member}{int(value)}人", releases_stating=1, values_stated=1)
+        _insert(
+            con,
+            "fct_moe_student_statistic",
+            statistic_id=f"s{k}",
+            period_year=2018,
+            measure="international_students_in_china",
+            breakdown="country",
+            member=member,
+            member_code=iso3,
+            country_iso3=iso3,
+            is_unmapped_country=False,
+            value=value,
+            unit="persons",
+            qualifier="exact",
+            value_status="published",
+            release_id=release_id,
+            url=url,
+            source="moe_zh",
+            sentence=f"{member}{int(value)}人",
+            releases_stating=1,
+            values_stated=1,
+        )
     if scorecard:
         for i, year in enumerate(MOBILITY_YEARS):
             inbound, outbound = _china(i, year)
-            _insert(con, "mart_opening_up_scorecard", year=year, inbound_students=inbound,
-                    inbound_status="estimate" if year in ESTIMATED_YEARS else "published", inbound_source="uis",
-                    outbound_students=outbound, outbound_status=None if outbound is None else "derived",
-                    outbound_source=None if outbound is None else "uis",
-                    bringing_in_ratio=None if outbound is None else inbound / outbound,
-                    bringing_in_ratio_status=None if outbound is None else "derived",
-                    releases_total=None if year < COVERAGE_START else 0,
-                    releases_coverage_start_year=COVERAGE_START,
-                    moe_reported_inbound=258_122.0 if year == 2018 else None,
-                    moe_reported_inbound_status="published" if year == 2018 else None,
-                    moe_reported_inbound_all_types=492_185.0 if year == 2018 else None,
-                    moe_reported_outbound=662_100.0 if year == 2018 else None,
-                    inbound_share_belt_and_road=0.55, inbound_share_asean_listed=0.12,
-                    inbound_share_asean_listed_status="derived")
+            _insert(
+                con,
+                "mart_opening_up_scorecard",
+                year=year,
+                inbound_students=inbound,
+                inbound_status="estimate" if year in ESTIMATED_YEARS else "published",
+                inbound_source="uis",
+                outbound_students=outbound,
+                outbound_status=None if outbound is None else "derived",
+                outbound_source=None if outbound is None else "uis",
+                bringing_in_ratio=None if outbound is None else inbound / outbound,
+                bringing_in_ratio_status=None if outbound is None else "derived",
+                releases_total=None if year < COVERAGE_START else 0,
+                releases_coverage_start_year=COVERAGE_START,
+                moe_reported_inbound=258_122.0 if year == 2018 else None,
+                moe_reported_inbound_status="published" if year == 2018 else None,
+                moe_reported_inbound_all_types=492_185.0 if year == 2018 else None,
+                moe_reported_outbound=662_100.0 if year == 2018 else None,
+                inbound_share_belt_and_road=0.55,
+                inbound_share_asean_listed=0.12,
+                inbound_share_asean_listed_status="derived",
+            )
     if exchange:
-        flows = {"USA": (20_000.0, 290_000.0, 1), "KOR": (60_000.0, 50_000.0, 0),
-                 "THA": (28_000.0, 4_000.0, 2), "RUS": (20_000.0, 50_000.0, 1), "RUR": (300.0, None, 0)}
+        flows = {
+            "USA": (20_000.0, 290_000.0, 1),
+            "KOR": (60_000.0, 50_000.0, 0),
+            "THA": (28_000.0, 4_000.0, 2),
+            "RUS": (20_000.0, 50_000.0, 1),
+            "RUR": (300.0, None, 0),
+        }
         for iso3, (to_china, from_china, mentions) in flows.items():
             for year in (2022, 2023):
-                _insert(con, "mart_country_exchange", exchange_id=f"{iso3}-{year}", country_iso3=iso3, year=year,
-                        students_to_china=to_china, students_to_china_status="published",
-                        students_to_china_source="moe_zh", students_from_china=from_china,
-                        students_from_china_status=None if from_china is None else "published",
-                        students_from_china_source=None if from_china is None else "uis_top_destinations",
-                        releases_mentioning=mentions, events_mentioning=mentions,
-                        releases_coverage_start_year=COVERAGE_START)
+                _insert(
+                    con,
+                    "mart_country_exchange",
+                    exchange_id=f"{iso3}-{year}",
+                    country_iso3=iso3,
+                    year=year,
+                    students_to_china=to_china,
+                    students_to_china_status="published",
+                    students_to_china_source="moe_zh",
+                    students_from_china=from_china,
+                    students_from_china_status=None if from_china is None else "published",
+                    students_from_china_source=None if from_china is None else "uis_top_destinations",
+                    releases_mentioning=mentions,
+                    events_mentioning=mentions,
+                    releases_coverage_start_year=COVERAGE_START,
+                )
 
 
 @pytest.fixture
@@ -254,8 +389,7 @@ def test_header_states_publish_time_row_counts_and_licences(published: Home) -> 
 
     meta = tree.css_first("dl.meta").text()
     assert "2026-11-20 08:30 UTC" in meta and "ab12ab12ab12" in meta
-    counts = {dt.text(): dd.text() for dt, dd in zip(tree.css("dl.counts dt"), tree.css("dl.counts dd"),
-                                                      strict=True)}
+    counts = {dt.text(): dd.text() for dt, dd in zip(tree.css("dl.counts dt"), tree.css("dl.counts dd"), strict=True)}
     assert counts["marts.fct_policy_release"] == str(len(RELEASES))
     assert counts["marts.mart_country_exchange"] == "10"
     footer = tree.css_first("footer").text()
@@ -307,8 +441,14 @@ def test_without_scorecard_and_exchange_marts_the_charts_fall_back_to_student_mo
     assert "marts.fct_student_mobility" in partners.text()
     labels = [t.text() for t in partners.css("svg.chart > text[text-anchor=end]")]
     # ranked by students hosted + sent in 2023: USA, RUS, KOR, PAK, THA, Ruritania; China is not a partner
-    assert [label.split()[0] for label in labels] == ["United", "Russian", "Republic", "Pakistan", "Thailand",
-                                                      "Ruritania"]
+    assert [label.split()[0] for label in labels] == [
+        "United",
+        "Russian",
+        "Republic",
+        "Pakistan",
+        "Thailand",
+        "Ruritania",
+    ]
     # a missing direction reads n/a, it is not drawn as a zero-length bar
     assert len(partners.css("rect.mark")) == 2 * 6 - 2
     assert partners.text().count("n/a") == 2
@@ -371,9 +511,15 @@ def test_nothing_published_yet_is_a_publish_error_naming_the_fix(home: Home) -> 
 
 
 def test_python_dash_m_prints_the_report_path(published: Home) -> None:
-    result = subprocess.run([sys.executable, "-m", "ingest.report"], capture_output=True, text=True,
-                            cwd=PROJECT_DIR, env={**os.environ, "EDUOPEN_HOME": str(published.root)},
-                            timeout=120, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "eduopen.report.html"],
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_DIR,
+        env={**os.environ, "EDUOPEN_HOME": str(published.root)},
+        timeout=120,
+        check=False,
+    )
 
     assert result.returncode == 0, result.stderr
     assert Path(result.stdout.strip()) == published.docs / "report" / "index.html"

@@ -11,9 +11,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.errors import SourceError
-from ingest.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
+from demo.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
+from eduopen import pipeline
+from eduopen.core.errors import SourceError
 
 
 def _raw(home, sql: str, params: list | None = None) -> list[tuple]:
@@ -30,15 +30,18 @@ def _data_requests(replay, source: str):
 
 def test_worldbank_loads_every_page_of_the_real_indicators(replay, home):
     (summary,) = pipeline.ingest(["worldbank"], home)
-    counts = dict(_raw(home, "select indicator_id, count(*) from observation "
-                             "where source = 'worldbank' group by 1"))
+    counts = dict(_raw(home, "select indicator_id, count(*) from observation where source = 'worldbank' group by 1"))
     # every economy of the bulk files x every year 2000-2025 they have columns for
     assert counts == {"NY.GDP.MKTP.CD": 266 * 25, "SE.XPD.TOTL.GD.ZS": 272 * 26}
     assert summary.new_rows == sum(counts.values())
-    values = {(i, g, y): v for i, g, y, v in _raw(
-        home, "select indicator_id, geo_unit, year, value from observation where source = 'worldbank'")}
+    values = {
+        (i, g, y): v
+        for i, g, y, v in _raw(
+            home, "select indicator_id, geo_unit, year, value from observation where source = 'worldbank'"
+        )
+    }
     assert values[("NY.GDP.MKTP.CD", "CHN", 2019)] == 14279968506271.7  # on page 2 of 7
-    assert values[("NY.GDP.MKTP.CD", "CHN", 2024)] is None               # empty cell stays NULL
+    assert values[("NY.GDP.MKTP.CD", "CHN", 2024)] is None  # empty cell stays NULL
     names = dict(_raw(home, "select indicator_id, name from indicator_definition where source = 'worldbank'"))
     assert names["NY.GDP.MKTP.CD"] == "GDP (current US$)" and len(names) == 2
 
@@ -59,14 +62,16 @@ def test_uis_loads_the_export_values_under_the_february_2025_version(replay, hom
     (summary,) = pipeline.ingest(["uis"], home)
     counts = dict(_raw(home, "select indicator_id, count(*) from observation where source = 'uis' group by 1"))
     assert counts == {"26637": 6879, "MENF.5T8": 2307}
-    assert _raw(home, "select value, qualifier from observation where source = 'uis' "
-                      "and indicator_id = 'MENF.5T8' and geo_unit = 'CHN' and year = 2019") == [(-858847, None)]
-    assert _raw(home, "select distinct data_version from observation where source = 'uis'") == [
-        ("20250225-2ae60fad",)]
+    assert _raw(
+        home,
+        "select value, qualifier from observation where source = 'uis' "
+        "and indicator_id = 'MENF.5T8' and geo_unit = 'CHN' and year = 2019",
+    ) == [(-858847, None)]
+    assert _raw(home, "select distinct data_version from observation where source = 'uis'") == [("20250225-2ae60fad",)]
 
 
 def test_oecd_is_off_and_not_replayed(replay):
-    from ingest.config import Settings
+    from eduopen.core.config import Settings
 
     assert "oecd" not in Settings.load().source_names()
     assert "oecd" not in replay.sources
@@ -98,13 +103,18 @@ def test_landing_files_are_loaded_moved_and_not_loaded_twice(home):
     (summary,) = pipeline.ingest(["landing"], home)
     assert summary.new_rows == 3
     assert _raw(home, "select source, year, value from observation order by year") == [
-        ("worldbank_bulk", 2022, 1412175000), ("worldbank_bulk", 2023, 1410710000)]
+        ("worldbank_bulk", 2022, 1412175000),
+        ("worldbank_bulk", 2023, 1410710000),
+    ]
     assert _raw(home, "select source, origin, destination, value from flow_observation") == [
-        ("oecd", "CHN", "AUS", 117418)]
+        ("oecd", "CHN", "AUS", 117418)
+    ]
     processed = sorted(p.name for p in (home.landing / "processed").iterdir())
     assert processed == ["API_SP.POP.TOTL.csv", "flows.csv"]
     assert _raw(home, "select source, indicator_id, name from indicator_definition order by 1") == [
-        ("oecd", "DSD_X@DF_MOB", "Mobility"), ("worldbank_bulk", "SP.POP.TOTL", "Population, total")]
+        ("oecd", "DSD_X@DF_MOB", "Mobility"),
+        ("worldbank_bulk", "SP.POP.TOTL", "Population, total"),
+    ]
     (again,) = pipeline.ingest(["landing"], home)
     assert again.new_rows == 0 and again.skipped_reason
 
@@ -121,8 +131,9 @@ def test_file_dropped_while_a_run_starts_waits_for_the_next_run(home, monkeypatc
 
 
 def test_truncated_worldbank_paging_fails_the_source_and_loads_none_of_it(home, tmp_path, monkeypatch):
-    rel = relative_file_for("/v2/country/all/indicator/NY.GDP.MKTP.CD",
-                            "date=2000:2025&format=json&page=2&per_page=1000")
+    rel = relative_file_for(
+        "/v2/country/all/indicator/NY.GDP.MKTP.CD", "date=2000:2025&format=json&page=2&per_page=1000"
+    )
     header, records = json.loads((BUNDLE_DIR / "worldbank" / rel).read_bytes())
     cut = tmp_path / "overlay" / "worldbank" / rel
     cut.parent.mkdir(parents=True)

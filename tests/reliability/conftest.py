@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Home
-from ingest.replay.server import ReplayServer
+from demo.replay.server import ReplayServer
+from eduopen.core.config import Home
 from tests.reliability.support import SOURCES, mart_fingerprint, raw_counts, run_env, sha256_file, write_sources_file
 
 # Crawl-time stamps: a run that re-fetches after a crash sees a release later than a clean run did.
@@ -46,7 +46,7 @@ def use_env(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
 
 def run_steps(home: Home, *, ingest: bool = True) -> None:
     """One run of the pipeline steps, without docs (the report has its own test)."""
-    from ingest import pipeline
+    from eduopen import pipeline
 
     if ingest:
         pipeline.ingest(["all"], home)
@@ -69,7 +69,7 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory, replay_server: ReplaySer
     home = Home(base / "home").ensure()
     with pytest.MonkeyPatch.context() as mp:
         use_env(mp, run_env(home, sources_file, replay_server.env()))
-        from ingest import pipeline
+        from eduopen import pipeline
 
         pipeline.ingest(["all"], home)
         after_ingest = base / "after-ingest"
@@ -87,8 +87,9 @@ def clean_run(tmp_path_factory: pytest.TempPathFactory, replay_server: ReplaySer
 
 
 @pytest.fixture
-def replay_env(clean_run: CleanRun, replay_server: ReplayServer, tmp_path: Path,
-               monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def replay_env(
+    clean_run: CleanRun, replay_server: ReplayServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> dict[str, str]:
     """Environment for runs of a test's own home (`tmp_path/home`) against the shared replay."""
     env = run_env(Home(tmp_path / "home"), clean_run.sources_file, replay_server.env())
     use_env(monkeypatch, env)

@@ -25,9 +25,9 @@ from typing import Any
 import duckdb
 import yaml
 
-from ingest.config import DEFAULT_SOURCES_FILE, PROJECT_DIR, Home
+from demo.replay.server import BUNDLE_DIR
+from eduopen.core.config import DEFAULT_SOURCES_FILE, PROJECT_DIR, Home
 from ingest.raw_store import RAW_TABLES
-from ingest.replay.server import BUNDLE_DIR
 from tests.support import FaultServer, Reply
 
 SOURCES = ("moe_zh", "uis")
@@ -45,9 +45,13 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
 # -- configuration ------------------------------------------------------------------------------
-def write_sources_file(path: Path, *, sources: Iterable[str] = SOURCES,
-                       defaults: Mapping[str, Any] | None = None,
-                       overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Path:
+def write_sources_file(
+    path: Path,
+    *,
+    sources: Iterable[str] = SOURCES,
+    defaults: Mapping[str, Any] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Path:
     """A copy of the project's sources.yml with only `sources`, merged with the given settings."""
     data = yaml.safe_load(DEFAULT_SOURCES_FILE.read_text(encoding="utf-8"))
     wanted = list(sources)
@@ -73,18 +77,23 @@ def run_env(home: Home, sources_file: Path, urls: Mapping[str, str]) -> dict[str
 
 # -- subprocess runs ----------------------------------------------------------------------------
 def start_cli(args: list[str], env: Mapping[str, str], log_path: Path) -> subprocess.Popen:
-    """`python -m ingest.cli ARGS` in its own process (output kept in `log_path`)."""
+    """`python -m eduopen.cli ARGS` in its own process (output kept in `log_path`)."""
     full_env = {**os.environ, **env, "PYTHONUNBUFFERED": "1"}
     handle = log_path.open("ab")
     try:
-        return subprocess.Popen([sys.executable, "-m", "ingest.cli", *args], cwd=PROJECT_DIR, env=full_env,
-                                stdout=handle, stderr=subprocess.STDOUT, start_new_session=True)
+        return subprocess.Popen(
+            [sys.executable, "-m", "eduopen.cli", *args],
+            cwd=PROJECT_DIR,
+            env=full_env,
+            stdout=handle,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     finally:
         handle.close()
 
 
-def kill_when(proc: subprocess.Popen, moment: Callable[[], bool], *, timeout_s: float,
-              poll_s: float = 0.001) -> bool:
+def kill_when(proc: subprocess.Popen, moment: Callable[[], bool], *, timeout_s: float, poll_s: float = 0.001) -> bool:
     """SIGKILL `proc` as soon as `moment()` is true; False if it ended (or timed out) first."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
@@ -118,13 +127,23 @@ def mart_fingerprint(database: Path, *, exclude: Iterable[str] = ()) -> dict[str
     excluded = set(exclude)
     con = duckdb.connect(str(database), read_only=True)
     try:
-        tables = [t for (t,) in con.execute(
-            "select table_name from duckdb_tables() where schema_name = 'marts' order by 1").fetchall()]
+        tables = [
+            t
+            for (t,) in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by 1"
+            ).fetchall()
+        ]
         out: dict[str, str] = {}
         for table in tables:
-            columns = [(c, t) for c, t in con.execute(
-                "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
-                "and table_name = ? order by column_index", [table]).fetchall() if c not in excluded]
+            columns = [
+                (c, t)
+                for c, t in con.execute(
+                    "select column_name, data_type from duckdb_columns() where schema_name = 'marts' "
+                    "and table_name = ? order by column_index",
+                    [table],
+                ).fetchall()
+                if c not in excluded
+            ]
             select = ", ".join(f'"{c}"' for c, _ in columns)
             rows = con.execute(f'select {select} from marts."{table}"').fetchall()
             digest = hashlib.sha256(repr(columns).encode())
@@ -172,8 +191,12 @@ def temp_leftovers(*folders: Path) -> list[str]:
     found = []
     for folder in folders:
         if folder.is_dir():
-            found += [p.name for p in folder.iterdir() if p.is_file() and (
-                p.name.endswith((".tmp", ".copying")) or (p.name.startswith(".") and p.name != ".writer.lock"))]
+            found += [
+                p.name
+                for p in folder.iterdir()
+                if p.is_file()
+                and (p.name.endswith((".tmp", ".copying")) or (p.name.startswith(".") and p.name != ".writer.lock"))
+            ]
     return sorted(found)
 
 
@@ -271,8 +294,10 @@ class TrickleServer:
                 if path == "/robots.txt":
                     conn.sendall(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
                     return
-                conn.sendall(f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
-                             f"Content-Length: {self.body_bytes}\r\nConnection: close\r\n\r\n".encode())
+                conn.sendall(
+                    f"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+                    f"Content-Length: {self.body_bytes}\r\nConnection: close\r\n\r\n".encode()
+                )
                 for _ in range(self.body_bytes):
                     if self._stop.wait(self.interval_s):
                         return

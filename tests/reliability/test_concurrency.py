@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.config import PROJECT_DIR, Home
-from ingest.replay.server import ReplayServer
+from demo.replay.server import ReplayServer
+from eduopen.core.config import PROJECT_DIR, Home
 from tests.reliability.analyst_reader import FINGERPRINT_SQL
 from tests.reliability.conftest import CleanRun, copy_home
 from tests.reliability.support import SOURCES, mart_fingerprint, query, run_env, start_cli
@@ -70,9 +70,21 @@ def scene(clean_run: CleanRun, tmp_path_factory: pytest.TempPathFactory) -> Scen
     control = base / "control"
     control.mkdir()
     outs = {name: base / f"{name}.jsonl" for name in READERS}
-    readers = [subprocess.Popen([sys.executable, "-m", "tests.reliability.analyst_reader", str(home.warehouse),
-                                 str(outs[name]), str(control), mode], cwd=PROJECT_DIR)
-               for name, mode in READERS.items()]
+    readers = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "tests.reliability.analyst_reader",
+                str(home.warehouse),
+                str(outs[name]),
+                str(control),
+                mode,
+            ],
+            cwd=PROJECT_DIR,
+        )
+        for name, mode in READERS.items()
+    ]
     try:
         wait_for(lambda: all(p.exists() and len(read_lines(p)) >= 3 for p in outs.values()), 60, "readers")
         holders: list[int] = []
@@ -95,18 +107,32 @@ def scene(clean_run: CleanRun, tmp_path_factory: pytest.TempPathFactory) -> Scen
             returncodes = [p.wait(timeout=30) for p in runs]
         done = time.monotonic()
         # Readers go on for a while after the publishes, then the holders reconnect once.
-        wait_for(lambda: all(any(r.get("t", 0) > done for r in read_lines(p)) for p in outs.values()), 30,
-                 "reads after the publish")
+        wait_for(
+            lambda: all(any(r.get("t", 0) > done for r in read_lines(p)) for p in outs.values()),
+            30,
+            "reads after the publish",
+        )
         (control / "reconnect").touch()
-        wait_for(lambda: all(sum(r["gen"] == 1 for r in read_lines(outs[n])) >= 3 for n in ("hold-1", "hold-2")),
-                 30, "reads after reconnecting")
+        wait_for(
+            lambda: all(sum(r["gen"] == 1 for r in read_lines(outs[n])) >= 3 for n in ("hold-1", "hold-2")),
+            30,
+            "reads after reconnecting",
+        )
     finally:
         (control / "stop").touch()
         for reader in readers:
             reader.wait(timeout=30)
-    return Scene(home, old, fingerprint(home.warehouse), returncodes,
-                 [log.read_text(encoding="utf-8", errors="replace") for log in logs], holders, waiting_seen, done,
-                 {name: read_lines(path) for name, path in outs.items()})
+    return Scene(
+        home,
+        old,
+        fingerprint(home.warehouse),
+        returncodes,
+        [log.read_text(encoding="utf-8", errors="replace") for log in logs],
+        holders,
+        waiting_seen,
+        done,
+        {name: read_lines(path) for name, path in outs.items()},
+    )
 
 
 def test_two_pipeline_runs_started_together_take_turns_on_the_writer_lock(scene: Scene):
@@ -120,7 +146,8 @@ def test_two_pipeline_runs_started_together_take_turns_on_the_writer_lock(scene:
 def test_two_runs_together_leave_one_consistent_warehouse_with_the_new_release(scene: Scene, clean_run: CleanRun):
     marts = mart_fingerprint(scene.home.warehouse)
     assert {t: marts[t] for t in ("fct_student_mobility", "dim_country", "dim_indicator")} == {
-        t: clean_run.marts[t] for t in ("fct_student_mobility", "dim_country", "dim_indicator")}
+        t: clean_run.marts[t] for t in ("fct_student_mobility", "dim_country", "dim_indicator")
+    }
     assert scene.new[0] == scene.old[0] + 1  # the one new release, once
     raw = query(scene.home.catalog, "select count(*), count(distinct (url, content_sha256)) from release_version")
     assert raw[0][0] == raw[0][1] == clean_run.raw["release_version"] + 1

@@ -1,7 +1,7 @@
 """SIGKILL at the worst moments: while raw bytes and rows are written, while the audit copy is
 loaded, while dbt builds, and while publish has copied the build but not swapped it in.
 
-Each step runs as `python -m ingest.cli ...` in its own process and is killed (no cleanup, no
+Each step runs as `python -m eduopen.cli ...` in its own process and is killed (no cleanup, no
 `finally`) when the test OBSERVES it in the phase under test: a request count on the replay, a
 temp file of the step, a line in dbt's log. No hook in the code under test. Afterwards the
 published warehouse is byte-for-byte a complete version, the raw catalog opens, and the next run
@@ -15,9 +15,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.config import Home
-from ingest.errors import PublishError
+from eduopen import pipeline
+from eduopen.core.config import Home
+from eduopen.core.errors import PublishError
 from tests.reliability.conftest import CRAWL_TIME_COLUMNS, CleanRun, copy_home, run_steps
 from tests.reliability.support import (
     damaged_blobs,
@@ -48,7 +48,7 @@ class LogWatch:
                 handle.seek(self.offset)
                 fresh = handle.read()
             self.offset += len(fresh)
-            self.seen = self.seen[-len(text):] + fresh.decode("utf-8", "replace")
+            self.seen = self.seen[-len(text) :] + fresh.decode("utf-8", "replace")
         return text in self.seen
 
 
@@ -56,8 +56,10 @@ def pad(database: Path) -> None:
     """Make a warehouse big, outside the marts, so that copying it takes a visible while."""
     con = duckdb.connect(str(database))
     try:
-        con.execute(f"create table main.reliability_padding as select i, md5(i::varchar) || md5((i * 7)::varchar) "
-                    f"as filler from range({PADDING_ROWS}) t(i)")
+        con.execute(
+            f"create table main.reliability_padding as select i, md5(i::varchar) || md5((i * 7)::varchar) "
+            f"as filler from range({PADDING_ROWS}) t(i)"
+        )
         con.execute("checkpoint")
     finally:
         con.close()
@@ -89,7 +91,8 @@ def assert_next_run_matches_the_clean_run(home: Home, clean_run: CleanRun, *, cr
 
 
 def test_ingest_killed_mid_write_three_times_loses_nothing_once_a_run_completes(
-        clean_run, replay_server, replay_env, tmp_path):
+    clean_run, replay_server, replay_env, tmp_path
+):
     home = Home(tmp_path / "home").ensure()
     fetched = []
     for served in (3, 9, 6):  # requests the replay has answered in that attempt when it is killed
@@ -102,8 +105,10 @@ def test_ingest_killed_mid_write_three_times_loses_nothing_once_a_run_completes(
         assert damaged_blobs(home) == []  # no blob holds bytes other than those it is named for
         # Every parsed release points at bytes that are in the blob store.
         missing = query(home.catalog, "select count(*) from release_version")[0][0] and [
-            s for (s,) in query(home.catalog, "select content_sha256 from release_version")
-            if not (home.blobs / s[:2] / s).exists()]
+            s
+            for (s,) in query(home.catalog, "select content_sha256 from release_version")
+            if not (home.blobs / s[:2] / s).exists()
+        ]
         assert not missing
     assert fetched == sorted(fetched) and fetched[-1] > 0  # each attempt got further: nothing undone
 
@@ -113,14 +118,16 @@ def test_ingest_killed_mid_write_three_times_loses_nothing_once_a_run_completes(
 
 
 def test_transform_killed_during_dbt_build_leaves_the_published_warehouse_and_refuses_the_half_build(
-        clean_run, replay_env, tmp_path):
+    clean_run, replay_env, tmp_path
+):
     home = copy_home(clean_run.published, tmp_path / "home")
     validated_before = (home.state / "validation.json").read_bytes()
     dbt_log = LogWatch(home.root / "dbt" / "logs" / "dbt.log")
     proc = start_cli(["transform"], replay_env, tmp_path / "transform.log")
 
-    assert kill_when(proc, lambda: dbt_log.contains("Began running node model.eduopen.fct_"), timeout_s=180,
-                     poll_s=0.01)
+    assert kill_when(
+        proc, lambda: dbt_log.contains("Began running node model.eduopen.fct_"), timeout_s=180, poll_s=0.01
+    )
 
     assert sha256_file(home.warehouse) == clean_run.warehouse_sha256  # kept, byte for byte
     assert (home.state / "validation.json").read_bytes() == validated_before
@@ -131,7 +138,8 @@ def test_transform_killed_during_dbt_build_leaves_the_published_warehouse_and_re
 
 
 def test_transform_killed_while_loading_the_audit_copy_leaves_the_published_warehouse(
-        big_validated, clean_run, replay_env, tmp_path):
+    big_validated, clean_run, replay_env, tmp_path
+):
     home = copy_home(big_validated, tmp_path / "home")
     published = sha256_file(home.warehouse)
     copying = home.root / f".{home.audit.name}.copying"
@@ -148,7 +156,8 @@ def test_transform_killed_while_loading_the_audit_copy_leaves_the_published_ware
 
 
 def test_publish_killed_between_copy_and_swap_keeps_a_complete_version_and_the_next_run_publishes(
-        big_validated, clean_run, replay_env, tmp_path):
+    big_validated, clean_run, replay_env, tmp_path
+):
     home = copy_home(big_validated, tmp_path / "home")
     old = sha256_file(home.warehouse)
     new = sha256_file(home.audit)

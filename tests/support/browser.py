@@ -32,8 +32,7 @@ def _find_chromium() -> str | None:
         # Installing needs apt, root and a package mirror; failing here only means the browser
         # tests skip. Bounded well below the tests' own timeout so a slow mirror skips, not errors.
         try:
-            subprocess.run(["bash", str(ENSURE_SCRIPT)], capture_output=True, timeout=INSTALL_TIMEOUT_S,
-                           check=False)
+            subprocess.run(["bash", str(ENSURE_SCRIPT)], capture_output=True, timeout=INSTALL_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             return None
     return candidate if Path(candidate).exists() and os.access(candidate, os.X_OK) else None
@@ -54,8 +53,9 @@ def _as_url(url_or_path: str | Path) -> str:
     return Path(text).resolve().as_uri()
 
 
-def _run(extra: list[str], url_or_path: str | Path, *, width: int, height: int,
-         settle_ms: int | None = None) -> subprocess.CompletedProcess[bytes]:
+def _run(
+    extra: list[str], url_or_path: str | Path, *, width: int, height: int, settle_ms: int | None = None
+) -> subprocess.CompletedProcess[bytes]:
     if settle_ms:
         # A single-page app fetches its data after the load event plain --screenshot waits for; a
         # virtual-time budget lets its requests and rendering finish first.
@@ -86,13 +86,13 @@ def _run(extra: list[str], url_or_path: str | Path, *, width: int, height: int,
     finally:
         shutil.rmtree(profile, ignore_errors=True)
     if result.returncode != 0:
-        raise RuntimeError(f"chromium exited {result.returncode}: "
-                           f"{result.stderr.decode('utf-8', 'replace')[-2000:]}")
+        raise RuntimeError(f"chromium exited {result.returncode}: {result.stderr.decode('utf-8', 'replace')[-2000:]}")
     return result
 
 
-def screenshot(url_or_path: str | Path, out_png: str | Path, width: int = 1280, height: int = 2000, *,
-               settle_ms: int | None = None) -> Path:
+def screenshot(
+    url_or_path: str | Path, out_png: str | Path, width: int = 1280, height: int = 2000, *, settle_ms: int | None = None
+) -> Path:
     """Render the page headless and write a PNG of the first `width`×`height` pixels.
 
     `settle_ms`: virtual time the page gets after loading (for pages that render from fetched data).
@@ -108,8 +108,6 @@ def screenshot(url_or_path: str | Path, out_png: str | Path, width: int = 1280, 
     return out
 
 
-def dump_dom(url_or_path: str | Path, width: int = 1280, height: int = 2000, *,
-             settle_ms: int | None = None) -> str:
+def dump_dom(url_or_path: str | Path, width: int = 1280, height: int = 2000, *, settle_ms: int | None = None) -> str:
     """The serialized DOM after the page loaded (and after any script on it would have run)."""
-    return _run(["--dump-dom"], url_or_path, width=width, height=height,
-                settle_ms=settle_ms).stdout.decode("utf-8")
+    return _run(["--dump-dom"], url_or_path, width=width, height=height, settle_ms=settle_ms).stdout.decode("utf-8")

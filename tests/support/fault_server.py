@@ -137,8 +137,12 @@ class FaultServer:
     # -- lifecycle --------------------------------------------------------------------------
     def start(self) -> FaultServer:
         if self._thread is None:
-            self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                            name=f"fault-server-{self.port}", daemon=True)
+            self._thread = threading.Thread(
+                target=self._httpd.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name=f"fault-server-{self.port}",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
@@ -252,8 +256,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _serve(self, *, send_body: bool) -> None:
         fault = self.server.fault_server
-        request = RecordedRequest(self.command, self.path, tuple(self.headers.items()), self.client_address[1],
-                                  time.monotonic())
+        request = RecordedRequest(
+            self.command, self.path, tuple(self.headers.items()), self.client_address[1], time.monotonic()
+        )
         reply = fault._next_reply(request)
         # One request per connection keeps faults (resets, truncation) from poisoning the next one.
         self.close_connection = True
@@ -287,8 +292,11 @@ class _Handler(BaseHTTPRequestHandler):
                 headers.setdefault("Content-Length", str(len(body)))
 
         try:
-            head = [f"HTTP/1.1 {status} {_reason(status)}", "Connection: close",
-                    *(f"{name}: {value}" for name, value in headers.items())]
+            head = [
+                f"HTTP/1.1 {status} {_reason(status)}",
+                "Connection: close",
+                *(f"{name}: {value}" for name, value in headers.items()),
+            ]
             self.wfile.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
             self.wfile.flush()
             if not framed_body:
@@ -356,4 +364,3 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
-

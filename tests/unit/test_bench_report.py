@@ -9,8 +9,7 @@ from bench.__main__ import judge, recorded_scale, table
 
 
 def _run(finished_at: str, scales: dict, cores: int = 2) -> dict:
-    return {"cores": cores, "finished_at": finished_at, "load_avg_start": 0.5, "load_avg_end": 1.0,
-            "scales": scales}
+    return {"cores": cores, "finished_at": finished_at, "load_avg_start": 0.5, "load_avg_end": 1.0, "scales": scales}
 
 
 def _write(history: Path, name: str, run: dict) -> None:
@@ -41,9 +40,18 @@ def test_no_recorded_run_means_nothing_is_reported(tmp_path: Path) -> None:
 
 
 def test_a_recorded_100x_build_is_judged_and_shown_with_its_date() -> None:
-    results = _run("2026-12-03T10:00:00+00:00", {
-        "100x": {"status": "recorded", "dbt_full_s": 800.0, "peak_mem_mib": 3300, "notes": ["not run now"],
-                 "recorded": {"finished_at": "2026-12-01T10:00:00+00:00", "cores": 2, "file": "h.json"}}})
+    results = _run(
+        "2026-12-03T10:00:00+00:00",
+        {
+            "100x": {
+                "status": "recorded",
+                "dbt_full_s": 800.0,
+                "peak_mem_mib": 3300,
+                "notes": ["not run now"],
+                "recorded": {"finished_at": "2026-12-01T10:00:00+00:00", "cores": 2, "file": "h.json"},
+            }
+        },
+    )
     results["targets"] = judge(results)
 
     assert results["targets"]["peak_mem_100x"]["met"] is True
@@ -52,17 +60,22 @@ def test_a_recorded_100x_build_is_judged_and_shown_with_its_date() -> None:
 
 
 def test_a_100x_build_over_4_gib_misses_the_target() -> None:
-    results = _run("2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0,
-                                                          "peak_mem_mib": 5000}})
+    results = _run(
+        "2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0, "peak_mem_mib": 5000}}
+    )
 
     assert judge(results)["peak_mem_100x"]["met"] is False
 
 
 def test_incremental_cost_is_judged_beyond_the_floor_of_a_build_with_nothing_new() -> None:
     def incremental(seconds: float) -> dict:
-        scale = {"dbt_full_s": 80.0, "incremental_s": seconds, "incremental_floor_s": 18.0,
-                 "incremental_share": round(seconds / 80.0, 3),
-                 "incremental_data_share": round((seconds - 18.0) / (80.0 - 18.0), 3)}
+        scale = {
+            "dbt_full_s": 80.0,
+            "incremental_s": seconds,
+            "incremental_floor_s": 18.0,
+            "incremental_share": round(seconds / 80.0, 3),
+            "incremental_data_share": round((seconds - 18.0) / (80.0 - 18.0), 3),
+        }
         return judge(_run("2026-12-03T10:00:00+00:00", {"10x": scale}))["incremental_10x"]
 
     assert incremental(20.0)["met"] is True
@@ -74,9 +87,16 @@ def test_incremental_cost_is_judged_beyond_the_floor_of_a_build_with_nothing_new
 def test_the_peak_is_placed_in_its_step_and_the_nodes_running_then() -> None:
     from bench.__main__ import peak_location
 
-    scale = {"peak_mem_mib_by_step": {"generate": 3900, "dbt_full": 3100, "validate": 1200},
-             "peak_mem_when": {"dbt_full": {"sampled_peak_mib": 3080, "peak_after_s": 12.0,
-                                            "peak_during": ["stg_oecd__flows", "stg_uis__observations"]}}}
+    scale = {
+        "peak_mem_mib_by_step": {"generate": 3900, "dbt_full": 3100, "validate": 1200},
+        "peak_mem_when": {
+            "dbt_full": {
+                "sampled_peak_mib": 3080,
+                "peak_after_s": 12.0,
+                "peak_during": ["stg_oecd__flows", "stg_uis__observations"],
+            }
+        },
+    }
 
     # generation is not the pipeline: its larger peak is not the scale's
     assert peak_location(scale) == "3100 MiB in dbt_full, during stg_oecd__flows + stg_uis__observations"
@@ -98,8 +118,11 @@ def test_freshness_is_what_the_e2e_test_just_wrote(tmp_path: Path, monkeypatch) 
     out.write_text(json.dumps({"freshness_s": 99.0}), encoding="utf-8")
     monkeypatch.setattr(bench, "FRESHNESS_FILE", out)
     written = {"freshness_s": 26.0, "watch_poll_s": 2}
-    monkeypatch.setattr(bench, "FRESHNESS_TEST", _fake_freshness_test(
-        tmp_path, f"    pathlib.Path({str(out)!r}).write_text(json.dumps({written!r}))\n"))
+    monkeypatch.setattr(
+        bench,
+        "FRESHNESS_TEST",
+        _fake_freshness_test(tmp_path, f"    pathlib.Path({str(out)!r}).write_text(json.dumps({written!r}))\n"),
+    )
     freshness_s, note = bench.measure_freshness(bench.Budget(600), tmp_path / "logs")
     assert freshness_s == 26.0
     assert "watcher poll 2 s" in note
@@ -111,16 +134,18 @@ def test_a_skipped_e2e_test_says_why_and_reports_the_earlier_figure_as_earlier(t
     out = tmp_path / "freshness.json"
     out.write_text(json.dumps({"freshness_s": 31.5}), encoding="utf-8")
     monkeypatch.setattr(bench, "FRESHNESS_FILE", out)
-    monkeypatch.setattr(bench, "FRESHNESS_TEST", _fake_freshness_test(
-        tmp_path, "    pytest.skip('no PostgreSQL server here')\n"))
+    monkeypatch.setattr(
+        bench, "FRESHNESS_TEST", _fake_freshness_test(tmp_path, "    pytest.skip('no PostgreSQL server here')\n")
+    )
     freshness_s, note = bench.measure_freshness(bench.Budget(600), tmp_path / "logs")
     assert freshness_s == 31.5
     assert "no PostgreSQL server here" in note and "earlier measurement" in note
 
 
 def test_the_table_states_every_target_and_which_were_missed() -> None:
-    results = _run("2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0,
-                                                          "peak_mem_mib": 5000}})
+    results = _run(
+        "2026-12-03T10:00:00+00:00", {"100x": {"status": "partial", "dbt_full_s": 800.0, "peak_mem_mib": 5000}}
+    )
     results["targets"] = judge(results)
     printed = table(results)
 

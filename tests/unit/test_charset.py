@@ -18,7 +18,7 @@ def page(meta: str = "") -> str:
         "<!DOCTYPE html><html><head>"
         f"{meta}<title>{TITLE}</title>"
         '<meta name="ArticleTitle" content="' + TITLE + '">'
-        "</head><body><div class=\"TRS_Editor\"><p>" + BODY + "</p></div></body></html>"
+        '</head><body><div class="TRS_Editor"><p>' + BODY + "</p></div></body></html>"
     )
 
 
@@ -84,7 +84,7 @@ def test_xml_declaration_encoding_is_used_for_feeds() -> None:
 
 def test_meta_after_the_first_4_kb_is_not_trusted() -> None:
     filler = "<!--" + "x" * 5000 + "-->"
-    data = ("<html><head>" + filler + '<meta charset="koi8-r"></head><body>' + BODY + "</body></html>")
+    data = "<html><head>" + filler + '<meta charset="koi8-r"></head><body>' + BODY + "</body></html>"
     assert detect_charset(data.encode("utf-8"), "text/html") == "utf-8"
 
 

@@ -2,7 +2,7 @@
 
 The manifest is generated once per module with `dbt parse` into a tmp EDUOPEN_HOME. Airflow reads
 its configuration once, at import, so everything that imports Airflow runs in a subprocess with
-the environment `ingest.airflow_local` gives Airflow (AIRFLOW_HOME inside the tmp home).
+the environment `demo.airflow_local` gives Airflow (AIRFLOW_HOME inside the tmp home).
 The last test (marked e2e) runs the DAG for real with `airflow dags test` and compares the
 published warehouse with what the plain `transform` builds from the same raw data.
 """
@@ -23,9 +23,11 @@ from typing import Any
 import duckdb
 import pytest
 
-from ingest.airflow_local import DAGS_DIR, WRITER_POOL, airflow_env
-from ingest.config import PROJECT_DIR, Home
-from ingest.dbt_manifest import (
+from demo.airflow_local import DAGS_DIR, airflow_env
+from eduopen.core.config import PROJECT_DIR, Home
+from eduopen.core.errors import ConfigError
+from eduopen.orchestration.pools import WRITER_POOL
+from eduopen.warehouse.manifest import (
     DBT_TASKS_ENV,
     MANIFEST_ENV,
     check_manifest,
@@ -35,14 +37,13 @@ from ingest.dbt_manifest import (
     project_fingerprint,
     sidecar_path,
 )
-from ingest.errors import ConfigError
 
 pytestmark = pytest.mark.airflow
 
 MARKER = "@@EDUOPEN-JSON@@"
 WAREHOUSE_FILE = DAGS_DIR / "eduopen_warehouse.py"
 SEEN = datetime(2026, 8, 1, 2, 0, tzinfo=UTC)
-HEAVY_MODULES = ("requests", "duckdb", "dbt", "great_expectations", "pandas", "ingest.pipeline")
+HEAVY_MODULES = ("requests", "duckdb", "dbt", "great_expectations", "pandas", "eduopen.pipeline")
 
 # Loads the DAG folder as the DAG processor does and describes the warehouse DAG's tasks as JSON,
 # with the log lines the DAG files wrote while being parsed.
@@ -123,7 +124,7 @@ PARSE_PROBE = textwrap.dedent("""
 def _marked_json(stdout: str) -> dict[str, Any]:
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     raise AssertionError(f"probe printed no result; stdout tail:\n{stdout[-2000:]}")
 
 
@@ -133,8 +134,14 @@ def _run_probes(commands: dict[str, tuple[Home, list[str]]]) -> dict[str, dict[s
     for name, (home, args) in commands.items():
         env = airflow_env(home)
         env.pop(MANIFEST_ENV, None)
-        running[name] = subprocess.Popen([sys.executable, "-c", *args], env=env, cwd=PROJECT_DIR,
-                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        running[name] = subprocess.Popen(
+            [sys.executable, "-c", *args],
+            env=env,
+            cwd=PROJECT_DIR,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
     results = {}
     for name, proc in running.items():
         out, err = proc.communicate(timeout=300)
@@ -145,7 +152,7 @@ def _run_probes(commands: dict[str, tuple[Home, list[str]]]) -> dict[str, dict[s
 
 @pytest.fixture(scope="module")
 def manifest_home(tmp_path_factory: pytest.TempPathFactory) -> Home:
-    """A home whose manifest `dbt parse` just wrote (what `python -m ingest.dbt_manifest` does)."""
+    """A home whose manifest `dbt parse` just wrote (what `python -m eduopen.warehouse.manifest` does)."""
     home = Home(tmp_path_factory.mktemp("with-manifest")).ensure()
     generate_manifest(home)
     return home
@@ -160,8 +167,10 @@ def probes(manifest_home: Home, tmp_path_factory: pytest.TempPathFactory) -> dic
     }
     for which, home in (("with", manifest_home), ("without", bare)):
         for preload in ("sdk", "core"):
-            commands[f"parse_{which}_{preload}"] = (home, [PARSE_PROBE, str(DAGS_DIR), str(WAREHOUSE_FILE), preload,
-                                                           ",".join(HEAVY_MODULES)])
+            commands[f"parse_{which}_{preload}"] = (
+                home,
+                [PARSE_PROBE, str(DAGS_DIR), str(WAREHOUSE_FILE), preload, ",".join(HEAVY_MODULES)],
+            )
     return _run_probes(commands)
 
 
@@ -217,8 +226,11 @@ def test_a_node_is_tested_by_the_task_that_builds_it_and_its_dependents_wait_for
     model = "model.eduopen.int_releases_deduplicated"
     build = tasks[_builder_id(model)]
     assert build["unique_id"] == model and build["base_cmd"] == ["build"]
-    assert not [t for t in _dbt_tasks(tasks).values() if t["base_cmd"] == ["test"]
-                and t["select"] == "int_releases_deduplicated"], "no separate test task"
+    assert not [
+        t
+        for t in _dbt_tasks(tasks).values()
+        if t["base_cmd"] == ["test"] and t["select"] == "int_releases_deduplicated"
+    ], "no separate test task"
     dependents = {uid for uid, node in _nodes(manifest, "model").items() if model in node["depends_on"]["nodes"]}
     assert dependents, "int_releases_deduplicated is expected to feed other models"
     for unique_id in dependents:
@@ -232,8 +244,11 @@ def test_every_test_of_the_project_is_run_by_some_task(
     dbt_tasks = _dbt_tasks(tasks)
     test_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["test"]}
     build_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["build"]}
-    unit_tests = {uid for uid, node in _nodes(manifest, "test").items()
-                  if (node["config"].get("meta") or {}).get("eduopen_mirrored_from") == "unit_tests"}
+    unit_tests = {
+        uid
+        for uid, node in _nodes(manifest, "test").items()
+        if (node["config"].get("meta") or {}).get("eduopen_mirrored_from") == "unit_tests"
+    }
     assert unit_tests, "the dbt project has unit tests; they must be listed for Cosmos"
     covered_by: dict[str, str] = {}
     for unique_id, node in _nodes(manifest, "test").items():
@@ -326,9 +341,11 @@ def test_parsing_the_dag_file_stays_fast_and_touches_no_network_or_database(
 ) -> None:
     figures = {tuple(name.split("_")[1:]): probe for name, probe in probes.items() if name.startswith("parse_")}
     for (manifest, preload), probe in sorted(figures.items()):
-        print(f"eduopen_warehouse.py parsed {manifest} manifest in {probe['parse_cpu_s'] * 1000:.0f} ms CPU "
-              f"({probe['parse_s'] * 1000:.0f} ms wall) beyond the "
-              f"{'airflow.sdk' if preload == 'sdk' else 'Airflow core + plugins'} import")
+        print(
+            f"eduopen_warehouse.py parsed {manifest} manifest in {probe['parse_cpu_s'] * 1000:.0f} ms CPU "
+            f"({probe['parse_s'] * 1000:.0f} ms wall) beyond the "
+            f"{'airflow.sdk' if preload == 'sdk' else 'Airflow core + plugins'} import"
+        )
         assert probe["heavy"] == [], (manifest, preload)
         assert probe["attempts"] == [], (manifest, preload)
         assert probe["manifest_used"] is (manifest == "with"), (manifest, preload)
@@ -343,6 +360,7 @@ def test_parsing_the_dag_file_stays_fast_and_touches_no_network_or_database(
 
 # -- the manifest itself ----------------------------------------------------------------------
 
+
 def test_manifest_lists_unit_tests_as_tests_of_their_model_and_drops_what_cosmos_does_not_read(
     manifest: dict[str, Any],
 ) -> None:
@@ -354,10 +372,17 @@ def test_manifest_lists_unit_tests_as_tests_of_their_model_and_drops_what_cosmos
 
 
 def test_mirroring_unit_tests_keeps_the_model_link_and_is_idempotent() -> None:
-    manifest = {"nodes": {"model.p.m": {"resource_type": "model"}},
-                "unit_tests": {"unit_test.p.m.t": {"name": "t", "resource_type": "unit_test",
-                                                   "depends_on": {"nodes": ["model.p.m"]},
-                                                   "config": {"tags": []}}}}
+    manifest = {
+        "nodes": {"model.p.m": {"resource_type": "model"}},
+        "unit_tests": {
+            "unit_test.p.m.t": {
+                "name": "t",
+                "resource_type": "unit_test",
+                "depends_on": {"nodes": ["model.p.m"]},
+                "config": {"tags": []},
+            }
+        },
+    }
     assert mirror_unit_tests(manifest) == 1
     assert mirror_unit_tests(manifest) == 0
     node = manifest["nodes"]["unit_test.p.m.t"]
@@ -379,8 +404,9 @@ def _write_manifest(home: Home, fingerprint: str) -> None:
     path = manifest_path(home)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("{}", encoding="utf-8")
-    sidecar_path(path).write_text(json.dumps({"project_fingerprint": fingerprint,
-                                              "descriptions": {"model.tiny.a": "A."}}), encoding="utf-8")
+    sidecar_path(path).write_text(
+        json.dumps({"project_fingerprint": fingerprint, "descriptions": {"model.tiny.a": "A."}}), encoding="utf-8"
+    )
 
 
 def test_manifest_check_says_missing_then_fresh_then_stale_after_a_model_changes(
@@ -445,18 +471,25 @@ def test_manifest_path_comes_from_the_environment_when_set(tmp_path: Path, monke
 
 # -- for real: `airflow dags test` against the plain transform --------------------------------
 
+
 def _snapshot(db: Path) -> dict[str, tuple[list[str], str, int]]:
     """Columns, a hash of the sorted rows and the row count of every table and view of the warehouse."""
     con = duckdb.connect(str(db), read_only=True)
     try:
         relations = con.execute(
             "select table_schema, table_name from information_schema.tables "
-            "where table_schema in ('raw', 'staging', 'marts') order by 1, 2").fetchall()
+            "where table_schema in ('raw', 'staging', 'marts') order by 1, 2"
+        ).fetchall()
         snapshot = {}
         for schema, name in relations:
-            columns = [c for (c,) in con.execute(
-                "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
-                "order by ordinal_position", [schema, name]).fetchall()]
+            columns = [
+                c
+                for (c,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = ? and table_name = ? "
+                    "order by ordinal_position",
+                    [schema, name],
+                ).fetchall()
+            ]
             rows = con.execute(f'select * from {schema}."{name}" order by all').fetchall()
             snapshot[f"{schema}.{name}"] = (columns, hashlib.sha256(repr(rows).encode()).hexdigest(), len(rows))
         return snapshot
@@ -472,11 +505,11 @@ def _file_sha(path: Path) -> str:
 def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_failing_test_stops_it(
     tmp_path: Path, replay: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ingest import pipeline
-    from ingest.airflow_local import dags_test
-    from ingest.errors import EduOpenError
+    from demo.airflow_local import dags_test
+    from eduopen import pipeline
+    from eduopen.core.errors import EduOpenError
+    from eduopen.warehouse.build import transform
     from ingest.raw_store import RawStore
-    from ingest.transform import transform
 
     monkeypatch.delenv(MANIFEST_ENV, raising=False)
     plain, through_airflow = Home(tmp_path / "plain").ensure(), Home(tmp_path / "airflow")
@@ -499,9 +532,20 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
     # file stays as it was.
     before = _file_sha(through_airflow.warehouse)
     with RawStore(through_airflow) as store:
-        store.insert_rows("release_version", [dict(
-            source="moe_en", url="http://en.moe.gov.cn/news/press_releases/fr.html", content_sha256="fr1",
-            language="fr", title="Communiqué", published_at=SEEN, first_seen_at=SEEN)])
+        store.insert_rows(
+            "release_version",
+            [
+                dict(
+                    source="moe_en",
+                    url="http://en.moe.gov.cn/news/press_releases/fr.html",
+                    content_sha256="fr1",
+                    language="fr",
+                    title="Communiqué",
+                    published_at=SEEN,
+                    first_seen_at=SEEN,
+                )
+            ],
+        )
     with pytest.raises(EduOpenError) as failed:
         dags_test(through_airflow, ["eduopen_warehouse"], lambda line: None)
     states = _run_states(through_airflow)
@@ -516,13 +560,17 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
 def _run_states(home: Home) -> dict[str, str]:
     import sqlite3
 
-    from ingest.airflow_local import metadata_db
+    from demo.airflow_local import metadata_db
 
     con = sqlite3.connect(f"file:{metadata_db(home)}?mode=ro", uri=True)
     try:
-        (run_id,) = con.execute("select run_id from dag_run where dag_id = 'eduopen_warehouse' "
-                                "order by id desc limit 1").fetchone()
-        return dict(con.execute("select task_id, state from task_instance where dag_id = 'eduopen_warehouse' "
-                                "and run_id = ?", [run_id]).fetchall())
+        (run_id,) = con.execute(
+            "select run_id from dag_run where dag_id = 'eduopen_warehouse' order by id desc limit 1"
+        ).fetchone()
+        return dict(
+            con.execute(
+                "select task_id, state from task_instance where dag_id = 'eduopen_warehouse' and run_id = ?", [run_id]
+            ).fetchall()
+        )
     finally:
         con.close()

@@ -2,7 +2,7 @@
 
 Airflow reads its configuration once, at import, and creates `$AIRFLOW_HOME/logs` on the way; so
 everything that imports Airflow runs in a subprocess with `AIRFLOW_HOME` in a tmp dir (the same
-environment `ingest.airflow_local` gives Airflow), and nothing leaks into ~/airflow.
+environment `demo.airflow_local` gives Airflow), and nothing leaks into ~/airflow.
 """
 
 from __future__ import annotations
@@ -17,14 +17,15 @@ from typing import Any
 
 import pytest
 
-from ingest.airflow_local import DAG_IDS, DAGS_DIR, WRITER_POOL, airflow_env, dags_test, setup, task_summary
-from ingest.config import PROJECT_DIR, Home, Settings
-from ingest.errors import EduOpenError
+from demo.airflow_local import DAG_IDS, DAGS_DIR, airflow_env, dags_test, setup, task_summary
+from eduopen.core.config import PROJECT_DIR, Home, Settings
+from eduopen.core.errors import EduOpenError
+from eduopen.orchestration.pools import WRITER_POOL
 
 pytestmark = pytest.mark.airflow
 
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
-HEAVY_MODULES = ("requests", "duckdb", "dbt", "great_expectations", "pandas", "ingest.pipeline")
+HEAVY_MODULES = ("requests", "duckdb", "dbt", "great_expectations", "pandas", "eduopen.pipeline")
 MARKER = "@@EDUOPEN-JSON@@"
 
 # Loads the DAG folder the way the DAG processor does (bundle path on sys.path, .airflowignore
@@ -116,7 +117,7 @@ FILE_PROBE = textwrap.dedent("""
 def _marked_json(stdout: str) -> dict[str, Any]:
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
-            return json.loads(line[len(MARKER):])
+            return json.loads(line[len(MARKER) :])
     raise AssertionError(f"probe printed no result; stdout tail:\n{stdout[-2000:]}")
 
 
@@ -127,9 +128,10 @@ def probes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]
     commands = {"dagbag": [sys.executable, "-c", DAGBAG_PROBE, str(DAGS_DIR), WRITER_POOL]}
     for path in DAG_FILES:
         commands[path.name] = [sys.executable, "-c", FILE_PROBE, str(DAGS_DIR), str(path), ",".join(HEAVY_MODULES)]
-    running = {name: subprocess.Popen(cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True)
-               for name, cmd in commands.items()}
+    running = {
+        name: subprocess.Popen(cmd, env=env, cwd=PROJECT_DIR, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for name, cmd in commands.items()
+    }
     results = {}
     for name, proc in running.items():
         out, err = proc.communicate(timeout=180)
@@ -200,11 +202,14 @@ def _configured(kind: str) -> list[str]:
     return [n for n in settings.source_names() if settings.source(n).kind == kind]
 
 
-@pytest.mark.parametrize(("dag_id", "kind", "asset"), [
-    ("eduopen_ingest_releases", "releases", "eduopen://raw/releases"),
-    ("eduopen_ingest_statistics", "statistics", "eduopen://raw/statistics"),
-    ("eduopen_ingest_landing", "files", "eduopen://raw/statistics"),
-])
+@pytest.mark.parametrize(
+    ("dag_id", "kind", "asset"),
+    [
+        ("eduopen_ingest_releases", "releases", "eduopen://raw/releases"),
+        ("eduopen_ingest_statistics", "statistics", "eduopen://raw/statistics"),
+        ("eduopen_ingest_landing", "files", "eduopen://raw/statistics"),
+    ],
+)
 def test_ingest_dag_has_one_task_per_configured_source_each_emitting_its_raw_asset(
     dags: dict[str, dict[str, Any]], dag_id: str, kind: str, asset: str
 ) -> None:
@@ -215,12 +220,23 @@ def test_ingest_dag_has_one_task_per_configured_source_each_emitting_its_raw_ass
     assert all(t["outlets"] == [asset] for t in dag["tasks"].values())
 
 
-@pytest.mark.parametrize(("dag_id", "watched", "trigger", "cron"), [
-    ("eduopen_ingest_releases", "eduopen://watch/release-listings", "ingest.triggers.ReleaseListingTrigger",
-     "0 */6 * * *"),
-    ("eduopen_ingest_landing", "eduopen://watch/landing", "ingest.triggers.LandingFolderTrigger",
-     "15 * * * *"),
-])
+@pytest.mark.parametrize(
+    ("dag_id", "watched", "trigger", "cron"),
+    [
+        (
+            "eduopen_ingest_releases",
+            "eduopen://watch/release-listings",
+            "eduopen.orchestration.triggers.ReleaseListingTrigger",
+            "0 */6 * * *",
+        ),
+        (
+            "eduopen_ingest_landing",
+            "eduopen://watch/landing",
+            "eduopen.orchestration.triggers.LandingFolderTrigger",
+            "15 * * * *",
+        ),
+    ],
+)
 def test_event_driven_ingest_runs_on_its_watcher_with_cron_only_as_fallback(
     dags: dict[str, dict[str, Any]], dag_id: str, watched: str, trigger: str, cron: str
 ) -> None:
@@ -261,8 +277,13 @@ def test_warehouse_dag_runs_on_either_raw_asset_not_on_a_cron(dags: dict[str, di
     warehouse = dags["eduopen_warehouse"]
     assert warehouse["timetable"] == "AssetTriggeredTimetable"
     assert warehouse["asset_condition"] == "AssetAny"
-    produced = {uri for dag_id, dag in dags.items() if dag_id.startswith("eduopen_ingest_")
-                for t in dag["tasks"].values() for uri in t["outlets"]}
+    produced = {
+        uri
+        for dag_id, dag in dags.items()
+        if dag_id.startswith("eduopen_ingest_")
+        for t in dag["tasks"].values()
+        for uri in t["outlets"]
+    }
     # Each Asset the warehouse waits for is one some ingest task actually emits, and vice versa.
     assert set(warehouse["schedule_assets"]) == produced == {"eduopen://raw/releases", "eduopen://raw/statistics"}
 
@@ -278,8 +299,7 @@ def test_warehouse_gate_sits_between_dbt_and_publish_and_publish_emits_the_marts
     assert tasks["dbt_build"]["upstream"] == ["prepare_audit"]
     assert tasks["validate"]["upstream"] == ["dbt_build"]
     assert tasks["publish"]["upstream"] == ["validate"]
-    assert tasks["publish"]["outlets"] == ["eduopen://marts/fct_policy_release",
-                                           "eduopen://marts/fct_student_mobility"]
+    assert tasks["publish"]["outlets"] == ["eduopen://marts/fct_policy_release", "eduopen://marts/fct_student_mobility"]
     assert all(tasks[t]["outlets"] == [] for t in ("prepare_audit", "dbt_build", "validate"))
 
 
@@ -302,8 +322,12 @@ def test_dag_file_imports_nothing_heavy_and_opens_no_connection(
 
 
 def test_airflow_env_keeps_airflow_inside_eduopen_home_and_passes_eduopen_settings(tmp_path: Path) -> None:
-    base = {"PATH": "/usr/bin", "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
-            "EDUOPEN_UIS_URL": "http://127.0.0.1:9/uis", "PYTHONPATH": "/elsewhere"}
+    base = {
+        "PATH": "/usr/bin",
+        "AIRFLOW__CORE__UNIT_TEST_MODE": "True",
+        "EDUOPEN_UIS_URL": "http://127.0.0.1:9/uis",
+        "PYTHONPATH": "/elsewhere",
+    }
     env = airflow_env(Home(tmp_path), base)
     af_home = tmp_path / "airflow"
     assert "AIRFLOW__CORE__UNIT_TEST_MODE" not in env
@@ -318,7 +342,7 @@ def test_airflow_env_keeps_airflow_inside_eduopen_home_and_passes_eduopen_settin
     assert base["AIRFLOW__CORE__UNIT_TEST_MODE"] == "True"  # the caller's mapping is left alone
 
 
-TRIVIAL_DAGS = '''
+TRIVIAL_DAGS = """
 import os
 from datetime import datetime, timedelta, timezone
 from airflow.sdk import dag, task
@@ -341,7 +365,7 @@ def tiny_broken():
 
 tiny_ok()
 tiny_broken()
-'''
+"""
 
 
 def test_dags_test_reports_success_then_stops_at_the_failed_dag_with_its_reason(

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.feeds.parse import (
     DATE_FEED_UPDATED,
     DATE_FIRST_SEEN,
@@ -19,7 +19,7 @@ from ingest.sources.feeds.parse import (
     parse_feed,
 )
 
-BUNDLE = Path(__file__).resolve().parents[2] / "ingest" / "replay" / "bundle" / "feeds"
+BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "feeds"
 SITE = "http://en.people.cn/"
 CHINA = "rss/90000.xml"
 FIRST_SEEN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)
@@ -61,7 +61,8 @@ def test_recorded_feed_is_utf8_rss_with_real_articles():
 def test_rss_dates_with_offsets_become_utc_instants():
     entries = by_url(feed(CHINA))
     assert entries["http://en.people.cn/n3/2021/0916/c90000-9897131.html"].published_at == datetime(
-        2021, 9, 16, 1, 40, tzinfo=UTC)  # 09:40 +0800
+        2021, 9, 16, 1, 40, tzinfo=UTC
+    )  # 09:40 +0800
     assert feed(CHINA).updated_at == datetime(2024, 8, 14, 16, 0, tzinfo=UTC)
 
 
@@ -89,13 +90,18 @@ def test_item_without_pubdate_gets_the_feed_updated_date_and_is_marked():
 
 
 def test_item_without_any_date_gets_the_first_seen_time_and_is_marked():
-    rss = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
-           "<item><title>无日期的条目</title><link>http://example.cn/a.html</link><description>正文</description>"
-           "</item></channel></rss>").encode()
+    rss = (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        "<item><title>无日期的条目</title><link>http://example.cn/a.html</link><description>正文</description>"
+        "</item></channel></rss>"
+    ).encode()
     parsed = parse_feed(rss, "http://example.cn/feed.xml", "application/rss+xml")
     record, basis = entry_record(parsed.entries[0], language="zh", feed=parsed, first_seen_at=FIRST_SEEN)
     assert (basis, record.published_at, record.content_source) == (
-        DATE_FIRST_SEEN, FIRST_SEEN, "published_at:first_seen")
+        DATE_FIRST_SEEN,
+        FIRST_SEEN,
+        "published_at:first_seen",
+    )
 
 
 def test_dated_entry_is_not_marked():
@@ -106,10 +112,12 @@ def test_dated_entry_is_not_marked():
 
 
 # -- synthetic variants: encodings, entities, enclosures, Atom -----------------------------------
-GBK_RSS = ("<?xml version=\"1.0\" encoding=\"gb2312\"?><rss version=\"2.0\"><channel><title>示例频道</title>"
-           "<item><title>示例条目</title><link>http://example.cn/n1/a.html</link>"
-           "<description><![CDATA[<p>王喆和朱镕基。</p><script>trackView()</script>]]></description>"
-           "<pubDate>Wed, 18 Nov 2026 09:30:00 +0800</pubDate></item></channel></rss>")
+GBK_RSS = (
+    '<?xml version="1.0" encoding="gb2312"?><rss version="2.0"><channel><title>示例频道</title>'
+    "<item><title>示例条目</title><link>http://example.cn/n1/a.html</link>"
+    "<description><![CDATA[<p>王喆和朱镕基。</p><script>trackView()</script>]]></description>"
+    "<pubDate>Wed, 18 Nov 2026 09:30:00 +0800</pubDate></item></channel></rss>"
+)
 
 
 def test_gbk_feed_declared_gb2312_without_charset_header_keeps_chinese_text():
@@ -124,10 +132,12 @@ def test_gbk_feed_declared_gb2312_without_charset_header_keeps_chinese_text():
 
 
 def test_entities_in_titles_are_decoded_and_enclosures_are_attachments():
-    rss = (b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
-           b"<item><title>Degrees &amp; credits</title><link>http://example.cn/n1/b.html</link>"
-           b"<enclosure url='http://example.cn/files/b.pdf' type='application/pdf' length='1'/></item>"
-           b"</channel></rss>")
+    rss = (
+        b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        b"<item><title>Degrees &amp; credits</title><link>http://example.cn/n1/b.html</link>"
+        b"<enclosure url='http://example.cn/files/b.pdf' type='application/pdf' length='1'/></item>"
+        b"</channel></rss>"
+    )
     entry = parse_feed(rss, "http://example.cn/feed.xml", "application/rss+xml").entries[0]
     assert entry.title == "Degrees & credits"
     assert entry.attachments == ("http://example.cn/files/b.pdf",)
@@ -170,8 +180,10 @@ def test_entry_hash_changes_with_its_text_only():
 
 def test_entry_hash_does_not_depend_on_the_rest_of_the_feed():
     data, content_type = recorded(CHINA)
-    text = data.decode("utf-8").replace("<lastBuildDate>Thu, 15 Aug 2024 00:00:00 +0800</lastBuildDate>",
-                                        "<lastBuildDate>Fri, 16 Aug 2024 08:00:00 +0800</lastBuildDate>")
+    text = data.decode("utf-8").replace(
+        "<lastBuildDate>Thu, 15 Aug 2024 00:00:00 +0800</lastBuildDate>",
+        "<lastBuildDate>Fri, 16 Aug 2024 08:00:00 +0800</lastBuildDate>",
+    )
     assert text.encode() != data
     rebuilt = parse_feed(text.encode(), SITE + CHINA, content_type)
     dated = [e.content_sha256 for e in rebuilt.entries if e.published_at]
@@ -192,19 +204,23 @@ def test_html_page_is_not_a_feed():
 
 
 def test_entry_without_link_is_dropped_with_a_reason_and_relative_links_are_resolved():
-    rss = (b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
-           b"<item><title>No link here</title><description>x</description></item>"
-           b"<item><title>Relative</title><link>/n1/2026/1101/a.html</link></item>"
-           b"</channel></rss>")
+    rss = (
+        b"<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        b"<item><title>No link here</title><description>x</description></item>"
+        b"<item><title>Relative</title><link>/n1/2026/1101/a.html</link></item>"
+        b"</channel></rss>"
+    )
     parsed = parse_feed(rss, "http://example.cn/rss/feed.xml", "application/rss+xml")
     assert parsed.dropped == ["entry without link: 'No link here'"]
     assert [e.url for e in parsed.entries] == ["http://example.cn/n1/2026/1101/a.html"]
 
 
 def test_description_only_item_takes_its_first_line_as_title():
-    rss = ("<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
-           "<item><link>http://example.cn/b.html</link><description><![CDATA[<p>第一段。</p><p>第二段。</p>]]>"
-           "</description></item></channel></rss>").encode()
+    rss = (
+        "<?xml version='1.0' encoding='utf-8'?><rss version='2.0'><channel><title>T</title>"
+        "<item><link>http://example.cn/b.html</link><description><![CDATA[<p>第一段。</p><p>第二段。</p>]]>"
+        "</description></item></channel></rss>"
+    ).encode()
     assert parse_feed(rss, "http://example.cn/feed.xml", None).entries[0].title == "第一段。"
 
 

@@ -11,14 +11,16 @@ from ingest.sources.gov_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE
 from ingest.sources.html_article import date_from_article_url, parse_any_datetime
 from ingest.sources.releases import paged_url
 
-BUNDLE = Path(__file__).resolve().parents[2] / "ingest" / "replay" / "bundle" / "gov_en"
+BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "gov_en"
 SITE = "https://english.www.gov.cn/"
 COLUMN = SITE + "state_council/ministries/"
 MIN = "state_council/ministries/"
 RETURNEES = MIN + "2019/06/16/content_281476717954250.htm"
 # The URL shapes sources.yml configures for gov_en: since 2020 (content_WS….html) and before (content_N.htm).
-CONFIGURED = re.compile(r"^/(?:policies|state_council)/[a-z0-9_]+/(?:(?:19|20)\d{4}/\d{2}/content_WS[0-9a-f]+\.html"
-                        r"|(?:19|20)\d{2}/\d{2}/\d{2}/content_\d+\.htm)$")
+CONFIGURED = re.compile(
+    r"^/(?:policies|state_council)/[a-z0-9_]+/(?:(?:19|20)\d{4}/\d{2}/content_WS[0-9a-f]+\.html"
+    r"|(?:19|20)\d{2}/\d{2}/\d{2}/content_\d+\.htm)$"
+)
 CT = "text/html; charset=utf-8"
 
 
@@ -40,7 +42,10 @@ def test_pre_2020_urls_need_the_configured_pattern_and_take_their_date_from_the_
     assert listing(MIN + "index.html", COLUMN, ARTICLE_PATH) == []
     (item,) = listing(MIN + "index.html", COLUMN)
     assert (item.url, item.title, item.date) == (
-        SITE + RETURNEES, "3.65m Chinese return after overseas study", date(2019, 6, 16))
+        SITE + RETURNEES,
+        "3.65m Chinese return after overseas study",
+        date(2019, 6, 16),
+    )
 
 
 def test_gov_cn_first_published_time_with_dash_before_the_clock():
@@ -91,8 +96,10 @@ def test_ucap_content_is_the_whole_body_lead_paragraph_included():
     record = parse_article(ucap_page(), UCAP_URL, CT)
     lines = record.body_text.split("\n")
     # The lead sits outside the inner trs_editor_view, which alone holds the most paragraphs.
-    assert lines[0] == ("A total of 492,185 international students from 196 countries and regions studied in "
-                        "China in 2018, the Ministry of Education said Friday.")
+    assert lines[0] == (
+        "A total of 492,185 international students from 196 countries and regions studied in "
+        "China in 2018, the Ministry of Education said Friday."
+    )
     assert lines[-1] == "Among those, 65,800 were sponsored by public funding while 596,300 were self-funded."
     assert len(lines) == 7
     assert "Share:" not in record.body_text and "Copyright" not in record.body_text
@@ -107,6 +114,6 @@ def test_ucap_page_title_date_and_source():
 
 def test_ucap_page_without_closing_tags_is_read_for_what_it_has():
     whole = ucap_page()
-    cut = whole[: whole.index(b"</div>\n    </div>\n    <div class=\"share\">")]
+    cut = whole[: whole.index(b'</div>\n    </div>\n    <div class="share">')]
     assert b"</html>" not in cut
     assert parse_article(cut, UCAP_URL, CT) == parse_article(whole, UCAP_URL, CT)

@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from ingest.config import Home, SourceConfig
-from ingest.errors import FetchError, ParseError, RobotsDisallowed
+from eduopen.core.config import Home, SourceConfig
+from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
 from ingest.http import PoliteClient, Response, canonical_url, parse_retry_after
 from ingest.raw_store import RawStore
 from tests.support import FaultServer, Reply
@@ -58,8 +58,15 @@ def make_client(fake_time: FakeTime) -> Iterator[Callable[..., PoliteClient]]:
     made: list[PoliteClient] = []
 
     def make(**overrides: Any) -> PoliteClient:
-        options: dict[str, Any] = dict(user_agent=UA, min_delay_s=0, connect_timeout_s=2, read_timeout_s=2,
-                                       max_retries=3, backoff_base_s=0.5, backoff_max_s=30)
+        options: dict[str, Any] = dict(
+            user_agent=UA,
+            min_delay_s=0,
+            connect_timeout_s=2,
+            read_timeout_s=2,
+            max_retries=3,
+            backoff_base_s=0.5,
+            backoff_max_s=30,
+        )
         options.update(overrides)
         client = PoliteClient("test", **options)
         client.sleep = fake_time.sleep
@@ -83,6 +90,7 @@ def blob_count(store: RawStore) -> int:
 
 
 # -- identification and robots.txt ------------------------------------------------------------
+
 
 def test_every_request_carries_the_identifying_user_agent(server: FaultServer, make_client) -> None:
     server.set("/a", Reply(body="a"))
@@ -163,8 +171,8 @@ def test_crawl_delay_raises_the_per_host_delay(server: FaultServer, make_client,
 
 # -- per-host delay ---------------------------------------------------------------------------
 
-def test_requests_to_one_host_wait_the_minimum_delay(server: FaultServer, make_client,
-                                                     fake_time: FakeTime) -> None:
+
+def test_requests_to_one_host_wait_the_minimum_delay(server: FaultServer, make_client, fake_time: FakeTime) -> None:
     server.set("/page", Reply(body="p"))
     client = make_client(min_delay_s=1.5)
     for _ in range(3):
@@ -174,8 +182,7 @@ def test_requests_to_one_host_wait_the_minimum_delay(server: FaultServer, make_c
     assert all(1.0 < s <= 1.5 for s in fake_time.sleeps)
 
 
-def test_different_hosts_do_not_wait_for_each_other(server: FaultServer, make_client,
-                                                    fake_time: FakeTime) -> None:
+def test_different_hosts_do_not_wait_for_each_other(server: FaultServer, make_client, fake_time: FakeTime) -> None:
     server.set("/page", Reply(body="p"))
     client = make_client(min_delay_s=5, respect_robots=False)
     client.get(f"http://127.0.0.1:{server.port}/page")
@@ -200,24 +207,22 @@ def test_delay_holds_across_threads(server: FaultServer) -> None:
 
 # -- retries ----------------------------------------------------------------------------------
 
-def test_503_then_200_is_retried_with_jittered_backoff(server: FaultServer, make_client,
-                                                       fake_time: FakeTime) -> None:
+
+def test_503_then_200_is_retried_with_jittered_backoff(server: FaultServer, make_client, fake_time: FakeTime) -> None:
     server.script("/data", Reply(503), Reply(body="ok"))
     response = make_client(backoff_base_s=0.5).get(server.url("/data"))
     assert response.content == b"ok" and response.attempts == 2
     assert len(fake_time.sleeps) == 1 and 0 <= fake_time.sleeps[0] <= 0.5
 
 
-def test_429_with_retry_after_seconds_waits_that_long(server: FaultServer, make_client,
-                                                     fake_time: FakeTime) -> None:
+def test_429_with_retry_after_seconds_waits_that_long(server: FaultServer, make_client, fake_time: FakeTime) -> None:
     server.script("/data", Reply(429, headers={"Retry-After": "2"}), Reply(body="ok"))
     response = make_client().get(server.url("/data"))
     assert response.content == b"ok"
     assert fake_time.sleeps == [2.0]
 
 
-def test_retry_after_http_date_is_honoured_but_capped(server: FaultServer, make_client,
-                                                     fake_time: FakeTime) -> None:
+def test_retry_after_http_date_is_honoured_but_capped(server: FaultServer, make_client, fake_time: FakeTime) -> None:
     later = format_datetime(datetime.now(UTC) + timedelta(hours=1), usegmt=True)
     server.script("/data", Reply(503, headers={"Retry-After": later}), Reply(body="ok"))
     make_client(backoff_max_s=12).get(server.url("/data"))
@@ -232,8 +237,7 @@ def test_retry_after_parses_seconds_and_http_dates() -> None:
     assert parse_retry_after("soon", now=now) is None
 
 
-def test_exhausted_retries_raise_fetch_error_with_status(server: FaultServer, make_client,
-                                                         store: RawStore) -> None:
+def test_exhausted_retries_raise_fetch_error_with_status(server: FaultServer, make_client, store: RawStore) -> None:
     server.set("/data", Reply(503))
     with pytest.raises(FetchError) as caught:
         make_client(max_retries=2, store=store).get(server.url("/data"))
@@ -276,8 +280,7 @@ def test_truncated_body_is_retried_and_never_stored(server: FaultServer, make_cl
     assert store.read(response.sha256) == full
 
 
-def test_body_always_truncated_fails_and_stores_nothing(server: FaultServer, make_client,
-                                                       store: RawStore) -> None:
+def test_body_always_truncated_fails_and_stores_nothing(server: FaultServer, make_client, store: RawStore) -> None:
     server.set("/data", Reply(body=b'{"records": [1, 2, 3]}', truncate_after=10))
     with pytest.raises(FetchError):
         make_client(store=store, max_retries=1).get(server.url("/data"))
@@ -295,14 +298,16 @@ def test_chunked_body_cut_before_last_chunk_is_retried(server: FaultServer, make
 # A page's completeness is a question of its framing, answered here; the article parsers read a
 # page without </html> (tests/unit/test_moe_zh_templates.py) because only this layer can tell a page
 # that never had one from a transfer cut short.
-PAGE_WITHOUT_END = ("<!DOCTYPE html><html><head><meta name='ArticleTitle' content='2018年来华留学统计'></head>"
-                    "<body><div class='TRS_Editor'><p>据统计，2018年共有来自196个国家和地区的492,185名各类外国留学人员"
-                    + "。" * 3_000).encode()
+PAGE_WITHOUT_END = (
+    "<!DOCTYPE html><html><head><meta name='ArticleTitle' content='2018年来华留学统计'></head>"
+    "<body><div class='TRS_Editor'><p>据统计，2018年共有来自196个国家和地区的492,185名各类外国留学人员" + "。" * 3_000
+).encode()
 
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_page_whole_by_its_framing_but_without_closing_html_is_returned_and_stored(
-        server: FaultServer, make_client, store: RawStore, chunked: bool) -> None:
+    server: FaultServer, make_client, store: RawStore, chunked: bool
+) -> None:
     server.set("/page.html", Reply.html(PAGE_WITHOUT_END, chunked=chunked))
     response = make_client(store=store).get(server.url("/page.html"))
     assert response.content == PAGE_WITHOUT_END and response.attempts == 1
@@ -311,7 +316,8 @@ def test_page_whole_by_its_framing_but_without_closing_html_is_returned_and_stor
 
 @pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
 def test_page_cut_mid_transfer_is_a_fetch_error_and_never_stored(
-        server: FaultServer, make_client, store: RawStore, chunked: bool) -> None:
+    server: FaultServer, make_client, store: RawStore, chunked: bool
+) -> None:
     server.set("/page.html", Reply.html(PAGE_WITHOUT_END, chunked=chunked, truncate_after=len(PAGE_WITHOUT_END) // 2))
     with pytest.raises(FetchError, match="/page.html"):
         make_client(store=store, max_retries=1).get(server.url("/page.html"))
@@ -345,6 +351,7 @@ def test_body_larger_than_max_bytes_fails_without_retry(server: FaultServer, mak
 
 # -- conditional GET and the raw store ----------------------------------------------------------
 
+
 def test_conditional_get_returns_stored_bytes_on_304(server: FaultServer, make_client, store: RawStore) -> None:
     body = '{"version": "20250917"}'
     server.set("/version", Reply.json(body, etag='"v1"'))
@@ -359,7 +366,9 @@ def test_conditional_get_returns_stored_bytes_on_304(server: FaultServer, make_c
     assert second.json() == {"version": "20250917"}
     assert (client.request_count, client.conditional_count) == (3, 1)  # robots.txt + 2
     assert [(r["status"], r["conditional"], r["not_modified"]) for r in fetch_log(store)] == [
-        (200, False, False), (304, True, True)]
+        (200, False, False),
+        (304, True, True),
+    ]
 
 
 def test_conditional_get_uses_last_modified_too(server: FaultServer, make_client, store: RawStore) -> None:
@@ -383,8 +392,7 @@ def test_unconditional_get_sends_no_validators(server: FaultServer, make_client,
     assert not again.not_modified and client.conditional_count == 0
 
 
-def test_changed_resource_after_conditional_get_is_stored(server: FaultServer, make_client,
-                                                          store: RawStore) -> None:
+def test_changed_resource_after_conditional_get_is_stored(server: FaultServer, make_client, store: RawStore) -> None:
     server.script("/page", Reply(body="old", etag='"1"'), Reply(body="new", etag='"2"'))
     client = make_client(store=store)
     client.get(server.url("/page"))
@@ -418,6 +426,7 @@ def test_canonical_url_merges_and_sorts_params_and_drops_fragment() -> None:
 
 
 # -- redirects --------------------------------------------------------------------------------
+
 
 def test_redirect_within_the_host_is_followed(server: FaultServer, make_client) -> None:
     server.set("/old", Reply.redirect("/new", 301))
@@ -465,9 +474,12 @@ def test_redirect_target_is_checked_against_robots(server: FaultServer, make_cli
 
 # -- bodies -----------------------------------------------------------------------------------
 
+
 def test_gbk_page_with_meta_only_charset_decodes_chinese_title(server: FaultServer, make_client) -> None:
-    html = ('<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
-            "<title>教育部：中外合作办学与来华留学工作会议召开</title></head><body>朱镕基</body></html>")
+    html = (
+        '<html><head><meta http-equiv="Content-Type" content="text/html; charset=gb2312">'
+        "<title>教育部：中外合作办学与来华留学工作会议召开</title></head><body>朱镕基</body></html>"
+    )
     server.set("/article.html", Reply.html(html.encode("gbk"), charset=None))
     response = make_client().get(server.url("/article.html"))
     assert response.headers["content-type"] == "text/html"
@@ -497,12 +509,18 @@ def test_response_headers_are_case_insensitive() -> None:
 
 # -- configuration ----------------------------------------------------------------------------
 
-def test_for_source_takes_timeouts_retries_and_host_from_config(monkeypatch: pytest.MonkeyPatch,
-                                                                store: RawStore) -> None:
+
+def test_for_source_takes_timeouts_retries_and_host_from_config(
+    monkeypatch: pytest.MonkeyPatch, store: RawStore
+) -> None:
     monkeypatch.delenv("EDUOPEN_MIN_DELAY_S", raising=False)
     monkeypatch.setenv("EDUOPEN_DEMO_URL", "http://127.0.0.1:8123/base")
-    cfg = SourceConfig("demo", {"min_delay_s": 2.5, "read_timeout_s": 9},
-                       {"connect_timeout_s": 4, "max_retries": 6, "backoff_max_s": 11}, UA)
+    cfg = SourceConfig(
+        "demo",
+        {"min_delay_s": 2.5, "read_timeout_s": 9},
+        {"connect_timeout_s": 4, "max_retries": 6, "backoff_max_s": 11},
+        UA,
+    )
     client = PoliteClient.for_source(cfg, store)
     assert client.timeout == (4.0, 9.0)
     assert (client.max_retries, client.backoff_max_s, client.min_delay_s) == (6, 11.0, 2.5)

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Home, SourceConfig
-from ingest.demo import DEMO_LANDING_DIR
-from ingest.errors import ParseError
+from demo.run import DEMO_LANDING_DIR
+from eduopen.core.config import Home, SourceConfig
+from eduopen.core.errors import ParseError
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
 from ingest.sources.base import IngestSummary, SourceContext
@@ -69,6 +69,7 @@ def _xlsx(rows: list[list[object]]) -> bytes:
 
 # -- the real UIS files ---------------------------------------------------------------------
 
+
 @pytest.fixture
 def real_export(shared_data: Path, tmp_path: Path) -> Path:
     copy = tmp_path / "inbound_intl.csv"
@@ -79,15 +80,21 @@ def real_export(shared_data: Path, tmp_path: Path) -> Path:
 def test_real_uis_export_loads_china_inbound_by_year(ctx, real_export):
     shutil.copyfile(real_export, ctx.home.landing / real_export.name)
     summary = run(ctx)
-    chn = dict(_query(ctx, "select year, value from observation where source = 'uis_export' "
-                           "and indicator_id = '26637' and geo_unit = 'CHN'"))
+    chn = dict(
+        _query(
+            ctx,
+            "select year, value from observation where source = 'uis_export' "
+            "and indicator_id = '26637' and geo_unit = 'CHN'",
+        )
+    )
     assert chn[2018] == 178271
     assert chn[2023] == 200892
     data_rows = sum(1 for line in real_export.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
     assert summary.new_rows == data_rows
     assert (ctx.home.landing / "processed" / real_export.name).exists()
     assert _query(ctx, "select status, detected_format, rows_loaded from landing_file") == [
-        ("processed", "uis_export.csv", data_rows)]
+        ("processed", "uis_export.csv", data_rows)
+    ]
 
 
 def test_real_uis_export_keeps_regional_rows_with_their_comma_names(ctx, real_export):
@@ -103,12 +110,16 @@ def test_real_uis_export_missing_flags_load_as_null_never_zero(ctx, real_export)
     assert flagged > 0
     shutil.copyfile(real_export, ctx.home.landing / real_export.name)
     run(ctx)
-    (nulls, non_null), = _query(ctx, "select count(*) filter (where value is null), "
-                                     "count(*) filter (where value is not null) "
-                                     "from observation where magnitude in ('NA', 'NIL')")
+    ((nulls, non_null),) = _query(
+        ctx,
+        "select count(*) filter (where value is null), "
+        "count(*) filter (where value is not null) "
+        "from observation where magnitude in ('NA', 'NIL')",
+    )
     assert (nulls, non_null) == (flagged, 0)
     assert _query(ctx, "select value, value_raw from observation where geo_unit = 'AFG' and year = 2009") == [
-        (None, "0")]
+        (None, "0")
+    ]
 
 
 def test_real_opri_labels_load_as_indicator_definitions(ctx, shared_data, tmp_path):
@@ -118,10 +129,12 @@ def test_real_opri_labels_load_as_indicator_definitions(ctx, shared_data, tmp_pa
     run(ctx)
     assert _query(ctx, "select count(*) from indicator_definition where source = 'uis_bulk'") == [(1105,)]
     assert _query(ctx, "select name from indicator_definition where indicator_id = '10'") == [
-        ("Official entrance age to early childhood educational development (years)",)]
+        ("Official entrance age to early childhood educational development (years)",)
+    ]
 
 
 # -- formats, from content ------------------------------------------------------------------
+
 
 def test_format_is_recognised_from_content_not_from_the_name(ctx):
     _drop(ctx, "world_bank_download.xlsx", "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n")
@@ -132,12 +145,13 @@ def test_format_is_recognised_from_content_not_from_the_name(ctx):
 
 
 def test_uis_bulk_national_data_nil_is_null_and_qualifier_kept():
-    parsed = _parse("INDICATOR_ID,COUNTRY_ID,YEAR,VALUE,MAGNITUDE,QUALIFIER\n"
-                    "26637,CHN,2019,201177,,\n26637,AFG,2020,0,NIL,\n26637,THA,2016,31571,,UIS_EST\n")
+    parsed = _parse(
+        "INDICATOR_ID,COUNTRY_ID,YEAR,VALUE,MAGNITUDE,QUALIFIER\n"
+        "26637,CHN,2019,201177,,\n26637,AFG,2020,0,NIL,\n26637,THA,2016,31571,,UIS_EST\n"
+    )
     assert (parsed.family, parsed.source, parsed.table) == ("uis_bulk", "uis_bulk", "observation")
     values = {r["geo_unit"]: (r["value"], r["magnitude"], r["qualifier"]) for r in parsed.rows}
-    assert values == {"CHN": (201177.0, None, None), "AFG": (None, "NIL", None),
-                      "THA": (31571.0, None, "UIS_EST")}
+    assert values == {"CHN": (201177.0, None, None), "AFG": (None, "NIL", None), "THA": (31571.0, None, "UIS_EST")}
 
 
 def test_supp_magnitude_means_missing_whatever_the_value():
@@ -175,8 +189,10 @@ def test_worldbank_bulk_without_its_header_row_is_a_changed_header():
 
 
 def test_owid_grapher_csv_metric_becomes_an_owid_indicator():
-    parsed = _parse("Entity,Code,Year,Share of the population with tertiary education\n"
-                    "China,CHN,2020,9.7\nAfrica,,2020,3.1\nJapan,JPN,2020,\n")
+    parsed = _parse(
+        "Entity,Code,Year,Share of the population with tertiary education\n"
+        "China,CHN,2020,9.7\nAfrica,,2020,3.1\nJapan,JPN,2020,\n"
+    )
     assert (parsed.family, parsed.source) == ("owid", "owid")
     assert {(r["indicator_id"], r["geo_unit"], r["value"]) for r in parsed.rows} == {
         ("owid:Share of the population with tertiary education", "CHN", 9.7),
@@ -185,11 +201,14 @@ def test_owid_grapher_csv_metric_becomes_an_owid_indicator():
 
 
 def test_oecd_sdmx_csv_dropped_lands_as_flows(ctx):
-    _drop(ctx, "export.csv",
-          "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
-          "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\n"
-          "DATAFLOW,OECD.EDU.IMEP:DSD_X@DF_MOB(1.0),Mobility,I,GBR,United Kingdom,CHN,China,2021,,"
-          "151690,,A,\n")
+    _drop(
+        ctx,
+        "export.csv",
+        "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
+        "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\n"
+        "DATAFLOW,OECD.EDU.IMEP:DSD_X@DF_MOB(1.0),Mobility,I,GBR,United Kingdom,CHN,China,2021,,"
+        "151690,,A,\n",
+    )
     run(ctx)
     flows = _query(ctx, "select source, indicator_id, origin, destination, year, value from flow_observation")
     assert flows == [("oecd", "DSD_X@DF_MOB", "CHN", "GBR", 2021, 151690.0)]
@@ -205,12 +224,21 @@ def _top(*rows: str) -> str:
 
 
 def test_top_destinations_names_map_to_iso3_and_cond_all_to_flags():
-    parsed = _parse(_top("2019,China,Hong Kong,100,- - - -", "2019,China,Macao,20,- - c -",
-                         "2019,Laos,Viet Nam,30,a - - d", "2019,China,Republic of Korea,40,- - c d"))
+    parsed = _parse(
+        _top(
+            "2019,China,Hong Kong,100,- - - -",
+            "2019,China,Macao,20,- - c -",
+            "2019,Laos,Viet Nam,30,a - - d",
+            "2019,China,Republic of Korea,40,- - c d",
+        )
+    )
     assert parsed.family == "uis_top_destinations" and parsed.source == "uis_top_destinations"
     assert [(r["origin"], r["destination"], r["value"], r["magnitude"], r["qualifier"]) for r in parsed.rows] == [
-        ("CHN", "HKG", 100, None, None), ("CHN", "MAC", 20, None, "NAT_EST"),
-        ("LAO", "VNM", 30, "INCLUDES", "UIS_EST"), ("CHN", "KOR", 40, None, "NAT_EST|UIS_EST")]
+        ("CHN", "HKG", 100, None, None),
+        ("CHN", "MAC", 20, None, "NAT_EST"),
+        ("LAO", "VNM", 30, "INCLUDES", "UIS_EST"),
+        ("CHN", "KOR", 40, None, "NAT_EST|UIS_EST"),
+    ]
     assert not parsed.rejected
 
 
@@ -222,8 +250,11 @@ def test_top_destinations_other_countries_is_skipped_and_counted_not_loaded():
 
 
 def test_top_destinations_unknown_name_is_quarantined_with_the_name():
-    parsed = _parse(_top("2019,China,Japan,100,- - - -", "1998,Sudan (pre-secession),Canada,15,- - - -",
-                         "2019,China,Japan,5,x - - -"))
+    parsed = _parse(
+        _top(
+            "2019,China,Japan,100,- - - -", "1998,Sudan (pre-secession),Canada,15,- - - -", "2019,China,Japan,5,x - - -"
+        )
+    )
     reasons = [r.reason for r in parsed.rejected]
     assert reasons[0] == "unknown origin country name 'Sudan (pre-secession)' (not in country_names.csv)"
     assert "cond_all 'x - - -'" in reasons[1]
@@ -237,8 +268,11 @@ def test_demo_flows_file_loads_every_country_row_and_skips_only_the_lumped_rows(
     lumped = sum(r["dest_country_lumped"] == "Other countries" for r in rows)
     assert summary.new_rows == len(rows) - lumped and summary.quarantined == 0
     assert any(f"{lumped} rows skipped" in note for note in summary.notes)
-    assert _query(ctx, "select value from flow_observation where source = 'uis_top_destinations' "
-                       "and origin = 'CHN' and destination = 'HKG' and year = 2019") == [(35622.998999999996,)]
+    assert _query(
+        ctx,
+        "select value from flow_observation where source = 'uis_top_destinations' "
+        "and origin = 'CHN' and destination = 'HKG' and year = 2019",
+    ) == [(35622.998999999996,)]
 
 
 def test_semicolon_csv_from_a_european_excel_is_read():
@@ -247,6 +281,7 @@ def test_semicolon_csv_from_a_european_excel_is_read():
 
 
 # -- rejection -------------------------------------------------------------------------------
+
 
 def test_changed_header_is_rejected_with_a_reason_file_naming_the_column(ctx):
     _drop(ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,225100,,\n")
@@ -274,7 +309,8 @@ def test_a_few_bad_rows_are_quarantined_and_the_rest_loaded(ctx):
     summary = run(ctx)
     assert summary.new_rows == 40 and summary.quarantined == 1
     assert _query(ctx, "select locator, reason from quarantine") == [
-        ("landing/mostly_fine.csv:line 42", "non-numeric value 'abc' in column value")]
+        ("landing/mostly_fine.csv:line 42", "non-numeric value 'abc' in column value")
+    ]
     assert (ctx.home.landing / "processed" / "mostly_fine.csv").exists()
 
 
@@ -297,9 +333,14 @@ def test_binary_file_is_rejected():
 
 # -- XLSX ------------------------------------------------------------------------------------
 
+
 def test_xlsx_version_of_a_csv_gives_the_same_rows():
-    rows = [UIS_HEADER.split(","), [26637, "CHN", 2018, 178271, None, None],
-            [26637, ECE, 2000, 88788.5, "UIS_EST", None], [26637, "AFG", 2009, 0, None, "NIL"]]
+    rows = [
+        UIS_HEADER.split(","),
+        [26637, "CHN", 2018, 178271, None, None],
+        [26637, ECE, 2000, 88788.5, "UIS_EST", None],
+        [26637, "AFG", 2009, 0, None, "NIL"],
+    ]
     as_csv = io.StringIO()
     csv.writer(as_csv).writerows([["" if c is None else c for c in r] for r in rows])
     from_csv = _parse(as_csv.getvalue())
@@ -346,8 +387,8 @@ def test_zip_that_is_not_a_workbook_is_refused():
 
 # -- the folder ------------------------------------------------------------------------------
 
-@pytest.mark.parametrize(
-    "name", ["../evil.csv", "..", "/etc/passwd", "a/b.csv", "..\\evil.csv", ".hidden.csv"])
+
+@pytest.mark.parametrize("name", ["../evil.csv", "..", "/etc/passwd", "a/b.csv", "..\\evil.csv", ".hidden.csv"])
 def test_names_with_path_components_or_dots_are_never_followed(name):
     assert not is_safe_name(name)
 

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Home
-from ingest.errors import LockHeld
-from ingest.locking import writer_lock
+from eduopen.core.config import Home
+from eduopen.core.errors import LockHeld
+from eduopen.core.locking import writer_lock
 
 # spawn, not fork: each side is a fresh interpreter, as two Airflow tasks or two CLI runs would be.
 ctx = multiprocessing.get_context("spawn")

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.moe_en import parse_article, parse_listing
 from ingest.sources.moe_en.listing import ARTICLE_PATH, parse_page_count
 from ingest.sources.releases import paged_url
 
-BUNDLE = Path(__file__).resolve().parents[2] / "ingest" / "replay" / "bundle" / "moe_en"
+BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "moe_en"
 SITE = "http://en.moe.gov.cn/"
 
 PRESS = "news/press_releases/"
@@ -28,7 +28,8 @@ MUTUAL_RECOGNITION_TITLE_TAG = "Specials/Review/GlobalPresence/201806/t20180606_
 STUDY_IN_CHINA_2018 = "documents/reports/201904/t20190418_378692.html"
 # The wider URL shape sources.yml configures for moe_en (columns outside /news/).
 CONFIGURED = re.compile(
-    r"^/(?:news|News|documents|Specials|features)/[A-Za-z0-9_/]+/(?:19|20)\d{4}/t(?:19|20)\d{6}_\d+\.html$")
+    r"^/(?:news|News|documents|Specials|features)/[A-Za-z0-9_/]+/(?:19|20)\d{4}/t(?:19|20)\d{6}_\d+\.html$"
+)
 
 
 def recorded(rel: str) -> tuple[bytes, str]:
@@ -92,17 +93,21 @@ def test_page_without_matching_links_yields_no_items():
 
 
 def test_link_without_a_date_in_its_url_takes_the_date_of_its_row():
-    page = (b'<html><body><ul><li><a href="/news/press/story-1.html">Story</a> <span>Nov 19, 2026</span></li>'
-            b'<li><a href="/news/press/story-2.html">Other</a></li></ul></body></html>')
+    page = (
+        b'<html><body><ul><li><a href="/news/press/story-1.html">Story</a> <span>Nov 19, 2026</span></li>'
+        b'<li><a href="/news/press/story-2.html">Other</a></li></ul></body></html>'
+    )
     items = parse_listing(page, SITE + PRESS, "text/html", pattern=re.compile(r"^/news/press/story"))
     assert [(item.title, item.date) for item in items] == [("Story", date(2026, 11, 19)), ("Other", None)]
 
 
 def test_headline_and_footnote_classes_are_article_text_not_chrome():
-    page = (b"<html><head><title>Site</title></head><body><div class='nav'><p>Home News Policies Documents</p></div>"
-            b"<div class='headline'><h1>Real title</h1></div><div class='article-body'><p>First paragraph.</p>"
-            b"<p class='footnote'>A footnote.</p></div><div class='footer'><p>Copyright notice text</p></div>"
-            b"</body></html>")
+    page = (
+        b"<html><head><title>Site</title></head><body><div class='nav'><p>Home News Policies Documents</p></div>"
+        b"<div class='headline'><h1>Real title</h1></div><div class='article-body'><p>First paragraph.</p>"
+        b"<p class='footnote'>A footnote.</p></div><div class='footer'><p>Copyright notice text</p></div>"
+        b"</body></html>"
+    )
     record = parse_article(page, SITE + STUDY_ABROAD_2019, "text/html; charset=utf-8")
     assert record.title == "Real title"
     assert record.body_text == "First paragraph.\nA footnote."
@@ -160,8 +165,10 @@ def test_title_tag_without_the_site_name_is_the_last_resort():
 
 
 def test_document_links_become_absolute_attachments():
-    page = (b"<html><head><title>T</title></head><body><div class='TRS_Editor'><p>Report attached.</p>"
-            b"<p><a href='./W020190418123.pdf'>Download</a></p></div></body></html>")
+    page = (
+        b"<html><head><title>T</title></head><body><div class='TRS_Editor'><p>Report attached.</p>"
+        b"<p><a href='./W020190418123.pdf'>Download</a></p></div></body></html>"
+    )
     record = parse_article(page, SITE + STUDY_IN_CHINA_2018, "text/html; charset=utf-8")
     assert record.attachments == (SITE + "documents/reports/201904/W020190418123.pdf",)
 

@@ -8,20 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.html_article import ListingItem, find_document_number
 from ingest.sources.moe_zh.article import parse_article
 from ingest.sources.moe_zh.listing import FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count
 from ingest.sources.releases import horizon_cutoff, paged_url, within_horizon
 
-REPLAY = Path(__file__).resolve().parents[2] / "ingest" / "replay"
+REPLAY = Path(__file__).resolve().parents[2] / "demo" / "replay"
 BUNDLE = REPLAY / "bundle" / "moe_zh"
 SCENARIOS = REPLAY / "scenarios"
 SITE = "http://www.moe.gov.cn/"
 # The day the bundle was recorded: its horizon arithmetic is stated relative to it.
 RECORDED_ON = date(2026, 11, 22)
 
-# Real releases (ingest/replay/bundle/moe_zh/PROVENANCE.md says where each text comes from).
+# Real releases (demo/replay/bundle/moe_zh/PROVENANCE.md says where each text comes from).
 WORK_NEWS = "jyb_xwfb/gzdt_gzdt/"
 NOTICE = "srcsite/A20/s7068/201608/t20160811_274679.html"
 # The 2020 press-conference page: no TRS meta tags, GBK without a charset header, 中国教育报 as source.
@@ -117,8 +117,11 @@ def test_pagination_urls_and_page_count_follow_the_trs_pager():
 def test_horizon_keeps_items_from_the_cutoff_day_on_and_undated_items():
     cutoff = horizon_cutoff(RECORDED_ON, 365)
     assert cutoff == date(2025, 11, 22)
-    items = [ListingItem("a", "on cutoff", cutoff), ListingItem("b", "day before", cutoff - timedelta(days=1)),
-             ListingItem("c", "undated", None)]
+    items = [
+        ListingItem("a", "on cutoff", cutoff),
+        ListingItem("b", "day before", cutoff - timedelta(days=1)),
+        ListingItem("c", "undated", None),
+    ]
     assert [item.url for item in within_horizon(items, cutoff)] == ["a", "c"]
 
 
@@ -126,8 +129,7 @@ def test_recorded_work_news_pages_end_within_the_horizon_on_page_two():
     # The recorded releases are real ones from 2016-2020, so the cutoff is stated, not counted back
     # from the recording day: 2019-04-01 splits page 1 and leaves page 2 (2016) outside.
     cutoff = date(2019, 4, 1)
-    fresh_per_page = [len(within_horizon(listing(WORK_NEWS + name), cutoff))
-                      for name in ("index.html", "index_1.html")]
+    fresh_per_page = [len(within_horizon(listing(WORK_NEWS + name), cutoff)) for name in ("index.html", "index_1.html")]
     assert fresh_per_page == [4, 0]
 
 
@@ -155,8 +157,10 @@ def test_body_text_is_clean_paragraphs_without_page_chrome():
 
 def test_release_statistics_sentence_survives_verbatim():
     record = article(STATS_PAGE)
-    assert ("2018年共有来自196个国家和地区的492,185名各类外国留学人员在全国31个省（区、市）的1004所高等院校学习"
-            in record.body_text)
+    assert (
+        "2018年共有来自196个国家和地区的492,185名各类外国留学人员在全国31个省（区、市）的1004所高等院校学习"
+        in record.body_text
+    )
     assert "二、按国别排序前15名：韩国50,600人，泰国28,608人" in record.body_text
     assert "2018年度我国出国留学人员总数为66.21万人。" in article(OUTBOUND_PAGE).body_text
 
@@ -221,8 +225,11 @@ def test_new_release_scenario_puts_one_new_item_on_top():
 
 
 def test_row_carries_attachments_as_json_text():
-    row = article(NOTICE).as_row(content_sha256="ab" * 32, listing_column="work_news",
-                                 first_seen_at=datetime.fromisoformat("2026-11-22T00:00:00+00:00"))
+    row = article(NOTICE).as_row(
+        content_sha256="ab" * 32,
+        listing_column="work_news",
+        first_seen_at=datetime.fromisoformat("2026-11-22T00:00:00+00:00"),
+    )
     assert json.loads(row["attachments"]) == []
     assert row["document_number"] == "教外〔2016〕46号" and row["listing_column"] == "work_news"
 

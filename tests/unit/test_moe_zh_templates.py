@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.html_article import labelled_cells, parse_html
 from ingest.sources.moe_zh.article import parse_article
 
@@ -24,10 +24,13 @@ SITE = "http://www.moe.test/"
 NEWS_URL = SITE + "jyb_xwfb/gzdt_gzdt/s5987/201904/t20190412_1.html"
 SRCSITE_URL = SITE + "srcsite/A20/moe_850/doc.html"
 XXGK_URL = SITE + "jyb_xxgk/s5743/stats.html"
-FIRST_SENTENCE = ("据统计，2018年共有来自196个国家和地区的492,185名各类外国留学人员在全国31个省（区、市）的1004所"
-                  "高等院校学习，比2017年增加了3,013人，增长比例为0.62%（以上数据均不含港、澳、台地区）。")
-LAST_SENTENCE = ("五、按经费办法统计：中国政府奖学金生63,041人，占来华生总数的12.81%；"
-                 "自费生429,144人，占来华生总数的87.19%。")
+FIRST_SENTENCE = (
+    "据统计，2018年共有来自196个国家和地区的492,185名各类外国留学人员在全国31个省（区、市）的1004所"
+    "高等院校学习，比2017年增加了3,013人，增长比例为0.62%（以上数据均不含港、澳、台地区）。"
+)
+LAST_SENTENCE = (
+    "五、按经费办法统计：中国政府奖学金生63,041人，占来华生总数的12.81%；自费生429,144人，占来华生总数的87.19%。"
+)
 BEIJING_2019_04_12 = datetime.fromisoformat("2019-04-12T00:00:00+08:00")
 
 
@@ -71,9 +74,12 @@ def test_malformed_page_without_wrapper_or_closing_tags_is_parsed_from_meta_and_
 
 def test_page_without_meta_or_title_tag_takes_the_heading_and_the_url_day():
     text = page("moe_zh_news.html").decode()
-    for tag in ('<meta name="ArticleTitle" content="2018年来华留学统计">', '<meta name="PubDate" content="2019-04-12">',
-                '<div class="moe-detail-shuxing">2019-04-12</div>',
-                "<title>2018年来华留学统计 - 中华人民共和国教育部政府门户网站</title>"):
+    for tag in (
+        '<meta name="ArticleTitle" content="2018年来华留学统计">',
+        '<meta name="PubDate" content="2019-04-12">',
+        '<div class="moe-detail-shuxing">2019-04-12</div>',
+        "<title>2018年来华留学统计 - 中华人民共和国教育部政府门户网站</title>",
+    ):
         assert tag in text
         text = text.replace(tag, "")
     record = parse(text.encode())
@@ -129,13 +135,19 @@ def test_public_information_page_takes_title_and_date_from_its_table_and_bare_pa
 
 
 # -- what is still refused --------------------------------------------------------------------
-@pytest.mark.parametrize("data, reason", [
-    (b"", "empty page"),
-    (b"   \r\n", "empty page"),
-    ("<!DOCTYPE html><html><head><meta charset='utf-8'></head><body><div class='moe-footer'>"
-     "<p>主办单位：中华人民共和国教育部</p></div></body></html>".encode(), "no title and no article body"),
-    (b"<html><head><meta name='PubDate' content='2019-04-12'>", "no title and no article body"),
-])
+@pytest.mark.parametrize(
+    "data, reason",
+    [
+        (b"", "empty page"),
+        (b"   \r\n", "empty page"),
+        (
+            "<!DOCTYPE html><html><head><meta charset='utf-8'></head><body><div class='moe-footer'>"
+            "<p>主办单位：中华人民共和国教育部</p></div></body></html>".encode(),
+            "no title and no article body",
+        ),
+        (b"<html><head><meta name='PubDate' content='2019-04-12'>", "no title and no article body"),
+    ],
+)
 def test_page_with_neither_title_nor_body_is_a_parse_error_saying_so(data, reason):
     with pytest.raises(ParseError, match=reason):
         parse(data)

@@ -11,25 +11,38 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Home, Settings, SourceConfig
-from ingest.errors import ParseError, SourceError
+from demo.replay.server import ReplayServer, relative_file_for
+from eduopen.core.config import Home, Settings, SourceConfig
+from eduopen.core.errors import ParseError, SourceError
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
-from ingest.replay.server import ReplayServer, relative_file_for
 from ingest.sources.base import SourceContext
 from ingest.sources.oecd import flow_path, run
 from ingest.sources.oecd.parse import dataflow_id, parse_sdmx_csv
 
 FLOW = "DSD_EAG_UOE_NON_FIN_STUD@DF_UOE_NF_MOBILE_STUDENTS"
-HEADER = ("STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
-          "MEASURE,Measure,SEX,Sex,TIME_PERIOD,Time period,OBS_VALUE,Observation value,"
-          "OBS_STATUS,Observation status,UNIT_MULT,Unit multiplier")
+HEADER = (
+    "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
+    "MEASURE,Measure,SEX,Sex,TIME_PERIOD,Time period,OBS_VALUE,Observation value,"
+    "OBS_STATUS,Observation status,UNIT_MULT,Unit multiplier"
+)
 
 
-def _row(dest="USA", origin="CHN", year="2021", value="329624", sex="_T", status="A", measure="ENRL_MOB",
-         mult="0", action="I"):
-    return (f"DATAFLOW,OECD.EDU.IMEP:{FLOW}(1.0),Mobility,{action},{dest},Dest,{origin},Origin,"
-            f"{measure},Measure,{sex},Sex,{year},,{value},,{status},Status,{mult},Units")
+def _row(
+    dest="USA",
+    origin="CHN",
+    year="2021",
+    value="329624",
+    sex="_T",
+    status="A",
+    measure="ENRL_MOB",
+    mult="0",
+    action="I",
+):
+    return (
+        f"DATAFLOW,OECD.EDU.IMEP:{FLOW}(1.0),Mobility,{action},{dest},Dest,{origin},Origin,"
+        f"{measure},Measure,{sex},Sex,{year},,{value},,{status},Status,{mult},Units"
+    )
 
 
 def _csv(*rows, header=HEADER) -> bytes:
@@ -38,8 +51,13 @@ def _csv(*rows, header=HEADER) -> bytes:
 
 def test_answer_gives_flows_by_origin_and_destination():
     # Synthetic rows (made-up counts): no real OECD answer has been recorded, the source is off.
-    answer = parse_sdmx_csv(_csv(_row(dest="USA", value="1000"), _row(dest="GBR", value="200"),
-                                 _row(dest="AUS", origin="IND", value="30", year="2020")))
+    answer = parse_sdmx_csv(
+        _csv(
+            _row(dest="USA", value="1000"),
+            _row(dest="GBR", value="200"),
+            _row(dest="AUS", origin="IND", value="30", year="2020"),
+        )
+    )
     assert not answer.rejected
     flows = {(r.origin, r.destination, r.year): r.value for r in answer.records}
     assert flows == {("CHN", "USA", 2021): 1000, ("CHN", "GBR", 2021): 200, ("IND", "AUS", 2020): 30}
@@ -59,8 +77,10 @@ def test_missing_observation_stays_null_with_its_status():
 
 
 def test_columns_are_found_by_name_not_position():
-    reordered = ("STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,ORIGIN,Country of origin,"
-                 "TIME_PERIOD,Time period,REF_AREA,Reference area,OBS_VALUE,Observation value")
+    reordered = (
+        "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,ORIGIN,Country of origin,"
+        "TIME_PERIOD,Time period,REF_AREA,Reference area,OBS_VALUE,Observation value"
+    )
     row = f"DATAFLOW,OECD.EDU.IMEP:{FLOW}(1.0),Mobility,I,CHN,China,2021,2021,GBR,United Kingdom,151690,"
     record = parse_sdmx_csv(_csv(row, header=reordered)).records[0]
     assert (record.origin, record.destination, record.year, record.value) == ("CHN", "GBR", 2021, 151690)
@@ -80,8 +100,7 @@ def test_dataflow_indicator_is_named_by_the_structure_name():
 
 
 def test_labels_both_form_keeps_codes():
-    header = ("DATAFLOW,REF_AREA: Reference area,COUNTERPART_AREA: Counterpart area,"
-              "TIME_PERIOD: Time period,OBS_VALUE")
+    header = "DATAFLOW,REF_AREA: Reference area,COUNTERPART_AREA: Counterpart area,TIME_PERIOD: Time period,OBS_VALUE"
     row = f'OECD.EDU.IMEP:{FLOW}(1.0),AUS: Australia,"CHN: China (People\'s Republic of)",2022,117418'
     record = parse_sdmx_csv(_csv(row, header=header)).records[0]
     assert (record.origin, record.destination, record.value) == ("CHN", "AUS", 117418)
@@ -129,7 +148,8 @@ def test_dataflow_id_from_structure_id():
 
 def test_flow_path_with_empty_version_asks_for_the_latest():
     assert flow_path({"agency": "OECD.EDU.IMEP", "dataflow": FLOW, "version": "", "key": "all"}) == (
-        f"/data/OECD.EDU.IMEP,{FLOW},/all")
+        f"/data/OECD.EDU.IMEP,{FLOW},/all"
+    )
 
 
 def test_configured_delay_respects_sixty_downloads_an_hour(monkeypatch):
@@ -138,6 +158,7 @@ def test_configured_delay_respects_sixty_downloads_an_hour(monkeypatch):
 
 
 # -- run(): the adapter against a local replay of a hand-made answer ----------------------------
+
 
 @pytest.fixture
 def bundle(tmp_path: Path) -> Path:
@@ -149,8 +170,7 @@ def bundle(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def answer_file(bundle: Path) -> Path:
-    rel = relative_file_for(f"/public/rest/data/OECD.EDU.IMEP,{FLOW},/all",
-                            "format=csvfilewithlabels&startPeriod=2013")
+    rel = relative_file_for(f"/public/rest/data/OECD.EDU.IMEP,{FLOW},/all", "format=csvfilewithlabels&startPeriod=2013")
     path = bundle / "oecd" / rel
     path.parent.mkdir(parents=True)
     return path
@@ -160,8 +180,11 @@ def answer_file(bundle: Path) -> Path:
 def context(bundle: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceContext]:
     monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
     with ReplayServer(["oecd"], bundle=bundle) as server, RawStore(home) as store:
-        settings = {"base_url": server.url("oecd"), "start_period": 2013,
-                    "flows": [{"agency": "OECD.EDU.IMEP", "dataflow": FLOW, "version": "", "key": "all"}]}
+        settings = {
+            "base_url": server.url("oecd"),
+            "start_period": 2013,
+            "flows": [{"agency": "OECD.EDU.IMEP", "dataflow": FLOW, "version": "", "key": "all"}],
+        }
         cfg = SourceConfig("oecd", settings, {}, "EduOpenBot/test")
         with PoliteClient.for_source(cfg, store) as client:
             yield SourceContext(cfg, store, client, home)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from ingest.config import Home
+from eduopen.core.config import Home
 from ingest.raw_store import RawStore
 
 OLD_RELEASE_FIGURE = """
@@ -23,12 +23,24 @@ def test_an_older_catalog_keeps_its_figures_under_period_year_with_an_exact_qual
         con.execute(OLD_RELEASE_FIGURE)
 
     with RawStore(home) as store:
-        rows = store.con.execute(
-            "select metric, value, period_year, qualifier from release_figure").fetchall()
-        store.insert_rows("release_figure", [{
-            "source": "moe_zh", "url": "http://www.moe.gov.cn/b.html", "content_sha256": "def",
-            "figure_index": 0, "metric": "students_going_abroad", "value": 662100.0, "unit": "persons",
-            "qualifier": "approximately", "period_year": 2018, "sentence": "约66.21万"}])
+        rows = store.con.execute("select metric, value, period_year, qualifier from release_figure").fetchall()
+        store.insert_rows(
+            "release_figure",
+            [
+                {
+                    "source": "moe_zh",
+                    "url": "http://www.moe.gov.cn/b.html",
+                    "content_sha256": "def",
+                    "figure_index": 0,
+                    "metric": "students_going_abroad",
+                    "value": 662100.0,
+                    "unit": "persons",
+                    "qualifier": "approximately",
+                    "period_year": 2018,
+                    "sentence": "约66.21万",
+                }
+            ],
+        )
         assert store.count("release_figure") == 2
 
     assert rows == [("international_students_in_china", 492185.0, 2018, "exact")]

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from ingest.replay.server import ReplayServer, relative_file_for
+from demo.replay.server import ReplayServer, relative_file_for
 
 
 @pytest.fixture

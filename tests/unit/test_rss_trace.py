@@ -10,10 +10,16 @@ from bench.rss_trace import RssTrace, dbt_nodes_at, dbt_started_at, resident_mib
 
 
 def _run_results(path: Path, nodes: dict[str, tuple[str, str]]) -> Path:
-    results = [{"unique_id": f"model.eduopen.{name}",
-                "timing": [{"name": "compile", "started_at": start, "completed_at": start},
-                           {"name": "execute", "started_at": start, "completed_at": end}]}
-               for name, (start, end) in nodes.items()]
+    results = [
+        {
+            "unique_id": f"model.eduopen.{name}",
+            "timing": [
+                {"name": "compile", "started_at": start, "completed_at": start},
+                {"name": "execute", "started_at": start, "completed_at": end},
+            ],
+        }
+        for name, (start, end) in nodes.items()
+    ]
     path.write_text(json.dumps({"results": results}), encoding="utf-8")
     return path
 
@@ -38,11 +44,14 @@ def test_the_trace_sees_a_peak_the_process_no_longer_holds() -> None:
 
 
 def test_the_nodes_running_at_a_moment_are_named(tmp_path: Path) -> None:
-    path = _run_results(tmp_path / "run_results.json", {
-        "stg_oecd__flows": ("2026-12-03T10:00:00.000000Z", "2026-12-03T10:00:20.000000Z"),
-        "stg_uis__observations": ("2026-12-03T10:00:05.000000Z", "2026-12-03T10:00:25.000000Z"),
-        "int_mobility_flows": ("2026-12-03T10:00:30.000000Z", "2026-12-03T10:00:40.000000Z"),
-    })
+    path = _run_results(
+        tmp_path / "run_results.json",
+        {
+            "stg_oecd__flows": ("2026-12-03T10:00:00.000000Z", "2026-12-03T10:00:20.000000Z"),
+            "stg_uis__observations": ("2026-12-03T10:00:05.000000Z", "2026-12-03T10:00:25.000000Z"),
+            "int_mobility_flows": ("2026-12-03T10:00:30.000000Z", "2026-12-03T10:00:40.000000Z"),
+        },
+    )
 
     assert dbt_nodes_at(path, _epoch("2026-12-03T10:00:10+00:00")) == ["stg_oecd__flows", "stg_uis__observations"]
     assert dbt_nodes_at(path, _epoch("2026-12-03T10:00:35+00:00")) == ["int_mobility_flows"]

@@ -9,21 +9,29 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from ingest.config import Home
+from eduopen.core.config import Home
+from eduopen.warehouse.build import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
 from ingest.raw_store import RAW_TABLES, RawStore
-from ingest.transform import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
 
 SEEN = datetime(2026, 7, 19, 2, 0, tzinfo=UTC)
 
 
 def _release(url: str, sha: str, title: str) -> dict:
-    return dict(source="moe_zh", url=url, content_sha256=sha, language="zh", title=title,
-                published_at=SEEN, first_seen_at=SEEN)
+    return dict(
+        source="moe_zh", url=url, content_sha256=sha, language="zh", title=title, published_at=SEEN, first_seen_at=SEEN
+    )
 
 
 def _observation(geo: str, year: int, value: float, loaded_at: datetime) -> dict:
-    return dict(source="uis", indicator_id="26637", geo_unit=geo, year=year, value=value,
-                batch_sha256=f"b-{loaded_at:%Y%m%d}", loaded_at=loaded_at)
+    return dict(
+        source="uis",
+        indicator_id="26637",
+        geo_unit=geo,
+        year=year,
+        value=value,
+        batch_sha256=f"b-{loaded_at:%Y%m%d}",
+        loaded_at=loaded_at,
+    )
 
 
 def _published_after_loading(home: Home, rows: list[dict]) -> None:
@@ -62,16 +70,13 @@ def test_audit_starts_from_the_published_warehouse(home: Home) -> None:
 
 def test_raw_tables_are_replaced_by_the_catalog_contents(home: Home) -> None:
     # The published warehouse still holds last run's raw copy; the catalog has moved on.
-    _write(home.warehouse, "create schema raw",
-           "create table raw.release_version as select 'http://old' as url")
+    _write(home.warehouse, "create schema raw", "create table raw.release_version as select 'http://old' as url")
     with RawStore(home) as store:
         store.insert_rows("release_version", [_release("http://new/a.html", "s1", "教育部召开会议")])
 
     counts = prepare_audit(home)
 
-    assert _query(home.audit, "select url, title from raw.release_version") == [
-        ("http://new/a.html", "教育部召开会议")
-    ]
+    assert _query(home.audit, "select url, title from raw.release_version") == [("http://new/a.html", "教育部召开会议")]
     assert counts["release_version"] == 1
 
 
@@ -86,7 +91,9 @@ def test_a_growing_raw_table_takes_only_the_rows_loaded_since_the_published_copy
     counts = prepare_audit(home)
 
     assert _query(home.audit, "select year, value_raw from raw.observation order by year") == [
-        (2022, "published copy"), (2023, None)]
+        (2022, "published copy"),
+        (2023, None),
+    ]
     assert counts["observation"] == 2
 
 
@@ -94,32 +101,41 @@ def test_a_raw_table_that_did_not_just_grow_is_copied_whole(home: Home) -> None:
     _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
     # The published copy holds a row the catalog does not (say, a warehouse restored from another
     # home): appending what is newer would keep it, so the counts disagree and the table is copied.
-    _write(home.warehouse, "insert into raw.observation (source, indicator_id, geo_unit, year, batch_sha256, "
-                           "loaded_at) values ('uis', '26637', 'USA', 2022, 'elsewhere', timestamptz '2020-01-01')")
+    _write(
+        home.warehouse,
+        "insert into raw.observation (source, indicator_id, geo_unit, year, batch_sha256, "
+        "loaded_at) values ('uis', '26637', 'USA', 2022, 'elsewhere', timestamptz '2020-01-01')",
+    )
     with RawStore(home) as store:
         store.insert_rows("observation", [_observation("CHN", 2023, 200892, SEEN + timedelta(days=1))])
 
     counts = prepare_audit(home)
 
     assert _query(home.audit, "select geo_unit, year from raw.observation order by year") == [
-        ("CHN", 2022), ("CHN", 2023)]
+        ("CHN", 2022),
+        ("CHN", 2023),
+    ]
     assert counts["observation"] == 2
 
 
 def test_statistics_tables_are_dropped_when_the_observations_did_not_just_grow(home: Home) -> None:
     _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
-    _write(home.warehouse, "create schema staging",
-           "create table staging.stg_uis__observations as select 1 as x",
-           "create table staging.int_observations_unified as select 1 as x",
-           "create table staging.stg_raw__release_versions as select 1 as x")
+    _write(
+        home.warehouse,
+        "create schema staging",
+        "create table staging.stg_uis__observations as select 1 as x",
+        "create table staging.int_observations_unified as select 1 as x",
+        "create table staging.stg_raw__release_versions as select 1 as x",
+    )
     # stamped before the newest row of the last build: an incremental model would never read it
     with RawStore(home) as store:
         store.insert_rows("observation", [_observation("USA", 2022, 948519, SEEN - timedelta(days=1))])
 
     prepare_audit(home)
 
-    staging = {row[0] for row in _query(
-        home.audit, "select table_name from duckdb_tables() where schema_name = 'staging'")}
+    staging = {
+        row[0] for row in _query(home.audit, "select table_name from duckdb_tables() where schema_name = 'staging'")
+    }
     assert staging == {"stg_raw__release_versions"}
     assert _query(home.audit, "select count(*) from raw.observation") == [(2,)]
 
@@ -145,8 +161,9 @@ def test_the_dropped_statistics_tables_are_dbt_models_that_read_only_new_rows() 
 
 def test_a_raw_table_whose_columns_changed_is_copied_whole(home: Home) -> None:
     # A warehouse published by an older EduOpen, before a column was added to the raw table.
-    _write(home.warehouse, "create schema raw",
-           "create table raw.observation as select 'uis' as source, 'CHN' as geo_unit")
+    _write(
+        home.warehouse, "create schema raw", "create table raw.observation as select 'uis' as source, 'CHN' as geo_unit"
+    )
     with RawStore(home) as store:
         store.insert_rows("observation", [_observation("CHN", 2022, 210903, SEEN)])
 
@@ -160,14 +177,17 @@ def test_every_raw_table_exists_even_without_a_catalog(home: Home) -> None:
 
     counts = prepare_audit(home)
 
-    tables = {row[0] for row in _query(
-        home.audit, "select table_name from duckdb_tables() where schema_name = 'raw'")}
+    tables = {row[0] for row in _query(home.audit, "select table_name from duckdb_tables() where schema_name = 'raw'")}
     assert set(RAW_TABLES) <= tables
     assert set(counts.values()) == {0}
-    columns = [row[0] for row in _query(
-        home.audit,
-        "select column_name from duckdb_columns() where schema_name = 'raw' "
-        "and table_name = 'observation' order by column_index")]
+    columns = [
+        row[0]
+        for row in _query(
+            home.audit,
+            "select column_name from duckdb_columns() where schema_name = 'raw' "
+            "and table_name = 'observation' order by column_index",
+        )
+    ]
     assert columns[:4] == ["source", "indicator_id", "geo_unit", "year"]
 
 
@@ -210,11 +230,15 @@ def test_catalog_rows_keep_chinese_text_byte_for_byte(home: Home) -> None:
 
 def test_mart_row_counts_cover_every_mart_table(tmp_path: Path) -> None:
     db = tmp_path / "audit.duckdb"
-    _write(db, "create schema marts", "create table marts.a as select * from range(3)",
-           "create table marts.b as select 1 as x where false", "create table main.c as select 1")
+    _write(
+        db,
+        "create schema marts",
+        "create table marts.a as select * from range(3)",
+        "create table marts.b as select 1 as x where false",
+        "create table main.c as select 1",
+    )
 
     assert mart_row_counts(db) == {"a": 3, "b": 0}
-
 
 
 def test_published_data_still_in_the_write_ahead_log_is_carried_over(home: Home) -> None:

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from ingest.errors import ParseError, SourceError
-from ingest.replay.server import BUNDLE_DIR, relative_file_for
+from demo.replay.server import BUNDLE_DIR, relative_file_for
+from eduopen.core.errors import ParseError, SourceError
 from ingest.sources.uis.parse import (
     check_answer,
     parse_data,
@@ -21,8 +21,7 @@ EXPORT = BUNDLE_DIR.parent / "originals" / "uis-export"
 
 
 def _served(indicator: str) -> bytes:
-    rel = relative_file_for("/api/public/data/indicators",
-                            f"indicator={indicator}&indicatorMetadata=false&start=1998")
+    rel = relative_file_for("/api/public/data/indicators", f"indicator={indicator}&indicatorMetadata=false&start=1998")
     return (BUNDLE_DIR / "uis" / rel).read_bytes()
 
 
@@ -32,8 +31,9 @@ def test_bundled_answer_is_the_uis_export_row_for_row(indicator):
     check_answer(answer, indicator=indicator, start=1998)
     with (EXPORT / "data.csv").open(encoding="utf-8", newline="") as handle:
         rows = [r for r in csv.DictReader(handle) if r["indicatorId"] == indicator]
-    expected = {(r["geoUnit"], int(r["year"])): (r["value"], r["qualifier"] or None, r["magnitude"] or None)
-                for r in rows}
+    expected = {
+        (r["geoUnit"], int(r["year"])): (r["value"], r["qualifier"] or None, r["magnitude"] or None) for r in rows
+    }
     served = {(r.geo_unit, r.year): (r.value_raw, r.qualifier, r.magnitude) for r in answer.records}
     assert not answer.rejected
     assert served == expected
@@ -97,8 +97,14 @@ def _answer(*records, hints=()):
 
 
 def _rec(value, magnitude=None, year=2020, indicator="26637", geo="CHN"):
-    return {"indicatorId": indicator, "geoUnit": geo, "year": year, "value": value,
-            "magnitude": magnitude, "qualifier": None}
+    return {
+        "indicatorId": indicator,
+        "geoUnit": geo,
+        "year": year,
+        "value": value,
+        "magnitude": magnitude,
+        "qualifier": None,
+    }
 
 
 def test_missing_magnitudes_stay_missing_never_zero():

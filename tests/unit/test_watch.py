@@ -1,4 +1,4 @@
-"""The cheap change detectors behind the AssetWatchers (`ingest.watch`) and the triggers around them.
+"""The cheap change detectors behind the AssetWatchers (`eduopen.orchestration.watch`) and the triggers around them.
 
 The detectors are exercised against the replay server and a scripted fault server through real
 sockets; the Airflow triggers run in a subprocess (Airflow reads its configuration at import) with
@@ -18,10 +18,10 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import PROJECT_DIR, Home, Settings
-from ingest.errors import ConfigError
-from ingest.replay.server import ReplayServer
-from ingest.watch import (
+from demo.replay.server import ReplayServer
+from eduopen.core.config import PROJECT_DIR, Home, Settings
+from eduopen.core.errors import ConfigError
+from eduopen.orchestration.watch import (
     POLL_ENV,
     LandingWatch,
     Listing,
@@ -71,17 +71,27 @@ def _listing_requests(replay: ReplayServer) -> list:
 
 # -- what counts as news for the warehouse -----------------------------------------------------
 
-@pytest.mark.parametrize("summary", [
-    {"new_rows": 3}, {"new_releases": 1}, {"changed_releases": 1, "new_rows": 1},
-])
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"new_rows": 3},
+        {"new_releases": 1},
+        {"changed_releases": 1, "new_rows": 1},
+    ],
+)
 def test_an_ingest_that_stored_rows_or_releases_has_added_data(summary: dict) -> None:
     assert added_data([{"source": "x", "new_rows": 0}, summary]) is True
 
 
-@pytest.mark.parametrize("summaries", [
-    [], [{"source": "moe_zh", "requests": 4, "not_modified": 4, "new_rows": 0}],
-    [{"source": "moe_zh", "quarantined": 2, "new_rows": 0, "new_releases": None}],
-])
+@pytest.mark.parametrize(
+    "summaries",
+    [
+        [],
+        [{"source": "moe_zh", "requests": 4, "not_modified": 4, "new_rows": 0}],
+        [{"source": "moe_zh", "quarantined": 2, "new_rows": 0, "new_releases": None}],
+    ],
+)
 def test_an_ingest_of_only_304s_or_quarantined_items_has_added_nothing(summaries: list) -> None:
     assert added_data(summaries) is False
 
@@ -98,6 +108,7 @@ def test_poll_interval_comes_from_the_environment_when_set(monkeypatch: pytest.M
 
 
 # -- which pages are watched -------------------------------------------------------------------
+
 
 def test_every_release_source_is_watched_on_its_first_pages_below_the_overridden_base(
     monkeypatch: pytest.MonkeyPatch,
@@ -127,9 +138,8 @@ def test_only_the_sources_asked_for_are_watched() -> None:
 
 # -- release listings against the replay -------------------------------------------------------
 
-def test_first_poll_fires_with_every_listed_item_since_nothing_was_seen_yet(
-    replay: ReplayServer, home: Home
-) -> None:
+
+def test_first_poll_fires_with_every_listed_item_since_nothing_was_seen_yet(replay: ReplayServer, home: Home) -> None:
     result = _watch(home).poll()
     assert result.fired
     assert set(result.new_items) == {"moe_zh", "moe_en", "gov_en", "feeds"}
@@ -144,9 +154,7 @@ def test_first_poll_fires_with_every_listed_item_since_nothing_was_seen_yet(
     assert (state_dir(home) / "release_listings.json").exists()
 
 
-def test_unchanged_listings_cost_one_conditional_request_each_and_do_not_fire(
-    replay: ReplayServer, home: Home
-) -> None:
+def test_unchanged_listings_cost_one_conditional_request_each_and_do_not_fire(replay: ReplayServer, home: Home) -> None:
     watch = _watch(home)
     watch.poll()
     replay.reset_log()
@@ -171,9 +179,7 @@ def test_a_new_release_on_a_listing_fires_with_exactly_its_url(replay: ReplaySer
     assert not watch.poll().fired  # announced once
 
 
-def test_a_listing_that_changed_without_a_new_item_url_does_not_fire(
-    replay: ReplayServer, home: Home
-) -> None:
+def test_a_listing_that_changed_without_a_new_item_url_does_not_fire(replay: ReplayServer, home: Home) -> None:
     watch = _watch(home)
     watch.poll()
     replay.set_scenarios("changed_article")  # the page is regenerated, its items are the same
@@ -204,9 +210,7 @@ def test_the_watcher_never_opens_the_raw_catalog(replay: ReplayServer, home: Hom
     assert [p.name for p in state_dir(home).iterdir()] == ["release_listings.json"]
 
 
-def test_a_listing_whose_layout_changed_is_reported_and_read_again_next_poll(
-    replay: ReplayServer, home: Home
-) -> None:
+def test_a_listing_whose_layout_changed_is_reported_and_read_again_next_poll(replay: ReplayServer, home: Home) -> None:
     replay.set_scenarios("layout_changed")
     watch = _watch(home)
     first = watch.poll()
@@ -259,9 +263,7 @@ def test_a_truncated_listing_is_a_failed_poll_not_an_empty_page(server: FaultSer
     assert retried.new_items["moe_zh"] == [server.url("/col/moe_1485/202611/t20261120_1.html")]
 
 
-def test_a_slow_site_times_out_quickly_instead_of_holding_the_watcher(
-    server: FaultServer, home: Home
-) -> None:
+def test_a_slow_site_times_out_quickly_instead_of_holding_the_watcher(server: FaultServer, home: Home) -> None:
     server.set("/col/index.html", Reply.html(LISTING_HTML, delay_s=5))
     fetcher = ListingFetcher(USER_AGENT, connect_timeout_s=0.5, read_timeout_s=0.5)
     watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", fetcher)
@@ -278,14 +280,14 @@ def test_requests_to_one_host_are_spaced_by_its_delay(server: FaultServer, home:
     waits: list[float] = []
     fetcher.sleep = waits.append
     listings = [
-        Listing("moe_zh", n, server.url(f"/{n}/index.html"), _moe_listing(server).parse, None, 1.5)
-        for n in ("a", "b")
+        Listing("moe_zh", n, server.url(f"/{n}/index.html"), _moe_listing(server).parse, None, 1.5) for n in ("a", "b")
     ]
     ReleaseListingWatch(listings, home.state / "w.json", fetcher).poll()
     assert len(waits) == 1 and 1.0 < waits[0] <= 1.5
 
 
 # -- landing folder ----------------------------------------------------------------------------
+
 
 def _drop(folder: Path, name: str, data: bytes, *, age_s: float) -> Path:
     path = folder / name
@@ -350,7 +352,7 @@ def test_a_missing_landing_folder_is_no_news(tmp_path: Path) -> None:
 
 TRIGGER_PROBE = textwrap.dedent("""
     import asyncio, json, sys, time
-    from ingest.triggers import LandingFolderTrigger, ReleaseListingTrigger
+    from eduopen.orchestration.triggers import LandingFolderTrigger, ReleaseListingTrigger
 
     kind, home = sys.argv[1], sys.argv[2]
     if kind == "releases":
@@ -380,23 +382,28 @@ TRIGGER_PROBE = textwrap.dedent("""
 
 
 def _trigger_env(home: Home) -> dict[str, str]:
-    from ingest.airflow_local import airflow_env
+    from demo.airflow_local import airflow_env
 
     return airflow_env(home)
 
 
 def _result(out: str) -> dict:
     line = next(x for x in reversed(out.splitlines()) if x.startswith("@@EDUOPEN-JSON@@"))
-    return json.loads(line[len("@@EDUOPEN-JSON@@"):])
+    return json.loads(line[len("@@EDUOPEN-JSON@@") :])
 
 
 @pytest.mark.airflow
 def test_release_listing_trigger_fires_on_first_poll_and_again_only_for_a_new_release(
     replay: ReplayServer, home: Home
 ) -> None:
-    proc = subprocess.Popen([sys.executable, "-c", TRIGGER_PROBE, "releases", str(home.root)],
-                            env=_trigger_env(home), cwd=PROJECT_DIR, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", TRIGGER_PROBE, "releases", str(home.root)],
+        env=_trigger_env(home),
+        cwd=PROJECT_DIR,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         lines = []
@@ -415,7 +422,7 @@ def test_release_listing_trigger_fires_on_first_poll_and_again_only_for_a_new_re
     assert unchanged and all(r.conditional and r.status == 304 for r in unchanged)
     out = "".join(lines) + out
     result = _result(out)
-    assert result["classpath"] == "ingest.triggers.ReleaseListingTrigger"
+    assert result["classpath"] == "eduopen.orchestration.triggers.ReleaseListingTrigger"
     assert result["kwargs"] == {"sources": ["moe_zh"], "poll_interval": 0.2, "home": str(home.root)}
     first, second = result["events"]
     assert first["new_items"] > 1 and first["by_source"] == {"moe_zh": first["new_items"]}
@@ -425,11 +432,17 @@ def test_release_listing_trigger_fires_on_first_poll_and_again_only_for_a_new_re
 @pytest.mark.airflow
 def test_landing_folder_trigger_fires_when_a_file_settles(home: Home) -> None:
     _drop(home.landing, "uis_export.csv", b"indicatorId,geoUnit,year,value\n", age_s=10)
-    proc = subprocess.run([sys.executable, "-c", TRIGGER_PROBE, "landing", str(home.root)],
-                          env=_trigger_env(home), cwd=PROJECT_DIR, capture_output=True, text=True, timeout=90)
+    proc = subprocess.run(
+        [sys.executable, "-c", TRIGGER_PROBE, "landing", str(home.root)],
+        env=_trigger_env(home),
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     result = _result(proc.stdout)
-    assert result["classpath"] == "ingest.triggers.LandingFolderTrigger"
+    assert result["classpath"] == "eduopen.orchestration.triggers.LandingFolderTrigger"
     assert result["events"] == [{"files": 1, "names": ["uis_export.csv"]}]
 
 
@@ -437,7 +450,7 @@ SKIP_PROBE = textwrap.dedent("""
     import json, sys
     sys.path.insert(0, sys.argv[1])
     from airflow.sdk.exceptions import AirflowSkipException
-    from _eduopen_common import RAW_RELEASES, ingest_and_announce_if_new
+    from eduopen.orchestration.dag_support import RAW_RELEASES, ingest_and_announce_if_new
 
     class Events(dict):
         def __missing__(self, key):
@@ -461,9 +474,14 @@ SKIP_PROBE = textwrap.dedent("""
 def test_an_ingest_task_announces_new_releases_and_skips_without_an_event_when_nothing_changed(
     replay: ReplayServer, home: Home
 ) -> None:
-    proc = subprocess.run([sys.executable, "-c", SKIP_PROBE, str(PROJECT_DIR / "dags")],
-                          env=_trigger_env(home), cwd=PROJECT_DIR, capture_output=True, text=True,
-                          timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-c", SKIP_PROBE, str(PROJECT_DIR / "dags")],
+        env=_trigger_env(home),
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     first, second = _result(proc.stdout)
     assert first["state"] == "success" and first["new"] > 0

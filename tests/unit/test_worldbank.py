@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from ingest.config import Home, SourceConfig
-from ingest.errors import ParseError, SourceError
+from demo.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
+from eduopen.core.config import Home, SourceConfig
+from eduopen.core.errors import ParseError, SourceError
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
-from ingest.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
 from ingest.sources.base import SourceContext
 from ingest.sources.worldbank import run
 from ingest.sources.worldbank.parse import check_complete, check_page, parse_page
@@ -29,21 +29,36 @@ def _bundle_page(indicator: str, page: int = 1) -> bytes:
 
 
 def _record(value, *, iso3="CHN", country_id="CN", date="2020", indicator=INDICATOR, obs_status=""):
-    return {"indicator": {"id": indicator, "value": "Population, total"},
-            "country": {"id": country_id, "value": "China"}, "countryiso3code": iso3, "date": date,
-            "value": value, "unit": "", "obs_status": obs_status, "decimal": 0}
+    return {
+        "indicator": {"id": indicator, "value": "Population, total"},
+        "country": {"id": country_id, "value": "China"},
+        "countryiso3code": iso3,
+        "date": date,
+        "value": value,
+        "unit": "",
+        "obs_status": obs_status,
+        "decimal": 0,
+    }
 
 
 def _answer(*records, page=1, pages=1, total=None, lastupdated="2025-07-01") -> bytes:
-    header = {"page": page, "pages": pages, "per_page": 1000,
-              "total": len(records) if total is None else total, "sourceid": "2", "lastupdated": lastupdated}
+    header = {
+        "page": page,
+        "pages": pages,
+        "per_page": 1000,
+        "total": len(records) if total is None else total,
+        "sourceid": "2",
+        "lastupdated": lastupdated,
+    }
     return json.dumps([header, list(records)]).encode()
 
 
 def test_number_answer_gives_values_years_and_the_last_updated_date():
     page = parse_page(_answer(_record(1411100000), _record(1412360000, date="2021")), indicator=INDICATOR)
     assert [(r.geo_unit, r.year, r.value) for r in page.records] == [
-        ("CHN", 2020, 1411100000.0), ("CHN", 2021, 1412360000.0)]
+        ("CHN", 2020, 1411100000.0),
+        ("CHN", 2021, 1412360000.0),
+    ]
     assert (page.page, page.pages, page.total, page.last_updated) == (1, 1, 2, "2025-07-01")
 
 
@@ -52,11 +67,12 @@ def test_indicator_name_is_taken_from_the_records():
 
 
 def test_string_number_answer_parses_like_the_number_answer():
-    as_strings = json.dumps([
-        {"page": "1", "pages": "1", "per_page": "1000", "total": "1", "sourceid": "2",
-         "lastupdated": "2025-06-30"},
-        [{**_record("63.6"), "decimal": "1"}],
-    ]).encode()
+    as_strings = json.dumps(
+        [
+            {"page": "1", "pages": "1", "per_page": "1000", "total": "1", "sourceid": "2", "lastupdated": "2025-06-30"},
+            [{**_record("63.6"), "decimal": "1"}],
+        ]
+    ).encode()
     page = parse_page(as_strings, indicator=INDICATOR)
     assert (page.page, page.pages, page.total) == (1, 1, 1)
     assert page.records[0].value == 63.6
@@ -71,9 +87,12 @@ def test_bundled_pages_hold_the_real_bulk_file_cell_for_cell():
     served = {(r.geo_unit, r.year): r.value for p in pages for r in p.records}
     with (ORIGINALS / "worldbank-bulk" / "GDP.csv").open(encoding="utf-8-sig", newline="") as handle:
         header, *rows = list(csv.reader(handle))
-    expected = {(row[1], int(year)): float(cell) if cell else None
-                for row in rows for year, cell in zip(header[4:], row[4:], strict=True)
-                if 2000 <= int(year) <= 2025}
+    expected = {
+        (row[1], int(year)): float(cell) if cell else None
+        for row in rows
+        for year, cell in zip(header[4:], row[4:], strict=True)
+        if 2000 <= int(year) <= 2025
+    }
     assert served == expected
     assert served[("CHN", 2019)] == 14279968506271.7  # GDP.csv, China, 2019
 
@@ -95,8 +114,7 @@ def test_obs_status_is_kept_as_the_magnitude_flag():
 
 
 def test_error_answer_raises_source_error_with_the_world_bank_message():
-    refusal = (b'[{"message":[{"id":"120","key":"Invalid value",'
-               b'"value":"The provided parameter value is not valid"}]}]')
+    refusal = b'[{"message":[{"id":"120","key":"Invalid value","value":"The provided parameter value is not valid"}]}]'
     with pytest.raises(SourceError, match="120 Invalid value: The provided parameter value is not valid"):
         parse_page(refusal, indicator="NOT.AN.INDICATOR")
 
@@ -127,8 +145,7 @@ def test_missing_page_is_truncated_even_when_counts_look_right():
 
 
 def test_empty_answer_is_an_error_not_zero_rows():
-    header = {"page": 1, "pages": 0, "per_page": 1000, "total": 0, "sourceid": None,
-              "lastupdated": "2025-07-01"}
+    header = {"page": 1, "pages": 0, "per_page": 1000, "total": 0, "sourceid": None, "lastupdated": "2025-07-01"}
     page = parse_page(json.dumps([header, None]).encode(), indicator=INDICATOR)
     with pytest.raises(SourceError, match="no records"):
         check_complete([page], indicator=INDICATOR)
@@ -155,6 +172,7 @@ def test_data_changing_between_pages_is_caught():
 
 
 # -- run(): the adapter against a local replay of a hand-made bundle ---------------------------
+
 
 @pytest.fixture
 def wb_bundle(tmp_path: Path) -> Path:
@@ -206,7 +224,6 @@ def test_all_pages_load_and_an_unchanged_first_page_skips_the_rest(wb_bundle, co
 
 
 def test_refusal_through_the_adapter_names_the_indicator(wb_bundle, context):
-    _put(wb_bundle, 1, b'[{"message":[{"id":"175","key":"Invalid format",'
-                       b'"value":"The indicator was not found."}]}]')
+    _put(wb_bundle, 1, b'[{"message":[{"id":"175","key":"Invalid format","value":"The indicator was not found."}]}]')
     with pytest.raises(SourceError, match=f"{INDICATOR}.*175"):
         run(context)

@@ -28,7 +28,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from ingest.errors import FetchError, ParseError, RobotsDisallowed, SourceError
+from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.sources.feeds.parse import DATE_OWN, entry_language, entry_record, parse_feed
 from ingest.sources.html_article import SHANGHAI
 from ingest.sources.releases import DEFAULT_HORIZON_DAYS, horizon_cutoff, store_release, today_for
@@ -72,12 +72,16 @@ class _FeedRun:
         self.cutoff = horizon_cutoff(today, int(cfg.get("horizon_days", DEFAULT_HORIZON_DAYS)))
         con = ctx.store.con
         self.versions: set[tuple[str, str]] = {
-            (url, sha) for url, sha in con.execute(
-                "select url, content_sha256 from release_version where source = ?", [ctx.name]).fetchall()
+            (url, sha)
+            for url, sha in con.execute(
+                "select url, content_sha256 from release_version where source = ?", [ctx.name]
+            ).fetchall()
         }
-        self.first_seen: dict[str, datetime] = dict(con.execute(
-            "select url, min(first_seen_at) from release_version where source = ? group by url",
-            [ctx.name]).fetchall())
+        self.first_seen: dict[str, datetime] = dict(
+            con.execute(
+                "select url, min(first_seen_at) from release_version where source = ? group by url", [ctx.name]
+            ).fetchall()
+        )
         self.handled: set[str] = set()
         self.failures: list[str] = []
         self.old = 0
@@ -162,8 +166,9 @@ class _FeedRun:
             return
         now = datetime.now(UTC)
         language = entry_language(feed.language, parsed.language, entry)
-        record, basis = entry_record(entry, language=language, feed=parsed,
-                                     first_seen_at=self.first_seen.get(entry.url, now))
+        record, basis = entry_record(
+            entry, language=language, feed=parsed, first_seen_at=self.first_seen.get(entry.url, now)
+        )
         stored = self.ctx.store.put(entry.normalised())
         assert stored == sha
         changed = entry.url in self.first_seen
@@ -185,6 +190,5 @@ class _FeedRun:
 
     def quarantine(self, locator: str, reason: str, sha256: str | None, detail: Any) -> None:
         self.ctx.log.warning("feeds: quarantined %s: %s", locator, reason)
-        self.ctx.store.quarantine(source=self.ctx.name, locator=locator, reason=reason, sha256=sha256,
-                                  detail=detail)
+        self.ctx.store.quarantine(source=self.ctx.name, locator=locator, reason=reason, sha256=sha256, detail=detail)
         self.summary.quarantined += 1

@@ -28,7 +28,7 @@ from urllib.parse import urljoin, urlsplit
 import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.html_article import (
     ATTACHMENT_EXTENSIONS,
     ReleaseRecord,
@@ -65,10 +65,16 @@ class FeedEntry:
     def normalised(self) -> bytes:
         """The entry's content as canonical JSON: what its content_sha256 is computed over."""
         return json.dumps(
-            {"url": self.url, "title": self.title, "body_text": self.body_text,
-             "published_at": self.published_at.isoformat() if self.published_at else None,
-             "attachments": list(self.attachments)},
-            ensure_ascii=False, sort_keys=True, separators=(",", ":"),
+            {
+                "url": self.url,
+                "title": self.title,
+                "body_text": self.body_text,
+                "published_at": self.published_at.isoformat() if self.published_at else None,
+                "attachments": list(self.attachments),
+            },
+            ensure_ascii=False,
+            sort_keys=True,
+            separators=(",", ":"),
         ).encode("utf-8")
 
     @property
@@ -218,8 +224,9 @@ def entry_language(configured: str | None, declared: str | None, entry: FeedEntr
     return "zh" if _CJK.search(entry.title) or len(_CJK.findall(entry.body_text)) > 20 else "en"
 
 
-def entry_record(entry: FeedEntry, *, language: str, feed: ParsedFeed, first_seen_at: datetime
-                 ) -> tuple[ReleaseRecord, str]:
+def entry_record(
+    entry: FeedEntry, *, language: str, feed: ParsedFeed, first_seen_at: datetime
+) -> tuple[ReleaseRecord, str]:
     """The release record of an entry and how its date was found (DATE_OWN, DATE_FEED_UPDATED,
     DATE_FIRST_SEEN). An inferred date is marked in `content_source` as `published_at:<basis>`."""
     if entry.published_at is not None:

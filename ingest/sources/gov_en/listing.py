@@ -18,7 +18,8 @@ FIRST_PAGE = ""
 NEXT_PAGE = "page_{n}.html"
 
 
-def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *,
-                  pattern: re.Pattern[str] = ARTICLE_PATH) -> list[ListingItem]:
+def parse_listing(
+    data: bytes, page_url: str, content_type: str | None = None, *, pattern: re.Pattern[str] = ARTICLE_PATH
+) -> list[ListingItem]:
     """Article links of one listing page, absolute, each URL once, in page order."""
     return discover_links(data, page_url, content_type, pattern)

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.raw_store import atomic_write, utcnow
 from ingest.sources.base import IngestSummary, SourceContext
 from ingest.sources.landing.formats import FormatRejected, Parsed, parse_table
@@ -49,10 +49,12 @@ class LandingSettings:
             max_bad_share=float(ctx.config.get("max_bad_row_share", DEFAULT_MAX_BAD_SHARE)),
             max_file_bytes=int(ctx.config.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
             xlsx=XlsxLimits(
-                max_uncompressed_bytes=int(ctx.config.get("xlsx_max_uncompressed_bytes",
-                                                          XlsxLimits.max_uncompressed_bytes)),
-                max_compression_ratio=float(ctx.config.get("xlsx_max_compression_ratio",
-                                                           XlsxLimits.max_compression_ratio)),
+                max_uncompressed_bytes=int(
+                    ctx.config.get("xlsx_max_uncompressed_bytes", XlsxLimits.max_uncompressed_bytes)
+                ),
+                max_compression_ratio=float(
+                    ctx.config.get("xlsx_max_compression_ratio", XlsxLimits.max_compression_ratio)
+                ),
             ),
         )
 
@@ -154,22 +156,31 @@ class _Folder:
     def rejected(self, path: Path, *, reason: str, sha: str | None, detected: str | None) -> Path:
         target = unique_destination(self.landing / REJECTED, path.name)
         os.replace(path, target)
-        atomic_write(target.with_name(target.name + ".reason.txt"), (
-            f"file: {path.name}\n"
-            f"rejected_at: {utcnow().isoformat(timespec='seconds')}\n"
-            f"sha256: {sha or '-'}\n"
-            f"detected_format: {detected or '-'}\n"
-            f"reason: {reason}\n"
-        ).encode())
-        self.ctx.store.quarantine(source=self.ctx.name, locator=f"landing/{path.name}", reason=reason,
-                                  sha256=sha, detail={"moved_to": str(target.relative_to(self.landing))})
+        atomic_write(
+            target.with_name(target.name + ".reason.txt"),
+            (
+                f"file: {path.name}\n"
+                f"rejected_at: {utcnow().isoformat(timespec='seconds')}\n"
+                f"sha256: {sha or '-'}\n"
+                f"detected_format: {detected or '-'}\n"
+                f"reason: {reason}\n"
+            ).encode(),
+        )
+        self.ctx.store.quarantine(
+            source=self.ctx.name,
+            locator=f"landing/{path.name}",
+            reason=reason,
+            sha256=sha,
+            detail={"moved_to": str(target.relative_to(self.landing))},
+        )
         self.summary.quarantined += 1
         self.summary.notes.append(f"{path.name}: rejected ({reason})")
         return target
 
 
-def _record_file(ctx: SourceContext, *, name: str, sha: str, detected: str | None, status: str,
-                 rows: int | None, reason: str | None) -> None:
+def _record_file(
+    ctx: SourceContext, *, name: str, sha: str, detected: str | None, status: str, rows: int | None, reason: str | None
+) -> None:
     ctx.store.con.execute(
         """insert or replace into landing_file
                (file_name, sha256, detected_format, status, rows_loaded, reason, processed_at)
@@ -187,8 +198,11 @@ def _load(ctx: SourceContext, parsed: Parsed, *, name: str, sha: str, detected: 
         if parsed.table != "indicator_definition":
             out["loaded_at"] = loaded_at
         rows.append(out)
-    definitions = rows if parsed.table == "indicator_definition" else [
-        {"source": parsed.source, **row, "batch_sha256": sha} for row in parsed.definitions]
+    definitions = (
+        rows
+        if parsed.table == "indicator_definition"
+        else [{"source": parsed.source, **row, "batch_sha256": sha} for row in parsed.definitions]
+    )
     con = ctx.store.con
     con.execute("begin")
     try:
@@ -202,10 +216,14 @@ def _load(ctx: SourceContext, parsed: Parsed, *, name: str, sha: str, detected: 
             ctx.store.insert_rows("indicator_definition", definitions)
         new_rows = ctx.store.insert_rows(parsed.table, rows)
         for bad in parsed.rejected:
-            ctx.store.quarantine(source=ctx.name, locator=f"landing/{name}:line {bad.line}",
-                                 reason=bad.reason, sha256=sha, detail=bad.raw)
-        _record_file(ctx, name=name, sha=sha, detected=detected, status="processed", rows=len(rows),
-                     reason=None)
+            ctx.store.quarantine(
+                source=ctx.name,
+                locator=f"landing/{name}:line {bad.line}",
+                reason=bad.reason,
+                sha256=sha,
+                detail=bad.raw,
+            )
+        _record_file(ctx, name=name, sha=sha, detected=detected, status="processed", rows=len(rows), reason=None)
         con.execute("commit")
     except BaseException:
         con.execute("rollback")
@@ -255,7 +273,9 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
             examples = "; ".join(f"line {r.line}: {r.reason}" for r in parsed.rejected[:3])
             raise FormatRejected(
                 f"{len(parsed.rejected)} of {parsed.units} values bad ({parsed.bad_share:.1%} > "
-                f"{settings.max_bad_share:.0%}), e.g. {examples}", detected)
+                f"{settings.max_bad_share:.0%}), e.g. {examples}",
+                detected,
+            )
     except ParseError as exc:
         detected = getattr(exc, "detected_format", None) or detected
         if detected and "." not in detected:
@@ -268,8 +288,11 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
     summary.new_rows += new_rows
     summary.quarantined += len(parsed.rejected)
     skipped = "".join(f", {count} rows skipped: {why}" for why, count in parsed.skipped.items())
-    folder.processed(path, f"{detected}, {len(parsed.rows)} rows ({new_rows} new) into {parsed.table}"
-                     f"{f', {len(parsed.rejected)} rows quarantined' if parsed.rejected else ''}{skipped}")
+    folder.processed(
+        path,
+        f"{detected}, {len(parsed.rows)} rows ({new_rows} new) into {parsed.table}"
+        f"{f', {len(parsed.rejected)} rows quarantined' if parsed.rejected else ''}{skipped}",
+    )
 
 
 def run(ctx: SourceContext) -> IngestSummary:

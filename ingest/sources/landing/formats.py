@@ -31,17 +31,29 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.landing.tables import Table
 from ingest.sources.oecd.parse import looks_like_sdmx_csv, parse_sdmx_rows
 
 MISSING_MAGNITUDES = frozenset({"NIL", "NA", "SUPP"})
 WB_BULK_COLUMNS = ("Country Name", "Country Code", "Indicator Name", "Indicator Code")
 # The same six fields under two spellings, keyed by role (the files order them differently).
-UIS_EXPORT_COLUMNS = {"indicator": "indicatorId", "geo": "geoUnit", "year": "year", "value": "value",
-                      "qualifier": "qualifier", "magnitude": "magnitude"}
-UIS_BULK_COLUMNS = {"indicator": "INDICATOR_ID", "geo": "COUNTRY_ID", "year": "YEAR", "value": "VALUE",
-                    "qualifier": "QUALIFIER", "magnitude": "MAGNITUDE"}
+UIS_EXPORT_COLUMNS = {
+    "indicator": "indicatorId",
+    "geo": "geoUnit",
+    "year": "year",
+    "value": "value",
+    "qualifier": "qualifier",
+    "magnitude": "magnitude",
+}
+UIS_BULK_COLUMNS = {
+    "indicator": "INDICATOR_ID",
+    "geo": "COUNTRY_ID",
+    "year": "YEAR",
+    "value": "VALUE",
+    "qualifier": "QUALIFIER",
+    "magnitude": "MAGNITUDE",
+}
 UIS_LABEL_COLUMNS = ("INDICATOR_ID", "INDICATOR_LABEL_EN")
 OWID_COLUMNS = ("Entity", "Code", "Year")
 TOP_DESTINATIONS_COLUMNS = ("year", "origin_country_name", "dest_country_lumped", "value_lumped", "cond_all")
@@ -50,8 +62,12 @@ TOP_DESTINATIONS_INDICATOR = "students_by_origin_destination"
 COUNTRY_NAMES_FILE = Path(__file__).with_name("country_names.csv")
 # cond_all is "a b c d", each letter or "-": the UIS flags of the value, in this order
 # (documented in data/README.md of 360-info/report-global-education, which derived the file).
-COND_FLAGS = (("a", "INCLUDES", "magnitude"), ("b", "INCLUDED", "magnitude"),
-              ("c", "NAT_EST", "qualifier"), ("d", "UIS_EST", "qualifier"))
+COND_FLAGS = (
+    ("a", "INCLUDES", "magnitude"),
+    ("b", "INCLUDED", "magnitude"),
+    ("c", "NAT_EST", "qualifier"),
+    ("d", "UIS_EST", "qualifier"),
+)
 SOURCES = {
     "uis_export": "uis_export",
     "uis_bulk": "uis_bulk",
@@ -171,8 +187,9 @@ def detect(table: Table) -> tuple[str, int]:
         for i, row in head:
             if row and _clean(row[0]) == "Country Name":
                 return "worldbank_bulk", i
-        raise FormatRejected("worldbank_bulk: header changed, no 'Country Name' row after the preamble",
-                             "worldbank_bulk")
+        raise FormatRejected(
+            "worldbank_bulk: header changed, no 'Country Name' row after the preamble", "worldbank_bulk"
+        )
     header_at, header = head[0]
     lower = {_clean(c).lower() for c in header}
     if "indicator_label_en" in lower:
@@ -206,7 +223,7 @@ def parse_table(table: Table) -> Parsed:
 
 
 def _data_rows(table: Table, header_at: int):
-    for line, row in zip(table.lines[header_at + 1:], table.rows[header_at + 1:], strict=True):
+    for line, row in zip(table.lines[header_at + 1 :], table.rows[header_at + 1 :], strict=True):
         if any(c.strip() for c in row):
             yield line, row
 
@@ -216,7 +233,8 @@ def _parse_uis(table: Table, header_at: int, family: str, names: dict[str, str])
     header = table.rows[header_at]
     cols = _require(family, header, list(names.values()))
     indicator_c, geo_c, year_c, value_c, qualifier_c, magnitude_c = (
-        cols[names[role]] for role in ("indicator", "geo", "year", "value", "qualifier", "magnitude"))
+        cols[names[role]] for role in ("indicator", "geo", "year", "value", "qualifier", "magnitude")
+    )
     parsed = Parsed(family, "observation")
     seen: set[tuple[str, str, int]] = set()
     for line, row in _data_rows(table, header_at):
@@ -242,16 +260,18 @@ def _parse_uis(table: Table, header_at: int, family: str, names: dict[str, str])
             if (indicator, geo, year) in seen:
                 raise ValueError(f"duplicate row for {indicator} {geo} {year}")
             seen.add((indicator, geo, year))
-            parsed.rows.append({
-                "indicator_id": indicator,
-                "geo_unit": geo,
-                "year": year,
-                "value": value,
-                "value_raw": raw_value or None,
-                "magnitude": magnitude,
-                "qualifier": row[qualifier_c].strip() or None,
-                "data_version": None,
-            })
+            parsed.rows.append(
+                {
+                    "indicator_id": indicator,
+                    "geo_unit": geo,
+                    "year": year,
+                    "value": value,
+                    "value_raw": raw_value or None,
+                    "magnitude": magnitude,
+                    "qualifier": row[qualifier_c].strip() or None,
+                    "data_version": None,
+                }
+            )
         except ValueError as exc:
             parsed.rejected.append(RejectedRow(line, list(row), str(exc)))
     return parsed
@@ -271,12 +291,14 @@ def _parse_labels(table: Table, header_at: int) -> Parsed:
             parsed.rejected.append(RejectedRow(line, list(row), reason))
             continue
         seen.add(indicator)
-        parsed.rows.append({
-            "indicator_id": indicator,
-            "name": row[cols["INDICATOR_LABEL_EN"]].strip() or None,
-            "theme": None,
-            "last_data_update": None,
-        })
+        parsed.rows.append(
+            {
+                "indicator_id": indicator,
+                "name": row[cols["INDICATOR_LABEL_EN"]].strip() or None,
+                "theme": None,
+                "last_data_update": None,
+            }
+        )
     return parsed
 
 
@@ -286,8 +308,7 @@ def _parse_worldbank(table: Table, header_at: int) -> Parsed:
     cols = _require("worldbank_bulk", header, WB_BULK_COLUMNS)
     years = {i: int(_clean(c)) for i, c in enumerate(header) if re.fullmatch(r"\d{4}", _clean(c))}
     if not years:
-        raise FormatRejected("worldbank_bulk: header changed, no year columns after Indicator Code",
-                             "worldbank_bulk")
+        raise FormatRejected("worldbank_bulk: header changed, no year columns after Indicator Code", "worldbank_bulk")
     parsed = Parsed("worldbank_bulk", "observation")
     for row in table.rows[:header_at]:
         if len(row) > 1 and _clean(row[0]) == "Last Updated Date":
@@ -296,8 +317,9 @@ def _parse_worldbank(table: Table, header_at: int) -> Parsed:
     names: dict[str, str] = {}
     for line, row in _data_rows(table, header_at):
         problem = _width_problem(row, len(header))
-        country, indicator = (row[cols["Country Code"]].strip(), row[cols["Indicator Code"]].strip()) \
-            if not problem else ("", "")
+        country, indicator = (
+            (row[cols["Country Code"]].strip(), row[cols["Indicator Code"]].strip()) if not problem else ("", "")
+        )
         if problem or not country or not indicator:
             parsed.units += 1
             reason = problem or "empty Country Code or Indicator Code"
@@ -311,32 +333,38 @@ def _parse_worldbank(table: Table, header_at: int) -> Parsed:
             try:
                 value = parse_number(cell)
             except ValueError:
-                parsed.rejected.append(RejectedRow(
-                    line, [country, indicator, str(year), cell], f"non-numeric value {cell!r} for {year}"))
+                parsed.rejected.append(
+                    RejectedRow(line, [country, indicator, str(year), cell], f"non-numeric value {cell!r} for {year}")
+                )
                 continue
             if (indicator, country, year) in seen:
-                parsed.rejected.append(RejectedRow(
-                    line, [country, indicator, str(year), cell], f"duplicate {indicator} {country} {year}"))
+                parsed.rejected.append(
+                    RejectedRow(line, [country, indicator, str(year), cell], f"duplicate {indicator} {country} {year}")
+                )
                 continue
             seen.add((indicator, country, year))
             names.setdefault(indicator, row[cols["Indicator Name"]].strip())
-            parsed.rows.append({
-                "indicator_id": indicator,
-                "geo_unit": country,
-                "year": year,
-                "value": value,
-                "value_raw": cell,
-                "magnitude": None,
-                "qualifier": None,
-                "data_version": parsed.data_version,
-            })
+            parsed.rows.append(
+                {
+                    "indicator_id": indicator,
+                    "geo_unit": country,
+                    "year": year,
+                    "value": value,
+                    "value_raw": cell,
+                    "magnitude": None,
+                    "qualifier": None,
+                    "data_version": parsed.data_version,
+                }
+            )
     parsed.definitions = _definitions(names, parsed.data_version)
     return parsed
 
 
 def _definitions(names: dict[str, str], last_update: str | None = None) -> list[dict[str, Any]]:
-    return [{"indicator_id": indicator, "name": name or None, "theme": None, "last_data_update": last_update}
-            for indicator, name in names.items()]
+    return [
+        {"indicator_id": indicator, "name": name or None, "theme": None, "last_data_update": last_update}
+        for indicator, name in names.items()
+    ]
 
 
 def _parse_owid(table: Table, header_at: int) -> Parsed:
@@ -379,16 +407,18 @@ def _parse_owid(table: Table, header_at: int) -> Parsed:
                 parsed.rejected.append(RejectedRow(line, list(row), f"duplicate {metric} {geo} {year}"))
                 continue
             seen.add((indicator, geo, year))
-            parsed.rows.append({
-                "indicator_id": indicator,
-                "geo_unit": geo,
-                "year": year,
-                "value": value,
-                "value_raw": cell,
-                "magnitude": None,
-                "qualifier": None,
-                "data_version": None,
-            })
+            parsed.rows.append(
+                {
+                    "indicator_id": indicator,
+                    "geo_unit": geo,
+                    "year": year,
+                    "value": value,
+                    "value_raw": cell,
+                    "magnitude": None,
+                    "qualifier": None,
+                    "data_version": None,
+                }
+            )
     return parsed
 
 
@@ -473,7 +503,8 @@ def _parse_top_destinations(table: Table, header_at: int) -> Parsed:
                 # "Other countries" lumps every destination outside the top 10: no one country's flow.
                 parsed.units -= 1
                 parsed.skipped["aggregate (e.g. 'Other countries'), not a country"] = (
-                    parsed.skipped.get("aggregate (e.g. 'Other countries'), not a country", 0) + 1)
+                    parsed.skipped.get("aggregate (e.g. 'Other countries'), not a country", 0) + 1
+                )
                 continue
             codes = []
             for role, name in (("origin", origin_name), ("destination", destination_name)):
@@ -491,20 +522,27 @@ def _parse_top_destinations(table: Table, header_at: int) -> Parsed:
             if (codes[0], codes[1], year) in seen:
                 raise ValueError(f"duplicate row for {codes[0]} -> {codes[1]} {year}")
             seen.add((codes[0], codes[1], year))
-            parsed.rows.append({
-                "indicator_id": TOP_DESTINATIONS_INDICATOR,
-                "origin": codes[0],
-                "destination": codes[1],
-                "year": year,
-                "value": value,
-                "value_raw": raw_value or None,
-                "magnitude": magnitude,
-                "qualifier": qualifier,
-                "data_version": None,
-            })
+            parsed.rows.append(
+                {
+                    "indicator_id": TOP_DESTINATIONS_INDICATOR,
+                    "origin": codes[0],
+                    "destination": codes[1],
+                    "year": year,
+                    "value": value,
+                    "value_raw": raw_value or None,
+                    "magnitude": magnitude,
+                    "qualifier": qualifier,
+                    "data_version": None,
+                }
+            )
         except ValueError as exc:
             parsed.rejected.append(RejectedRow(line, list(row), str(exc)))
-    parsed.definitions = _definitions({TOP_DESTINATIONS_INDICATOR: (
-        "Internationally mobile students from the origin country enrolled in the destination country, "
-        "top 10 destinations of each origin, from UIS flows (number)")})
+    parsed.definitions = _definitions(
+        {
+            TOP_DESTINATIONS_INDICATOR: (
+                "Internationally mobile students from the origin country enrolled in the destination country, "
+                "top 10 destinations of each origin, from UIS flows (number)"
+            )
+        }
+    )
     return parsed

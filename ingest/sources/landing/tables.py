@@ -14,7 +14,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 
 DEFAULT_XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 DEFAULT_XLSX_MAX_RATIO = 100.0

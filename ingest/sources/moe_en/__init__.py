@@ -40,7 +40,9 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
     pattern = re.compile(cfg.get("article_pattern")) if cfg.get("article_pattern") else ARTICLE_PATH
     selectors = cfg.get("selectors") or {}
     return PagedListingCrawl(
-        ctx, IngestSummary(source=ctx.name), today_for(ctx, today),
+        ctx,
+        IngestSummary(source=ctx.name),
+        today_for(ctx, today),
         parse_listing=partial(parse_listing, pattern=pattern),
         parse_article=partial(parse_article, selectors=selectors),
         page_count=parse_page_count,

@@ -16,8 +16,10 @@ LANGUAGE = "en"
 BODY_CANDIDATES = ("div.TRS_Editor",)
 
 
-def parse_article(data: bytes, url: str, content_type: str | None = None, *,
-                  selectors: dict[str, str] | None = None) -> ReleaseRecord:
+def parse_article(
+    data: bytes, url: str, content_type: str | None = None, *, selectors: dict[str, str] | None = None
+) -> ReleaseRecord:
     """Parse one article page. Raises ParseError when the page has no title or no body."""
-    return parse_generic_article(data, url, content_type, source=SOURCE, language=LANGUAGE,
-                                 selectors=selectors, body_candidates=BODY_CANDIDATES)
+    return parse_generic_article(
+        data, url, content_type, source=SOURCE, language=LANGUAGE, selectors=selectors, body_candidates=BODY_CANDIDATES
+    )

@@ -19,8 +19,9 @@ __all__ = ["ARTICLE_PATH", "FIRST_PAGE", "NEXT_PAGE", "parse_listing", "parse_pa
 ARTICLE_PATH = re.compile(r"^/news/[a-z_]+/(?:19|20)\d{4}/t(?:19|20)\d{6}_\d+\.html$")
 
 
-def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *,
-                  pattern: re.Pattern[str] = ARTICLE_PATH) -> list[ListingItem]:
+def parse_listing(
+    data: bytes, page_url: str, content_type: str | None = None, *, pattern: re.Pattern[str] = ARTICLE_PATH
+) -> list[ListingItem]:
     """Article links of one listing page, absolute, each URL once, in page order.
 
     An empty list on a first page means the layout (or the URL scheme) changed; the run decides.

@@ -48,14 +48,19 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
     selectors: dict[str, Any] = ctx.config.get("selectors") or {}
     container = selectors.get("listing_container", DEFAULT_CONTAINER)
     return PagedListingCrawl(
-        ctx, IngestSummary(source=ctx.name), today_for(ctx, today),
-        parse_listing=partial(parse_listing, container=container,
-                              item=selectors.get("listing_item", DEFAULT_ITEM)),
-        parse_article=partial(parse_article, body=selectors.get("article_body", DEFAULT_BODY),
-                              title_meta=selectors.get("article_title_meta", DEFAULT_TITLE_META)),
+        ctx,
+        IngestSummary(source=ctx.name),
+        today_for(ctx, today),
+        parse_listing=partial(parse_listing, container=container, item=selectors.get("listing_item", DEFAULT_ITEM)),
+        parse_article=partial(
+            parse_article,
+            body=selectors.get("article_body", DEFAULT_BODY),
+            title_meta=selectors.get("article_title_meta", DEFAULT_TITLE_META),
+        ),
         page_count=parse_page_count,
         first_page=FIRST_PAGE,
         next_page=NEXT_PAGE,
-        layout=ListingLayout(settings="selectors", empty_reason="listing_empty",
-                             empty_detail=f"{container!r} holds no entries"),
+        layout=ListingLayout(
+            settings="selectors", empty_reason="listing_empty", empty_detail=f"{container!r} holds no entries"
+        ),
     ).run()

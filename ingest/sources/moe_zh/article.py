@@ -36,7 +36,7 @@ import re
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.html_article import (
     ReleaseRecord,
     attachment_links,
@@ -60,12 +60,22 @@ LANGUAGE = "zh"
 DEFAULT_BODY = "div.TRS_Editor"
 DEFAULT_TITLE_META = "ArticleTitle"
 
-_TITLE_HEADINGS = ("#xxgk_content_redheadbg h1", "div.moe-detail-box h1", "#moe-detail-box h1",
-                   "#content_body h1", "h1")
+_TITLE_HEADINGS = (
+    "#xxgk_content_redheadbg h1",
+    "div.moe-detail-box h1",
+    "#moe-detail-box h1",
+    "#content_body h1",
+    "h1",
+)
 # Tried after the configured body selector, most specific first. No guessing beyond these: a page
 # with none of them is a layout change to report, not a page to read by its longest block.
-BODY_FALLBACKS = ("#xxgk_content_div", "div.moe-detail-content", "div#downloadContent", "#content_body_txt",
-                  "#content_body_xxgk")
+BODY_FALLBACKS = (
+    "#xxgk_content_div",
+    "div.moe-detail-content",
+    "div#downloadContent",
+    "#content_body_txt",
+    "#content_body_xxgk",
+)
 # Inside a fallback container these repeat the title or hold the date line and print buttons.
 _NOT_BODY = ("#xxgk_content_redheadbg", ".moe-detail-shuxing", "#moe-detail-page-set", "#xxgk_head_table", "h1")
 _HEAD_TABLES = ("#xxgk_head_table", "#content_body_xxgk table")
@@ -82,8 +92,14 @@ _NUMBER_LABELS = ("发文字号", "文号")
 _NONE_VALUES = frozenset({"无", "-", "—", "／", "/"})
 
 
-def parse_article(data: bytes, url: str, content_type: str | None = None, *,
-                  body: str = DEFAULT_BODY, title_meta: str = DEFAULT_TITLE_META) -> ReleaseRecord:
+def parse_article(
+    data: bytes,
+    url: str,
+    content_type: str | None = None,
+    *,
+    body: str = DEFAULT_BODY,
+    title_meta: str = DEFAULT_TITLE_META,
+) -> ReleaseRecord:
     """Parse one article page of any MOE template (see the module docstring).
 
     Raises ParseError when the page has no title or no body, naming which is missing.
@@ -92,13 +108,21 @@ def parse_article(data: bytes, url: str, content_type: str | None = None, *,
     head_table = first_node(tree, _HEAD_TABLES)
     facts = labelled_cells(head_table) if head_table is not None else {}
 
-    title = (meta_content(tree, title_meta) or _fact(facts, _TITLE_LABELS)
-             or heading_text(tree, _TITLE_HEADINGS) or page_title(tree))
+    title = (
+        meta_content(tree, title_meta)
+        or _fact(facts, _TITLE_LABELS)
+        or heading_text(tree, _TITLE_HEADINGS)
+        or page_title(tree)
+    )
     body_node = first_node(tree, (body, *BODY_FALLBACKS))
     title, body_node = require_title_and_body(
-        url, data, title=title, body=body_node,
+        url,
+        data,
+        title=title,
+        body=body_node,
         title_sources=f"<meta name={title_meta!r}>, 信息名称, <h1> or <title>",
-        body_sources=f"{body!r} nor {', '.join(BODY_FALLBACKS)}; check moe_zh.selectors")
+        body_sources=f"{body!r} nor {', '.join(BODY_FALLBACKS)}; check moe_zh.selectors",
+    )
 
     paragraphs = block_paragraphs(body_node, exclude=_NOT_BODY, skip_chrome=True)
     if paragraphs and paragraphs[0] == title:
@@ -110,13 +134,16 @@ def parse_article(data: bytes, url: str, content_type: str | None = None, *,
 
     header_node = first_node(tree, _HEADER_LINES)
     header = normalize_space(header_node.text()) if header_node is not None else ""
-    published_at = (parse_cn_datetime(meta_content(tree, "PubDate"))
-                    or parse_cn_datetime(_fact(facts, _DATE_LABELS))
-                    or parse_cn_datetime(header)
-                    or date_from_article_url(url))
+    published_at = (
+        parse_cn_datetime(meta_content(tree, "PubDate"))
+        or parse_cn_datetime(_fact(facts, _DATE_LABELS))
+        or parse_cn_datetime(header)
+        or date_from_article_url(url)
+    )
     content_source = meta_content(tree, "ContentSource")
-    issuing_body = (_fact(facts, _ISSUER_LABELS) or content_source or find_source_label(header)
-                    or _source_in_body(paragraphs))
+    issuing_body = (
+        _fact(facts, _ISSUER_LABELS) or content_source or find_source_label(header) or _source_in_body(paragraphs)
+    )
 
     return ReleaseRecord(
         source=SOURCE,
@@ -140,8 +167,7 @@ def _fact(facts: dict[str, str], labels: tuple[str, ...]) -> str | None:
     return None
 
 
-def _document_number(tree: LexborHTMLParser, facts: dict[str, str], data: bytes,
-                     paragraphs: list[str]) -> str | None:
+def _document_number(tree: LexborHTMLParser, facts: dict[str, str], data: bytes, paragraphs: list[str]) -> str | None:
     """The 文号 from the information table, the line under the red head, the page script, else the text."""
     number = _fact(facts, _NUMBER_LABELS)
     if number is None:

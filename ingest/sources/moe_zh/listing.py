@@ -15,7 +15,7 @@ import re
 from datetime import date
 from urllib.parse import urljoin
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 from ingest.sources.html_article import ListingItem, normalize_space, parse_html
 
 DEFAULT_CONTAINER = "ul#list"
@@ -28,8 +28,14 @@ _ISO_DATE = re.compile(r"((?:19|20)\d{2})-(\d{1,2})-(\d{1,2})")
 _PAGE_COUNT = re.compile(rb"createPageHTML\(\s*(\d+)\s*,\s*(\d+)")
 
 
-def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *,
-                  container: str = DEFAULT_CONTAINER, item: str = DEFAULT_ITEM) -> list[ListingItem]:
+def parse_listing(
+    data: bytes,
+    page_url: str,
+    content_type: str | None = None,
+    *,
+    container: str = DEFAULT_CONTAINER,
+    item: str = DEFAULT_ITEM,
+) -> list[ListingItem]:
     """Items of one listing page, in page order, duplicates kept, URLs made absolute.
 
     Raises ParseError when the page has no listing container at all (the site's layout changed),
@@ -37,8 +43,9 @@ def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *
     """
     tree = parse_html(data, content_type)
     if tree.css_first(container) is None:
-        raise ParseError(f"{page_url}: listing layout changed: no {container!r} on the page; "
-                         "update moe_zh.selectors in sources.yml")
+        raise ParseError(
+            f"{page_url}: listing layout changed: no {container!r} on the page; update moe_zh.selectors in sources.yml"
+        )
     items: list[ListingItem] = []
     nodes = tree.css(item)
     for node in nodes:
@@ -50,11 +57,13 @@ def parse_listing(data: bytes, page_url: str, content_type: str | None = None, *
             continue
         title = normalize_space(link.attributes.get("title") or "") or normalize_space(link.text())
         span = node.css_first("span")
-        items.append(ListingItem(
-            url=urljoin(page_url, href),
-            title=title,
-            date=_listing_date(span.text() if span is not None else node.text()),
-        ))
+        items.append(
+            ListingItem(
+                url=urljoin(page_url, href),
+                title=title,
+                date=_listing_date(span.text() if span is not None else node.text()),
+            )
+        )
     if nodes and not items:
         raise ParseError(f"{page_url}: listing layout changed: {len(nodes)} entries but no links in them")
     return items

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from ingest.errors import ConfigError, SourceError
+from eduopen.core.errors import ConfigError, SourceError
 from ingest.raw_store import utcnow
 from ingest.sources.base import IngestSummary, SourceContext
 from ingest.sources.oecd.parse import SdmxAnswer, parse_sdmx_csv
@@ -59,8 +59,7 @@ def run(ctx: SourceContext) -> IngestSummary:
         answer = parse_sdmx_csv(response.content, default_indicator=dataflow)
         if not answer.records:
             reasons = "; ".join(sorted({r.reason for r in answer.rejected})[:3])
-            raise SourceError(f"OECD {dataflow}: no usable rows in the answer"
-                              f"{': ' + reasons if reasons else ''}")
+            raise SourceError(f"OECD {dataflow}: no usable rows in the answer{': ' + reasons if reasons else ''}")
         if start is not None and any(r.year < int(start) for r in answer.records):
             raise SourceError(f"OECD {dataflow} ignored startPeriod={start}: earlier years in the answer")
         # Rows, quarantine and cursor of one flow commit together or not at all.
@@ -82,34 +81,51 @@ def run(ctx: SourceContext) -> IngestSummary:
 
 def _load(ctx: SourceContext, answer: SdmxAnswer, response: Response) -> int:
     for bad in answer.rejected:
-        ctx.store.quarantine(source=ctx.name, locator=f"{response.url}#line{bad.line}", reason=bad.reason,
-                             sha256=response.sha256, detail=bad.raw)
+        ctx.store.quarantine(
+            source=ctx.name,
+            locator=f"{response.url}#line{bad.line}",
+            reason=bad.reason,
+            sha256=response.sha256,
+            detail=bad.raw,
+        )
     if answer.indicator_names:
         ctx.store.con.execute(
             "delete from indicator_definition where source = ? and list_contains(?, indicator_id)",
             [ctx.name, list(answer.indicator_names)],
         )
-        ctx.store.insert_rows("indicator_definition", [
-            {"source": ctx.name, "indicator_id": indicator, "name": name, "theme": None,
-             "last_data_update": response.headers.get("Last-Modified"), "batch_sha256": response.sha256}
-            for indicator, name in answer.indicator_names.items()
-        ])
+        ctx.store.insert_rows(
+            "indicator_definition",
+            [
+                {
+                    "source": ctx.name,
+                    "indicator_id": indicator,
+                    "name": name,
+                    "theme": None,
+                    "last_data_update": response.headers.get("Last-Modified"),
+                    "batch_sha256": response.sha256,
+                }
+                for indicator, name in answer.indicator_names.items()
+            ],
+        )
     data_version = response.headers.get("Last-Modified")
     loaded_at = utcnow()
-    return ctx.store.insert_rows("flow_observation", [
-        {
-            "source": ctx.name,
-            "indicator_id": r.indicator_id,
-            "origin": r.origin,
-            "destination": r.destination,
-            "year": r.year,
-            "value": r.value,
-            "value_raw": r.value_raw,
-            "magnitude": r.magnitude,
-            "qualifier": None,
-            "data_version": data_version,
-            "batch_sha256": response.sha256,
-            "loaded_at": loaded_at,
-        }
-        for r in answer.records
-    ])
+    return ctx.store.insert_rows(
+        "flow_observation",
+        [
+            {
+                "source": ctx.name,
+                "indicator_id": r.indicator_id,
+                "origin": r.origin,
+                "destination": r.destination,
+                "year": r.year,
+                "value": r.value,
+                "value_raw": r.value_raw,
+                "magnitude": r.magnitude,
+                "qualifier": None,
+                "data_version": data_version,
+                "batch_sha256": response.sha256,
+                "loaded_at": loaded_at,
+            }
+            for r in answer.records
+        ],
+    )

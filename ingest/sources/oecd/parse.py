@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from ingest.errors import ParseError
+from eduopen.core.errors import ParseError
 
 _ID = re.compile(r"^[A-Z][A-Z0-9_]*$")
 _STRUCTURE_COLUMNS = frozenset({"STRUCTURE", "STRUCTURE_ID", "STRUCTURE_NAME", "ACTION", "DATAFLOW"})
@@ -99,8 +99,9 @@ def _number(text: str) -> float | None:
     return number
 
 
-def parse_sdmx_rows(header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]], *,
-                    default_indicator: str | None = None) -> SdmxAnswer:
+def parse_sdmx_rows(
+    header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]], *, default_indicator: str | None = None
+) -> SdmxAnswer:
     """Parse data rows (`(line number, cells)`) under an SDMX-CSV header.
 
     indicator_id is the MEASURE code when the flow has one, else the dataflow id (from
@@ -112,20 +113,21 @@ def parse_sdmx_rows(header: Sequence[str], rows: Iterable[tuple[int, Sequence[st
     destination = _pick(columns, DESTINATION_COLUMNS)
     origin = _pick(columns, ORIGIN_COLUMNS)
     missing = [
-        label for label, present in (
+        label
+        for label, present in (
             (" or ".join(DESTINATION_COLUMNS), destination),
             (" or ".join(ORIGIN_COLUMNS), origin),
             ("TIME_PERIOD", "TIME_PERIOD" in columns),
             ("OBS_VALUE", "OBS_VALUE" in columns),
-        ) if not present
+        )
+        if not present
     ]
     if missing:
         raise ParseError(f"OECD SDMX-CSV header changed: missing column(s) {', '.join(missing)}")
     assert destination is not None and origin is not None
     structure = _pick(columns, ("STRUCTURE_ID", "DATAFLOW"))
     obs_index = columns["OBS_VALUE"].index
-    dimensions = [name for name, col in columns.items()
-                  if col.index < obs_index and name not in _STRUCTURE_COLUMNS]
+    dimensions = [name for name, col in columns.items() if col.index < obs_index and name not in _STRUCTURE_COLUMNS]
     needed = max(col.index for col in columns.values() if col.index <= obs_index)
 
     def code(cells: Sequence[str], name: str) -> str:
@@ -160,9 +162,9 @@ def parse_sdmx_rows(header: Sequence[str], rows: Iterable[tuple[int, Sequence[st
             if code(cells, "ACTION").upper() == "D":
                 raise ValueError("a deletion (ACTION=D) is not an observation")
             measure = code(cells, "MEASURE")
-            indicator = (measure
-                         or (dataflow_id(cells[columns[structure].index]) if structure else None)
-                         or default_indicator)
+            indicator = (
+                measure or (dataflow_id(cells[columns[structure].index]) if structure else None) or default_indicator
+            )
             if not indicator:
                 raise ValueError("no MEASURE, no dataflow id and no default indicator")
             row_origin, row_destination = code(cells, origin), code(cells, destination)
@@ -192,10 +194,17 @@ def parse_sdmx_rows(header: Sequence[str], rows: Iterable[tuple[int, Sequence[st
             name = label(cells, "MEASURE") if measure else code(cells, "STRUCTURE_NAME")
             if name:
                 answer.indicator_names.setdefault(indicator, name)
-            answer.records.append(FlowRecord(
-                indicator, row_origin, row_destination, year, value, raw_value or None,
-                code(cells, "OBS_STATUS") or None,
-            ))
+            answer.records.append(
+                FlowRecord(
+                    indicator,
+                    row_origin,
+                    row_destination,
+                    year,
+                    value,
+                    raw_value or None,
+                    code(cells, "OBS_STATUS") or None,
+                )
+            )
         except ValueError as exc:
             answer.rejected.append(RejectedRow(line, list(cells), str(exc)))
     return answer
@@ -217,7 +226,6 @@ def parse_sdmx_csv(data: bytes, *, default_indicator: str | None = None) -> Sdmx
     if not looks_like_sdmx_csv(header):
         raise ParseError(f"not SDMX-CSV: header starts {','.join(header[:6])!r}")
     try:
-        return parse_sdmx_rows(header, ((reader.line_num, row) for row in reader),
-                               default_indicator=default_indicator)
+        return parse_sdmx_rows(header, ((reader.line_num, row) for row in reader), default_indicator=default_indicator)
     except csv.Error as exc:
         raise ParseError(f"OECD SDMX-CSV unreadable at line {reader.line_num}: {exc}") from exc

@@ -34,15 +34,23 @@ def run(ctx: SourceContext) -> IngestSummary:
         return summary
 
     definitions = ctx.client.get(f"{api}/definitions/indicators")
-    ctx.store.replace_source_rows("indicator_definition", ctx.name, [
-        {"source": ctx.name, **row, "batch_sha256": definitions.sha256}
-        for row in parse_indicator_definitions(definitions.content)
-    ])
+    ctx.store.replace_source_rows(
+        "indicator_definition",
+        ctx.name,
+        [
+            {"source": ctx.name, **row, "batch_sha256": definitions.sha256}
+            for row in parse_indicator_definitions(definitions.content)
+        ],
+    )
     geo_units = ctx.client.get(f"{api}/definitions/geounits")
-    ctx.store.replace_source_rows("geo_unit_definition", ctx.name, [
-        {"source": ctx.name, **row, "batch_sha256": geo_units.sha256}
-        for row in parse_geo_unit_definitions(geo_units.content)
-    ])
+    ctx.store.replace_source_rows(
+        "geo_unit_definition",
+        ctx.name,
+        [
+            {"source": ctx.name, **row, "batch_sha256": geo_units.sha256}
+            for row in parse_geo_unit_definitions(geo_units.content)
+        ],
+    )
 
     start = ctx.config.get("start_year")
     loaded_at = utcnow()
@@ -57,27 +65,30 @@ def run(ctx: SourceContext) -> IngestSummary:
         answer = parse_data(response.content)
         check_answer(answer, indicator=str(indicator), start=start)
         for bad in answer.rejected:
-            ctx.store.quarantine(source=ctx.name, locator=response.url, reason=bad.reason,
-                                 sha256=response.sha256, detail=bad.raw)
+            ctx.store.quarantine(
+                source=ctx.name, locator=response.url, reason=bad.reason, sha256=response.sha256, detail=bad.raw
+            )
             summary.quarantined += 1
-        summary.new_rows += ctx.store.insert_rows("observation", [
-            {
-                "source": ctx.name,
-                "indicator_id": r.indicator_id,
-                "geo_unit": r.geo_unit,
-                "year": r.year,
-                "value": r.value,
-                "value_raw": r.value_raw,
-                "magnitude": r.magnitude,
-                "qualifier": r.qualifier,
-                "data_version": version,
-                "batch_sha256": response.sha256,
-                "loaded_at": loaded_at,
-            }
-            for r in answer.records
-        ])
+        summary.new_rows += ctx.store.insert_rows(
+            "observation",
+            [
+                {
+                    "source": ctx.name,
+                    "indicator_id": r.indicator_id,
+                    "geo_unit": r.geo_unit,
+                    "year": r.year,
+                    "value": r.value,
+                    "value_raw": r.value_raw,
+                    "magnitude": r.magnitude,
+                    "qualifier": r.qualifier,
+                    "data_version": version,
+                    "batch_sha256": response.sha256,
+                    "loaded_at": loaded_at,
+                }
+                for r in answer.records
+            ],
+        )
     # Only a complete run moves the cursor, so a failure half-way is retried in full next time.
     ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
     summary.requests = ctx.client.request_count - requests_before
     return summary
-

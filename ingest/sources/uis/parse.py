@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.errors import ParseError, SourceError
+from eduopen.core.errors import ParseError, SourceError
 
 MISSING_MAGNITUDES = frozenset({"NIL", "NA", "SUPP"})
 
@@ -79,11 +79,17 @@ def parse_data(data: bytes) -> DataAnswer:
             if magnitude in MISSING_MAGNITUDES:
                 # Missing stays missing: a NIL/NA/SUPP flag never becomes a zero.
                 value = None
-            records.append(UisRecord(
-                indicator, geo, year, value,
-                None if raw.get("value") is None else str(raw.get("value")),
-                magnitude, raw.get("qualifier") or None,
-            ))
+            records.append(
+                UisRecord(
+                    indicator,
+                    geo,
+                    year,
+                    value,
+                    None if raw.get("value") is None else str(raw.get("value")),
+                    magnitude,
+                    raw.get("qualifier") or None,
+                )
+            )
         except (KeyError, TypeError, ValueError) as exc:
             rejected.append(RejectedRecord(raw if isinstance(raw, dict) else {"raw": raw}, f"bad record: {exc}"))
     return DataAnswer(records, rejected, hints)

@@ -37,16 +37,19 @@ def run(ctx: SourceContext) -> IngestSummary:
         url = f"{api}/country/all/indicator/{indicator}"
 
         def fetch(page_number: int, url: str = url, indicator: str = indicator) -> tuple[WbPage, str]:
-            response = ctx.client.get(url, params={"format": "json", "per_page": per_page,
-                                                   "page": str(page_number), "date": date_range})
+            response = ctx.client.get(
+                url, params={"format": "json", "per_page": per_page, "page": str(page_number), "date": date_range}
+            )
             summary.not_modified += int(response.not_modified)
             return parse_page(response.content, indicator=indicator), response.sha256
 
         first, first_sha = fetch(1)
         check_page(first, indicator=indicator, expected_page=1)
         updated_key, sha_key = _cursor_keys(indicator)
-        if (ctx.store.get_cursor(ctx.name, updated_key) == (first.last_updated or "")
-                and ctx.store.get_cursor(ctx.name, sha_key) == first_sha):
+        if (
+            ctx.store.get_cursor(ctx.name, updated_key) == (first.last_updated or "")
+            and ctx.store.get_cursor(ctx.name, sha_key) == first_sha
+        ):
             unchanged.append(indicator)
             continue
 
@@ -79,12 +82,22 @@ def run(ctx: SourceContext) -> IngestSummary:
 
 def _define(ctx: SourceContext, indicator: str, first: WbPage, sha: str) -> None:
     """The indicator's name as the answer gives it, for dim_indicator; the newest answer wins."""
-    ctx.store.con.execute("delete from indicator_definition where source = ? and indicator_id = ?",
-                          [ctx.name, indicator])
-    ctx.store.insert_rows("indicator_definition", [{
-        "source": ctx.name, "indicator_id": indicator, "name": first.indicator_name, "theme": None,
-        "last_data_update": first.last_updated, "batch_sha256": sha,
-    }])
+    ctx.store.con.execute(
+        "delete from indicator_definition where source = ? and indicator_id = ?", [ctx.name, indicator]
+    )
+    ctx.store.insert_rows(
+        "indicator_definition",
+        [
+            {
+                "source": ctx.name,
+                "indicator_id": indicator,
+                "name": first.indicator_name,
+                "theme": None,
+                "last_data_update": first.last_updated,
+                "batch_sha256": sha,
+            }
+        ],
+    )
 
 
 def _load(ctx: SourceContext, url: str, pages: list[tuple[WbPage, str]], summary: IngestSummary) -> int:
@@ -92,23 +105,27 @@ def _load(ctx: SourceContext, url: str, pages: list[tuple[WbPage, str]], summary
     new_rows = 0
     for page, sha in pages:
         for bad in page.rejected:
-            ctx.store.quarantine(source=ctx.name, locator=f"{url}?page={page.page}", reason=bad.reason,
-                                 sha256=sha, detail=bad.raw)
+            ctx.store.quarantine(
+                source=ctx.name, locator=f"{url}?page={page.page}", reason=bad.reason, sha256=sha, detail=bad.raw
+            )
             summary.quarantined += 1
-        new_rows += ctx.store.insert_rows("observation", [
-            {
-                "source": ctx.name,
-                "indicator_id": r.indicator_id,
-                "geo_unit": r.geo_unit,
-                "year": r.year,
-                "value": r.value,
-                "value_raw": r.value_raw,
-                "magnitude": r.obs_status,
-                "qualifier": None,
-                "data_version": page.last_updated,
-                "batch_sha256": sha,
-                "loaded_at": loaded_at,
-            }
-            for r in page.records
-        ])
+        new_rows += ctx.store.insert_rows(
+            "observation",
+            [
+                {
+                    "source": ctx.name,
+                    "indicator_id": r.indicator_id,
+                    "geo_unit": r.geo_unit,
+                    "year": r.year,
+                    "value": r.value,
+                    "value_raw": r.value_raw,
+                    "magnitude": r.obs_status,
+                    "qualifier": None,
+                    "data_version": page.last_updated,
+                    "batch_sha256": sha,
+                    "loaded_at": loaded_at,
+                }
+                for r in page.records
+            ],
+        )
     return new_rows

@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from ingest.errors import ParseError, SourceError
+from eduopen.core.errors import ParseError, SourceError
 
 
 @dataclass(frozen=True)
@@ -156,10 +156,11 @@ def check_page(page: WbPage, *, indicator: str, expected_page: int, first: WbPag
         )
     foreign = {r.indicator_id for r in page.records} - {indicator}
     if foreign:
-        raise SourceError(
-            f"World Bank ignored the indicator filter: asked {indicator}, got {sorted(foreign)[:5]}")
+        raise SourceError(f"World Bank ignored the indicator filter: asked {indicator}, got {sorted(foreign)[:5]}")
     if first is not None and (page.pages, page.total, page.last_updated) != (
-        first.pages, first.total, first.last_updated
+        first.pages,
+        first.total,
+        first.last_updated,
     ):
         raise SourceError(
             f"World Bank data for {indicator} changed while paging (pages/total/lastupdated "

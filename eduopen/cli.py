@@ -1,0 +1,152 @@
+"""`eduopen` command line: every pipeline step and the status of a home.
+
+The offline demo and the replay server are not part of it: `python -m demo` and
+`python -m demo.replay` (the `demo/` tree, which does not ship in the image).
+
+Any failure ends with a one-line reason on stderr and a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from rich.console import Console
+
+from eduopen.core.errors import EduOpenError
+
+console = Console(stderr=True)
+
+
+def _print_json(data: Any) -> None:
+    print(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def _step(title: str, call: Any) -> Any:
+    """Run one long step behind a spinner and say how long it took."""
+    started = time.monotonic()
+    with console.status(f"[bold]{title}…"):
+        result = call()
+    console.print(f"[green]✓[/green] {title} ({time.monotonic() - started:.1f}s)")
+    return result
+
+
+def cmd_ingest(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    summaries = _step(f"ingest {' '.join(args.sources)}", lambda: pipeline.ingest(args.sources))
+    _print_json([s.as_dict() for s in summaries])
+
+
+def cmd_transform(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    _print_json(
+        _step(
+            "transform (dbt build into the audit warehouse)", lambda: pipeline.transform(full_refresh=args.full_refresh)
+        )
+    )
+
+
+def cmd_validate(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    _print_json(_step("validate (Great Expectations gate)", pipeline.validate))
+
+
+def cmd_publish(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    title = "roll back the published warehouse" if args.rollback else "publish"
+    _print_json(_step(title, lambda: pipeline.publish(rollback=args.rollback)))
+
+
+def cmd_docs(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    _print_json(_step("docs (dbt docs + HTML report from the published warehouse)", pipeline.docs))
+
+
+def cmd_pipeline(args: argparse.Namespace) -> None:
+    from eduopen import pipeline
+
+    _print_json(
+        _step(
+            "pipeline: ingest → transform → validate → publish → docs",
+            lambda: pipeline.run_pipeline(args.sources, full_refresh=args.full_refresh),
+        )
+    )
+
+
+def cmd_status(args: argparse.Namespace) -> None:
+    from eduopen.core.config import Home
+    from eduopen.status import collect, render
+
+    info = collect(Home.from_env())
+    if args.json:
+        _print_json(info)
+    else:
+        print(render(info))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eduopen", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("ingest", help="fetch sources into the raw layer (names from sources.yml, or 'all')")
+    p.add_argument("sources", nargs="+")
+    p.set_defaults(func=cmd_ingest)
+
+    p = sub.add_parser("transform", help="dbt seed + build into the audit warehouse")
+    p.add_argument("--full-refresh", action="store_true")
+    p.set_defaults(func=cmd_transform)
+
+    sub.add_parser("validate", help="run the quality gate on the audit warehouse").set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("publish", help="publish the validated audit build atomically")
+    p.add_argument("--rollback", action="store_true", help="restore the previously published version")
+    p.set_defaults(func=cmd_publish)
+
+    sub.add_parser("docs", help="dbt docs and the HTML report of the published warehouse").set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("pipeline", help="ingest, transform, validate, publish and docs")
+    p.add_argument("sources", nargs="*", default=["all"])
+    p.add_argument("--full-refresh", action="store_true")
+    p.set_defaults(func=cmd_pipeline)
+
+    p = sub.add_parser("status", help="what is in raw, audit and published, and when it changed")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_status)
+
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("great_expectations", "urllib3", "filelock"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    try:
+        args.func(args)
+    except EduOpenError as exc:
+        console.print(f"[red]eduopen {args.command}: {type(exc).__name__}: {exc}[/red]", soft_wrap=True)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("PYTHONUNBUFFERED", "1")
+    sys.exit(main())

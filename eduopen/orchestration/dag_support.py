@@ -1,0 +1,191 @@
+"""What the EduOpen DAG files share: Asset URIs, the writer pool, default task arguments.
+
+Every DAG file imports it at parse time, so it stays
+import-light: `airflow.sdk` and `eduopen.core.config` (YAML only), nothing that opens a socket or a DB.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable
+
+from eduopen.core.config import Settings
+from eduopen.orchestration.pools import WRITER_POOL
+
+RAW_RELEASES = Asset("eduopen://raw/releases")
+RAW_STATISTICS = Asset("eduopen://raw/statistics")
+MART_POLICY_RELEASE = Asset("eduopen://marts/fct_policy_release")
+MART_STUDENT_MOBILITY = Asset("eduopen://marts/fct_student_mobility")
+PUBLISHED_MARTS = [MART_POLICY_RELEASE, MART_STUDENT_MOBILITY]
+
+
+OWNER = "eduopen"
+START_DATE = datetime(2025, 1, 1, tzinfo=UTC)
+
+log = logging.getLogger("eduopen.airflow")
+
+
+def sources_of_kind(kind: str) -> list[str]:
+    """Enabled sources of `sources.yml` of one kind: adding a source there adds its task."""
+    settings = Settings.load()
+    return [name for name in settings.source_names() if settings.source(name).kind == kind]
+
+
+def task_retries() -> int:
+    """Retries per task; `EDUOPEN_TASK_RETRIES` lowers it where waiting for a retry helps nobody.
+
+    The local `dags test` sets it to 0: a failed demo run should say why at once, not after the
+    exponential backoff of the production retries.
+    """
+    return int(os.environ.get("EDUOPEN_TASK_RETRIES", "2"))
+
+
+def log_task_failure(context: Mapping[str, Any]) -> None:
+    """One line an operator can grep: which task, which try, and why."""
+    ti = context.get("ti") or context.get("task_instance")
+    exc = context.get("exception")
+    # Report the pipeline's own error, not the AirflowFailException wrapping it to skip retries.
+    exc = getattr(exc, "__cause__", None) or exc
+    where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
+    attempt = f"try {getattr(ti, 'try_number', '?')}/{(getattr(ti, 'max_tries', 0) or 0) + 1}"
+    reason = f"{type(exc).__name__}: {exc}" if exc is not None else "no exception recorded"
+    log.error(
+        "EduOpen task failed: %s (%s, run %s): %s", where, attempt, getattr(ti, "run_id", "?"), " ".join(reason.split())
+    )
+
+
+def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
+    """Retries, timeout, pool and failure callback, declared once for every EduOpen task."""
+    return {
+        "owner": OWNER,
+        "retries": task_retries(),
+        "retry_delay": timedelta(minutes=2),
+        # A multiplier in Airflow 3.3: 2 min, 4 min, ... capped below.
+        "retry_exponential_backoff": 2.0,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": execution_timeout,
+        "pool": WRITER_POOL,
+        "on_failure_callback": log_task_failure,
+    }
+
+
+@contextmanager
+def fail_without_retry_on_permanent_errors() -> Iterator[None]:
+    """A failed gate, a bad config or a refused publish fail the task at once: retrying cannot help.
+
+    Anything else (a source down, the writer lock held) is left to the declared retries.
+    """
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
+
+    try:
+        yield
+    except (ConfigError, PublishError, ValidationFailed) as exc:
+        raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+
+
+def as_xcom(value: Any) -> Any:
+    """JSON-safe copy of a step's summary (paths, dates become strings) so the UI shows it as XCom."""
+    import json
+
+    return json.loads(json.dumps(value, default=str))
+
+
+def ingest_and_announce(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
+    """Run one source and attach its counts to the Asset event the warehouse DAG is waiting for."""
+    from eduopen import pipeline
+
+    with fail_without_retry_on_permanent_errors():
+        summaries = as_xcom([summary.as_dict() for summary in pipeline.ingest([source])])
+    if outlet_events is not None:
+        counts = ("new_rows", "new_releases", "changed_releases", "quarantined")
+        outlet_events[asset].extra = {
+            "source": source,
+            **{key: sum(int(s.get(key) or 0) for s in summaries) for key in counts},
+        }
+    return summaries
+
+
+def announce_published_marts(result: Mapping[str, Any], outlet_events: Any) -> None:
+    """Attach each mart's row count and the build's hash to its Asset event, for consumers."""
+    if outlet_events is None:
+        return
+    rows = result.get("rows") or {}
+    for asset in PUBLISHED_MARTS:
+        mart = asset.uri.rsplit("/", 1)[-1]
+        outlet_events[asset].extra = {
+            "rows": rows.get(mart),
+            "sha256": result.get("sha256"),
+            "unchanged": bool(result.get("unchanged")),
+        }
+
+
+# -- event-driven scheduling: watcher Assets, cron as the fallback ------------------------------
+
+WATCH_RELEASE_LISTINGS_URI = "eduopen://watch/release-listings"
+WATCH_LANDING_URI = "eduopen://watch/landing"
+
+
+def release_listings_watch(sources: Sequence[str]) -> Asset:
+    """An Asset updated whenever a release listing's first page lists an item URL not seen before.
+
+    Its watcher (`eduopen.orchestration.triggers.ReleaseListingTrigger`) polls the listings in the triggerer with
+    conditional GETs every `EDUOPEN_WATCH_POLL_S` seconds (default 300).
+    """
+    from eduopen.orchestration.triggers import ReleaseListingTrigger
+    from eduopen.orchestration.watch import DEFAULT_RELEASE_POLL_S, poll_interval_s
+
+    poll_s = poll_interval_s(DEFAULT_RELEASE_POLL_S)
+    trigger = ReleaseListingTrigger(sources=list(sources), poll_interval=poll_s)
+    return Asset(
+        name="eduopen_release_listings",
+        uri=WATCH_RELEASE_LISTINGS_URI,
+        watchers=[AssetWatcher(name="eduopen_release_listings", trigger=trigger)],
+    )
+
+
+def landing_folder_watch() -> Asset:
+    """An Asset updated whenever a new file has settled in `$EDUOPEN_HOME/landing/`."""
+    from eduopen.orchestration.triggers import LandingFolderTrigger
+    from eduopen.orchestration.watch import DEFAULT_LANDING_POLL_S, poll_interval_s
+
+    trigger = LandingFolderTrigger(poll_interval=poll_interval_s(DEFAULT_LANDING_POLL_S))
+    return Asset(
+        name="eduopen_landing_folder",
+        uri=WATCH_LANDING_URI,
+        watchers=[AssetWatcher(name="eduopen_landing_folder", trigger=trigger)],
+    )
+
+
+def watched_or_cron(watched: Asset, cron: str) -> AssetOrTimeSchedule:
+    """Run on every event of the watcher Asset, and on `cron` (UTC) in case a watcher missed one."""
+    return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=watched)
+
+
+def ingest_and_announce_if_new(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
+    """`ingest_and_announce`, but a run that stored nothing new ends *skipped*, emitting no Asset event.
+
+    Airflow emits a task's outlet events whenever it succeeds; a skipped task emits none. So a
+    no-change run (all 304s, an unchanged data version, an empty landing folder) never schedules
+    the warehouse DAG, and the skip reason in the log says what was checked.
+    """
+    from airflow.sdk.exceptions import AirflowSkipException
+
+    from eduopen.orchestration.watch import added_data
+
+    summaries = ingest_and_announce(source, asset, outlet_events)
+    if not added_data(summaries):
+        checked = ", ".join(
+            f"{s.get('requests') or 0} request(s), {s.get('not_modified') or 0} unchanged"
+            + (f" ({s['skipped_reason']})" if s.get("skipped_reason") else "")
+            for s in summaries
+        )
+        raise AirflowSkipException(f"{source}: nothing new ({checked or 'no summary'}); no {asset.uri} event")
+    return summaries

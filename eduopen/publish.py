@@ -1,0 +1,332 @@
+"""Publish: atomically swap the validated audit build in as the warehouse analysts read.
+
+Only the exact bytes the quality gate passed are published: the audit file is copied to a temp
+file next to the warehouse while its sha256 is computed, and the copy is swapped in only if that
+hash equals the one in `state/validation.json`. `os.replace` is atomic on POSIX: a reader that has
+the old warehouse open keeps its inode and its data; new connections see the new file; nobody
+ever sees half a file. The previous warehouse is kept in `versions/` for rollback, and every mart
+is exported to Parquet from the very file that was published. A publish killed half-way leaves only
+temp files behind, never a half warehouse; the next publish sweeps them before it starts.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from eduopen.core.config import Home, duckdb_config
+from eduopen.core.errors import PublishError
+from eduopen.core.locking import writer_lock
+
+log = logging.getLogger("eduopen.publish")
+
+VERSION_RE = re.compile(r"^warehouse-(?P<ts>\d{8}T\d{12}Z)-(?P<sha8>[0-9a-f]{8})(?P<rolled>\.rolledback)?\.duckdb$")
+_CHUNK = 1 << 20
+
+
+# -- small file helpers -------------------------------------------------------------------------
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while block := handle.read(_CHUNK):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _copy_to_temp(source: Path, directory: Path, prefix: str) -> tuple[Path, str]:
+    """Copy `source` to a fsynced temp file in `directory`; return (temp path, sha256 of the copy)."""
+    digest = hashlib.sha256()
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+            while block := src.read(_CHUNK):
+                digest.update(block)
+                out.write(block)
+            out.flush()
+            os.fsync(out.fileno())
+        shutil.copystat(source, tmp)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp), digest.hexdigest()
+
+
+def _utc_stamp() -> str:
+    # Microseconds: two publishes within one second must not collide or mis-sort.
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# -- versions -----------------------------------------------------------------------------------
+def list_versions(home: Home) -> list[Path]:
+    """Kept warehouses, oldest first (the name carries the UTC time it stopped being published)."""
+    if not home.versions.is_dir():
+        return []
+    found = [p for p in home.versions.iterdir() if VERSION_RE.match(p.name)]
+    return sorted(found, key=lambda p: VERSION_RE.match(p.name)["ts"])
+
+
+def _archive_current(home: Home, *, suffix: str = "") -> Path | None:
+    """Copy the published warehouse into versions/ (temp + rename); None if nothing is published."""
+    if not home.warehouse.exists():
+        return None
+    home.versions.mkdir(parents=True, exist_ok=True)
+    tmp, sha = _copy_to_temp(home.warehouse, home.versions, ".archiving-")
+    target = home.versions / f"warehouse-{_utc_stamp()}-{sha[:8]}{suffix}.duckdb"
+    os.replace(tmp, target)
+    _fsync_dir(home.versions)
+    return target
+
+
+def _sweep_temp_files(home: Home) -> list[str]:
+    """Remove the temp files of a publish that was killed half-way (each may be a whole warehouse).
+
+    Only called under the writer lock, so no live publish is still writing any of them.
+    """
+    leftovers = [
+        *home.warehouse.parent.glob(f".{home.warehouse.name}.*.tmp"),
+        *(home.versions.glob(".archiving-*.tmp") if home.versions.is_dir() else ()),
+        *(home.exports.glob(".*.parquet.tmp") if home.exports.is_dir() else ()),
+    ]
+    for path in leftovers:
+        path.unlink(missing_ok=True)
+    if leftovers:
+        log.warning("removed %d temp file(s) left by an interrupted publish", len(leftovers))
+    return [str(p) for p in leftovers]
+
+
+def _prune(home: Home, keep: int) -> list[str]:
+    versions = list_versions(home)
+    doomed = versions[: max(len(versions) - keep, 0)]
+    for path in doomed:
+        path.unlink(missing_ok=True)
+    return [str(p) for p in doomed]
+
+
+# -- exports ------------------------------------------------------------------------------------
+def _stage_exports(database: Path, exports: Path) -> tuple[dict[str, int], dict[str, Path]]:
+    """Write every marts table of `database` to a temp Parquet file; return (rows, temp files)."""
+    exports.mkdir(parents=True, exist_ok=True)
+    staged: dict[str, Path] = {}
+    rows: dict[str, int] = {}
+    con = duckdb.connect(str(database), read_only=True, config=duckdb_config())
+    try:
+        tables = [
+            r[0]
+            for r in con.execute(
+                "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
+            ).fetchall()
+        ]
+        for table in tables:
+            rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+            fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=exports)
+            os.close(fd)
+            staged[table] = Path(tmp)
+            con.execute(
+                f'copy (select * from marts."{table}") to {_sql_string(tmp)} (format parquet, compression zstd)'
+            )
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    finally:
+        con.close()
+    return rows, staged
+
+
+def _commit_exports(exports: Path, staged: dict[str, Path]) -> list[str]:
+    written = []
+    for table, tmp in staged.items():
+        target = exports / f"{table}.parquet"
+        os.replace(tmp, target)
+        written.append(str(target))
+    # A mart that no longer exists must not linger as a stale export.
+    for old in exports.glob("*.parquet"):
+        if old.stem not in staged:
+            old.unlink(missing_ok=True)
+    _fsync_dir(exports)
+    return written
+
+
+def _swap_in(home: Home, candidate: Path) -> dict[str, Any]:
+    """Export from `candidate`, then make it the warehouse: the exports match what was swapped in.
+
+    Exports are staged before the swap, so a failing export leaves the warehouse as it was.
+    """
+    rows, staged = _stage_exports(candidate, home.exports)
+    try:
+        os.replace(candidate, home.warehouse)
+        _fsync_dir(home.warehouse.parent)
+    except BaseException:
+        for tmp in staged.values():
+            tmp.unlink(missing_ok=True)
+        raise
+    return {"rows": rows, "exports": _commit_exports(home.exports, staged)}
+
+
+def _log(home: Home, entry: dict[str, Any]) -> None:
+    home.state.mkdir(parents=True, exist_ok=True)
+    with (home.state / "publish_log.jsonl").open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+# -- the step -----------------------------------------------------------------------------------
+def publish(home: Home | None = None, *, rollback: bool = False, keep: int = 5) -> dict[str, Any]:
+    """Publish the validated audit build (or, with `rollback=True`, restore the newest kept version).
+
+    Returns {'published': path, 'sha256', 'rows': {mart: n}, 'version_kept': path | None, ...}.
+    Raises `PublishError` when there is no passing validation of this exact audit file, or nothing
+    to roll back to; the published warehouse is then left byte-for-byte as it was.
+    """
+    if keep < 0:
+        raise ValueError("keep must be >= 0")
+    home = (home or Home.from_env()).ensure()
+    with writer_lock(home):
+        _sweep_temp_files(home)
+        return _rollback(home, keep) if rollback else _publish(home, keep)
+
+
+def _validated_sha(home: Home) -> str:
+    record_path = home.state / "validation.json"
+    if not record_path.exists():
+        raise PublishError(f"no validation of the audit build ({record_path} missing); run `eduopen validate` first")
+    try:
+        record = json.loads(record_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise PublishError(f"{record_path} is not valid JSON ({exc}); run `eduopen validate` again") from exc
+    if not record.get("success"):
+        failed = record.get("failed") or []
+        raise PublishError(
+            f"the last validation failed ({len(failed)} expectations); fix the build and "
+            f"run `eduopen validate` again; see {record.get('docs_index')}"
+        )
+    sha = record.get("audit_sha256")
+    if not isinstance(sha, str) or len(sha) != 64:
+        raise PublishError(f"{record_path} names no audit sha256; run `eduopen validate` again")
+    return sha
+
+
+def _publish(home: Home, keep: int) -> dict[str, Any]:
+    started = time.monotonic()
+    validated = _validated_sha(home)
+    if not home.audit.exists():
+        raise PublishError(f"no audit warehouse at {home.audit}; run `eduopen transform` first")
+    if (home.audit.parent / (home.audit.name + ".wal")).exists():
+        raise PublishError(
+            f"{home.audit} has an uncheckpointed write-ahead log, so it changed after "
+            "validation; run `eduopen validate` again"
+        )
+
+    # Hash the bytes while copying them: what we swap in is exactly what we compared.
+    candidate, sha = _copy_to_temp(home.audit, home.warehouse.parent, f".{home.warehouse.name}.")
+    try:
+        if sha != validated:
+            raise PublishError(
+                f"{home.audit} changed after validation (sha256 {sha[:12]}… is not the "
+                f"validated {validated[:12]}…); run `eduopen validate` again"
+            )
+        unchanged = home.warehouse.exists() and _sha256(home.warehouse) == sha
+        version_kept = None if unchanged else _archive_current(home)
+        if unchanged:
+            # Same bytes as already published: nothing to swap, keep versions/ free of a duplicate.
+            candidate.unlink()
+            rows, staged = _stage_exports(home.warehouse, home.exports)
+            swapped = {"rows": rows, "exports": _commit_exports(home.exports, staged)}
+        else:
+            swapped = _swap_in(home, candidate)
+    finally:
+        candidate.unlink(missing_ok=True)
+
+    pruned = _prune(home, keep)
+    published_at = datetime.now(UTC).isoformat()
+    _log(
+        home,
+        {
+            "action": "publish",
+            "published_at": published_at,
+            "sha256": sha,
+            "rows": swapped["rows"],
+            "version_kept": str(version_kept) if version_kept else None,
+            "unchanged": unchanged,
+        },
+    )
+    log.info("published %s (sha256 %s…), marts: %s", home.warehouse, sha[:12], swapped["rows"])
+    return {
+        "published": str(home.warehouse),
+        "sha256": sha,
+        "rows": swapped["rows"],
+        "version_kept": str(version_kept) if version_kept else None,
+        "unchanged": unchanged,
+        "exports": swapped["exports"],
+        "pruned": pruned,
+        "published_at": published_at,
+        "seconds": round(time.monotonic() - started, 3),
+    }
+
+
+def _rollback(home: Home, keep: int) -> dict[str, Any]:
+    started = time.monotonic()
+    candidates = [p for p in list_versions(home) if not VERSION_RE.match(p.name)["rolled"]]
+    if not candidates:
+        raise PublishError(f"nothing to roll back to: no kept version in {home.versions}")
+    restore = candidates[-1]
+    sha = _sha256(restore)
+    if sha[:8] != VERSION_RE.match(restore.name)["sha8"]:
+        raise PublishError(
+            f"kept version {restore} is damaged (its sha256 starts {sha[:8]}, not as named); "
+            "move it aside and roll back again"
+        )
+    # The current warehouse is kept, marked as rolled back so the next rollback goes further back
+    # in history instead of flipping back to it.
+    version_kept = _archive_current(home, suffix=".rolledback")
+    # The kept version itself is renamed into place: same filesystem, so the swap is atomic.
+    swapped = _swap_in(home, restore)
+    pruned = _prune(home, keep)
+    published_at = datetime.now(UTC).isoformat()
+    _log(
+        home,
+        {
+            "action": "rollback",
+            "published_at": published_at,
+            "sha256": sha,
+            "rows": swapped["rows"],
+            "restored_from": restore.name,
+            "version_kept": str(version_kept) if version_kept else None,
+        },
+    )
+    log.info("rolled back %s to %s (sha256 %s…)", home.warehouse, restore.name, sha[:12])
+    return {
+        "published": str(home.warehouse),
+        "sha256": sha,
+        "rows": swapped["rows"],
+        "version_kept": str(version_kept) if version_kept else None,
+        "restored_from": str(restore),
+        "exports": swapped["exports"],
+        "pruned": pruned,
+        "published_at": published_at,
+        "seconds": round(time.monotonic() - started, 3),
+    }
