@@ -16,7 +16,7 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 def _demo(home: Path) -> subprocess.CompletedProcess:
     # dbt as one task: the per-node Cosmos graph under `dags test` has its own end-to-end test
-    # (tests/unit/test_cosmos_dag.py); here it would only add minutes to each of the two runs.
+    # (tests/unit/dags/test_cosmos_dag.py); here it would only add minutes to each of the two runs.
     env = {**os.environ, "EDUOPEN_HOME": str(home), "EDUOPEN_DBT_TASKS": "single"}
     for key in [k for k in env if k.endswith("_URL") and k.startswith("EDUOPEN_")]:
         env.pop(key)

@@ -17,7 +17,7 @@ from eduopen.warehouse.build import transform
 from ingest.raw_store import RawStore
 from ingest.sources.html_article import ReleaseRecord
 from ingest.sources.releases import figure_rows, statistics_rows
-from tests.unit.test_release_statistics import (
+from tests.unit.ingest.test_release_statistics import (
     INBOUND_2017,
     INBOUND_2018,
     INBOUND_2018_TITLE,

@@ -9,15 +9,15 @@ URLs are test locators under the reserved `.test` domain, not the releases' addr
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 
 import pytest
 
+from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
 from ingest.sources.html_article import labelled_cells, parse_html
 from ingest.sources.moe_zh.article import parse_article
 
-PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
+PAGES = PROJECT_DIR / "tests" / "data" / "pages"
 CT = "text/html; charset=utf-8"
 SITE = "http://www.moe.test/"
 # tYYYYMMDD_n in the path, as on the real site: the URL is the date of last resort.

@@ -5,16 +5,16 @@ from __future__ import annotations
 import json
 import re
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
+from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
 from ingest.sources.moe_en import parse_article, parse_listing
 from ingest.sources.moe_en.listing import ARTICLE_PATH, parse_page_count
 from ingest.sources.releases import paged_url
 
-BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "moe_en"
+BUNDLE = PROJECT_DIR / "demo" / "replay" / "bundle" / "moe_en"
 SITE = "http://en.moe.gov.cn/"
 
 PRESS = "news/press_releases/"
@@ -199,7 +199,7 @@ def test_every_listed_page_is_recorded_and_parses():
 
 
 # -- pages as they come (tests/data/pages: the site's template, a real release's text) ---------
-PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
+PAGES = PROJECT_DIR / "tests" / "data" / "pages"
 OPENING_UP_URL = SITE + "news/press_releases/202006/t20200628_468671.html"
 
 

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
+from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
 from ingest.sources.html_article import ListingItem, find_document_number
 from ingest.sources.moe_zh.article import parse_article
 from ingest.sources.moe_zh.listing import FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count
 from ingest.sources.releases import horizon_cutoff, paged_url, within_horizon
 
-REPLAY = Path(__file__).resolve().parents[2] / "demo" / "replay"
+REPLAY = PROJECT_DIR / "demo" / "replay"
 BUNDLE = REPLAY / "bundle" / "moe_zh"
 SCENARIOS = REPLAY / "scenarios"
 SITE = "http://www.moe.gov.cn/"
@@ -191,7 +192,7 @@ def test_gbk_page_without_charset_header_keeps_chinese_title():
 
 def test_recorded_page_without_closing_html_is_read_for_what_it_has():
     # The replay serves it whole (its Content-Length matches): a missing </html> is the page's, not a cut
-    # transfer's, so it is read; tests/unit/test_moe_zh_templates.py covers the malformed shapes.
+    # transfer's, so it is read; tests/unit/ingest/sources/test_moe_zh_templates.py covers the malformed shapes.
     data, _ = recorded(TRUNCATED_PAGE)
     assert b"</html>" not in data[-200:].lower()
     record = article(TRUNCATED_PAGE)

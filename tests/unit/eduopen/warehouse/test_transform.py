@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.config import Home
+from eduopen.core.config import PROJECT_DIR, Home
 from eduopen.warehouse.build import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
 from ingest.raw_store import RAW_TABLES, RawStore
 
@@ -152,7 +152,7 @@ def test_statistics_tables_are_kept_when_the_observations_just_grew(home: Home) 
 
 
 def test_the_dropped_statistics_tables_are_dbt_models_that_read_only_new_rows() -> None:
-    models = Path(__file__).resolve().parents[2] / "dbt_project" / "models"
+    models = PROJECT_DIR / "dbt_project" / "models"
     for name in STATISTICS_INCREMENTAL_MODELS:
         [path] = models.rglob(f"{name}.sql")
         text = path.read_text(encoding="utf-8")

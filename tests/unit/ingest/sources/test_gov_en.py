@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
-from pathlib import Path
 
+from eduopen.core.config import PROJECT_DIR
 from ingest.sources.gov_en import parse_article, parse_listing
 from ingest.sources.gov_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE
 from ingest.sources.html_article import date_from_article_url, parse_any_datetime
 from ingest.sources.releases import paged_url
 
-BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "gov_en"
+BUNDLE = PROJECT_DIR / "demo" / "replay" / "bundle" / "gov_en"
 SITE = "https://english.www.gov.cn/"
 COLUMN = SITE + "state_council/ministries/"
 MIN = "state_council/ministries/"
@@ -84,7 +84,7 @@ def test_every_listed_page_is_recorded():
 
 
 # -- the gov.cn article template (tests/data/pages: template modelled, a real story's text) -----
-PAGES = Path(__file__).resolve().parents[1] / "data" / "pages"
+PAGES = PROJECT_DIR / "tests" / "data" / "pages"
 UCAP_URL = "https://english.www.gov.test/policies/latestreleases/story.html"
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pytest
 
+from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
 from ingest.sources.feeds.parse import (
     DATE_FEED_UPDATED,
@@ -19,7 +19,7 @@ from ingest.sources.feeds.parse import (
     parse_feed,
 )
 
-BUNDLE = Path(__file__).resolve().parents[2] / "demo" / "replay" / "bundle" / "feeds"
+BUNDLE = PROJECT_DIR / "demo" / "replay" / "bundle" / "feeds"
 SITE = "http://en.people.cn/"
 CHINA = "rss/90000.xml"
 FIRST_SEEN = datetime(2026, 11, 22, 8, 0, tzinfo=UTC)

@@ -296,7 +296,7 @@ def test_chunked_body_cut_before_last_chunk_is_retried(server: FaultServer, make
 
 
 # A page's completeness is a question of its framing, answered here; the article parsers read a
-# page without </html> (tests/unit/test_moe_zh_templates.py) because only this layer can tell a page
+# page without </html> (tests/unit/ingest/sources/test_moe_zh_templates.py) because only this layer can tell a page
 # that never had one from a transfer cut short.
 PAGE_WITHOUT_END = (
     "<!DOCTYPE html><html><head><meta name='ArticleTitle' content='2018年来华留学统计'></head>"
