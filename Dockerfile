@@ -41,7 +41,7 @@ RUN locked="$(sed -n 's/^apache-airflow==\([^ ;]*\).*/\1/p' /opt/eduopen/require
     fi \
  && pip install --no-cache-dir --require-hashes --requirement /opt/eduopen/requirements.txt
 
-# The code lives in one tree because eduopen/core/config.py finds dbt_project/, expectations/ and
+# The code lives in one tree because eduopen/core/paths.py finds dbt_project/, expectations/ and
 # ingest/sources.yml beside the packages. An editable install keeps it that way and adds the
 # `eduopen` command. docker-compose.yml mounts dags/, dbt_project/ and expectations/ over these
 # copies (read-only), so editing a DAG, a model or a suite needs no rebuild; Python changes do.

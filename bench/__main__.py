@@ -232,7 +232,7 @@ def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> d
     from. Its fallback without a manifest (one `dbt build` task) is measured too.
     """
     from demo.airflow_local import DAGS_DIR, airflow_env
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     home = Home(work / "airflow-home")
     env = airflow_env(home)

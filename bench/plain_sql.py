@@ -18,7 +18,8 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import Home, duckdb_config
+from eduopen.core.config import duckdb_config
+from eduopen.core.paths import Home
 from eduopen.warehouse.build import compile_models
 from ingest.raw_store import RAW_TABLES, SCHEMA
 

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import duckdb
 
-from eduopen.core.config import DBT_PROJECT_DIR, Home
+from eduopen.core.paths import DBT_PROJECT_DIR, Home
 from ingest.raw_store import RawStore
 
 SCALES: dict[str, int] = {"1x": 1, "10x": 10, "100x": 100}

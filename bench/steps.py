@@ -38,7 +38,7 @@ def say(message: str) -> None:
 
 
 def _home(args: dict[str, Any]) -> Any:
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     return Home(Path(args["home"]))
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from airflow.sdk import Param, dag, task
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from eduopen.orchestration.cosmos_dbt import dbt_task_group
 from eduopen.orchestration.dag_support import (
     PUBLISHED_MARTS,

@@ -25,8 +25,8 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.config import PROJECT_DIR, Home
 from eduopen.core.errors import EduOpenError
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 
 DAGS_DIR = PROJECT_DIR / "dags"

@@ -18,8 +18,9 @@ from rich.console import Console
 from rich.table import Table
 
 from demo.replay.server import ReplayServer
-from eduopen.core.config import Home, Settings
+from eduopen.core.config import Settings
 from eduopen.core.errors import ConfigError
+from eduopen.core.paths import Home
 
 # Real analyst files the demo drops into landing/ (what they are: PROVENANCE.md beside them).
 DEMO_LANDING_DIR = Path(__file__).resolve().parent / "replay" / "landing"

@@ -76,7 +76,7 @@ pool="$(python -c 'from eduopen.orchestration.pools import WRITER_POOL; print(WR
 echo "airflow-init: pool ${pool} (1 slot)"
 airflow pools set "${pool}" 1 "EduOpen: one writer per DuckDB file at a time"
 
-home="$(python -c 'from eduopen.core.config import Home; print(Home.from_env().ensure().root)')"
+home="$(python -c 'from eduopen.core.paths import Home; print(Home.from_env().ensure().root)')"
 echo "airflow-init: EDUOPEN_HOME ready at ${home} (executor: ${executor})"
 
 # Before the DAG processor first parses the warehouse DAG; without it the DAG would fall back to

@@ -85,7 +85,7 @@ def cmd_pipeline(args: argparse.Namespace) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> None:
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
     from eduopen.status import collect, render
 
     info = collect(Home.from_env())

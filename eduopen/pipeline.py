@@ -14,8 +14,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eduopen.core.config import Home, Settings
+from eduopen.core.config import Settings
 from eduopen.core.errors import EduOpenError, SourceError
+from eduopen.core.paths import Home
 from ingest.sources.base import IngestSummary
 
 log = logging.getLogger("eduopen.pipeline")

@@ -25,9 +25,10 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import Home, duckdb_config
+from eduopen.core.config import duckdb_config
 from eduopen.core.errors import PublishError
 from eduopen.core.locking import writer_lock
+from eduopen.core.paths import Home
 
 log = logging.getLogger("eduopen.publish")
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 
 
 def _mtime(path: Path) -> str | None:

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import yaml
 
-from eduopen.core.config import DBT_PROJECT_DIR
 from eduopen.core.errors import ConfigError
+from eduopen.core.paths import DBT_PROJECT_DIR
 
 MARTS_DIR = DBT_PROJECT_DIR / "models" / "marts"
 

@@ -25,8 +25,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.config import EXPECTATIONS_DIR
 from eduopen.core.errors import ConfigError
+from eduopen.core.paths import EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DEFAULT_MAX_ROW_DROP_PCT = 50.0

@@ -35,9 +35,10 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import Home, duckdb_config
+from eduopen.core.config import duckdb_config
 from eduopen.core.errors import ConfigError, ValidationFailed
 from eduopen.core.locking import writer_lock
+from eduopen.core.paths import Home
 from expectations import pushdown
 from expectations.loader import (
     ROW_COUNT_CHECK,

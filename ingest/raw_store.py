@@ -20,7 +20,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 
 # The raw tables' DDL is the contract between the sources (writers) and dbt (reader).
 SCHEMA = """

@@ -23,7 +23,7 @@ def shared_data() -> Path:
 @pytest.fixture
 def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """A fresh EDUOPEN_HOME for one test."""
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     root = tmp_path / "home"
     monkeypatch.setenv("EDUOPEN_HOME", str(root))

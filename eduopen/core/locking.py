@@ -20,8 +20,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from eduopen.core.config import Home
 from eduopen.core.errors import LockHeld
+from eduopen.core.paths import Home
 
 # (pid, thread id, lock path) -> nesting depth. The pid is part of the key so a forked child does
 # not believe it inherited its parent's lock.

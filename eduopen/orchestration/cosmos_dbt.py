@@ -30,7 +30,8 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.config import DBT_DB_PATH_ENV, DBT_PROJECT_DIR, Home
+from eduopen.core.config import DBT_DB_PATH_ENV
+from eduopen.core.paths import DBT_PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import ManifestCheck
 

@@ -24,7 +24,7 @@ from typing import Any
 
 from airflow.triggers.base import BaseEventTrigger, TriggerEvent
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from eduopen.orchestration.watch import (
     DEFAULT_LANDING_POLL_S,
     DEFAULT_RELEASE_POLL_S,

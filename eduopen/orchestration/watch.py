@@ -39,8 +39,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from eduopen.core.config import Home, Settings, SourceConfig
+from eduopen.core.config import Settings, SourceConfig
 from eduopen.core.errors import ConfigError, FetchError, ParseError, RobotsDisallowed
+from eduopen.core.paths import Home
 
 if TYPE_CHECKING:
     import requests

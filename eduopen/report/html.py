@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 
 import duckdb
 
-from eduopen.core.config import Home
 from eduopen.core.errors import EduOpenError, PublishError
+from eduopen.core.paths import Home
 from eduopen.report.charts import PALETTE, Series, full, hbar_chart, heatmap, line_chart
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"

@@ -23,8 +23,9 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import DBT_DB_PATH_ENV, DBT_PROJECT_DIR, Home, duckdb_config
+from eduopen.core.config import DBT_DB_PATH_ENV, duckdb_config
 from eduopen.core.errors import EduOpenError
+from eduopen.core.paths import DBT_PROJECT_DIR, Home
 from ingest.raw_store import RAW_TABLES, SCHEMA
 
 log = logging.getLogger("eduopen.transform")

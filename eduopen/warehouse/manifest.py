@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.config import DBT_PROJECT_DIR, Home
 from eduopen.core.errors import ConfigError, EduOpenError
+from eduopen.core.paths import DBT_PROJECT_DIR, Home
 
 log = logging.getLogger("eduopen.dbt_manifest")
 

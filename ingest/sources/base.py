@@ -6,7 +6,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from eduopen.core.config import Home, SourceConfig
+from eduopen.core.config import SourceConfig
+from eduopen.core.paths import Home
 
 if TYPE_CHECKING:  # keep parsers importable without the HTTP stack
     from ingest.http import PoliteClient

@@ -33,7 +33,7 @@ def _mart_counts(home):
 def first_and_second_run(tmp_path_factory):
     """Run the pipeline twice against an unchanged replay; keep what each run asked for."""
     from demo.replay.server import ReplayServer
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     mp = pytest.MonkeyPatch()
     home = Home(tmp_path_factory.mktemp("e2e") / "home").ensure()

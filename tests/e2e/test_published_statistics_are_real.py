@@ -148,7 +148,8 @@ def differences(con: duckdb.DuckDBPyConnection) -> list[str]:
 def published_home(tmp_path_factory) -> Iterator[Path]:
     """The demo's pipeline run (without Airflow) on the replay; yields the home."""
     from demo.replay.server import ReplayServer
-    from eduopen.core.config import Home, Settings
+    from eduopen.core.config import Settings
+    from eduopen.core.paths import Home
 
     mp = pytest.MonkeyPatch()
     home = Home(tmp_path_factory.mktemp("statistics") / "home").ensure()

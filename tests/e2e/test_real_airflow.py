@@ -28,7 +28,8 @@ import duckdb
 import pytest
 
 from demo.airflow_local import airflow_env
-from eduopen.core.config import Home, Settings, env_url_name
+from eduopen.core.config import Settings, env_url_name
+from eduopen.core.paths import Home
 from eduopen.orchestration.watch import state_dir
 from tests.support import airflow_cluster as cluster
 from tests.support import browser

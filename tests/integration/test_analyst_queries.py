@@ -17,7 +17,7 @@ import duckdb
 import pytest
 import yaml
 
-from eduopen.core.config import DBT_PROJECT_DIR, PROJECT_DIR, Home
+from eduopen.core.paths import DBT_PROJECT_DIR, PROJECT_DIR, Home
 from tests.integration.test_report import build_published_home
 
 QUERIES_FILE = PROJECT_DIR / "docs" / "analyst_queries.sql"

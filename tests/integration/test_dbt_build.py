@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from eduopen.warehouse.build import TransformError, dbt_dir, transform
 from ingest.raw_store import RawStore
 

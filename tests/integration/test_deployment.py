@@ -29,7 +29,7 @@ import jsonschema
 import pytest
 import yaml
 
-from eduopen.core.config import PROJECT_DIR
+from eduopen.core.paths import PROJECT_DIR
 from eduopen.orchestration.pools import WRITER_POOL
 
 pytestmark = pytest.mark.timeout(120)

@@ -19,8 +19,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.config import Home
 from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
+from eduopen.core.paths import Home
 from ingest.raw_store import SCHEMA
 from tests.support.synthetic_marts import SyntheticSize, build_synthetic_audit
 

@@ -17,8 +17,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.config import Home
 from eduopen.core.errors import PublishError, ValidationFailed
+from eduopen.core.paths import Home
 from expectations.contracts import mart_contracts
 from tests.support.synthetic_marts import SyntheticSize, build_synthetic_audit
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import duckdb
 import pytest
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from eduopen.warehouse.build import transform
 from ingest.raw_store import RawStore
 from ingest.sources.html_article import ReleaseRecord

@@ -75,7 +75,7 @@ class Runs:
 def runs(tmp_path_factory) -> Iterator[dict[str, Runs]]:
     """moe_en, gov_en and feeds run twice each against one replay (read-only checks share it)."""
     from demo.replay.server import ReplayServer
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     mp = pytest.MonkeyPatch()
     out: dict[str, Runs] = {}

@@ -19,8 +19,8 @@ import duckdb
 import pytest
 from selectolax.lexbor import LexborHTMLParser as HTMLParser
 
-from eduopen.core.config import PROJECT_DIR, Home
 from eduopen.core.errors import PublishError
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.report.html import build_report
 from expectations.contracts import mart_contracts
 from tests.support.browser import ARTIFACTS, dump_dom, screenshot

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from demo.replay.server import ReplayServer
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from tests.reliability.support import SOURCES, mart_fingerprint, raw_counts, run_env, sha256_file, write_sources_file
 
 # Crawl-time stamps: a run that re-fetches after a crash sees a release later than a clean run did.

@@ -26,7 +26,7 @@ import duckdb
 import yaml
 
 from demo.replay.server import BUNDLE_DIR
-from eduopen.core.config import DEFAULT_SOURCES_FILE, PROJECT_DIR, Home
+from eduopen.core.paths import DEFAULT_SOURCES_FILE, PROJECT_DIR, Home
 from ingest.raw_store import RAW_TABLES
 from tests.support import FaultServer, Reply
 

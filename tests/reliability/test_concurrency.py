@@ -20,7 +20,7 @@ import duckdb
 import pytest
 
 from demo.replay.server import ReplayServer
-from eduopen.core.config import PROJECT_DIR, Home
+from eduopen.core.paths import PROJECT_DIR, Home
 from tests.reliability.analyst_reader import FINGERPRINT_SQL
 from tests.reliability.conftest import CleanRun, copy_home
 from tests.reliability.support import SOURCES, mart_fingerprint, query, run_env, start_cli

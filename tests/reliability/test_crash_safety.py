@@ -16,8 +16,8 @@ import duckdb
 import pytest
 
 from eduopen import pipeline
-from eduopen.core.config import Home
 from eduopen.core.errors import PublishError
+from eduopen.core.paths import Home
 from tests.reliability.conftest import CRAWL_TIME_COLUMNS, CleanRun, copy_home, run_steps
 from tests.reliability.support import (
     damaged_blobs,

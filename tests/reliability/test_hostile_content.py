@@ -21,7 +21,7 @@ from selectolax.lexbor import LexborHTMLParser
 
 from demo.replay.server import ReplayServer
 from eduopen import pipeline
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from eduopen.report.html import build_report
 from ingest.sources.base import IngestSummary
 from tests.reliability.conftest import CleanRun, copy_home, run_steps, use_env

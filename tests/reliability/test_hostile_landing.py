@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from eduopen import pipeline
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from tests.reliability.conftest import use_env
 from tests.reliability.support import query, run_env, sha256_file, write_sources_file
 

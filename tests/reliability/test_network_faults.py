@@ -18,8 +18,9 @@ import pytest
 
 from demo.replay.server import BUNDLE_DIR
 from eduopen import pipeline
-from eduopen.core.config import Home, env_url_name
+from eduopen.core.config import env_url_name
 from eduopen.core.errors import SourceError
+from eduopen.core.paths import Home
 from ingest.sources.uis.parse import parse_data
 from tests.reliability.conftest import CleanRun, use_env
 from tests.reliability.support import (

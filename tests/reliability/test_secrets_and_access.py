@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from eduopen import pipeline
-from eduopen.core.config import PROJECT_DIR, Home
 from eduopen.core.errors import FetchError, SourceError
+from eduopen.core.paths import PROJECT_DIR, Home
 from ingest.http import PoliteClient
 from tests.reliability.conftest import CleanRun, use_env
 from tests.reliability.support import query, run_env, write_sources_file

@@ -385,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
-    from eduopen.core.config import Home
+    from eduopen.core.paths import Home
 
     home = Home(args.home.resolve()).ensure()
     size = SyntheticSize.at_scale(args.scale)

@@ -24,8 +24,8 @@ import duckdb
 import pytest
 
 from demo.airflow_local import DAGS_DIR, airflow_env
-from eduopen.core.config import PROJECT_DIR, Home
 from eduopen.core.errors import ConfigError
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import (
     DBT_TASKS_ENV,

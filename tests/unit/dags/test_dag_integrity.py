@@ -18,8 +18,9 @@ from typing import Any
 import pytest
 
 from demo.airflow_local import DAG_IDS, DAGS_DIR, airflow_env, dags_test, setup, task_summary
-from eduopen.core.config import PROJECT_DIR, Home, Settings
+from eduopen.core.config import Settings
 from eduopen.core.errors import EduOpenError
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 
 pytestmark = pytest.mark.airflow

@@ -12,8 +12,9 @@ from typing import Any
 
 import pytest
 
-from eduopen.core.config import Home, SourceConfig
+from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
+from eduopen.core.paths import Home
 from ingest.http import PoliteClient, Response, canonical_url, parse_retry_after
 from ingest.raw_store import RawStore
 from tests.support import FaultServer, Reply

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import duckdb
 
-from eduopen.core.config import Home
+from eduopen.core.paths import Home
 from ingest.raw_store import RawStore
 
 OLD_RELEASE_FIGURE = """

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from eduopen.core.config import Home
 from eduopen.core.errors import LockHeld
 from eduopen.core.locking import writer_lock
+from eduopen.core.paths import Home
 
 # spawn, not fork: each side is a fresh interpreter, as two Airflow tasks or two CLI runs would be.
 ctx = multiprocessing.get_context("spawn")

@@ -19,8 +19,9 @@ from pathlib import Path
 import pytest
 
 from demo.replay.server import ReplayServer
-from eduopen.core.config import PROJECT_DIR, Home, Settings
+from eduopen.core.config import Settings
 from eduopen.core.errors import ConfigError
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.watch import (
     POLL_ENV,
     LandingWatch,

@@ -9,7 +9,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.config import PROJECT_DIR, Home
+from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.warehouse.build import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
 from ingest.raw_store import RAW_TABLES, RawStore
 

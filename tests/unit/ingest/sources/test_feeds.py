@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
+from eduopen.core.paths import PROJECT_DIR
 from ingest.sources.feeds.parse import (
     DATE_FEED_UPDATED,
     DATE_FIRST_SEEN,

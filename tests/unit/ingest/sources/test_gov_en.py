@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, datetime
 
-from eduopen.core.config import PROJECT_DIR
+from eduopen.core.paths import PROJECT_DIR
 from ingest.sources.gov_en import parse_article, parse_listing
 from ingest.sources.gov_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE
 from ingest.sources.html_article import date_from_article_url, parse_any_datetime

@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 
 from demo.run import DEMO_LANDING_DIR
-from eduopen.core.config import Home, SourceConfig
+from eduopen.core.config import SourceConfig
 from eduopen.core.errors import ParseError
+from eduopen.core.paths import Home
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
 from ingest.sources.base import IngestSummary, SourceContext

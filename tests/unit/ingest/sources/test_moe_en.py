@@ -8,8 +8,8 @@ from datetime import date, datetime
 
 import pytest
 
-from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
+from eduopen.core.paths import PROJECT_DIR
 from ingest.sources.moe_en import parse_article, parse_listing
 from ingest.sources.moe_en.listing import ARTICLE_PATH, parse_page_count
 from ingest.sources.releases import paged_url

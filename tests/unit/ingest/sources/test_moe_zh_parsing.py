@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
+from eduopen.core.paths import PROJECT_DIR
 from ingest.sources.html_article import ListingItem, find_document_number
 from ingest.sources.moe_zh.article import parse_article
 from ingest.sources.moe_zh.listing import FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count

@@ -12,8 +12,8 @@ from datetime import datetime
 
 import pytest
 
-from eduopen.core.config import PROJECT_DIR
 from eduopen.core.errors import ParseError
+from eduopen.core.paths import PROJECT_DIR
 from ingest.sources.html_article import labelled_cells, parse_html
 from ingest.sources.moe_zh.article import parse_article
 

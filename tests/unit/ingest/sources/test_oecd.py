@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from demo.replay.server import ReplayServer, relative_file_for
-from eduopen.core.config import Home, Settings, SourceConfig
+from eduopen.core.config import Settings, SourceConfig
 from eduopen.core.errors import ParseError, SourceError
+from eduopen.core.paths import Home
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
 from ingest.sources.base import SourceContext

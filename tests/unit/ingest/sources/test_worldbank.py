@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from demo.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
-from eduopen.core.config import Home, SourceConfig
+from eduopen.core.config import SourceConfig
 from eduopen.core.errors import ParseError, SourceError
+from eduopen.core.paths import Home
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
 from ingest.sources.base import SourceContext

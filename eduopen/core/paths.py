@@ -1,0 +1,90 @@
+"""Where things are: the project tree (dbt project, suites, sources file) and the EduOpen home."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+DEFAULT_SOURCES_FILE = PROJECT_DIR / "ingest" / "sources.yml"
+DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
+EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+
+
+@dataclass(frozen=True)
+class Home:
+    """The EduOpen data directory (`EDUOPEN_HOME`) and the names inside it."""
+
+    root: Path
+
+    @classmethod
+    def from_env(cls) -> Home:
+        return cls(Path(os.environ.get("EDUOPEN_HOME", "./data")).resolve())
+
+    @property
+    def raw(self) -> Path:
+        return self.root / "raw"
+
+    @property
+    def blobs(self) -> Path:
+        return self.raw / "blobs"
+
+    @property
+    def catalog(self) -> Path:
+        """DuckDB file of the raw layer: fetch log, parsed raw tables, cursors, quarantine."""
+        return self.raw / "catalog.duckdb"
+
+    @property
+    def landing(self) -> Path:
+        return self.root / "landing"
+
+    @property
+    def warehouse(self) -> Path:
+        """The PUBLISHED warehouse analysts open read-only."""
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def audit(self) -> Path:
+        """The warehouse being built and validated; never read by analysts."""
+        return self.root / "audit.duckdb"
+
+    @property
+    def versions(self) -> Path:
+        """Previously published warehouses kept for rollback."""
+        return self.root / "versions"
+
+    @property
+    def exports(self) -> Path:
+        return self.root / "exports"
+
+    @property
+    def docs(self) -> Path:
+        return self.root / "docs"
+
+    @property
+    def quarantine(self) -> Path:
+        return self.root / "quarantine"
+
+    @property
+    def state(self) -> Path:
+        """Small JSON state files (validation results, publish log)."""
+        return self.root / "state"
+
+    @property
+    def lock(self) -> Path:
+        return self.root / ".writer.lock"
+
+    def ensure(self) -> Home:
+        for path in (
+            self.raw,
+            self.blobs,
+            self.landing,
+            self.exports,
+            self.docs,
+            self.quarantine,
+            self.state,
+            self.versions,
+        ):
+            path.mkdir(parents=True, exist_ok=True)
+        return self
