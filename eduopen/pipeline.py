@@ -56,11 +56,12 @@ def ingest(sources: Sequence[str] = ("all",), home: Home | None = None) -> list[
     """Run each source once. Every source runs even if one fails; then the failures are raised."""
     from ingest.http import PoliteClient
     from ingest.raw_store import RawStore
-    from ingest.sources import runner
+    from ingest.sources import check_settings, runner
     from ingest.sources.base import SourceContext
 
     home = home or Home.from_env()
     settings = Settings.load()
+    check_settings(settings)
     names = resolve_sources(sources, settings)
     summaries: list[IngestSummary] = []
     failures: list[str] = []
@@ -130,6 +131,9 @@ def run_pipeline(
     sources: Sequence[str] = ("all",), home: Home | None = None, full_refresh: bool = False
 ) -> dict[str, Any]:
     """ingest -> transform -> validate -> publish -> docs, under one writer lock."""
+    from ingest.sources import check_settings
+
+    check_settings(Settings.load())  # a misspelt key stops the run before the lock is taken
     home = home or Home.from_env()
     timings: dict[str, float] = {}
     result: dict[str, Any] = {}

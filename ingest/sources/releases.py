@@ -32,10 +32,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from pydantic import BaseModel, ConfigDict, Field
+
+from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
 from ingest.http import path_climbs
 from ingest.release_statistics import parse_statistics, statistic_rows
+from ingest.sources.base import SourceOptions, WatchedListing
 from ingest.sources.html_article import SHANGHAI, ListingItem, ReleaseRecord, dedupe_by_url
 
 if TYPE_CHECKING:
@@ -43,7 +47,9 @@ if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
 
 DEFAULT_MAX_PAGES = 10
-DEFAULT_HORIZON_DAYS = 365
+# A first run backfills this far back (to the 2016 Belt and Road education action); max_pages
+# still bounds how deep a listing is walked.
+DEFAULT_HORIZON_DAYS = 4000
 DEFAULT_REVISIT_LATEST = 5
 # source_cursor key (+ column URL): sha256 of the first page of the last walk that finished.
 COMPLETE_CURSOR = "column_complete:"
@@ -137,6 +143,63 @@ def paged_url(column_url: str, page: int, *, first: str, next_page: str, start: 
     return urljoin(column_url, name)
 
 
+class ReleaseOptions(SourceOptions):
+    """The keys every release source reads."""
+
+    horizon_days: int = Field(DEFAULT_HORIZON_DAYS, ge=0)
+
+
+class ColumnSetting(BaseModel):
+    """One column of a paged site: its path below `base_url`, and the name stored with its releases."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str
+    name: str | None = None
+
+    @property
+    def slash_path(self) -> str:
+        return "/" + self.path.strip("/") + "/"
+
+    @property
+    def label(self) -> str:
+        return self.name or self.slash_path.strip("/")
+
+
+class Pagination(BaseModel):
+    """Page names of a column (see `paged_url`); a name left out is the source's own."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    first: str | None = None
+    next: str | None = None
+    start: int = 1
+
+
+class PagedReleaseOptions(ReleaseOptions):
+    """The keys of a site published as columns of paged listings."""
+
+    columns: list[ColumnSetting] = []
+    max_pages: int = Field(DEFAULT_MAX_PAGES, ge=1)
+    revisit_latest: int = Field(DEFAULT_REVISIT_LATEST, ge=0)
+    pagination: Pagination = Pagination()
+
+
+def first_pages(
+    cfg: SourceConfig, options: PagedReleaseOptions, first_page: str, read_items: Callable[..., list[ListingItem]]
+) -> list[WatchedListing]:
+    """What a watcher polls for a paged source: each column's first page below the fetch base."""
+
+    def item_urls(data: bytes, url: str, content_type: str | None) -> list[str]:
+        return [item.url for item in read_items(data, url, content_type)]
+
+    first = options.pagination.first if options.pagination.first is not None else first_page
+    return [
+        WatchedListing(column.label, urljoin(cfg.base_url + column.slash_path, first), item_urls)
+        for column in options.columns
+    ]
+
+
 @dataclass(frozen=True)
 class Column:
     name: str
@@ -165,6 +228,7 @@ class PagedListingCrawl:
         ctx: SourceContext,
         summary: IngestSummary,
         today: date,
+        options: PagedReleaseOptions,
         *,
         parse_listing: ListingParser,
         parse_article: ArticleParser,
@@ -180,15 +244,16 @@ class PagedListingCrawl:
         self.page_count = page_count
         self.layout = layout
         cfg = ctx.config
-        pagination: dict[str, Any] = cfg.get("pagination") or {}
-        self.first_page = str(pagination.get("first", first_page))
-        self.next_page = str(pagination.get("next", next_page))
-        self.page_start = int(pagination.get("start", 1))
+        pagination = options.pagination
+        self.first_page = pagination.first if pagination.first is not None else first_page
+        self.next_page = pagination.next if pagination.next is not None else next_page
+        self.page_start = pagination.start
         self.fetch_base = cfg.base_url
         self.canonical_base = str(cfg.settings.get("base_url") or cfg.base_url).rstrip("/")
-        self.cutoff = horizon_cutoff(today, int(cfg.get("horizon_days", DEFAULT_HORIZON_DAYS)))
-        self.max_pages = int(cfg.get("max_pages", DEFAULT_MAX_PAGES))
-        self.revisit_latest = int(cfg.get("revisit_latest", DEFAULT_REVISIT_LATEST))
+        self.cutoff = horizon_cutoff(today, options.horizon_days)
+        self.max_pages = options.max_pages
+        self.revisit_latest = options.revisit_latest
+        self.configured_columns = options.columns
         rows = ctx.store.con.execute("select distinct url from release_version where source = ?", [ctx.name]).fetchall()
         # Paging decisions use what was known before the run, so a page whose entries another
         # column just fetched does not end this column's walk early.
@@ -226,15 +291,12 @@ class PagedListingCrawl:
         return self.summary
 
     def columns(self) -> list[Column]:
-        configured = self.ctx.config.get("columns") or []
-        if not configured:
+        if not self.configured_columns:
             name = self.ctx.name
             raise SourceError(f"{name}: no columns configured ({name}.columns in sources.yml)")
-        out = []
-        for entry in configured:
-            path = "/" + str(entry["path"]).strip("/") + "/"
-            out.append(Column(name=str(entry.get("name") or path.strip("/")), url=self.canonical_base + path))
-        return out
+        return [
+            Column(name=entry.label, url=self.canonical_base + entry.slash_path) for entry in self.configured_columns
+        ]
 
     def walk(self, column: Column) -> None:
         """Walk one column; mark it complete when the walk ended with nothing failed transiently."""

@@ -28,20 +28,38 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from pydantic import BaseModel, ConfigDict
+
+from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
+from ingest.sources.base import Source, WatchedListing
 from ingest.sources.feeds.parse import DATE_OWN, entry_language, entry_record, parse_feed
 from ingest.sources.html_article import SHANGHAI
-from ingest.sources.releases import DEFAULT_HORIZON_DAYS, horizon_cutoff, store_release, today_for
+from ingest.sources.releases import ReleaseOptions, horizon_cutoff, store_release, today_for
 
 if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
     from ingest.sources.feeds.parse import FeedEntry, ParsedFeed
 
-__all__ = ["parse_feed", "run"]
+__all__ = ["SOURCE", "parse_feed", "run"]
 
 # source_cursor key (+ feed URL): sha256 of the last feed document read to the end.
 COMPLETE_CURSOR = "feed_complete:"
 ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
+
+
+class FeedSetting(BaseModel):
+    """One configured feed: a path below `base_url` or an absolute URL, its name, its language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    url: str
+    name: str | None = None
+    language: str | None = None
+
+
+class Options(ReleaseOptions):
+    urls: list[FeedSetting | str] = []
 
 
 def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
@@ -51,7 +69,8 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
     """
     from ingest.sources.base import IngestSummary
 
-    return _FeedRun(ctx, IngestSummary(source=ctx.name), today_for(ctx, today)).run()
+    options = SOURCE.options_of(ctx.config)
+    return _FeedRun(ctx, IngestSummary(source=ctx.name), today_for(ctx, today), options).run()
 
 
 @dataclass(frozen=True)
@@ -62,14 +81,31 @@ class _Feed:
     language: str | None
 
 
+def configured_feeds(options: Options, *, canonical_base: str, fetch_base: str) -> list[_Feed]:
+    """The configured feeds; a path is below the base, an absolute URL is fetched where it says."""
+    out = []
+    for spec in options.urls:
+        spec = FeedSetting(url=spec) if isinstance(spec, str) else spec
+        raw_url = spec.url.strip()
+        if urlsplit(raw_url).scheme:
+            canonical = fetch = raw_url
+        else:
+            path = "/" + raw_url.lstrip("/")
+            canonical, fetch = canonical_base + path, fetch_base + path
+        name = spec.name or urlsplit(canonical).path.rsplit("/", 1)[-1]
+        out.append(_Feed(name=name, url=canonical, fetch_url=fetch, language=spec.language))
+    return out
+
+
 class _FeedRun:
-    def __init__(self, ctx: SourceContext, summary: IngestSummary, today: date):
+    def __init__(self, ctx: SourceContext, summary: IngestSummary, today: date, options: Options):
         self.ctx = ctx
         self.summary = summary
         cfg = ctx.config
         self.fetch_base = cfg.base_url
         self.canonical_base = str(cfg.settings.get("base_url") or cfg.base_url).rstrip("/")
-        self.cutoff = horizon_cutoff(today, int(cfg.get("horizon_days", DEFAULT_HORIZON_DAYS)))
+        self.cutoff = horizon_cutoff(today, options.horizon_days)
+        self.configured = configured_feeds(options, canonical_base=self.canonical_base, fetch_base=self.fetch_base)
         con = ctx.store.con
         self.versions: set[tuple[str, str]] = {
             (url, sha)
@@ -105,21 +141,9 @@ class _FeedRun:
         return self.summary
 
     def feeds(self) -> list[_Feed]:
-        configured: list[Any] = self.ctx.config.get("urls") or []
-        if not configured:
+        if not self.configured:
             raise SourceError("feeds: no feeds configured (feeds.urls in sources.yml)")
-        out = []
-        for entry in configured:
-            spec = entry if isinstance(entry, dict) else {"url": entry}
-            raw_url = str(spec["url"]).strip()
-            if urlsplit(raw_url).scheme:
-                canonical = fetch = raw_url
-            else:
-                path = "/" + raw_url.lstrip("/")
-                canonical, fetch = self.canonical_base + path, self.fetch_base + path
-            name = str(spec.get("name") or urlsplit(canonical).path.rsplit("/", 1)[-1])
-            out.append(_Feed(name=name, url=canonical, fetch_url=fetch, language=spec.get("language")))
-        return out
+        return self.configured
 
     def ingest_feed(self, feed: _Feed) -> None:
         try:
@@ -192,3 +216,16 @@ class _FeedRun:
         self.ctx.log.warning("feeds: quarantined %s: %s", locator, reason)
         self.ctx.store.quarantine(source=self.ctx.name, locator=locator, reason=reason, sha256=sha256, detail=detail)
         self.summary.quarantined += 1
+
+
+def feed_item_urls(data: bytes, url: str, content_type: str | None) -> list[str]:
+    return [entry.url for entry in parse_feed(data, url, content_type).entries]
+
+
+def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
+    """Every configured feed, fetched where the run fetches it; its entries' links are the items."""
+    feeds = configured_feeds(options, canonical_base=cfg.base_url, fetch_base=cfg.base_url)
+    return [WatchedListing(feed.name, feed.fetch_url, feed_item_urls, ACCEPT) for feed in feeds]
+
+
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pydantic import Field
+
 from eduopen.core.errors import ParseError
 from ingest.raw_store import atomic_write, utcnow
-from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.landing.formats import FormatRejected, Parsed, parse_table
 from ingest.sources.landing.tables import XlsxLimits, read_table
 
@@ -34,6 +36,20 @@ DEFAULT_MAX_FILE_BYTES = 500 * 1024 * 1024
 SETTLE_ENV = "EDUOPEN_LANDING_SETTLE_S"
 
 
+class Options(SourceOptions):
+    settle_s: float = Field(DEFAULT_SETTLE_S, ge=0)  # a file modified this recently waits for the next run
+    max_bad_row_share: float = Field(DEFAULT_MAX_BAD_SHARE, ge=0, le=1)  # more bad values reject the file
+    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, gt=0)
+    xlsx_max_uncompressed_bytes: int = Field(XlsxLimits.max_uncompressed_bytes, gt=0)
+    xlsx_max_compression_ratio: float = Field(XlsxLimits.max_compression_ratio, gt=0)
+
+
+def settle_seconds(options: Options) -> float:
+    """`EDUOPEN_LANDING_SETTLE_S` when set and not empty, else the `settle_s` option."""
+    override = os.environ.get(SETTLE_ENV)
+    return float(override) if override else options.settle_s
+
+
 @dataclass(frozen=True)
 class LandingSettings:
     settle_s: float = DEFAULT_SETTLE_S
@@ -43,18 +59,14 @@ class LandingSettings:
 
     @classmethod
     def from_context(cls, ctx: SourceContext) -> LandingSettings:
-        settle = os.environ.get(SETTLE_ENV, ctx.config.get("settle_s", DEFAULT_SETTLE_S))
+        options = SOURCE.options_of(ctx.config)
         return cls(
-            settle_s=float(settle),
-            max_bad_share=float(ctx.config.get("max_bad_row_share", DEFAULT_MAX_BAD_SHARE)),
-            max_file_bytes=int(ctx.config.get("max_file_bytes", DEFAULT_MAX_FILE_BYTES)),
+            settle_s=settle_seconds(options),
+            max_bad_share=options.max_bad_row_share,
+            max_file_bytes=options.max_file_bytes,
             xlsx=XlsxLimits(
-                max_uncompressed_bytes=int(
-                    ctx.config.get("xlsx_max_uncompressed_bytes", XlsxLimits.max_uncompressed_bytes)
-                ),
-                max_compression_ratio=float(
-                    ctx.config.get("xlsx_max_compression_ratio", XlsxLimits.max_compression_ratio)
-                ),
+                max_uncompressed_bytes=options.xlsx_max_uncompressed_bytes,
+                max_compression_ratio=options.xlsx_max_compression_ratio,
             ),
         )
 
@@ -306,3 +318,6 @@ def run(ctx: SourceContext) -> IngestSummary:
     if not ready:
         summary.skipped_reason = "no settled file in the landing folder"
     return summary
+
+
+SOURCE = Source(kind="files", options=Options, run=run)

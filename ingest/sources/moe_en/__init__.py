@@ -17,14 +17,33 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict
+
+from eduopen.core.config import SourceConfig
+from ingest.sources.base import Source, WatchedListing
 from ingest.sources.moe_en.article import parse_article
 from ingest.sources.moe_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count
-from ingest.sources.releases import PagedListingCrawl, today_for
+from ingest.sources.releases import PagedListingCrawl, PagedReleaseOptions, first_pages, today_for
 
 if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
 
-__all__ = ["parse_article", "parse_listing", "run"]
+__all__ = ["SOURCE", "parse_article", "parse_listing", "run"]
+
+
+class ArticleSelectors(BaseModel):
+    """CSS selectors that override the generic article extractor, once the layout is known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
+
+
+class Options(PagedReleaseOptions):
+    article_pattern: re.Pattern[str] = ARTICLE_PATH
+    selectors: ArticleSelectors = ArticleSelectors()
 
 
 def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
@@ -36,16 +55,23 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
     """
     from ingest.sources.base import IngestSummary
 
-    cfg = ctx.config
-    pattern = re.compile(cfg.get("article_pattern")) if cfg.get("article_pattern") else ARTICLE_PATH
-    selectors = cfg.get("selectors") or {}
+    options = SOURCE.options_of(ctx.config)
     return PagedListingCrawl(
         ctx,
         IngestSummary(source=ctx.name),
         today_for(ctx, today),
-        parse_listing=partial(parse_listing, pattern=pattern),
-        parse_article=partial(parse_article, selectors=selectors),
+        options,
+        parse_listing=partial(parse_listing, pattern=options.article_pattern),
+        parse_article=partial(parse_article, selectors=options.selectors.model_dump(exclude_none=True)),
         page_count=parse_page_count,
         first_page=FIRST_PAGE,
         next_page=NEXT_PAGE,
     ).run()
+
+
+def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
+    """The first page of every column, whose article links are found by the configured pattern."""
+    return first_pages(cfg, options, FIRST_PAGE, partial(parse_listing, pattern=options.article_pattern))
+
+
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)

@@ -15,8 +15,12 @@ from __future__ import annotations
 
 from datetime import date
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from pydantic import BaseModel, ConfigDict
+
+from eduopen.core.config import SourceConfig
+from ingest.sources.base import Source, WatchedListing
 from ingest.sources.moe_zh.article import DEFAULT_BODY, DEFAULT_TITLE_META, parse_article
 from ingest.sources.moe_zh.listing import (
     DEFAULT_CONTAINER,
@@ -26,12 +30,27 @@ from ingest.sources.moe_zh.listing import (
     parse_listing,
     parse_page_count,
 )
-from ingest.sources.releases import ListingLayout, PagedListingCrawl, today_for
+from ingest.sources.releases import ListingLayout, PagedListingCrawl, PagedReleaseOptions, first_pages, today_for
 
 if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
 
-__all__ = ["parse_article", "parse_listing", "run"]
+__all__ = ["SOURCE", "parse_article", "parse_listing", "run"]
+
+
+class Selectors(BaseModel):
+    """CSS selectors of MOE's listing and article templates."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    listing_container: str = DEFAULT_CONTAINER
+    listing_item: str = DEFAULT_ITEM
+    article_body: str = DEFAULT_BODY
+    article_title_meta: str = DEFAULT_TITLE_META
+
+
+class Options(PagedReleaseOptions):
+    selectors: Selectors = Selectors()
 
 
 def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
@@ -45,18 +64,16 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
     """
     from ingest.sources.base import IngestSummary
 
-    selectors: dict[str, Any] = ctx.config.get("selectors") or {}
-    container = selectors.get("listing_container", DEFAULT_CONTAINER)
+    options = SOURCE.options_of(ctx.config)
+    selectors = options.selectors
+    container = selectors.listing_container
     return PagedListingCrawl(
         ctx,
         IngestSummary(source=ctx.name),
         today_for(ctx, today),
-        parse_listing=partial(parse_listing, container=container, item=selectors.get("listing_item", DEFAULT_ITEM)),
-        parse_article=partial(
-            parse_article,
-            body=selectors.get("article_body", DEFAULT_BODY),
-            title_meta=selectors.get("article_title_meta", DEFAULT_TITLE_META),
-        ),
+        options,
+        parse_listing=partial(parse_listing, container=container, item=selectors.listing_item),
+        parse_article=partial(parse_article, body=selectors.article_body, title_meta=selectors.article_title_meta),
         page_count=parse_page_count,
         first_page=FIRST_PAGE,
         next_page=NEXT_PAGE,
@@ -64,3 +81,13 @@ def run(ctx: SourceContext, *, today: date | None = None) -> IngestSummary:
             settings="selectors", empty_reason="listing_empty", empty_detail=f"{container!r} holds no entries"
         ),
     ).run()
+
+
+def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
+    """The first page of every column, read with the configured listing selectors."""
+    selectors = options.selectors
+    read = partial(parse_listing, container=selectors.listing_container, item=selectors.listing_item)
+    return first_pages(cfg, options, FIRST_PAGE, read)
+
+
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)

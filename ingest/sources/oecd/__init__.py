@@ -8,11 +8,13 @@ last time (cursor: sha256 of the last loaded body, per flow).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from pydantic import BaseModel, ConfigDict
 
 from eduopen.core.errors import ConfigError, SourceError
 from ingest.raw_store import utcnow
-from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.oecd.parse import SdmxAnswer, parse_sdmx_csv
 
 if TYPE_CHECKING:
@@ -21,37 +23,52 @@ if TYPE_CHECKING:
 CSV_FORMAT = "csvfilewithlabels"
 
 
-def flow_path(flow: dict[str, Any]) -> str:
+class Flow(BaseModel):
+    """One SDMX download: the dataflow, its version (empty: the latest) and the key fixing its dimensions."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, coerce_numbers_to_str=True)
+
+    agency: str
+    dataflow: str
+    version: str = ""
+    key: str = "all"
+    end_period: int | None = None
+
+
+class Options(SourceOptions):
+    api_prefix: str = "/public/rest"
+    start_period: int | None = None
+    flows: list[Flow] = []
+
+
+def flow_path(flow: Flow) -> str:
     """`/data/{agency},{dataflow},{version}/{key}` (an empty version means the latest one)."""
-    try:
-        agency, dataflow = str(flow["agency"]), str(flow["dataflow"])
-    except KeyError as exc:
-        raise ConfigError(f"oecd flow {flow!r} lacks {exc.args[0]!r}") from None
-    return f"/data/{agency},{dataflow},{flow.get('version') or ''}/{flow.get('key') or 'all'}"
+    return f"/data/{flow.agency},{flow.dataflow},{flow.version}/{flow.key or 'all'}"
 
 
 def run(ctx: SourceContext) -> IngestSummary:
     """Download each configured flow (conditionally) and load its origin × destination rows."""
+    options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
     requests_before = ctx.client.request_count
-    api = ctx.config.base_url + ctx.config.get("api_prefix", "/public/rest")
-    start = ctx.config.get("start_period")
-    flows = ctx.config.get("flows") or []
+    api = ctx.config.base_url + options.api_prefix
+    start = options.start_period
+    flows = options.flows
     if not flows:
         raise ConfigError("oecd: no flows configured in sources.yml")
     unchanged = 0
 
     for flow in flows:
-        dataflow = str(flow.get("dataflow"))
+        dataflow = flow.dataflow
         url = api + flow_path(flow)
         params = {"format": CSV_FORMAT}
         if start is not None:
             params["startPeriod"] = str(start)
-        if flow.get("end_period") is not None:
-            params["endPeriod"] = str(flow["end_period"])
+        if flow.end_period is not None:
+            params["endPeriod"] = str(flow.end_period)
         response = ctx.client.get(url, params=params)
         summary.not_modified += int(response.not_modified)
-        cursor_key = f"sha256:{dataflow}/{flow.get('key') or 'all'}"
+        cursor_key = f"sha256:{dataflow}/{flow.key or 'all'}"
         if ctx.store.get_cursor(ctx.name, cursor_key) == response.sha256:
             unchanged += 1
             continue
@@ -129,3 +146,6 @@ def _load(ctx: SourceContext, answer: SdmxAnswer, response: Response) -> int:
             for r in answer.records
         ],
     )
+
+
+SOURCE = Source(kind="statistics", options=Options, run=run)

@@ -7,7 +7,7 @@ run, nothing else is fetched. Licence of the data: CC BY-SA 3.0 IGO.
 from __future__ import annotations
 
 from ingest.raw_store import utcnow
-from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.uis.parse import (
     check_answer,
     parse_data,
@@ -19,11 +19,19 @@ from ingest.sources.uis.parse import (
 CURSOR_KEY = "data_version"
 
 
+class Options(SourceOptions):
+    api_prefix: str = "/api/public"
+    start_year: int | None = None
+    end_year: int | None = None
+    indicators: dict[str, str] = {}  # indicator id -> what it measures (for the reader of sources.yml)
+
+
 def run(ctx: SourceContext) -> IngestSummary:
     """Fetch definitions and every configured indicator when the UIS data version has moved."""
+    options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
     requests_before = ctx.client.request_count
-    api = ctx.config.base_url + ctx.config.get("api_prefix", "/api/public")
+    api = ctx.config.base_url + options.api_prefix
 
     version_response = ctx.client.get(f"{api}/versions/default")
     version = parse_version(version_response.content)
@@ -52,14 +60,14 @@ def run(ctx: SourceContext) -> IngestSummary:
         ],
     )
 
-    start = ctx.config.get("start_year")
+    start = options.start_year
     loaded_at = utcnow()
-    for indicator in ctx.config.get("indicators", {}):
-        params = {"indicator": str(indicator), "indicatorMetadata": "false"}
+    for indicator in options.indicators:
+        params = {"indicator": indicator, "indicatorMetadata": "false"}
         if start is not None:
             params["start"] = str(start)
-        if ctx.config.get("end_year") is not None:
-            params["end"] = str(ctx.config.get("end_year"))
+        if options.end_year is not None:
+            params["end"] = str(options.end_year)
         response = ctx.client.get(f"{api}/data/indicators", params=params)
         summary.not_modified += int(response.not_modified)
         answer = parse_data(response.content)
@@ -92,3 +100,6 @@ def run(ctx: SourceContext) -> IngestSummary:
     ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
     summary.requests = ctx.client.request_count - requests_before
     return summary
+
+
+SOURCE = Source(kind="statistics", options=Options, run=run)

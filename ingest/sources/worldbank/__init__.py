@@ -9,8 +9,10 @@ fetched. Licence of the data: CC BY 4.0.
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from ingest.raw_store import utcnow
-from ingest.sources.base import IngestSummary, SourceContext
+from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.worldbank.parse import WbPage, check_complete, check_page, parse_page
 
 DEFAULT_PER_PAGE = 1000
@@ -19,20 +21,28 @@ DEFAULT_DATE_RANGE = "2000:2025"
 MAX_PAGES = 200
 
 
+class Options(SourceOptions):
+    api_prefix: str = "/v2"
+    per_page: int = Field(DEFAULT_PER_PAGE, gt=0)
+    date: str = DEFAULT_DATE_RANGE  # years asked for, `first:last`
+    indicators: dict[str, str] = {}  # indicator id -> what it measures (for the reader of sources.yml)
+
+
 def _cursor_keys(indicator: str) -> tuple[str, str]:
     return f"lastupdated:{indicator}", f"page1_sha256:{indicator}"
 
 
 def run(ctx: SourceContext) -> IngestSummary:
     """Fetch every configured indicator whose page 1 changed; load all its pages or none."""
+    options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
     requests_before = ctx.client.request_count
-    api = ctx.config.base_url + ctx.config.get("api_prefix", "/v2")
-    per_page = str(ctx.config.get("per_page", DEFAULT_PER_PAGE))
-    date_range = str(ctx.config.get("date", DEFAULT_DATE_RANGE))
+    api = ctx.config.base_url + options.api_prefix
+    per_page = str(options.per_page)
+    date_range = options.date
     unchanged: list[str] = []
 
-    for indicator in ctx.config.get("indicators", {}):
+    for indicator in options.indicators:
         indicator = str(indicator)
         url = f"{api}/country/all/indicator/{indicator}"
 
@@ -72,7 +82,7 @@ def run(ctx: SourceContext) -> IngestSummary:
             ctx.store.con.execute("rollback")
             raise
 
-    if unchanged and len(unchanged) == len(ctx.config.get("indicators", {})):
+    if unchanged and len(unchanged) == len(options.indicators):
         summary.skipped_reason = "every World Bank indicator unchanged since the last run"
     elif unchanged:
         summary.notes.append(f"unchanged: {', '.join(unchanged)}")
@@ -129,3 +139,6 @@ def _load(ctx: SourceContext, url: str, pages: list[tuple[WbPage, str]], summary
             ],
         )
     return new_rows
+
+
+SOURCE = Source(kind="statistics", options=Options, run=run)

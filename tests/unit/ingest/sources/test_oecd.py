@@ -18,7 +18,7 @@ from eduopen.core.paths import Home
 from ingest.http import PoliteClient
 from ingest.raw_store import RawStore
 from ingest.sources.base import SourceContext
-from ingest.sources.oecd import flow_path, run
+from ingest.sources.oecd import Flow, flow_path, run
 from ingest.sources.oecd.parse import dataflow_id, parse_sdmx_csv
 
 FLOW = "DSD_EAG_UOE_NON_FIN_STUD@DF_UOE_NF_MOBILE_STUDENTS"
@@ -148,7 +148,7 @@ def test_dataflow_id_from_structure_id():
 
 
 def test_flow_path_with_empty_version_asks_for_the_latest():
-    assert flow_path({"agency": "OECD.EDU.IMEP", "dataflow": FLOW, "version": "", "key": "all"}) == (
+    assert flow_path(Flow(agency="OECD.EDU.IMEP", dataflow=FLOW, version="", key="all")) == (
         f"/data/OECD.EDU.IMEP,{FLOW},/all"
     )
 
