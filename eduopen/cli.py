@@ -19,6 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
+from eduopen.core.config import check_env
 from eduopen.core.errors import EduOpenError
 
 console = Console(stderr=True)
@@ -95,6 +96,16 @@ def cmd_status(args: argparse.Namespace) -> None:
         print(render(info))
 
 
+def cmd_config(args: argparse.Namespace) -> None:
+    from eduopen.core.config import Settings, effective_settings, render_settings
+
+    report = effective_settings(Settings.load())
+    if args.json:
+        _print_json(report)
+    else:
+        print(render_settings(report))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="eduopen", description=__doc__)
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -125,6 +136,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser("config", help="the effective settings (environment, sources.yml) and where each came from")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_config)
+
     return parser
 
 
@@ -138,6 +153,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     for noisy in ("great_expectations", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
+        if args.command != "config":  # which reports every bad value itself, beside the good ones
+            check_env()
         args.func(args)
     except EduOpenError as exc:
         console.print(f"[red]eduopen {args.command}: {type(exc).__name__}: {exc}[/red]", soft_wrap=True)

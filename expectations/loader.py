@@ -18,19 +18,18 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from eduopen.core.config import MAX_ROW_DROP_PCT
 from eduopen.core.errors import ConfigError
 from eduopen.core.paths import EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DEFAULT_MAX_ROW_DROP_PCT = 50.0
-MAX_ROW_DROP_ENV = "EDUOPEN_MAX_ROW_DROP_PCT"
 
 _SUITE_KEYS = {
     "name",
@@ -202,13 +201,9 @@ def resolve_max_row_drop_pct(spec: SuiteSpec, override: float | None = None) -> 
         value = float(override)
     elif spec.max_row_drop_pct is not None:
         value = spec.max_row_drop_pct
-    elif os.environ.get(MAX_ROW_DROP_ENV):
-        try:
-            value = float(os.environ[MAX_ROW_DROP_ENV])
-        except ValueError:
-            raise ConfigError(f"{MAX_ROW_DROP_ENV} must be a number of percent") from None
     else:
-        value = DEFAULT_MAX_ROW_DROP_PCT
+        from_env = MAX_ROW_DROP_PCT.value()
+        value = DEFAULT_MAX_ROW_DROP_PCT if from_env is None else from_env
     if not 0 <= value <= 100:
         raise ConfigError(f"maximum row drop must be within 0..100 percent, got {value:g}")
     return value

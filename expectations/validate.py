@@ -22,7 +22,6 @@ import hashlib
 import json
 import logging
 import math
-import os
 import shutil
 import tempfile
 import time
@@ -35,8 +34,8 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import duckdb_config
-from eduopen.core.errors import ConfigError, ValidationFailed
+from eduopen.core.config import GX_FULL_ROWS, duckdb_config
+from eduopen.core.errors import ValidationFailed
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 from expectations import pushdown
@@ -61,10 +60,6 @@ CHECKPOINT_NAME = "eduopen_audit_gate"
 # Enough failing values to see the pattern in the record; the full list is in Data Docs.
 OBSERVED_SAMPLE = 5
 MESSAGE_ITEMS = 6
-FULL_ROWS_ENV = "EDUOPEN_GX_FULL_ROWS"
-# Up to this many rows GX sees the whole table (exact GX counts in Data Docs, ~0.1 s per suite);
-# above it, the evidence batch. Measured figures are in expectations/README.md.
-DEFAULT_FULL_ROWS = 10_000
 
 
 @dataclass
@@ -81,16 +76,9 @@ class Snapshot:
 
 
 def full_rows_limit() -> int:
-    raw = os.environ.get(FULL_ROWS_ENV)
-    if not raw:
-        return DEFAULT_FULL_ROWS
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{FULL_ROWS_ENV} must be a whole number of rows, got {raw!r}") from None
-    if value < 0:
-        raise ConfigError(f"{FULL_ROWS_ENV} must not be negative")
-    return value
+    """Up to this many rows GX sees the whole table (exact GX counts in Data Docs, ~0.1 s per suite);
+    above it, the evidence batch. Measured figures are in expectations/README.md."""
+    return GX_FULL_ROWS.value()
 
 
 def validation_record_path(home: Home) -> Path:

@@ -324,21 +324,20 @@ class PoliteClient:
     def for_source(cls, cfg: SourceConfig, store: RawStore) -> PoliteClient:
         """A client configured from a `sources.yml` entry, confined to the source's host."""
         base_host = urlsplit(cfg.base_url).netloc.lower()
-        extra = cfg.get("allowed_hosts") or []
         return cls(
             cfg.name,
             user_agent=cfg.user_agent,
             store=store,
             min_delay_s=cfg.min_delay_s,
-            connect_timeout_s=float(cfg.get("connect_timeout_s", 5)),
-            read_timeout_s=float(cfg.get("read_timeout_s", 30)),
-            total_timeout_s=float(cfg.get("total_timeout_s", 300)),
-            max_retries=int(cfg.get("max_retries", 4)),
-            backoff_base_s=float(cfg.get("backoff_base_s", 0.5)),
-            backoff_max_s=float(cfg.get("backoff_max_s", 30)),
-            respect_robots=bool(cfg.get("respect_robots", True)),
-            max_bytes=int(cfg.get("max_bytes", 50_000_000)),
-            allowed_hosts={base_host, *extra},
+            connect_timeout_s=cfg.connect_timeout_s,
+            read_timeout_s=cfg.read_timeout_s,
+            total_timeout_s=cfg.total_timeout_s,
+            max_retries=cfg.max_retries,
+            backoff_base_s=cfg.backoff_base_s,
+            backoff_max_s=cfg.backoff_max_s,
+            respect_robots=cfg.respect_robots,
+            max_bytes=cfg.max_bytes,
+            allowed_hosts={base_host, *cfg.allowed_hosts},
         )
 
     def close(self) -> None:

@@ -28,7 +28,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
-from eduopen.core.config import env_url_name
+from eduopen.core.config import source_url_var
 
 BUNDLE_DIR = Path(__file__).resolve().parent / "bundle"
 SCENARIOS_DIR = Path(__file__).resolve().parent / "scenarios"
@@ -240,7 +240,7 @@ class ReplayServer:
     def env(self) -> dict[str, str]:
         """`EDUOPEN_<SOURCE>_URL` for every served source, and the bundle's recording date as
         `EDUOPEN_TODAY` so date horizons are counted from when the pages were recorded."""
-        env = {env_url_name(source): self.url(source) for source in self._servers}
+        env = {source_url_var(source).name: self.url(source) for source in self._servers}
         recorded_on = self.state.bundle / "RECORDED_ON"
         if recorded_on.exists():
             env["EDUOPEN_TODAY"] = recorded_on.read_text(encoding="utf-8").strip()

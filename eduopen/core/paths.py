@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +19,10 @@ class Home:
 
     @classmethod
     def from_env(cls) -> Home:
-        return cls(Path(os.environ.get("EDUOPEN_HOME", "./data")).resolve())
+        # Read at call time: the config module builds on the paths defined here.
+        from eduopen.core.config import HOME
+
+        return cls(HOME.value().resolve())
 
     @property
     def raw(self) -> Path:

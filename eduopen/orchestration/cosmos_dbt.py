@@ -30,7 +30,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.config import DBT_DB_PATH_ENV
+from eduopen.core.config import DBT_DB_PATH
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import ManifestCheck
@@ -92,7 +92,7 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
         ),
         operator_args={
             "pool": WRITER_POOL,
-            "env": {DBT_DB_PATH_ENV: str(home.audit)},
+            "env": {DBT_DB_PATH.name: str(home.audit)},
             # Skips writing manifest.json and run_results.json into the task's throw-away copy of
             # the project: a third of each dbt invocation, and nothing reads them.
             "dbt_cmd_global_flags": ["--no-write-json"],

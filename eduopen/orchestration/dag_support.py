@@ -1,13 +1,12 @@
 """What the EduOpen DAG files share: Asset URIs, the writer pool, default task arguments.
 
-Every DAG file imports it at parse time, so it stays
-import-light: `airflow.sdk` and `eduopen.core.config` (YAML only), nothing that opens a socket or a DB.
+Every DAG file imports it at parse time, so it stays import-light: `airflow.sdk` and
+`eduopen.core.config` (YAML and pydantic, which Airflow loads anyway), nothing that opens a socket or a DB.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -15,7 +14,7 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable
 
-from eduopen.core.config import Settings
+from eduopen.core.config import TASK_RETRIES, Settings
 from eduopen.orchestration.pools import WRITER_POOL
 
 RAW_RELEASES = Asset("eduopen://raw/releases")
@@ -43,7 +42,7 @@ def task_retries() -> int:
     The local `dags test` sets it to 0: a failed demo run should say why at once, not after the
     exponential backoff of the production retries.
     """
-    return int(os.environ.get("EDUOPEN_TASK_RETRIES", "2"))
+    return TASK_RETRIES.value()
 
 
 def log_task_failure(context: Mapping[str, Any]) -> None:

@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit
 
-from eduopen.core.config import Settings, SourceConfig
-from eduopen.core.errors import ConfigError, FetchError, ParseError, RobotsDisallowed
+from eduopen.core.config import LANDING_SETTLE_S, WATCH_POLL_S, Settings, SourceConfig
+from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
 from eduopen.core.paths import Home
 
 if TYPE_CHECKING:
@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("eduopen.watch")
 
-POLL_ENV = "EDUOPEN_WATCH_POLL_S"
 # The real sites: ten conditional requests every five minutes is well inside any crawl etiquette.
 DEFAULT_RELEASE_POLL_S = 300.0
 # The landing folder is a local directory listing: polling it often costs nothing.
@@ -66,16 +65,8 @@ ItemParser = Callable[[bytes, str, str | None], list[str]]  # (body, page URL, C
 
 def poll_interval_s(default: float) -> float:
     """`EDUOPEN_WATCH_POLL_S` when set (tests poll every few seconds), else `default`."""
-    value = os.environ.get(POLL_ENV)
-    if value is None or not value.strip():
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        seconds = 0.0
-    if seconds <= 0:
-        raise ConfigError(f"{POLL_ENV} must be a positive number of seconds, not {value!r}")
-    return seconds
+    seconds = WATCH_POLL_S.value()
+    return default if seconds is None else seconds
 
 
 def state_dir(home: Home) -> Path:
@@ -464,12 +455,13 @@ class ReleaseListingWatch:
 
 def landing_settle_s(settings: Settings | None = None) -> float:
     """The settle time of the landing ingest: `EDUOPEN_LANDING_SETTLE_S`, else `landing.settle_s`."""
-    from ingest.sources.landing import DEFAULT_SETTLE_S, SETTLE_ENV
+    from ingest.sources.landing import DEFAULT_SETTLE_S
 
-    if os.environ.get(SETTLE_ENV):
-        return float(os.environ[SETTLE_ENV])
+    override = LANDING_SETTLE_S.value()
+    if override is not None:
+        return override
     settings = settings or Settings.load()
-    if "landing" in settings.data.get("sources", {}):
+    if "landing" in settings.data.sources:
         return float(settings.source("landing").get("settle_s", DEFAULT_SETTLE_S))
     return DEFAULT_SETTLE_S
 

@@ -23,7 +23,7 @@ from typing import Any
 
 import duckdb
 
-from eduopen.core.config import DBT_DB_PATH_ENV, duckdb_config
+from eduopen.core.config import DBT_DB_PATH, duckdb_config
 from eduopen.core.errors import EduOpenError
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
 from ingest.raw_store import RAW_TABLES, SCHEMA
@@ -365,7 +365,7 @@ def _invoke_dbt(args: list[str], *, db_path: Path, home: Home) -> list[Any]:
     from dbt.cli.main import dbtRunner
 
     dbt_dir(home).mkdir(parents=True, exist_ok=True)
-    with _env(DBT_DB_PATH_ENV, str(db_path)):
+    with _env(DBT_DB_PATH.name, str(db_path)):
         try:
             outcome = dbtRunner().invoke(args)
         finally:

@@ -34,17 +34,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.errors import ConfigError, EduOpenError
+from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
+from eduopen.core.errors import EduOpenError
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
 
 log = logging.getLogger("eduopen.dbt_manifest")
 
-MANIFEST_ENV = "EDUOPEN_DBT_MANIFEST"
-# `per_node` (default): one Airflow task per dbt node, for visibility and per-model retries.
-# `single`: one `dbt build` task, for the lowest latency from new raw data to a publish (each
-# per-node task pays a dbt start-up, ~2 s, so a graph of ~80 nodes adds minutes to every run).
-DBT_TASKS_ENV = "EDUOPEN_DBT_TASKS"
-DBT_TASKS_CHOICES = ("per_node", "single")
 # dbt's own output folders and dependencies: not part of what the manifest describes.
 _NOT_PROJECT_DIRS = frozenset({"target", "logs", "dbt_packages"})
 _MIRRORED_FROM = "unit_tests"
@@ -65,9 +60,9 @@ class ManifestCheck:
 
 def manifest_path(home: Home | None = None) -> Path:
     """`EDUOPEN_DBT_MANIFEST` if set, else `<EDUOPEN_HOME>/dbt/manifest.json`."""
-    configured = os.environ.get(MANIFEST_ENV)
-    if configured:
-        return Path(configured).expanduser().resolve()
+    configured = DBT_MANIFEST.value()
+    if configured is not None:
+        return configured.resolve()
     return (home or Home.from_env()).root / "dbt" / "manifest.json"
 
 
@@ -92,7 +87,7 @@ def check_manifest(home: Home | None = None, *, project_dir: Path = DBT_PROJECT_
     """Cheap enough for DAG parse time: reads the small sidecar and hashes the project files."""
     path = manifest_path(home)
     if dbt_tasks() == "single":
-        return ManifestCheck(path, False, f"{DBT_TASKS_ENV}=single: dbt runs as one `dbt build` task")
+        return ManifestCheck(path, False, f"{DBT_TASKS.name}=single: dbt runs as one `dbt build` task")
     refresh = "run `python -m eduopen.warehouse.manifest` (or `python -m demo.airflow_local setup`)"
     if not path.is_file():
         return ManifestCheck(path, False, f"no dbt manifest at {path}; {refresh} to get one task per dbt node")
@@ -114,11 +109,13 @@ def check_manifest(home: Home | None = None, *, project_dir: Path = DBT_PROJECT_
 
 
 def dbt_tasks() -> str:
-    """How the warehouse DAG runs dbt: `EDUOPEN_DBT_TASKS`, `per_node` unless set."""
-    value = os.environ.get(DBT_TASKS_ENV, "").strip().lower() or "per_node"
-    if value not in DBT_TASKS_CHOICES:
-        raise ConfigError(f"{DBT_TASKS_ENV}={value!r}: expected one of {', '.join(DBT_TASKS_CHOICES)}")
-    return value
+    """How the warehouse DAG runs dbt: `EDUOPEN_DBT_TASKS`, `per_node` unless set.
+
+    `per_node`: one Airflow task per dbt node, for visibility and per-model retries. `single`: one
+    `dbt build` task, for the lowest latency from new raw data to a publish (each per-node task pays
+    a dbt start-up, ~2 s, so a graph of ~80 nodes adds minutes to every run).
+    """
+    return DBT_TASKS.value()
 
 
 def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> Path:

@@ -28,7 +28,7 @@ import duckdb
 import pytest
 
 from demo.airflow_local import airflow_env
-from eduopen.core.config import Settings, env_url_name
+from eduopen.core.config import Settings, source_url_var
 from eduopen.core.paths import Home
 from eduopen.orchestration.watch import state_dir
 from tests.support import airflow_cluster as cluster
@@ -101,7 +101,7 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         missing = [
             name
             for name in settings.source_names()
-            if settings.source(name).kind != "files" and env_url_name(name) not in replay.env
+            if settings.source(name).kind != "files" and source_url_var(name).name not in replay.env
         ]
         assert not missing, f"sources without a replay would reach the live web: {missing}"
 

@@ -18,7 +18,7 @@ import pytest
 
 from demo.replay.server import BUNDLE_DIR
 from eduopen import pipeline
-from eduopen.core.config import env_url_name
+from eduopen.core.config import source_url_var
 from eduopen.core.errors import SourceError
 from eduopen.core.paths import Home
 from ingest.sources.uis.parse import parse_data
@@ -90,7 +90,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Home
         sources_file = write_sources_file(
             tmp_path / "sources.yml", sources=sources, defaults={**FAST_RETRIES, **(defaults or {})}
         )
-        use_env(monkeypatch, run_env(home, sources_file, {env_url_name(k): v for k, v in urls.items()}))
+        use_env(monkeypatch, run_env(home, sources_file, {source_url_var(k).name: v for k, v in urls.items()}))
         return home
 
     return make

@@ -268,9 +268,9 @@ class ReplayProcess:
         return self
 
     def url(self, source: str) -> str:
-        from eduopen.core.config import env_url_name
+        from eduopen.core.config import source_url_var
 
-        return self.env[env_url_name(source)]
+        return self.env[source_url_var(source).name]
 
     def set_scenarios(self, *names: str) -> list[str]:
         """Switch the overlays of the running replay (shared by every source's port)."""

@@ -24,12 +24,11 @@ import duckdb
 import pytest
 
 from demo.airflow_local import DAGS_DIR, airflow_env
+from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
 from eduopen.core.errors import ConfigError
 from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import (
-    DBT_TASKS_ENV,
-    MANIFEST_ENV,
     check_manifest,
     generate_manifest,
     manifest_path,
@@ -133,7 +132,7 @@ def _run_probes(commands: dict[str, tuple[Home, list[str]]]) -> dict[str, dict[s
     running = {}
     for name, (home, args) in commands.items():
         env = airflow_env(home)
-        env.pop(MANIFEST_ENV, None)
+        env.pop(DBT_MANIFEST.name, None)
         running[name] = subprocess.Popen(
             [sys.executable, "-c", *args],
             env=env,
@@ -412,7 +411,7 @@ def _write_manifest(home: Home, fingerprint: str) -> None:
 def test_manifest_check_says_missing_then_fresh_then_stale_after_a_model_changes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    monkeypatch.delenv(DBT_MANIFEST.name, raising=False)
     project = _tiny_project(tmp_path / "project")
     home = Home(tmp_path / "home")
 
@@ -433,7 +432,7 @@ def test_manifest_check_says_missing_then_fresh_then_stale_after_a_model_changes
 
 
 def test_a_new_model_file_makes_the_manifest_stale(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    monkeypatch.delenv(DBT_MANIFEST.name, raising=False)
     project = _tiny_project(tmp_path / "project")
     home = Home(tmp_path / "home")
     _write_manifest(home, project_fingerprint(project))
@@ -446,26 +445,26 @@ def test_a_new_model_file_makes_the_manifest_stale(tmp_path: Path, monkeypatch: 
 def test_single_dbt_task_is_chosen_over_a_fresh_manifest_and_a_typo_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    monkeypatch.delenv(DBT_MANIFEST.name, raising=False)
     project = _tiny_project(tmp_path / "project")
     home = Home(tmp_path / "home")
     _write_manifest(home, project_fingerprint(project))
-    monkeypatch.setenv(DBT_TASKS_ENV, "per_node")
+    monkeypatch.setenv(DBT_TASKS.name, "per_node")
     assert check_manifest(home, project_dir=project).usable
 
-    monkeypatch.setenv(DBT_TASKS_ENV, "single")
+    monkeypatch.setenv(DBT_TASKS.name, "single")
     single = check_manifest(home, project_dir=project)
-    assert not single.usable and f"{DBT_TASKS_ENV}=single" in single.reason
+    assert not single.usable and f"{DBT_TASKS.name}=single" in single.reason
 
-    monkeypatch.setenv(DBT_TASKS_ENV, "per-model")
+    monkeypatch.setenv(DBT_TASKS.name, "per-model")
     with pytest.raises(ConfigError, match="per_node, single"):
         check_manifest(home, project_dir=project)
 
 
 def test_manifest_path_comes_from_the_environment_when_set(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    monkeypatch.delenv(DBT_MANIFEST.name, raising=False)
     assert manifest_path(Home(tmp_path)) == tmp_path / "dbt" / "manifest.json"
-    monkeypatch.setenv(MANIFEST_ENV, str(tmp_path / "elsewhere" / "m.json"))
+    monkeypatch.setenv(DBT_MANIFEST.name, str(tmp_path / "elsewhere" / "m.json"))
     assert manifest_path(Home(tmp_path)) == tmp_path / "elsewhere" / "m.json"
 
 
@@ -511,7 +510,7 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
     from eduopen.warehouse.build import transform
     from ingest.raw_store import RawStore
 
-    monkeypatch.delenv(MANIFEST_ENV, raising=False)
+    monkeypatch.delenv(DBT_MANIFEST.name, raising=False)
     plain, through_airflow = Home(tmp_path / "plain").ensure(), Home(tmp_path / "airflow")
     pipeline.ingest(["all"], plain)
     shutil.copytree(plain.root, through_airflow.root)

@@ -516,7 +516,7 @@ def test_for_source_takes_timeouts_retries_and_host_from_config(
 ) -> None:
     monkeypatch.delenv("EDUOPEN_MIN_DELAY_S", raising=False)
     monkeypatch.setenv("EDUOPEN_DEMO_URL", "http://127.0.0.1:8123/base")
-    cfg = SourceConfig(
+    cfg = SourceConfig.parse(
         "demo",
         {"min_delay_s": 2.5, "read_timeout_s": 9},
         {"connect_timeout_s": 4, "max_retries": 6, "backoff_max_s": 11},

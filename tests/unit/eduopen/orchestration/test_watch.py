@@ -19,11 +19,10 @@ from pathlib import Path
 import pytest
 
 from demo.replay.server import ReplayServer
-from eduopen.core.config import Settings
+from eduopen.core.config import WATCH_POLL_S, Settings
 from eduopen.core.errors import ConfigError
 from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.watch import (
-    POLL_ENV,
     LandingWatch,
     Listing,
     ListingFetcher,
@@ -98,13 +97,13 @@ def test_an_ingest_of_only_304s_or_quarantined_items_has_added_nothing(summaries
 
 
 def test_poll_interval_comes_from_the_environment_when_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(POLL_ENV, raising=False)
+    monkeypatch.delenv(WATCH_POLL_S.name, raising=False)
     assert poll_interval_s(300) == 300
-    monkeypatch.setenv(POLL_ENV, "2.5")
+    monkeypatch.setenv(WATCH_POLL_S.name, "2.5")
     assert poll_interval_s(300) == 2.5
     for bad in ("0", "-1", "soon"):
-        monkeypatch.setenv(POLL_ENV, bad)
-        with pytest.raises(ConfigError, match=POLL_ENV):
+        monkeypatch.setenv(WATCH_POLL_S.name, bad)
+        with pytest.raises(ConfigError, match=WATCH_POLL_S.name):
             poll_interval_s(300)
 
 

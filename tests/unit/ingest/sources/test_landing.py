@@ -33,7 +33,7 @@ ECE = "ECE: Eastern Europe, Caucasus and Central Asia (CIS) (UNSDCode:98202)"
 @pytest.fixture
 def ctx(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceContext]:
     monkeypatch.delenv("EDUOPEN_LANDING_SETTLE_S", raising=False)
-    cfg = SourceConfig("landing", {"base_url": "file:///landing", "settle_s": 0}, {}, UA)
+    cfg = SourceConfig.parse("landing", {"base_url": "file:///landing", "settle_s": 0}, {}, UA)
     with RawStore(home) as store:
         yield SourceContext(cfg, store, PoliteClient("landing", user_agent=UA), home)
 

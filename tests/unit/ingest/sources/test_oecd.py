@@ -186,7 +186,7 @@ def context(bundle: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterat
             "start_period": 2013,
             "flows": [{"agency": "OECD.EDU.IMEP", "dataflow": FLOW, "version": "", "key": "all"}],
         }
-        cfg = SourceConfig("oecd", settings, {}, "EduOpenBot/test")
+        cfg = SourceConfig.parse("oecd", settings, {}, "EduOpenBot/test")
         with PoliteClient.for_source(cfg, store) as client:
             yield SourceContext(cfg, store, client, home)
 

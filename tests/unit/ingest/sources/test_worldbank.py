@@ -195,7 +195,7 @@ def context(wb_bundle: Path, home: Home, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
     with ReplayServer(["worldbank"], bundle=wb_bundle) as server, RawStore(home) as store:
         settings = {"base_url": server.url("worldbank"), "indicators": {INDICATOR: "population"}}
-        cfg = SourceConfig("worldbank", settings, {}, "EduOpenBot/test")
+        cfg = SourceConfig.parse("worldbank", settings, {}, "EduOpenBot/test")
         with PoliteClient.for_source(cfg, store) as client:
             yield SourceContext(cfg, store, client, home)
 

@@ -1,0 +1,234 @@
+"""The one config schema: sources.yml checked at load, `EDUOPEN_*` variables typed, `eduopen config`."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from eduopen.cli import main
+from eduopen.core import config
+from eduopen.core.config import (
+    BUILT_IN,
+    ENV_VARS,
+    FROM_DEFAULTS,
+    GX_FULL_ROWS,
+    LANDING_SETTLE_S,
+    MIN_DELAY_S,
+    TASK_RETRIES,
+    EnvVar,
+    Settings,
+    SourceConfig,
+    check_env,
+)
+from eduopen.core.errors import ConfigError
+from eduopen.orchestration.watch import landing_settle_s
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for var in ENV_VARS:
+        monkeypatch.delenv(var.name, raising=False)
+    monkeypatch.delenv("EDUOPEN_ALPHA_URL", raising=False)
+
+
+def write(tmp_path: Path, data: dict[str, Any]) -> Path:
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def minimal(**top: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "defaults": {"min_delay_s": 0.5, "max_retries": 6},
+        "sources": {
+            "alpha": {"kind": "statistics", "base_url": "https://alpha.example/", "min_delay_s": 0.25, "x": 1},
+            "landing": {"kind": "files", "settle_s": 7},
+        },
+    }
+    data.update(top)
+    return data
+
+
+def problems(exc: pytest.ExceptionInfo[ConfigError]) -> list[str]:
+    return str(exc.value).splitlines()
+
+
+# -- sources.yml ---------------------------------------------------------------------------------
+
+
+def test_an_unknown_top_level_key_stops_the_load_naming_file_key_and_allowed_keys(tmp_path: Path) -> None:
+    path = write(tmp_path, minimal(sourcez={}))
+    with pytest.raises(ConfigError) as exc:
+        Settings.load(path).source_names()
+    assert problems(exc) == [f"{path}: unknown key sourcez; allowed keys: user_agent, defaults, sources"]
+
+
+def test_a_misspelt_key_in_defaults_is_refused_instead_of_falling_back(tmp_path: Path) -> None:
+    data = minimal()
+    data["defaults"]["min_dealy_s"] = 5
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as exc:
+        Settings.load(path).source("alpha")
+    [line] = problems(exc)
+    assert line.startswith(f"{path}: unknown key defaults.min_dealy_s; allowed keys: min_delay_s, ")
+    assert "max_retries" in line and "respect_robots" in line
+
+
+def test_every_bad_common_value_is_listed_one_line_each_with_file_source_and_key(tmp_path: Path) -> None:
+    data = minimal()
+    data["sources"]["alpha"].update(kind="rss", min_delay_s="soon")
+    data["sources"]["landing"]["max_retries"] = -1
+    path = write(tmp_path, data)
+    with pytest.raises(ConfigError) as exc:
+        Settings.load(path).source_names()
+    lines = problems(exc)
+    assert len(lines) == 3
+    assert lines[0].startswith(f"{path}: sources.alpha: min_delay_s: ") and "'soon'" in lines[0]
+    assert lines[1].startswith(f"{path}: sources.alpha: kind: ") and "'releases', 'statistics' or 'files'" in lines[1]
+    assert lines[2].startswith(f"{path}: sources.landing: max_retries: ") and "-1" in lines[2]
+
+
+def test_common_keys_are_typed_and_the_rest_of_an_entry_is_its_options(tmp_path: Path) -> None:
+    cfg = Settings.load(write(tmp_path, minimal())).source("alpha")
+    assert (cfg.kind, cfg.base_url, cfg.max_retries, cfg.read_timeout_s) == (
+        "statistics",
+        "https://alpha.example",
+        6,
+        30.0,
+    )
+    assert dict(cfg.options) == {"x": 1}
+
+
+# -- environment -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "allowed"),
+    [
+        ("EDUOPEN_MIN_DELAY_S", "abc", "a number of seconds, 0 or more"),
+        ("EDUOPEN_MIN_DELAY_S", "-1", "a number of seconds, 0 or more"),
+        ("EDUOPEN_DBT_TASKS", "foo", "one of per_node, single"),
+        ("EDUOPEN_TASK_RETRIES", "2.5", "a whole number, 0 or more"),
+        ("EDUOPEN_TODAY", "yesterday", "a date YYYY-MM-DD"),
+        ("EDUOPEN_MEMORY_LIMIT", "lots", "a size DuckDB understands"),
+        ("EDUOPEN_MAX_ROW_DROP_PCT", "101", "within 0..100"),
+    ],
+)
+def test_a_bad_variable_names_itself_its_value_and_what_is_allowed(
+    monkeypatch: pytest.MonkeyPatch, name: str, value: str, allowed: str
+) -> None:
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError) as exc:
+        check_env()
+    assert str(exc.value).startswith(f"{name}={value!r}: not allowed; expected ")
+    assert allowed in str(exc.value)
+
+
+def test_all_bad_variables_are_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", "many")
+    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "alpha.example")
+    with pytest.raises(ConfigError) as exc:
+        check_env(["alpha"])
+    assert [line.split("=")[0] for line in problems(exc)] == ["EDUOPEN_GX_FULL_ROWS", "EDUOPEN_ALPHA_URL"]
+
+
+def test_an_empty_variable_means_unset_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = Settings.load(write(tmp_path, minimal()))
+    for var in (*ENV_VARS, settings.source("alpha").url_var):
+        monkeypatch.setenv(var.name, "  ")
+    check_env(["alpha"])
+    assert landing_settle_s(settings) == 7.0
+    assert (TASK_RETRIES.value(), GX_FULL_ROWS.value()) == (2, 10_000)
+    cfg = settings.source("alpha")
+    assert (cfg.min_delay_s, cfg.base_url, cfg.today) == (0.25, "https://alpha.example", None)
+    monkeypatch.setenv(LANDING_SETTLE_S.name, "0.5")
+    assert landing_settle_s(settings) == 0.5
+
+
+def test_precedence_is_environment_then_source_then_defaults_then_built_in(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = Settings.load(write(tmp_path, minimal()))
+    alpha, landing = settings.source("alpha"), settings.source("landing")
+    assert (alpha.min_delay_s, alpha.origin("min_delay_s")) == (0.25, "sources.yml sources.alpha")
+    assert (landing.min_delay_s, landing.origin("min_delay_s")) == (0.5, FROM_DEFAULTS)
+    assert (landing.backoff_max_s, landing.origin("backoff_max_s")) == (30.0, BUILT_IN)
+    monkeypatch.setenv(MIN_DELAY_S.name, "0")
+    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "http://127.0.0.1:8123/replay/")
+    monkeypatch.setenv("EDUOPEN_TODAY", "2025-03-01")
+    assert (alpha.min_delay_s, alpha.origin("min_delay_s")) == (0.0, "environment variable EDUOPEN_MIN_DELAY_S")
+    assert (landing.min_delay_s, alpha.today) == (0.0, date(2025, 3, 1))
+    assert (alpha.base_url, alpha.origin("base_url")) == (
+        "http://127.0.0.1:8123/replay",
+        "environment variable EDUOPEN_ALPHA_URL",
+    )
+    assert alpha.canonical_base_url == "https://alpha.example"
+
+
+def test_a_source_built_directly_is_checked_like_one_from_the_file() -> None:
+    cfg = SourceConfig.parse("demo", {"base_url": "http://x.example", "read_timeout_s": 9}, {"max_retries": 1})
+    assert (cfg.read_timeout_s, cfg.max_retries, cfg.origin("max_retries")) == (9.0, 1, FROM_DEFAULTS)
+    with pytest.raises(ConfigError, match=r"sources.yml: sources.demo: read_timeout_s: .*'slow'"):
+        SourceConfig.parse("demo", {"read_timeout_s": "slow"})
+
+
+# -- eduopen config --------------------------------------------------------------------------------
+
+
+def run_config(capsys: pytest.CaptureFixture[str], *args: str) -> str:
+    assert main(["config", *args]) == 0
+    return capsys.readouterr().out
+
+
+def test_eduopen_config_shows_each_value_and_where_it_came_from(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
+    monkeypatch.setenv("EDUOPEN_TASK_RETRIES", "0")
+    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("EDUOPEN_DB_PASSWORD", "hunter2-not-shown")
+    out = run_config(capsys)
+    lines = [line.strip() for line in out.splitlines()]
+    assert "EDUOPEN_TASK_RETRIES = 0  (environment variable EDUOPEN_TASK_RETRIES)" in lines
+    assert "EDUOPEN_GX_FULL_ROWS = 10000  (built-in default)" in lines
+    assert "min_delay_s = 0.25  (sources.yml sources.alpha)" in lines
+    assert "max_retries = 6  (sources.yml defaults)" in lines
+    assert "backoff_max_s = 30.0  (built-in default)" in lines
+    assert "base_url = http://127.0.0.1:9  (environment variable EDUOPEN_ALPHA_URL)" in lines
+    assert "x = 1  (sources.yml sources.alpha)" in lines
+    assert "hunter2" not in out
+
+    report = json.loads(run_config(capsys, "--json"))
+    assert report["sources"]["landing"]["settings"]["min_delay_s"] == {"value": 0.5, "from": FROM_DEFAULTS}
+    assert report["sources"]["landing"]["options"]["settle_s"] == {
+        "value": 7,
+        "from": "sources.yml sources.landing",
+    }
+    assert "hunter2" not in json.dumps(report)
+
+
+def test_eduopen_config_never_prints_the_value_of_a_secret_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secret = EnvVar[str | None]("EDUOPEN_API_TOKEN", str, None, "a token", "any text")
+    monkeypatch.setattr(config, "ENV_VARS", (*ENV_VARS, secret))
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
+    monkeypatch.setenv(secret.name, "s3cr3t-value")
+    out = run_config(capsys) + run_config(capsys, "--json")
+    assert "EDUOPEN_API_TOKEN = (set, not shown)" in out and "s3cr3t" not in out
+
+
+def test_eduopen_config_reports_every_bad_value_and_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
+    monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "abc")
+    monkeypatch.setenv("EDUOPEN_DBT_TASKS", "foo")
+    assert main(["config"]) == 1
+    err = capsys.readouterr().err
+    assert "EDUOPEN_MIN_DELAY_S='abc'" in err and "EDUOPEN_DBT_TASKS='foo'" in err
