@@ -476,11 +476,6 @@ class SourceConfig:
         """The source's own keys (all but the shared ones) as written; its folder checks them."""
         return {key: value for key, value in self.written.items() if key not in COMMON_KEYS}
 
-    @property
-    def settings(self) -> Mapping[str, Any]:
-        """The entry as written: shared keys and options, without `defaults:`."""
-        return self.written
-
     def get(self, key: str, default: Any = None) -> Any:
         """A key of the entry as written, else of `defaults:`, else `default`."""
         if key in self.written:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import types
 import typing
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
@@ -25,26 +25,6 @@ from eduopen.core.paths import Home
 if TYPE_CHECKING:  # keep parsers importable without the HTTP stack
     from ingest.http import PoliteClient
     from ingest.raw_store import RawStore
-
-# Keys every source may have, read by SourceConfig and the polite client rather than by the source.
-COMMON_KEYS = frozenset(
-    {
-        "kind",
-        "enabled",
-        "base_url",
-        "today",
-        "min_delay_s",
-        "connect_timeout_s",
-        "read_timeout_s",
-        "total_timeout_s",
-        "max_retries",
-        "backoff_base_s",
-        "backoff_max_s",
-        "respect_robots",
-        "max_bytes",
-        "allowed_hosts",
-    }
-)
 
 Kind = Literal["releases", "statistics", "files"]
 ItemReader = Callable[[bytes, str, "str | None"], list[str]]  # (body, page URL, Content-Type) -> item URLs
@@ -60,11 +40,6 @@ class SourceOptions(BaseModel):
 
 
 OptionsT = TypeVar("OptionsT", bound=SourceOptions)
-
-
-def own_settings(cfg: SourceConfig) -> Mapping[str, Any]:
-    """The keys of a source's entry that are its own (all but the keys every source shares)."""
-    return {key: value for key, value in cfg.settings.items() if key not in COMMON_KEYS}
 
 
 def allowed_keys(model: type[BaseModel], loc: Iterable[int | str]) -> list[str]:
@@ -133,19 +108,19 @@ class Source(Generic[OptionsT]):
     def options_of(self, cfg: SourceConfig, *, origin: str = "sources.yml") -> OptionsT:
         """The source's options from its entry; ConfigError naming every bad key and what is allowed."""
         try:
-            return self.options.model_validate(dict(own_settings(cfg)))
+            return self.options.model_validate(dict(cfg.options))
         except ValidationError as exc:
             raise ConfigError(f"{origin}: " + "; ".join(self.problems(cfg, exc))) from None
 
     def problems(self, cfg: SourceConfig, error: ValidationError | None = None) -> list[str]:
         """What is wrong with the source's entry, one line per problem (none when it is valid)."""
         lines = []
-        declared = cfg.settings.get("kind")
+        declared = cfg.written.get("kind")
         if declared is not None and declared != self.kind:
             lines.append(f"{cfg.name}.kind: {declared!r}, but the source is of kind {self.kind!r}")
         if error is None:
             try:
-                self.options.model_validate(dict(own_settings(cfg)))
+                self.options.model_validate(dict(cfg.options))
             except ValidationError as exc:
                 error = exc
         if error is not None:

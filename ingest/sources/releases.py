@@ -249,7 +249,7 @@ class PagedListingCrawl:
         self.next_page = pagination.next if pagination.next is not None else next_page
         self.page_start = pagination.start
         self.fetch_base = cfg.base_url
-        self.canonical_base = str(cfg.settings.get("base_url") or cfg.base_url).rstrip("/")
+        self.canonical_base = cfg.canonical_base_url
         self.cutoff = horizon_cutoff(today, options.horizon_days)
         self.max_pages = options.max_pages
         self.revisit_latest = options.revisit_latest

@@ -103,7 +103,7 @@ class _FeedRun:
         self.summary = summary
         cfg = ctx.config
         self.fetch_base = cfg.base_url
-        self.canonical_base = str(cfg.settings.get("base_url") or cfg.base_url).rstrip("/")
+        self.canonical_base = cfg.canonical_base_url
         self.cutoff = horizon_cutoff(today, options.horizon_days)
         self.configured = configured_feeds(options, canonical_base=self.canonical_base, fetch_base=self.fetch_base)
         con = ctx.store.con

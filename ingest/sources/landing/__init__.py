@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import Field
 
+from eduopen.core.config import LANDING_SETTLE_S
 from eduopen.core.errors import ParseError
 from ingest.raw_store import atomic_write, utcnow
 from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
@@ -33,7 +34,6 @@ REJECTED = "rejected"
 DEFAULT_SETTLE_S = 2.0
 DEFAULT_MAX_BAD_SHARE = 0.05
 DEFAULT_MAX_FILE_BYTES = 500 * 1024 * 1024
-SETTLE_ENV = "EDUOPEN_LANDING_SETTLE_S"
 
 
 class Options(SourceOptions):
@@ -46,8 +46,8 @@ class Options(SourceOptions):
 
 def settle_seconds(options: Options) -> float:
     """`EDUOPEN_LANDING_SETTLE_S` when set and not empty, else the `settle_s` option."""
-    override = os.environ.get(SETTLE_ENV)
-    return float(override) if override else options.settle_s
+    override = LANDING_SETTLE_S.value()
+    return options.settle_s if override is None else override
 
 
 @dataclass(frozen=True)

@@ -78,10 +78,10 @@ def test_a_configured_source_without_a_folder_is_named(tmp_path: Path) -> None:
 
 
 def test_options_take_their_defaults_from_code() -> None:
-    cfg = SourceConfig("feeds", {"base_url": "http://x", "urls": ["/a.xml"]}, {}, UA)
+    cfg = SourceConfig.parse("feeds", {"base_url": "http://x", "urls": ["/a.xml"]}, {}, UA)
     options = REGISTRY.source("feeds").options_of(cfg)
     assert options.horizon_days == DEFAULT_HORIZON_DAYS == 4000
-    moe_zh = REGISTRY.source("moe_zh").options_of(SourceConfig("moe_zh", {"base_url": "http://x"}, {}, UA))
+    moe_zh = REGISTRY.source("moe_zh").options_of(SourceConfig.parse("moe_zh", {"base_url": "http://x"}, {}, UA))
     assert moe_zh.max_pages == 10 and moe_zh.selectors.listing_item == "ul#list > li"
 
 
@@ -90,7 +90,7 @@ def test_a_source_run_refuses_a_misspelt_key_before_any_request(tmp_path: Path) 
     from ingest.sources.base import SourceContext
     from ingest.sources.uis import run
 
-    cfg = SourceConfig("uis", {"base_url": "http://x", "indicator": {"26637": "inbound"}}, {}, UA)
+    cfg = SourceConfig.parse("uis", {"base_url": "http://x", "indicator": {"26637": "inbound"}}, {}, UA)
     context = SourceContext(cfg, store=None, client=None, home=Home(tmp_path))  # type: ignore[arg-type]
     with pytest.raises(ConfigError, match=r"uis\.indicator: unknown key; allowed keys: .*indicators"):
         run(context)
