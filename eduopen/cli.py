@@ -20,7 +20,7 @@ from typing import Any
 from rich.console import Console
 
 from eduopen.core.config import check_env
-from eduopen.core.errors import EduOpenError
+from eduopen.core.errors import ConfigError, EduOpenError
 
 console = Console(stderr=True)
 
@@ -98,8 +98,19 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_config(args: argparse.Namespace) -> None:
     from eduopen.core.config import Settings, effective_settings, render_settings
+    from ingest.sources import check_settings
 
-    report = effective_settings(Settings.load())
+    settings = Settings.load()
+    problems = []
+    # Every problem at once: the variables, and each source's own keys (which only its folder knows).
+    for check in (lambda: check_env(settings.source_names()), lambda: check_settings(settings)):
+        try:
+            check()
+        except ConfigError as exc:
+            problems.append(str(exc))
+    if problems:
+        raise ConfigError("\n".join(problems))
+    report = effective_settings(settings)
     if args.json:
         _print_json(report)
     else:

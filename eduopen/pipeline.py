@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from eduopen.core.config import Settings
+from eduopen.core.config import Settings, check_env
 from eduopen.core.errors import EduOpenError, SourceError
 from eduopen.core.paths import Home
 from ingest.sources.base import IngestSummary
@@ -62,6 +62,7 @@ def ingest(sources: Sequence[str] = ("all",), home: Home | None = None) -> list[
     home = home or Home.from_env()
     settings = Settings.load()
     check_settings(settings)
+    check_env(settings.source_names())
     names = resolve_sources(sources, settings)
     summaries: list[IngestSummary] = []
     failures: list[str] = []
@@ -133,7 +134,10 @@ def run_pipeline(
     """ingest -> transform -> validate -> publish -> docs, under one writer lock."""
     from ingest.sources import check_settings
 
-    check_settings(Settings.load())  # a misspelt key stops the run before the lock is taken
+    # A misspelt key or a bad variable stops the run before the lock is taken.
+    settings = Settings.load()
+    check_settings(settings)
+    check_env(settings.source_names())
     home = home or Home.from_env()
     timings: dict[str, float] = {}
     result: dict[str, Any] = {}

@@ -289,17 +289,17 @@ class ClientSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    min_delay_s: float = Field(1.0, ge=0, description="seconds between two requests to one host")
-    connect_timeout_s: float = Field(5.0, gt=0, description="seconds to wait for a connection")
-    read_timeout_s: float = Field(30.0, gt=0, description="seconds to wait for a byte of the answer")
-    total_timeout_s: float = Field(300.0, gt=0, description="seconds one request may take in all")
-    max_retries: int = Field(4, ge=0, description="retries of a failed request")
-    backoff_base_s: float = Field(0.5, ge=0, description="first wait before a retry; doubles each time")
-    backoff_max_s: float = Field(30.0, ge=0, description="longest wait before a retry")
-    respect_robots: bool = Field(True, description="obey the host's robots.txt")
-    max_bytes: int = Field(50_000_000, gt=0, description="largest answer read, in bytes")
-    allowed_hosts: tuple[str, ...] = Field((), description="hosts besides base_url's that may be fetched")
-    today: date | None = Field(None, description="the day release horizons count back from")
+    min_delay_s: float = Field(default=1.0, ge=0, description="seconds between two requests to one host")
+    connect_timeout_s: float = Field(default=5.0, gt=0, description="seconds to wait for a connection")
+    read_timeout_s: float = Field(default=30.0, gt=0, description="seconds to wait for a byte of the answer")
+    total_timeout_s: float = Field(default=300.0, gt=0, description="seconds one request may take in all")
+    max_retries: int = Field(default=4, ge=0, description="retries of a failed request")
+    backoff_base_s: float = Field(default=0.5, ge=0, description="first wait before a retry; doubles each time")
+    backoff_max_s: float = Field(default=30.0, ge=0, description="longest wait before a retry")
+    respect_robots: bool = Field(default=True, description="obey the host's robots.txt")
+    max_bytes: int = Field(default=50_000_000, gt=0, description="largest answer read, in bytes")
+    allowed_hosts: tuple[str, ...] = Field(default=(), description="hosts besides base_url's that may be fetched")
+    today: date | None = Field(default=None, description="the day release horizons count back from")
 
 
 class SourceEntry(ClientSettings):
@@ -307,10 +307,10 @@ class SourceEntry(ClientSettings):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    kind: Kind = Field("releases", description="what the source gives: releases, statistics or files")
-    enabled: bool = Field(True, description="false: the source is configured but never run")
-    base_url: str | None = Field(None, description="where the source is fetched from")
-    language: str | None = Field(None, description="language of the source's pages (zh, en)")
+    kind: Kind = Field(default="releases", description="what the source gives: releases, statistics or files")
+    enabled: bool = Field(default=True, description="false: the source is configured but never run")
+    base_url: str | None = Field(default=None, description="where the source is fetched from")
+    language: str | None = Field(default=None, description="language of the source's pages (zh, en)")
 
 
 class SourcesFile(BaseModel):
@@ -494,7 +494,7 @@ class SourceConfig:
 
     def origin(self, key: str) -> str:
         """Where the effective value of a shared key came from."""
-        overrides = {"base_url": self.url_var, "min_delay_s": MIN_DELAY_S, "today": TODAY}
+        overrides: dict[str, EnvVar[Any]] = {"base_url": self.url_var, "min_delay_s": MIN_DELAY_S, "today": TODAY}
         if key in overrides and overrides[key].raw() is not None:
             return f"environment variable {overrides[key].name}"
         if key in self.written:

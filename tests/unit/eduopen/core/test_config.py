@@ -33,12 +33,12 @@ from eduopen.orchestration.watch import landing_settle_s
 def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
     for var in ENV_VARS:
         monkeypatch.delenv(var.name, raising=False)
-    monkeypatch.delenv("EDUOPEN_ALPHA_URL", raising=False)
+    monkeypatch.delenv("EDUOPEN_UIS_URL", raising=False)
 
 
 def write(tmp_path: Path, data: dict[str, Any]) -> Path:
     path = tmp_path / "sources.yml"
-    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path
 
 
@@ -46,7 +46,7 @@ def minimal(**top: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "defaults": {"min_delay_s": 0.5, "max_retries": 6},
         "sources": {
-            "alpha": {"kind": "statistics", "base_url": "https://alpha.example/", "min_delay_s": 0.25, "x": 1},
+            "uis": {"kind": "statistics", "base_url": "https://uis.example/", "min_delay_s": 0.25, "start_year": 2001},
             "landing": {"kind": "files", "settle_s": 7},
         },
     }
@@ -73,7 +73,7 @@ def test_a_misspelt_key_in_defaults_is_refused_instead_of_falling_back(tmp_path:
     data["defaults"]["min_dealy_s"] = 5
     path = write(tmp_path, data)
     with pytest.raises(ConfigError) as exc:
-        Settings.load(path).source("alpha")
+        Settings.load(path).source("uis")
     [line] = problems(exc)
     assert line.startswith(f"{path}: unknown key defaults.min_dealy_s; allowed keys: min_delay_s, ")
     assert "max_retries" in line and "respect_robots" in line
@@ -81,27 +81,27 @@ def test_a_misspelt_key_in_defaults_is_refused_instead_of_falling_back(tmp_path:
 
 def test_every_bad_common_value_is_listed_one_line_each_with_file_source_and_key(tmp_path: Path) -> None:
     data = minimal()
-    data["sources"]["alpha"].update(kind="rss", min_delay_s="soon")
+    data["sources"]["uis"].update(kind="rss", min_delay_s="soon")
     data["sources"]["landing"]["max_retries"] = -1
     path = write(tmp_path, data)
     with pytest.raises(ConfigError) as exc:
         Settings.load(path).source_names()
     lines = problems(exc)
     assert len(lines) == 3
-    assert lines[0].startswith(f"{path}: sources.alpha: min_delay_s: ") and "'soon'" in lines[0]
-    assert lines[1].startswith(f"{path}: sources.alpha: kind: ") and "'releases', 'statistics' or 'files'" in lines[1]
+    assert lines[0].startswith(f"{path}: sources.uis: min_delay_s: ") and "'soon'" in lines[0]
+    assert lines[1].startswith(f"{path}: sources.uis: kind: ") and "'releases', 'statistics' or 'files'" in lines[1]
     assert lines[2].startswith(f"{path}: sources.landing: max_retries: ") and "-1" in lines[2]
 
 
 def test_common_keys_are_typed_and_the_rest_of_an_entry_is_its_options(tmp_path: Path) -> None:
-    cfg = Settings.load(write(tmp_path, minimal())).source("alpha")
+    cfg = Settings.load(write(tmp_path, minimal())).source("uis")
     assert (cfg.kind, cfg.base_url, cfg.max_retries, cfg.read_timeout_s) == (
         "statistics",
-        "https://alpha.example",
+        "https://uis.example",
         6,
         30.0,
     )
-    assert dict(cfg.options) == {"x": 1}
+    assert dict(cfg.options) == {"start_year": 2001}
 
 
 # -- environment -----------------------------------------------------------------------------------
@@ -131,21 +131,21 @@ def test_a_bad_variable_names_itself_its_value_and_what_is_allowed(
 
 def test_all_bad_variables_are_reported_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EDUOPEN_GX_FULL_ROWS", "many")
-    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "alpha.example")
+    monkeypatch.setenv("EDUOPEN_UIS_URL", "uis.example")
     with pytest.raises(ConfigError) as exc:
-        check_env(["alpha"])
-    assert [line.split("=")[0] for line in problems(exc)] == ["EDUOPEN_GX_FULL_ROWS", "EDUOPEN_ALPHA_URL"]
+        check_env(["uis"])
+    assert [line.split("=")[0] for line in problems(exc)] == ["EDUOPEN_GX_FULL_ROWS", "EDUOPEN_UIS_URL"]
 
 
 def test_an_empty_variable_means_unset_everywhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = Settings.load(write(tmp_path, minimal()))
-    for var in (*ENV_VARS, settings.source("alpha").url_var):
+    for var in (*ENV_VARS, settings.source("uis").url_var):
         monkeypatch.setenv(var.name, "  ")
-    check_env(["alpha"])
+    check_env(["uis"])
     assert landing_settle_s(settings) == 7.0
     assert (TASK_RETRIES.value(), GX_FULL_ROWS.value()) == (2, 10_000)
-    cfg = settings.source("alpha")
-    assert (cfg.min_delay_s, cfg.base_url, cfg.today) == (0.25, "https://alpha.example", None)
+    cfg = settings.source("uis")
+    assert (cfg.min_delay_s, cfg.base_url, cfg.today) == (0.25, "https://uis.example", None)
     monkeypatch.setenv(LANDING_SETTLE_S.name, "0.5")
     assert landing_settle_s(settings) == 0.5
 
@@ -154,20 +154,20 @@ def test_precedence_is_environment_then_source_then_defaults_then_built_in(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = Settings.load(write(tmp_path, minimal()))
-    alpha, landing = settings.source("alpha"), settings.source("landing")
-    assert (alpha.min_delay_s, alpha.origin("min_delay_s")) == (0.25, "sources.yml sources.alpha")
+    uis, landing = settings.source("uis"), settings.source("landing")
+    assert (uis.min_delay_s, uis.origin("min_delay_s")) == (0.25, "sources.yml sources.uis")
     assert (landing.min_delay_s, landing.origin("min_delay_s")) == (0.5, FROM_DEFAULTS)
     assert (landing.backoff_max_s, landing.origin("backoff_max_s")) == (30.0, BUILT_IN)
     monkeypatch.setenv(MIN_DELAY_S.name, "0")
-    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "http://127.0.0.1:8123/replay/")
+    monkeypatch.setenv("EDUOPEN_UIS_URL", "http://127.0.0.1:8123/replay/")
     monkeypatch.setenv("EDUOPEN_TODAY", "2025-03-01")
-    assert (alpha.min_delay_s, alpha.origin("min_delay_s")) == (0.0, "environment variable EDUOPEN_MIN_DELAY_S")
-    assert (landing.min_delay_s, alpha.today) == (0.0, date(2025, 3, 1))
-    assert (alpha.base_url, alpha.origin("base_url")) == (
+    assert (uis.min_delay_s, uis.origin("min_delay_s")) == (0.0, "environment variable EDUOPEN_MIN_DELAY_S")
+    assert (landing.min_delay_s, uis.today) == (0.0, date(2025, 3, 1))
+    assert (uis.base_url, uis.origin("base_url")) == (
         "http://127.0.0.1:8123/replay",
-        "environment variable EDUOPEN_ALPHA_URL",
+        "environment variable EDUOPEN_UIS_URL",
     )
-    assert alpha.canonical_base_url == "https://alpha.example"
+    assert uis.canonical_base_url == "https://uis.example"
 
 
 def test_a_source_built_directly_is_checked_like_one_from_the_file() -> None:
@@ -190,17 +190,17 @@ def test_eduopen_config_shows_each_value_and_where_it_came_from(
 ) -> None:
     monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
     monkeypatch.setenv("EDUOPEN_TASK_RETRIES", "0")
-    monkeypatch.setenv("EDUOPEN_ALPHA_URL", "http://127.0.0.1:9/")
+    monkeypatch.setenv("EDUOPEN_UIS_URL", "http://127.0.0.1:9/")
     monkeypatch.setenv("EDUOPEN_DB_PASSWORD", "hunter2-not-shown")
     out = run_config(capsys)
     lines = [line.strip() for line in out.splitlines()]
     assert "EDUOPEN_TASK_RETRIES = 0  (environment variable EDUOPEN_TASK_RETRIES)" in lines
     assert "EDUOPEN_GX_FULL_ROWS = 10000  (built-in default)" in lines
-    assert "min_delay_s = 0.25  (sources.yml sources.alpha)" in lines
+    assert "min_delay_s = 0.25  (sources.yml sources.uis)" in lines
     assert "max_retries = 6  (sources.yml defaults)" in lines
     assert "backoff_max_s = 30.0  (built-in default)" in lines
-    assert "base_url = http://127.0.0.1:9  (environment variable EDUOPEN_ALPHA_URL)" in lines
-    assert "x = 1  (sources.yml sources.alpha)" in lines
+    assert "base_url = http://127.0.0.1:9  (environment variable EDUOPEN_UIS_URL)" in lines
+    assert "start_year = 2001  (sources.yml sources.uis)" in lines
     assert "hunter2" not in out
 
     report = json.loads(run_config(capsys, "--json"))
@@ -229,6 +229,10 @@ def test_eduopen_config_reports_every_bad_value_and_fails(
     monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
     monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "abc")
     monkeypatch.setenv("EDUOPEN_DBT_TASKS", "foo")
+    data = minimal()
+    data["sources"]["uis"]["start_yaer"] = 2001
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, data)))
     assert main(["config"]) == 1
     err = capsys.readouterr().err
     assert "EDUOPEN_MIN_DELAY_S='abc'" in err and "EDUOPEN_DBT_TASKS='foo'" in err
+    assert "uis.start_yaer: unknown key" in err
