@@ -106,7 +106,7 @@ def _path(text: str) -> Path:
 
 
 # What DuckDB's memory_limit takes: a number and a unit (2500MB, 4GB, 1.5GiB).
-_DUCKDB_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
+_DUCKDB_SIZE = re.compile(r"^\d+(\.\d+)?\s*(B|BYTES|K|M|G|T|KB|MB|GB|TB|KIB|MIB|GIB|TIB)$", re.IGNORECASE)
 
 
 def _duckdb_size(text: str) -> str:
@@ -591,6 +591,7 @@ def effective_settings(settings: Settings) -> dict[str, Any]:
             "name": var.name,
             "value": _shown(var),
             "from": _origin_of(var),
+            "default": None if var.secret else var.default,
             "description": var.description,
             "allowed": var.allowed,
         }
