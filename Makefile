@@ -9,7 +9,7 @@ export UV_PROJECT_ENVIRONMENT := $(abspath $(VENV))
 # Never let uv fetch a Python build: only package registries are reachable.
 export UV_PYTHON_DOWNLOADS := never
 
-.PHONY: env demo test lint airflow bench bench-100x clean
+.PHONY: env demo test test-fast lint airflow bench bench-100x clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -27,15 +27,23 @@ env: $(VENV)/.synced
 demo: env
 	$(VENV)/bin/python -m demo
 
+PY_PATHS := eduopen ingest expectations dags demo tests bench
+
 # The suite runs on every core (at most 4): each test file is one unit of work (tests/conftest.py).
-test: env
+test: lint
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgres.sh
-	$(VENV)/bin/ruff check eduopen ingest expectations dags demo tests bench
 	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4
 
+# Unit tests without the ones that start Airflow (the `airflow` marker): under a minute.
+test-fast: env
+	$(VENV)/bin/pytest -q -m "not airflow" tests/unit
+
+# Import directions are the contracts in pyproject.toml ([tool.importlinter]).
 lint: env
-	$(VENV)/bin/ruff check eduopen ingest expectations dags demo tests bench
+	$(VENV)/bin/ruff format --check $(PY_PATHS)
+	$(VENV)/bin/ruff check $(PY_PATHS)
+	$(VENV)/bin/lint-imports
 
 airflow: env
 	$(VENV)/bin/python -m demo.airflow_local standalone
