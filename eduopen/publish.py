@@ -27,6 +27,7 @@ import duckdb
 
 from eduopen.core.config import duckdb_config
 from eduopen.core.errors import PublishError
+from eduopen.core.files import file_sha256
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 
@@ -37,14 +38,6 @@ _CHUNK = 1 << 20
 
 
 # -- small file helpers -------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(_CHUNK):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _fsync_dir(directory: Path) -> None:
     fd = os.open(directory, os.O_RDONLY)
     try:
@@ -250,7 +243,7 @@ def _publish(home: Home, keep: int) -> dict[str, Any]:
                 f"{home.audit} changed after validation (sha256 {sha[:12]}… is not the "
                 f"validated {validated[:12]}…); run `eduopen validate` again"
             )
-        unchanged = home.warehouse.exists() and _sha256(home.warehouse) == sha
+        unchanged = home.warehouse.exists() and file_sha256(home.warehouse) == sha
         version_kept = None if unchanged else _archive_current(home)
         if unchanged:
             # Same bytes as already published: nothing to swap, keep versions/ free of a duplicate.
@@ -295,7 +288,7 @@ def _rollback(home: Home, keep: int) -> dict[str, Any]:
     if not candidates:
         raise PublishError(f"nothing to roll back to: no kept version in {home.versions}")
     restore = candidates[-1]
-    sha = _sha256(restore)
+    sha = file_sha256(restore)
     if sha[:8] != VERSION_RE.match(restore.name)["sha8"]:
         raise PublishError(
             f"kept version {restore} is damaged (its sha256 starts {sha[:8]}, not as named); "

@@ -18,7 +18,6 @@ file as validated; `publish` refuses any audit file whose bytes do not match tha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
@@ -36,6 +35,7 @@ import duckdb
 
 from eduopen.core.config import GX_FULL_ROWS, duckdb_config
 from eduopen.core.errors import ValidationFailed
+from eduopen.core.files import atomic_write, file_sha256
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 from expectations import pushdown
@@ -49,7 +49,6 @@ from expectations.loader import (
     quiet_gx,
 )
 from expectations.pushdown import quote, sql_string
-from ingest.raw_store import atomic_write
 
 log = logging.getLogger("eduopen.validate")
 quiet_gx()
@@ -87,14 +86,6 @@ def validation_record_path(home: Home) -> Path:
 
 def docs_dir(home: Home) -> Path:
     return home.docs / "gx"
-
-
-def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def wal_path(database: Path) -> Path:

@@ -7,10 +7,7 @@ tables, cursors and the quarantine; every parsed row carries the sha256 of the b
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -20,6 +17,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from eduopen.core.files import atomic_write, sha256_hex
 from eduopen.core.paths import Home
 
 # The raw tables' DDL is the contract between the sources (writers) and dbt (reader).
@@ -185,25 +183,6 @@ RAW_TABLES: Sequence[str] = (
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write via a temp file in the same directory and rename, so readers never see half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass(frozen=True)

@@ -29,7 +29,6 @@ import json
 import logging
 import os
 import stat
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -41,6 +40,7 @@ from urllib.parse import urljoin, urlsplit
 
 from eduopen.core.config import LANDING_SETTLE_S, WATCH_POLL_S, Settings, SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
+from eduopen.core.files import atomic_write_json
 from eduopen.core.paths import Home
 
 if TYPE_CHECKING:
@@ -350,18 +350,6 @@ class ListingPoll:
         }
 
 
-def _write_json_atomic(path: Path, data: Any) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(data, handle, ensure_ascii=False, indent=1, sort_keys=True)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 class ReleaseListingWatch:
     """Polls the listings' first pages; remembers validators and seen item URLs in `state_path`."""
 
@@ -399,7 +387,7 @@ class ReleaseListingWatch:
         return dict(data.get("listings") or {})
 
     def _save(self) -> None:
-        _write_json_atomic(self.state_path, {"version": STATE_VERSION, "listings": self.state})
+        atomic_write_json(self.state_path, {"version": STATE_VERSION, "listings": self.state}, indent=1, sort_keys=True)
 
     def poll(self) -> ListingPoll:
         """Check every listing once; the state file is updated before returning."""

@@ -17,9 +17,7 @@ empty axes.
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -32,6 +30,7 @@ from urllib.parse import urlsplit
 import duckdb
 
 from eduopen.core.errors import EduOpenError, PublishError
+from eduopen.core.files import atomic_write_text
 from eduopen.core.paths import Home
 from eduopen.report.charts import PALETTE, Series, full, hbar_chart, heatmap, line_chart
 
@@ -802,21 +801,6 @@ def publish_info(home: Home) -> tuple[str, str]:
     return f"{_utc_text(mtime)} (file time)", "no publish log"
 
 
-def _atomic_write(target: Path, text: str) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp makes it 0600; the report is meant to be served and shared
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def report_path(home: Home) -> Path:
     return home.docs / "report" / "index.html"
 
@@ -845,7 +829,7 @@ def build_report(home: Home | None = None) -> Path:
         warehouse_path=str(home.warehouse),
     )
     target = report_path(home)
-    _atomic_write(target, html)
+    atomic_write_text(target, html)
     return target
 
 

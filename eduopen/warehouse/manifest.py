@@ -36,6 +36,7 @@ from typing import Any
 
 from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
 from eduopen.core.errors import EduOpenError
+from eduopen.core.files import atomic_write_text
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
 
 log = logging.getLogger("eduopen.dbt_manifest")
@@ -145,8 +146,8 @@ def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> 
         if node.get("description") and node.get("resource_type") != "test"
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write_atomically(path, json.dumps(manifest))
-    _write_atomically(
+    atomic_write_text(path, json.dumps(manifest))
+    atomic_write_text(
         sidecar_path(path),
         json.dumps(
             {
@@ -197,12 +198,6 @@ def _project_files(root: Path) -> Iterator[Path]:
         for name in files:
             if not name.startswith("."):
                 yield Path(folder, name)
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.writing")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

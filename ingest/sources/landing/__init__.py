@@ -12,7 +12,6 @@ Only regular files directly in `landing/` are read: no symlinks, no subfolders, 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import time
@@ -24,7 +23,8 @@ from pydantic import Field
 
 from eduopen.core.config import LANDING_SETTLE_S
 from eduopen.core.errors import ParseError
-from ingest.raw_store import atomic_write, utcnow
+from eduopen.core.files import atomic_write, file_sha256
+from ingest.raw_store import utcnow
 from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.landing.formats import FormatRejected, Parsed, parse_table
 from ingest.sources.landing.tables import XlsxLimits, read_table
@@ -143,14 +143,6 @@ def unique_destination(folder: Path, name: str) -> Path:
     return target
 
 
-def _sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 class _Folder:
     """Moves out of `landing/` and the bookkeeping around them."""
 
@@ -252,7 +244,7 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
     except FileNotFoundError:  # taken away between listing and now
         return
     if size > settings.max_file_bytes:
-        sha = _sha256_file(path)
+        sha = file_sha256(path)
         reason = f"{size:,} bytes exceeds max_file_bytes {settings.max_file_bytes:,}"
         _record_file(ctx, name=name, sha=sha, detected=None, status="rejected", rows=0, reason=reason)
         folder.rejected(path, reason=reason, sha=sha, detected=None)
