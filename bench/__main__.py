@@ -291,6 +291,196 @@ def _matches(left: dict[str, Any] | None, right: dict[str, Any] | None) -> dict[
     return {mart: left.get(mart) == right.get(mart) for mart in sorted(set(left) | set(right))}
 
 
+def _skip_reason(factor: float, free_mib: float, budget: Budget) -> str | None:
+    if free_mib < BUILD_DISK_MIB_PER_X * factor:
+        need = BUILD_DISK_MIB_PER_X * factor / 1024
+        margin = DISK_MARGIN_MIB / 1024
+        return f"needs ~{need:.0f} GiB of disk (+{margin:.0f} GiB left free), {free_mib / 1024:.0f} GiB available"
+    if budget.remaining() < SECONDS_PER_X * factor / 4:
+        return (
+            f"needs ~{SECONDS_PER_X * factor / 60:.0f} min on 2 cores, "
+            f"{budget.remaining() / 60:.0f} min of the budget left"
+        )
+    return None
+
+
+class ScaleRun:
+    """The steps of one scale, each a child process; their figures, peaks and notes go into `out`."""
+
+    def __init__(
+        self,
+        scale: str,
+        *,
+        root: Path,
+        logs: Path,
+        budget: Budget,
+        mem_cap_mib: float,
+        repeats: int,
+        common: dict[str, Any],
+    ):
+        self.scale, self.root, self.logs = scale, root, logs
+        self.budget, self.mem_cap_mib, self.repeats = budget, mem_cap_mib, repeats
+        self.common = common
+        self.out: dict[str, Any] = {"status": "partial", "notes": []}
+        self.peaks: dict[str, float] = {}
+
+    def step(self, name: str, args: dict[str, Any], label: str) -> Child:
+        return run_step(
+            name, args, budget=self.budget, mem_cap_mib=self.mem_cap_mib, logs=self.logs, label=f"{self.scale} {label}"
+        )
+
+    def record(self, label: str, child: Child) -> bool:
+        out, peaks = self.out, self.peaks
+        # a step run more than once keeps its highest peak, and when in the step it came
+        if child.peak_mib and child.peak_mib >= peaks.get(label, 0):
+            peaks[label] = round(child.peak_mib)
+            if child.ok and child.result.get("memory"):
+                # when in the step the peak came, and (dbt builds) which nodes were running then
+                out.setdefault("peak_mem_when", {})[label] = child.result["memory"]
+        if not child.ok:
+            out["notes"].append(f"{label}: {child.status} ({child.error})")
+        return child.ok
+
+    def fastest(self, name: str, args: dict[str, Any], label: str, key: str) -> Child:
+        """A build run `repeats` times on the same input, the fastest kept: on a shared 2-core VM
+        one run of the same work varies by 10-20%, and the noise only ever adds time. Every run's
+        seconds are kept under `samples_s`."""
+        repeats = self.repeats
+        runs: list[Child] = []
+        for attempt in range(repeats):
+            if runs and self.budget.remaining() < 3 * runs[0].wall_s:
+                self.out["notes"].append(f"{key}: one run only, the budget left could not cover a repeat")
+                break
+            child = self.step(name, args, label if repeats == 1 else f"{label} ({attempt + 1}/{repeats})")
+            if not self.record(key, child):
+                if runs:
+                    break
+                return child
+            runs.append(child)
+        self.out.setdefault("samples_s", {})[key] = [round(run.result["seconds"], 2) for run in runs]
+        return min(runs, key=lambda run: run.result["seconds"])
+
+    def plain_floor(self, skip: bool) -> Child:
+        out = self.out
+        if skip:
+            out["notes"].append("plain-SQL floor not built (--skip-plain-sql)")
+            return Child("skipped", error="--skip-plain-sql")
+        # under the pipeline's DuckDB settings (EDUOPEN_MEMORY_LIMIT included), as dbt runs
+        plain = self.fastest(
+            "plain_sql", {**self.common, "target": str(self.root / "plain.duckdb")}, "plain SQL", "plain_sql"
+        )
+        if plain.ok:
+            out.update(plain_sql_s=round(plain.result["seconds"], 2), plain_sql_slowest=plain.result["slowest"])
+        return plain
+
+    def full_build(self, skip_plain_sql: bool) -> bool:
+        """Generate the catalog, build the plain-SQL floor and dbt's full refresh, compare them."""
+        out = self.out
+        gen = self.step("generate", self.common, "generate")
+        if not self.record("generate", gen):
+            return False
+        out.update(
+            generate_s=round(gen.result["seconds"], 2),
+            raw_rows=gen.result["rows"],
+            catalog_mib=round(gen.result["catalog_mib"]),
+        )
+        plain = self.plain_floor(skip_plain_sql)
+
+        # Each run from an empty audit copy (nothing is published yet) and a cold dbt parse, as on
+        # a new home.
+        full = self.fastest(
+            "transform",
+            {**self.common, "full_refresh": True, "fingerprints": True, "cold_parse": True},
+            "dbt full refresh",
+            "dbt_full",
+        )
+        if not full.ok:
+            if full.status in ("timeout", "memory"):
+                out["dbt_full_s_at_least"] = round(full.wall_s, 1)
+            return False
+        out.update(
+            dbt_full_s=round(full.result["seconds"], 2),
+            dbt_nodes=full.result["nodes"],
+            dbt_full_breakdown=full.result["dbt"],
+        )
+        if plain.ok:
+            out["full_ratio"] = round(out["dbt_full_s"] / out["plain_sql_s"], 2)
+            same = _matches(plain.result["fingerprints"], full.result.get("fingerprints"))
+            out["plain_sql_matches_dbt"] = all(same.values()) if same else None
+            if same and not all(same.values()):
+                differ = [mart for mart, ok in same.items() if not ok]
+                out["notes"].append(f"plain SQL marts differ from dbt's: {differ}")
+        return True
+
+    def gate_and_publish(self) -> bool:
+        out = self.out
+        gate = self.step("validate", self.common, "quality gate")
+        if not self.record("validate", gate):
+            return False
+        published = self.step("publish", self.common, "publish")
+        if not self.record("publish", published):
+            return False
+        out.update(gate_s=round(gate.result["seconds"], 2), publish_s=round(published.result["seconds"], 2))
+        out["pipeline_s"] = round(out["dbt_full_s"] + out["gate_s"] + out["publish_s"], 2)
+        out["gate_share"] = round(out["gate_s"] / out["pipeline_s"], 3)
+        return True
+
+    def incremental(self, verify: bool) -> None:
+        """Append 1% to the catalog and build incrementally; with `verify`, compare the result with
+        the plain-SQL floor on the grown catalog."""
+        out, common = self.out, self.common
+        grown = self.step("append", common, "append 1%")
+        if not self.record("append", grown):
+            return
+        out["new_rows"] = grown.result["rows"]
+        # Repeatable as is: each run starts its audit copy from the published warehouse, which only
+        # the publish below changes.
+        incremental = self.fastest(
+            "transform",
+            {**common, "full_refresh": False, "fingerprints": verify},
+            "dbt incremental",
+            "dbt_incremental",
+        )
+        if not incremental.ok:
+            if incremental.status == "timeout":
+                out["incremental_s_at_least"] = round(incremental.wall_s, 1)
+            return
+        out.update(
+            incremental_s=round(incremental.result["seconds"], 2), incremental_breakdown=incremental.result["dbt"]
+        )
+        out["incremental_share"] = round(out["incremental_s"] / out["dbt_full_s"], 3)
+        out["status"] = "complete"
+
+        if verify:
+            again = self.step(
+                "plain_sql", {**common, "target": str(self.root / "plain-grown.duckdb")}, "plain SQL on grown catalog"
+            )
+            if self.record("plain_sql_grown", again):
+                same = _matches(again.result["fingerprints"], incremental.result.get("fingerprints"))
+                out["incremental_matches_full_refresh"] = all(same.values()) if same else None
+        self.incremental_floor()
+
+    def incremental_floor(self) -> None:
+        """The floor under any incremental build: the same build again with nothing new (dbt's
+        start, seeds, data and unit tests over whole tables, the audit copy). What the 1% costs
+        beyond it is the part that should follow the new data."""
+        out, common = self.out, self.common
+        if not (
+            self.record("validate_incremental", self.step("validate", common, "quality gate (incremental)"))
+            and self.record("publish_incremental", self.step("publish", common, "publish (incremental)"))
+        ):
+            return
+        nothing_new = self.fastest(
+            "transform", {**common, "full_refresh": False}, "dbt incremental, nothing new", "dbt_nothing_new"
+        )
+        if nothing_new.ok:
+            floor = round(nothing_new.result["seconds"], 2)
+            out.update(incremental_floor_s=floor, incremental_floor_breakdown=nothing_new.result["dbt"])
+            out["incremental_data_share"] = round(
+                max(out["incremental_s"] - floor, 0.0) / max(out["dbt_full_s"] - floor, 1e-9), 3
+            )
+
+
 def run_scale(
     scale: str,
     *,
@@ -306,177 +496,34 @@ def run_scale(
 ) -> dict[str, Any]:
     vol = volume(scale)
     root = work / scale
-    home = root / "home"
-    logs = work / "logs" / scale
-    out: dict[str, Any] = {"status": "partial", "notes": []}
     free_mib = shutil.disk_usage(work).free / 2**20 - DISK_MARGIN_MIB
+    skip = _skip_reason(vol.factor, free_mib, budget)
+    if skip:
+        return {"status": "skipped", "notes": [skip]}
+    run = ScaleRun(
+        scale,
+        root=root,
+        logs=work / "logs" / scale,
+        budget=budget,
+        mem_cap_mib=mem_cap_mib,
+        repeats=repeats,
+        common={"home": str(root / "home"), "scale": scale, "seed": seed, "anchor": anchor},
+    )
+    out = run.out
     with_increment = free_mib >= DISK_MIB_PER_X * vol.factor
-    if free_mib < BUILD_DISK_MIB_PER_X * vol.factor:
-        need = BUILD_DISK_MIB_PER_X * vol.factor / 1024
-        margin = DISK_MARGIN_MIB / 1024
-        out.update(
-            status="skipped",
-            notes=[f"needs ~{need:.0f} GiB of disk (+{margin:.0f} GiB left free), {free_mib / 1024:.0f} GiB available"],
-        )
-        return out
-    if budget.remaining() < SECONDS_PER_X * vol.factor / 4:
-        out.update(
-            status="skipped",
-            notes=[
-                f"needs ~{SECONDS_PER_X * vol.factor / 60:.0f} min on 2 cores, "
-                f"{budget.remaining() / 60:.0f} min of the budget left"
-            ],
-        )
-        return out
     if not with_increment:
         need = DISK_MIB_PER_X * vol.factor / 1024
         out["notes"].append(
             f"no +1% / incremental steps: they need ~{need:.0f} GiB of disk, {free_mib / 1024:.0f} GiB available"
         )
-    common = {"home": str(home), "scale": scale, "seed": seed, "anchor": anchor}
-
-    def step(name, args, label):
-        return run_step(name, args, budget=budget, mem_cap_mib=mem_cap_mib, logs=logs, label=f"{scale} {label}")
-
-    peaks: dict[str, float] = {}
-
-    def record(label: str, child: Child) -> bool:
-        # a step run more than once keeps its highest peak, and when in the step it came
-        if child.peak_mib and child.peak_mib >= peaks.get(label, 0):
-            peaks[label] = round(child.peak_mib)
-            if child.ok and child.result.get("memory"):
-                # when in the step the peak came, and (dbt builds) which nodes were running then
-                out.setdefault("peak_mem_when", {})[label] = child.result["memory"]
-        if not child.ok:
-            out["notes"].append(f"{label}: {child.status} ({child.error})")
-        return child.ok
-
-    def fastest(name: str, args: dict[str, Any], label: str, key: str) -> Child:
-        """A build run `repeats` times on the same input, the fastest kept: on a shared 2-core VM
-        one run of the same work varies by 10-20%, and the noise only ever adds time. Every run's
-        seconds are kept under `samples_s`."""
-        runs: list[Child] = []
-        for attempt in range(repeats):
-            if runs and budget.remaining() < 3 * runs[0].wall_s:
-                out["notes"].append(f"{key}: one run only, the budget left could not cover a repeat")
-                break
-            child = step(name, args, label if repeats == 1 else f"{label} ({attempt + 1}/{repeats})")
-            if not record(key, child):
-                if runs:
-                    break
-                return child
-            runs.append(child)
-        out.setdefault("samples_s", {})[key] = [round(run.result["seconds"], 2) for run in runs]
-        return min(runs, key=lambda run: run.result["seconds"])
-
     try:
-        gen = step("generate", common, "generate")
-        if not record("generate", gen):
-            return out
-        out.update(
-            generate_s=round(gen.result["seconds"], 2),
-            raw_rows=gen.result["rows"],
-            catalog_mib=round(gen.result["catalog_mib"]),
-        )
-
-        if skip_plain_sql:
-            plain = Child("skipped", error="--skip-plain-sql")
-            out["notes"].append("plain-SQL floor not built (--skip-plain-sql)")
-        else:
-            # under the pipeline's DuckDB settings (EDUOPEN_MEMORY_LIMIT included), as dbt runs
-            plain = fastest("plain_sql", {**common, "target": str(root / "plain.duckdb")}, "plain SQL", "plain_sql")
-            if plain.ok:
-                out.update(plain_sql_s=round(plain.result["seconds"], 2), plain_sql_slowest=plain.result["slowest"])
-
-        # Each run from an empty audit copy (nothing is published yet) and a cold dbt parse, as on
-        # a new home.
-        full = fastest(
-            "transform",
-            {**common, "full_refresh": True, "fingerprints": True, "cold_parse": True},
-            "dbt full refresh",
-            "dbt_full",
-        )
-        if not full.ok:
-            if full.status in ("timeout", "memory"):
-                out["dbt_full_s_at_least"] = round(full.wall_s, 1)
-            return out
-        out.update(
-            dbt_full_s=round(full.result["seconds"], 2),
-            dbt_nodes=full.result["nodes"],
-            dbt_full_breakdown=full.result["dbt"],
-        )
-        if plain.ok:
-            out["full_ratio"] = round(out["dbt_full_s"] / out["plain_sql_s"], 2)
-            same = _matches(plain.result["fingerprints"], full.result.get("fingerprints"))
-            out["plain_sql_matches_dbt"] = all(same.values()) if same else None
-            if same and not all(same.values()):
-                differ = [mart for mart, ok in same.items() if not ok]
-                out["notes"].append(f"plain SQL marts differ from dbt's: {differ}")
-
-        gate = step("validate", common, "quality gate")
-        if not record("validate", gate):
-            return out
-        published = step("publish", common, "publish")
-        if not record("publish", published):
-            return out
-        out.update(gate_s=round(gate.result["seconds"], 2), publish_s=round(published.result["seconds"], 2))
-        out["pipeline_s"] = round(out["dbt_full_s"] + out["gate_s"] + out["publish_s"], 2)
-        out["gate_share"] = round(out["gate_s"] / out["pipeline_s"], 3)
-        if not with_increment:
-            return out
-
-        grown = step("append", common, "append 1%")
-        if not record("append", grown):
-            return out
-        out["new_rows"] = grown.result["rows"]
-        # Repeatable as is: each run starts its audit copy from the published warehouse, which only
-        # the publish below changes.
-        incremental = fastest(
-            "transform",
-            {**common, "full_refresh": False, "fingerprints": verify_incremental},
-            "dbt incremental",
-            "dbt_incremental",
-        )
-        if not incremental.ok:
-            if incremental.status == "timeout":
-                out["incremental_s_at_least"] = round(incremental.wall_s, 1)
-            return out
-        out.update(
-            incremental_s=round(incremental.result["seconds"], 2), incremental_breakdown=incremental.result["dbt"]
-        )
-        out["incremental_share"] = round(out["incremental_s"] / out["dbt_full_s"], 3)
-        out["status"] = "complete"
-
-        if verify_incremental:
-            again = step(
-                "plain_sql", {**common, "target": str(root / "plain-grown.duckdb")}, "plain SQL on grown catalog"
-            )
-            if record("plain_sql_grown", again):
-                same = _matches(again.result["fingerprints"], incremental.result.get("fingerprints"))
-                out["incremental_matches_full_refresh"] = all(same.values()) if same else None
-
-        # The floor under any incremental build: the same build again with nothing new (dbt's
-        # start, seeds, data and unit tests over whole tables, the audit copy). What the 1% costs
-        # beyond it is the part that should follow the new data.
-        if not (
-            record("validate_incremental", step("validate", common, "quality gate (incremental)"))
-            and record("publish_incremental", step("publish", common, "publish (incremental)"))
-        ):
-            return out
-        nothing_new = fastest(
-            "transform", {**common, "full_refresh": False}, "dbt incremental, nothing new", "dbt_nothing_new"
-        )
-        if nothing_new.ok:
-            floor = round(nothing_new.result["seconds"], 2)
-            out.update(incremental_floor_s=floor, incremental_floor_breakdown=nothing_new.result["dbt"])
-            out["incremental_data_share"] = round(
-                max(out["incremental_s"] - floor, 0.0) / max(out["dbt_full_s"] - floor, 1e-9), 3
-            )
+        if run.full_build(skip_plain_sql) and run.gate_and_publish() and with_increment:
+            run.incremental(verify_incremental)
         return out
     finally:
-        pipeline_peaks = [peaks[k] for k in PIPELINE_STEPS if k in peaks]
+        pipeline_peaks = [run.peaks[k] for k in PIPELINE_STEPS if k in run.peaks]
         out["peak_mem_mib"] = max(pipeline_peaks) if pipeline_peaks else None
-        out["peak_mem_mib_by_step"] = peaks
+        out["peak_mem_mib_by_step"] = run.peaks
         if not keep:
             shutil.rmtree(root, ignore_errors=True)
 

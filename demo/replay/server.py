@@ -91,6 +91,53 @@ class ReplayState:
         return None
 
 
+def _content_type(file: Path, path: str) -> str:
+    guessed = mimetypes.guess_type(file.name.split("@")[0])[0]
+    if file.name.endswith(".html") or guessed == "text/html":
+        return "text/html; charset=utf-8"
+    if "@" in file.name or guessed == "application/json" or "/api/" in path:
+        return "application/json; charset=utf-8"
+    return guessed or "application/octet-stream"
+
+
+def _recorded_answer(file: Path, path: str) -> tuple[int, dict[str, str], bytes]:
+    """A bundle file as the site answers it: validators derived from the content (stable across
+    runs), status and headers overridden by the file's `.headers.json` sidecar when there is one."""
+    body = file.read_bytes()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
+    modified = _EPOCH + int(hashlib.sha256(body).hexdigest()[:6], 16) % 86_400
+    headers = {
+        "Content-Type": _content_type(file, path),
+        "ETag": etag,
+        "Last-Modified": formatdate(modified, usegmt=True),
+    }
+    status = 200
+    sidecar = file.with_name(file.name + ".headers.json")
+    if sidecar.exists():
+        overrides = json.loads(sidecar.read_text(encoding="utf-8"))
+        status = int(overrides.pop("status", 200))
+        headers.update({k: str(v) for k, v in overrides.items()})
+    return status, headers, body
+
+
+def _control(state: ReplayState, command: str, query: str) -> tuple[int, dict[str, str], bytes]:
+    """The test-only endpoints under CONTROL_PREFIX: the request log, its reset, the scenarios."""
+    params = dict(parse_qsl(query))
+    if command == "requests":
+        with state.lock:
+            seen = [r.__dict__ for r in state.requests]
+        return 200, {"Content-Type": "application/json"}, json.dumps(seen).encode()
+    if command == "reset":
+        with state.lock:
+            state.requests.clear()
+        return 200, {"Content-Type": "text/plain"}, b"ok"
+    if command == "scenarios":
+        if "set" in params:
+            state.scenarios = [s for s in params["set"].split(",") if s]
+        return 200, {"Content-Type": "application/json"}, json.dumps(state.scenarios).encode()
+    return 404, {"Content-Type": "text/plain"}, b"unknown control command"
+
+
 def _make_handler(source: str, state: ReplayState) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "EduOpenReplay/1"
@@ -108,7 +155,7 @@ def _make_handler(source: str, state: ReplayState) -> type[BaseHTTPRequestHandle
         def _serve(self, *, head: bool) -> None:
             parts = urlsplit(self.path)
             if parts.path.startswith(CONTROL_PREFIX):
-                self._control(parts.path[len(CONTROL_PREFIX) :], parts.query)
+                self._send(*_control(state, parts.path[len(CONTROL_PREFIX) :], parts.query))
                 return
             status, headers, body = self._lookup(parts.path, parts.query)
             with state.lock:
@@ -130,23 +177,8 @@ def _make_handler(source: str, state: ReplayState) -> type[BaseHTTPRequestHandle
             file = state.resolve(source, relative_file_for(path, query))
             if file is None:
                 return 404, {"Content-Type": "text/html; charset=utf-8"}, b"<html><body>404 Not Found</body></html>"
-            body = file.read_bytes()
-            etag = '"' + hashlib.sha256(body).hexdigest()[:20] + '"'
-            guessed = mimetypes.guess_type(file.name.split("@")[0])[0]
-            if file.name.endswith(".html") or guessed == "text/html":
-                content_type = "text/html; charset=utf-8"
-            elif "@" in file.name or guessed == "application/json" or "/api/" in path:
-                content_type = "application/json; charset=utf-8"
-            else:
-                content_type = guessed or "application/octet-stream"
-            modified = _EPOCH + int(hashlib.sha256(body).hexdigest()[:6], 16) % 86_400
-            headers = {"Content-Type": content_type, "ETag": etag, "Last-Modified": formatdate(modified, usegmt=True)}
-            status = 200
-            sidecar = file.with_name(file.name + ".headers.json")
-            if sidecar.exists():
-                overrides = json.loads(sidecar.read_text(encoding="utf-8"))
-                status = int(overrides.pop("status", 200))
-                headers.update({k: str(v) for k, v in overrides.items()})
+            status, headers, body = _recorded_answer(file, path)
+            etag = headers["ETag"]
             if status == 200 and self._unchanged(etag, headers["Last-Modified"]):
                 return 304, {"ETag": etag, "Last-Modified": headers["Last-Modified"]}, b""
             return status, headers, body
@@ -156,23 +188,6 @@ def _make_handler(source: str, state: ReplayState) -> type[BaseHTTPRequestHandle
             if self.headers.get("If-None-Match") is not None:
                 return self.headers["If-None-Match"] == etag
             return self.headers.get("If-Modified-Since") == last_modified
-
-        def _control(self, command: str, query: str) -> None:
-            params = dict(parse_qsl(query))
-            if command == "requests":
-                with state.lock:
-                    seen = [r.__dict__ for r in state.requests]
-                self._send(200, {"Content-Type": "application/json"}, json.dumps(seen).encode())
-            elif command == "reset":
-                with state.lock:
-                    state.requests.clear()
-                self._send(200, {"Content-Type": "text/plain"}, b"ok")
-            elif command == "scenarios":
-                if "set" in params:
-                    state.scenarios = [s for s in params["set"].split(",") if s]
-                self._send(200, {"Content-Type": "application/json"}, json.dumps(state.scenarios).encode())
-            else:
-                self._send(404, {"Content-Type": "text/plain"}, b"unknown control command")
 
         def _send(self, status: int, headers: dict[str, str], body: bytes, *, length: int | None = None) -> None:
             self.send_response(status, HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "")

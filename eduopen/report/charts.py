@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html import escape
 
@@ -127,6 +127,47 @@ def _legend(series: Sequence[Series], x: float, y: float, max_x: float) -> tuple
 
 
 # -- line chart ---------------------------------------------------------------------------------
+def _series_marks(
+    item: Series, x_values: Sequence[int], sx: Callable[[float], float], sy: Callable[[float], float]
+) -> list[str]:
+    """One series of a line chart: its line (broken where a value is missing) and a dot per value, a
+    ringed one where the value carries a mark."""
+    parts: list[str] = []
+    points = [(x, v) for x, v in zip(x_values, item.values, strict=True)]
+    if item.style == "line":
+        commands, pen_down = [], False
+        for x, v in points:
+            if v is None:
+                pen_down = False
+                continue
+            commands.append(f"{'L' if pen_down else 'M'}{_f(sx(x))},{_f(sy(v))}")
+            pen_down = True
+        if commands:
+            parts.append(
+                f'<path class="mark" d="{" ".join(commands)}" fill="none" '
+                f'stroke="{item.color}" stroke-width="2.5" stroke-linejoin="round">'
+                f"<title>{escape(item.name)}</title></path>"
+            )
+    radius = 3 if item.style == "line" else 5
+    marks = item.marks or [None] * len(points)
+    for (x, v), mark in zip(points, marks, strict=True):
+        if v is None:
+            continue
+        if mark:
+            parts.append(
+                f'<circle class="mark {escape(mark)}" cx="{_f(sx(x))}" cy="{_f(sy(v))}" '
+                f'r="{radius + 1.5}" fill="#fff" stroke="{item.color}" stroke-width="2">'
+                f"<title>{escape(item.name)} · {x}: {full(v)} ({escape(mark)})</title></circle>"
+            )
+            continue
+        parts.append(
+            f'<circle class="mark" cx="{_f(sx(x))}" cy="{_f(sy(v))}" r="{radius}" '
+            f'fill="{item.color}" stroke="#fff" stroke-width="1">'
+            f"<title>{escape(item.name)} · {x}: {full(v)}</title></circle>"
+        )
+    return parts
+
+
 def line_chart(
     x_values: Sequence[int],
     series: Sequence[Series],
@@ -185,38 +226,7 @@ def line_chart(
             f'<text x="{_f(sx(x))}" y="{_f(top + plot_h + 18)}" text-anchor="middle" fill="{MUTED}">{x}</text>'
         )
     for item in series:
-        points = [(x, v) for x, v in zip(x_values, item.values, strict=True)]
-        if item.style == "line":
-            commands, pen_down = [], False
-            for x, v in points:
-                if v is None:
-                    pen_down = False
-                    continue
-                commands.append(f"{'L' if pen_down else 'M'}{_f(sx(x))},{_f(sy(v))}")
-                pen_down = True
-            if commands:
-                parts.append(
-                    f'<path class="mark" d="{" ".join(commands)}" fill="none" '
-                    f'stroke="{item.color}" stroke-width="2.5" stroke-linejoin="round">'
-                    f"<title>{escape(item.name)}</title></path>"
-                )
-        radius = 3 if item.style == "line" else 5
-        marks = item.marks or [None] * len(points)
-        for (x, v), mark in zip(points, marks, strict=True):
-            if v is None:
-                continue
-            if mark:
-                parts.append(
-                    f'<circle class="mark {escape(mark)}" cx="{_f(sx(x))}" cy="{_f(sy(v))}" '
-                    f'r="{radius + 1.5}" fill="#fff" stroke="{item.color}" stroke-width="2">'
-                    f"<title>{escape(item.name)} · {x}: {full(v)} ({escape(mark)})</title></circle>"
-                )
-                continue
-            parts.append(
-                f'<circle class="mark" cx="{_f(sx(x))}" cy="{_f(sy(v))}" r="{radius}" '
-                f'fill="{item.color}" stroke="#fff" stroke-width="1">'
-                f"<title>{escape(item.name)} · {x}: {full(v)}</title></circle>"
-            )
+        parts += _series_marks(item, x_values, sx, sy)
     parts.append("</svg>")
     return "".join(parts)
 
