@@ -22,6 +22,9 @@ Incrementality: with a `RawStore`, the last ETag / Last-Modified of a URL is sen
 If-None-Match / If-Modified-Since; a 304 returns the stored bytes. Every HTTP answer is written to
 the fetch log and every 200 body to the blob store before `get` returns. robots.txt is read once per
 client and, with a store, asked for conditionally on later runs (`robots_txt` in the catalog).
+Without a store (a watcher in the Airflow triggerer, which must not open the raw catalog while the
+pipeline writes it), nothing is recorded: `get_with_validators` sends the caller's own ETag /
+Last-Modified and returns the status, the body and the new validators for the caller to keep.
 """
 
 from __future__ import annotations
@@ -106,6 +109,22 @@ class Response:
     @property
     def content_type(self) -> str | None:
         return self.headers.get("Content-Type")
+
+
+@dataclass(frozen=True)
+class Revalidation:
+    """An answer to a GET whose validators the caller keeps: 304, or the body with its new validators."""
+
+    url: str
+    status: int
+    content: bytes
+    content_type: str | None
+    etag: str | None
+    last_modified: str | None
+
+    @property
+    def not_modified(self) -> bool:
+        return self.status == 304
 
 
 @dataclass
@@ -321,7 +340,7 @@ class PoliteClient:
         self._robots_locks: dict[str, threading.Lock] = {}
 
     @classmethod
-    def for_source(cls, cfg: SourceConfig, store: RawStore) -> PoliteClient:
+    def for_source(cls, cfg: SourceConfig, store: RawStore | None) -> PoliteClient:
         """A client configured from a `sources.yml` entry, confined to the source's host."""
         base_host = urlsplit(cfg.base_url).netloc.lower()
         return cls(
@@ -365,6 +384,45 @@ class PoliteClient:
                 raise
             # Not chained: the original's message (and its cause's) would print the secret again.
             raise masked from None
+
+    def get_with_validators(
+        self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
+    ) -> Revalidation:
+        """GET `url`, conditionally on the validators the caller kept; for a client without a store.
+
+        robots.txt, the per-host delay, retries, the size cap and the truncation checks apply as for
+        `get`; nothing is recorded. A 304 keeps the caller's validators unless the server sent new
+        ones. Raises FetchError / RobotsDisallowed, secrets masked.
+        """
+        if self.store is not None:
+            raise ValueError("a client with a raw store keeps the validators itself: use get()")
+        try:
+            return self._revalidate(url, etag=etag, last_modified=last_modified, accept=accept)
+        except FetchError as exc:
+            masked = _masked(exc)
+            if masked is exc:
+                raise
+            raise masked from None
+
+    def _revalidate(self, url: str, *, etag: str | None, last_modified: str | None, accept: str | None) -> Revalidation:
+        key = canonical_url(url)
+        headers = {"Accept": accept} if accept else {}
+        headers.update(conditional_headers(etag, last_modified))
+        try:
+            answer, _attempts = self._follow(key, headers, max_bytes=self.max_bytes)
+        except _FinalHTTPError as exc:
+            raise exc.error from None
+        not_modified = answer.status == 304
+        if not_modified and not (etag or last_modified):
+            raise FetchError(f"GET {key}: 304 Not Modified to an unconditional request", url=key, status=304)
+        return Revalidation(
+            url=redact_url(answer.url),
+            status=answer.status,
+            content=answer.content,
+            content_type=answer.headers.get("Content-Type"),
+            etag=answer.headers.get("ETag") or (etag if not_modified else None),
+            last_modified=answer.headers.get("Last-Modified") or (last_modified if not_modified else None),
+        )
 
     def _get(self, url: str, *, params: Mapping[str, str] | None, conditional: bool, accept: str | None) -> Response:
         key = canonical_url(url, params)

@@ -41,7 +41,8 @@ def _home(root: str | None) -> Home:
 class ReleaseListingTrigger(BaseEventTrigger):
     """Fires when a release listing's first page lists an item URL the watcher has not seen.
 
-    :param sources: release sources to watch (default: every `kind: releases` source).
+    :param sources: sources to watch (default: every enabled source; those a watcher cannot poll
+        state no listings, see `ingest.sources.base.Source`).
     :param poll_interval: seconds between two polls of all listings.
     :param home: EduOpen home holding the watcher's state (default: `$EDUOPEN_HOME` at run time).
     """

@@ -6,17 +6,19 @@ the raw catalog (that DuckDB file has one writer: the ingest task):
 * **Release listings** — has the first page of a release listing (a MOE column, a State Council
   listing, a feed) gained an item URL not seen before? Each first page is requested conditionally
   with the ETag / Last-Modified the watcher itself stored last time, so an unchanged site costs one
-  304 per listing. A page that changed is parsed with its source's own `parse_listing` (or
-  `parse_feed`); only an item URL that is new to the watcher counts as news, so an edited or
-  re-ordered listing does not wake the pipeline (the cron fallback still revisits it). Watermarks
-  and seen URLs live in the watcher's own state file, `$EDUOPEN_HOME/state/watch/release_listings.json`.
+  304 per listing. Which pages, and how item URLs are read from them, each source states itself
+  (`Source.listings` in `ingest.sources.base`); this module knows no source by name. Only an item
+  URL that is new to the watcher counts as news, so an edited or re-ordered listing does not wake
+  the pipeline (the cron fallback still revisits it). Watermarks and seen URLs live in the
+  watcher's own state file, `$EDUOPEN_HOME/state/watch/release_listings.json`.
 * **Landing folder** — has a file settled in `$EDUOPEN_HOME/landing/` (the rules of
   `ingest.sources.landing.candidates`, plus the same size and mtime on two polls in a row) that
   was not announced yet?
 
-Politeness as in `ingest.http`: the identifying User-Agent of `sources.yml`, robots.txt obeyed
-(through `PoliteClient.is_allowed`), the per-host delay between two requests, short explicit
-timeouts and a body cap. No retries: the next poll is the retry.
+Every request goes through the source's own `ingest.http.PoliteClient`, configured from
+`sources.yml` as for a run (User-Agent, robots.txt, per-host delay, timeouts, allowed hosts, size
+and truncation checks), but without a raw store, so nothing is recorded, and without retries: the
+next poll is the retry.
 
 Everything here is synchronous and free of Airflow, so it is unit-tested on its own; the triggers
 call it through `asyncio.to_thread`. The DAG files read `poll_interval_s` at parse time, so the
@@ -29,22 +31,22 @@ import json
 import logging
 import os
 import stat
-import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit
 
-from eduopen.core.config import LANDING_SETTLE_S, WATCH_POLL_S, Settings, SourceConfig
-from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
+from eduopen.core.config import WATCH_POLL_S, Settings, SourceConfig
+from eduopen.core.errors import FetchError, ParseError
 from eduopen.core.files import atomic_write_json
 from eduopen.core.paths import Home
 
 if TYPE_CHECKING:
-    import requests
+    from ingest.http import PoliteClient
+    from ingest.sources import Registry
+    from ingest.sources.base import ItemReader
 
 log = logging.getLogger("eduopen.watch")
 
@@ -56,11 +58,9 @@ STATE_VERSION = 1
 # First pages list 20-30 items; remembering far more than that only guards against an old item
 # scrolling back onto a first page, which would cost one spurious (harmless) pipeline run.
 SEEN_PER_LISTING = 500
+# A first page lists a few dozen items; anything far larger is not the page the watcher expects.
 MAX_LISTING_BYTES = 5_000_000
 ROBOTS_TTL_S = 24 * 3600  # RFC 9309 §2.4: a cached robots.txt should not be used for longer
-FEED_ACCEPT = "application/rss+xml, application/atom+xml, application/xml;q=0.9, text/xml;q=0.9, */*;q=0.1"
-
-ItemParser = Callable[[bytes, str, str | None], list[str]]  # (body, page URL, Content-Type) -> item URLs
 
 
 def poll_interval_s(default: float) -> float:
@@ -93,234 +93,43 @@ class Listing:
     source: str
     name: str
     url: str
-    parse: ItemParser = field(compare=False, repr=False)
+    parse: ItemReader = field(compare=False, repr=False)
     accept: str | None = None
-    min_delay_s: float = 1.0
 
 
-def _moe_zh_items(cfg: SourceConfig) -> ItemParser:
-    from ingest.sources.moe_zh.listing import DEFAULT_CONTAINER, DEFAULT_ITEM, parse_listing
+def release_listings(
+    settings: Settings, sources: Sequence[str] | None = None, registry: Registry | None = None
+) -> list[Listing]:
+    """The pages to watch of every enabled source (or of the `sources` given), as each source states.
 
-    selectors: dict[str, Any] = cfg.get("selectors") or {}
-    container = selectors.get("listing_container", DEFAULT_CONTAINER)
-    item = selectors.get("listing_item", DEFAULT_ITEM)
-
-    def parse(data: bytes, url: str, content_type: str | None) -> list[str]:
-        return [it.url for it in parse_listing(data, url, content_type, container=container, item=item)]
-
-    return parse
-
-
-def _pattern_items(module: str, cfg: SourceConfig) -> ItemParser:
-    import importlib
-    import re
-
-    listing = importlib.import_module(module)
-    pattern = re.compile(cfg.get("article_pattern")) if cfg.get("article_pattern") else listing.ARTICLE_PATH
-
-    def parse(data: bytes, url: str, content_type: str | None) -> list[str]:
-        return [it.url for it in listing.parse_listing(data, url, content_type, pattern=pattern)]
-
-    return parse
-
-
-def _feed_items(data: bytes, url: str, content_type: str | None) -> list[str]:
-    from ingest.sources.feeds.parse import parse_feed
-
-    return [entry.url for entry in parse_feed(data, url, content_type).entries]
-
-
-def _column_first_pages(cfg: SourceConfig, first_page: str) -> list[tuple[str, str]]:
-    """(name, first page URL below the fetch base) of each configured column."""
-    pagination: dict[str, Any] = cfg.get("pagination") or {}
-    first = str(pagination.get("first", first_page))
-    out = []
-    for entry in cfg.get("columns") or []:
-        path = "/" + str(entry["path"]).strip("/") + "/"
-        out.append((str(entry.get("name") or path.strip("/")), urljoin(cfg.base_url + path, first)))
-    return out
-
-
-def _feed_urls(cfg: SourceConfig) -> list[tuple[str, str]]:
-    """(name, fetch URL) of each configured feed, resolved as `ingest.sources.feeds` does."""
-    out = []
-    for entry in cfg.get("urls") or []:
-        spec = entry if isinstance(entry, dict) else {"url": entry}
-        raw = str(spec["url"]).strip()
-        url = raw if urlsplit(raw).scheme else cfg.base_url + "/" + raw.lstrip("/")
-        out.append((str(spec.get("name") or urlsplit(url).path.rsplit("/", 1)[-1]), url))
-    return out
-
-
-def release_listings(settings: Settings, sources: Sequence[str] | None = None) -> list[Listing]:
-    """The first pages to watch for every `kind: releases` source (or the `sources` given).
-
-    A release source of a kind this module cannot read yet is logged and left to the cron fallback.
+    Every enabled source's settings are checked first: a misspelt key stops the watcher as it stops
+    a run. A source that is not watched states no pages; the cron schedule fetches it.
     """
-    names = list(sources) if sources else [n for n in settings.source_names() if settings.source(n).kind == "releases"]
+    from ingest.sources import REGISTRY
+
+    registry = registry or REGISTRY
+    registry.check_settings(settings)
+    names = list(sources) if sources else settings.source_names()
     listings: list[Listing] = []
     for name in names:
-        cfg = settings.source(name)
-        delay = cfg.min_delay_s
-        if name == "moe_zh":
-            parse = _moe_zh_items(cfg)
-            pages = _column_first_pages(cfg, "index.html")
-        elif name in ("moe_en", "gov_en"):
-            parse = _pattern_items(f"ingest.sources.{name}.listing", cfg)
-            pages = _column_first_pages(cfg, "index.html" if name == "moe_en" else "")
-        elif name == "feeds":
-            feeds = _feed_urls(cfg)
-            listings += [Listing(name, feed, url, _feed_items, FEED_ACCEPT, delay) for feed, url in feeds]
-            continue
-        else:
-            log.warning("watch: no listing watcher for release source %s; only the cron fallback fetches it", name)
-            continue
-        listings += [Listing(name, column, url, parse, None, delay) for column, url in pages]
+        for page in registry.source(name).listings(settings.source(name)):
+            listings.append(Listing(name, page.label, page.url, page.read_items, page.accept))
     return listings
 
 
-@dataclass(frozen=True)
-class Fetched:
-    """One answer to a listing request: 304, or 200 with its (capped) body and validators."""
+def watch_client(cfg: SourceConfig) -> PoliteClient:
+    """The source's polite client as a watcher uses it: without a raw store, and without retries.
 
-    url: str
-    not_modified: bool
-    content: bytes = b""
-    content_type: str | None = None
-    etag: str | None = None
-    last_modified: str | None = None
-
-
-class ListingFetcher:
-    """Conditional GET of small pages, politely: User-Agent, robots.txt, per-host delay, timeouts.
-
-    robots.txt is read through `ingest.http.PoliteClient.is_allowed` (no raw store behind it), and
-    re-read once a day. `sleep` and `clock` are attributes so tests can record waits.
+    No store: the triggerer must not open the raw catalog, whose one writer is the ingest. No
+    retries: the next poll is the retry, and a poll must not sit out a long backoff. The body cap
+    is a listing's, far below an article's or a data download's.
     """
+    from ingest.http import PoliteClient
 
-    def __init__(
-        self,
-        user_agent: str,
-        *,
-        connect_timeout_s: float = 3.0,
-        read_timeout_s: float = 10.0,
-        max_bytes: int = MAX_LISTING_BYTES,
-        respect_robots: bool = True,
-        session: requests.Session | None = None,
-    ):
-        import requests
-
-        if not user_agent.strip():
-            raise ValueError("an identifying user_agent is required")
-        self.user_agent = user_agent
-        self.timeout = (connect_timeout_s, read_timeout_s)
-        self.max_bytes = max_bytes
-        self.respect_robots = respect_robots
-        self.session = session or requests.Session()
-        self.sleep: Callable[[float], None] = time.sleep
-        self.clock: Callable[[], float] = time.monotonic
-        self.request_count = 0
-        self.conditional_count = 0
-        self._last_request: dict[str, float] = {}
-        self._robots: Any = None
-        self._robots_since = 0.0
-        self._lock = threading.Lock()
-
-    def close(self) -> None:
-        self.session.close()
-        if self._robots is not None:
-            self._robots.close()
-
-    def _robots_client(self) -> Any:
-        from ingest.http import PoliteClient
-
-        now = self.clock()
-        if self._robots is None or now - self._robots_since > ROBOTS_TTL_S:
-            if self._robots is not None:
-                self._robots.close()
-            connect, read = self.timeout
-            self._robots = PoliteClient(
-                "watch",
-                user_agent=self.user_agent,
-                min_delay_s=0,
-                connect_timeout_s=connect,
-                read_timeout_s=read,
-                max_retries=0,
-            )
-            self._robots_since = now
-        return self._robots
-
-    def _wait_for_host(self, url: str, min_delay_s: float) -> None:
-        host = urlsplit(url).netloc.lower()
-        delay = max(min_delay_s, self._robots.host_delay_s(url) if self._robots is not None else 0.0)
-        with self._lock:
-            last = self._last_request.get(host)
-            now = self.clock()
-            slot = now if last is None else max(now, last + delay)
-            self._last_request[host] = slot
-        if slot > now:
-            self.sleep(slot - now)
-
-    def get(
-        self,
-        url: str,
-        *,
-        etag: str | None = None,
-        last_modified: str | None = None,
-        accept: str | None = None,
-        min_delay_s: float = 1.0,
-    ) -> Fetched:
-        """GET `url`, conditionally when validators are given. Raises FetchError / RobotsDisallowed."""
-        import requests
-
-        from ingest.http import conditional_headers
-
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise FetchError(f"refusing non-http(s) URL {url}", url=url)
-        if self.respect_robots and not self._robots_client().is_allowed(url):
-            raise RobotsDisallowed(f"robots.txt of {urlsplit(url).netloc} disallows {url}", url=url)
-        self._wait_for_host(url, min_delay_s)
-        headers = {"User-Agent": self.user_agent}
-        if accept:
-            headers["Accept"] = accept
-        headers.update(conditional_headers(etag, last_modified))
-        self.request_count += 1
-        self.conditional_count += int(bool(etag or last_modified))
-        try:
-            # Redirects are not followed: a listing that moved is a configuration change, and
-            # following it here would bypass the host allow-list of the ingest client.
-            resp = self.session.get(url, headers=headers, timeout=self.timeout, stream=True, allow_redirects=False)
-        except requests.RequestException as exc:
-            raise FetchError(f"GET {url}: {type(exc).__name__}: {exc}", url=url) from exc
-        with resp:
-            if resp.status_code == 304:
-                return Fetched(
-                    url,
-                    True,
-                    etag=resp.headers.get("ETag") or etag,
-                    last_modified=resp.headers.get("Last-Modified") or last_modified,
-                )
-            if resp.status_code != 200:
-                raise FetchError(f"GET {url}: HTTP {resp.status_code}", url=url, status=resp.status_code)
-            body = bytearray()
-            try:
-                for chunk in resp.iter_content(64 * 1024):
-                    body += chunk
-                    if len(body) > self.max_bytes:
-                        raise FetchError(f"GET {url}: listing larger than {self.max_bytes} bytes", url=url)
-            except requests.RequestException as exc:
-                raise FetchError(f"GET {url}: body interrupted ({type(exc).__name__})", url=url) from exc
-            declared = resp.headers.get("Content-Length")
-            if declared and declared.isdigit() and len(body) < int(declared):
-                raise FetchError(f"GET {url}: truncated body ({len(body)} of {declared} bytes)", url=url)
-            return Fetched(
-                url,
-                False,
-                bytes(body),
-                resp.headers.get("Content-Type"),
-                resp.headers.get("ETag"),
-                resp.headers.get("Last-Modified"),
-            )
+    client = PoliteClient.for_source(cfg, None)
+    client.max_retries = 0
+    client.max_bytes = min(client.max_bytes, MAX_LISTING_BYTES)
+    return client
 
 
 @dataclass
@@ -351,12 +160,18 @@ class ListingPoll:
 
 
 class ReleaseListingWatch:
-    """Polls the listings' first pages; remembers validators and seen item URLs in `state_path`."""
+    """Polls the listings' first pages; remembers validators and seen item URLs in `state_path`.
 
-    def __init__(self, listings: Sequence[Listing], state_path: Path, fetcher: ListingFetcher):
+    Each source's pages go through that source's polite client (`client_for(source)`), made anew
+    once a day so robots.txt is read again.
+    """
+
+    def __init__(self, listings: Sequence[Listing], state_path: Path, client_for: Callable[[str], PoliteClient]):
         self.listings = list(listings)
         self.state_path = state_path
-        self.fetcher = fetcher
+        self.client_for = client_for
+        self.clock: Callable[[], float] = time.monotonic
+        self._clients: dict[str, tuple[float, PoliteClient]] = {}
         self.state: dict[str, dict[str, Any]] = self._load()
 
     @classmethod
@@ -367,11 +182,24 @@ class ReleaseListingWatch:
         return cls(
             release_listings(settings, sources),
             state_dir(home) / "release_listings.json",
-            ListingFetcher(settings.user_agent),
+            lambda source: watch_client(settings.source(source)),
         )
 
+    def client(self, source: str) -> PoliteClient:
+        now = self.clock()
+        made = self._clients.get(source)
+        if made is not None and now - made[0] <= ROBOTS_TTL_S:
+            return made[1]
+        if made is not None:
+            made[1].close()
+        client = self.client_for(source)
+        self._clients[source] = (now, client)
+        return client
+
     def close(self) -> None:
-        self.fetcher.close()
+        for _made, client in self._clients.values():
+            client.close()
+        self._clients.clear()
 
     def _load(self) -> dict[str, dict[str, Any]]:
         try:
@@ -398,12 +226,11 @@ class ReleaseListingWatch:
             result.checked += 1
             entry = self.state.get(listing.url) or {}
             try:
-                fetched = self.fetcher.get(
+                fetched = self.client(listing.source).get_with_validators(
                     listing.url,
                     etag=entry.get("etag"),
                     last_modified=entry.get("last_modified"),
                     accept=listing.accept,
-                    min_delay_s=listing.min_delay_s,
                 )
             except FetchError as exc:
                 result.failed.append(f"{listing.source}/{listing.name}: {exc}")
@@ -442,16 +269,18 @@ class ReleaseListingWatch:
 
 
 def landing_settle_s(settings: Settings | None = None) -> float:
-    """The settle time of the landing ingest: `EDUOPEN_LANDING_SETTLE_S`, else `landing.settle_s`."""
-    from ingest.sources.landing import DEFAULT_SETTLE_S
+    """The settle time of the landing ingest: `EDUOPEN_LANDING_SETTLE_S`, else `landing.settle_s`.
 
-    override = LANDING_SETTLE_S.value()
-    if override is not None:
-        return override
+    Every enabled source's settings are checked first, as at the start of a run.
+    """
+    from ingest.sources import REGISTRY
+    from ingest.sources.landing import Options, settle_seconds
+
     settings = settings or Settings.load()
-    if "landing" in settings.data.sources:
-        return float(settings.source("landing").get("settle_s", DEFAULT_SETTLE_S))
-    return DEFAULT_SETTLE_S
+    REGISTRY.check_settings(settings)
+    if "landing" not in settings.data.sources:
+        return settle_seconds(Options())
+    return settle_seconds(REGISTRY.source("landing").options_of(settings.source("landing")))
 
 
 Signature = tuple[int, int]  # (size, mtime_ns)
@@ -475,8 +304,10 @@ class LandingWatch:
         self._announced: dict[str, Signature] = {}
 
     @classmethod
-    def from_config(cls, home: Home, settle_s: float | None = None) -> LandingWatch:
-        return cls(home.landing, settle_s=landing_settle_s() if settle_s is None else settle_s)
+    def from_config(cls, home: Home, settle_s: float | None = None, settings: Settings | None = None) -> LandingWatch:
+        """The watch of `home`'s landing folder; the settings are checked even when `settle_s` is given."""
+        settle = landing_settle_s(settings)
+        return cls(home.landing, settle_s=settle if settle_s is None else settle_s)
 
     def _signatures(self) -> dict[str, Signature]:
         out: dict[str, Signature] = {}

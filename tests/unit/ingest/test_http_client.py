@@ -372,6 +372,55 @@ def test_conditional_get_returns_stored_bytes_on_304(server: FaultServer, make_c
     ]
 
 
+# -- without a store: the caller keeps the validators (the watchers) --------------------------
+
+
+def test_without_a_store_the_callers_validators_are_sent_and_the_new_ones_returned(
+    server: FaultServer, make_client, home: Home
+) -> None:
+    stamp = "Wed, 18 Nov 2026 08:00:00 GMT"
+    server.set("/list", Reply.html("<li>a</li>", etag='"v1"', last_modified=stamp))
+    client = make_client()
+    first = client.get_with_validators(server.url("/list"), accept="text/html")
+    assert (first.status, first.not_modified, first.content) == (200, False, b"<li>a</li>")
+    assert (first.etag, first.last_modified, first.content_type) == ('"v1"', stamp, "text/html; charset=utf-8")
+    again = client.get_with_validators(server.url("/list"), etag=first.etag, last_modified=first.last_modified)
+    assert (again.status, again.not_modified, again.content) == (304, True, b"")
+    assert (again.etag, again.last_modified) == ('"v1"', stamp)
+    sent = server.requests_for("/list")
+    assert [r.header("If-None-Match") for r in sent] == [None, '"v1"']
+    assert [r.header("If-Modified-Since") for r in sent] == [None, stamp]
+    assert sent[0].header("Accept") == "text/html"
+    assert not home.catalog.exists()
+    server.script("/list", Reply(status=304, content_type=None))  # a 304 that restates no validator
+    bare = client.get_with_validators(server.url("/list"), etag='"v1"', last_modified=stamp)
+    assert (bare.not_modified, bare.etag, bare.last_modified) == (True, '"v1"', stamp)
+
+
+def test_without_a_store_robots_throttle_retries_size_and_truncation_still_apply(
+    server: FaultServer, make_client, fake_time: FakeTime
+) -> None:
+    server.set_robots("User-agent: *\nDisallow: /private/\n")
+    client = make_client(min_delay_s=2, max_bytes=1_000)
+    with pytest.raises(RobotsDisallowed):
+        client.get_with_validators(server.url("/private/list"))
+    full = b"x" * 900
+    server.script("/list", Reply(status=503, headers={"Retry-After": "3"}), Reply(body=full, truncate_after=400))
+    server.set("/list", Reply(body=full))
+    assert client.get_with_validators(server.url("/list")).content == full
+    assert server.count("/list") == 3
+    # The host's delay after robots.txt, then the 503's Retry-After.
+    assert fake_time.sleeps[:2] == [pytest.approx(2, abs=0.1), 3.0]
+    server.set("/big", Reply(body=b"y" * 2_000))
+    with pytest.raises(FetchError, match="1000-byte limit"):
+        client.get_with_validators(server.url("/big"))
+
+
+def test_a_client_with_a_store_keeps_the_validators_itself(make_client, store: RawStore) -> None:
+    with pytest.raises(ValueError, match="use get"):
+        make_client(store=store).get_with_validators("http://127.0.0.1:9/x", etag='"v1"')
+
+
 def test_conditional_get_uses_last_modified_too(server: FaultServer, make_client, store: RawStore) -> None:
     stamp = "Wed, 17 Sep 2025 08:00:00 GMT"
     server.set("/page", Reply.html("<p>教育部</p>", last_modified=stamp))

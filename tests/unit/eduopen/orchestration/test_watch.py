@@ -23,15 +23,18 @@ from eduopen.core.config import WATCH_POLL_S, Settings
 from eduopen.core.errors import ConfigError
 from eduopen.core.paths import PROJECT_DIR, Home
 from eduopen.orchestration.watch import (
+    MAX_LISTING_BYTES,
+    ROBOTS_TTL_S,
     LandingWatch,
     Listing,
-    ListingFetcher,
     ReleaseListingWatch,
     added_data,
     poll_interval_s,
     release_listings,
     state_dir,
+    watch_client,
 )
+from ingest.http import PoliteClient
 from tests.support.fault_server import FaultServer, Reply
 
 NEW_RELEASE = "/jyb_xwfb/gzdt_gzdt/moe_1485/202401/t20240130_000004.html"
@@ -136,6 +139,19 @@ def test_only_the_sources_asked_for_are_watched() -> None:
     assert {listing.source for listing in listings} == {"gov_en"}
 
 
+def test_a_misspelt_key_of_any_source_stops_the_watcher(tmp_path: Path) -> None:
+    import yaml
+
+    data = yaml.safe_load(Settings.load().path.read_text(encoding="utf-8"))
+    data["sources"]["uis"]["indicator"] = data["sources"]["uis"].pop("indicators")
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"uis\.indicator: unknown key; allowed keys: .*indicators"):
+        release_listings(Settings.load(path), ["gov_en"])
+    with pytest.raises(ConfigError, match=r"uis\.indicator: unknown key"):
+        LandingWatch.from_config(Home(tmp_path / "home"), settle_s=0, settings=Settings.load(path))
+
+
 # -- release listings against the replay -------------------------------------------------------
 
 
@@ -235,7 +251,12 @@ def _moe_listing(server: FaultServer, path: str = "/col/index.html") -> Listing:
     def parse(data: bytes, url: str, content_type: str | None) -> list[str]:
         return [it.url for it in parse_listing(data, url, content_type)]
 
-    return Listing("moe_zh", "col", server.url(path), parse, None, 0.0)
+    return Listing("moe_zh", "col", server.url(path), parse, None)
+
+
+def _client(**settings: float) -> PoliteClient:
+    """A watcher's client: no raw store, no retries (the next poll is the retry)."""
+    return PoliteClient("moe_zh", user_agent=USER_AGENT, min_delay_s=0, max_retries=0, **settings)
 
 
 @pytest.fixture
@@ -247,7 +268,8 @@ def server() -> Iterator[FaultServer]:
 def test_a_listing_disallowed_by_robots_txt_is_never_requested(server: FaultServer, home: Home) -> None:
     server.set_robots("User-agent: *\nDisallow: /col/\n")
     server.set("/col/index.html", Reply.html(LISTING_HTML))
-    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", ListingFetcher(USER_AGENT))
+    client = _client()
+    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", lambda source: client)
     result = watch.poll()
     assert not result.fired and "robots.txt" in result.failed[0]
     assert server.count("/col/index.html") == 0
@@ -256,7 +278,8 @@ def test_a_listing_disallowed_by_robots_txt_is_never_requested(server: FaultServ
 def test_a_truncated_listing_is_a_failed_poll_not_an_empty_page(server: FaultServer, home: Home) -> None:
     server.script("/col/index.html", Reply.html(LISTING_HTML, truncate_after=40))
     server.set("/col/index.html", Reply.html(LISTING_HTML, etag='"v1"'))
-    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", ListingFetcher(USER_AGENT))
+    client = _client()
+    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", lambda source: client)
     assert watch.poll().failed
     retried = watch.poll()
     assert retried.fired
@@ -265,8 +288,8 @@ def test_a_truncated_listing_is_a_failed_poll_not_an_empty_page(server: FaultSer
 
 def test_a_slow_site_times_out_quickly_instead_of_holding_the_watcher(server: FaultServer, home: Home) -> None:
     server.set("/col/index.html", Reply.html(LISTING_HTML, delay_s=5))
-    fetcher = ListingFetcher(USER_AGENT, connect_timeout_s=0.5, read_timeout_s=0.5)
-    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", fetcher)
+    client = _client(connect_timeout_s=0.5, read_timeout_s=0.5)
+    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", lambda source: client)
     started = time.monotonic()
     result = watch.poll()
     assert result.failed and not result.fired
@@ -276,14 +299,49 @@ def test_a_slow_site_times_out_quickly_instead_of_holding_the_watcher(server: Fa
 def test_requests_to_one_host_are_spaced_by_its_delay(server: FaultServer, home: Home) -> None:
     server.set("/a/index.html", Reply.html(LISTING_HTML))
     server.set("/b/index.html", Reply.html(LISTING_HTML))
-    fetcher = ListingFetcher(USER_AGENT)
+    client = PoliteClient("moe_zh", user_agent=USER_AGENT, min_delay_s=1.5, max_retries=0)
+    now = [0.0]
     waits: list[float] = []
-    fetcher.sleep = waits.append
-    listings = [
-        Listing("moe_zh", n, server.url(f"/{n}/index.html"), _moe_listing(server).parse, None, 1.5) for n in ("a", "b")
-    ]
-    ReleaseListingWatch(listings, home.state / "w.json", fetcher).poll()
-    assert len(waits) == 1 and 1.0 < waits[0] <= 1.5
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    client.sleep, client.clock = sleep, lambda: now[0]
+    listings = [Listing("moe_zh", n, server.url(f"/{n}/index.html"), _moe_listing(server).parse) for n in ("a", "b")]
+    result = ReleaseListingWatch(listings, home.state / "w.json", lambda source: client).poll()
+    assert result.checked == 2 and not result.failed
+    # robots.txt, then the two listings: each request waits the host's delay after the one before.
+    assert waits == [1.5, 1.5]
+
+
+def test_robots_txt_is_read_again_once_a_day_through_a_fresh_client(server: FaultServer, home: Home) -> None:
+    server.set("/col/index.html", Reply.html(LISTING_HTML))
+    made: list[PoliteClient] = []
+
+    def client_for(source: str) -> PoliteClient:
+        made.append(_client())
+        return made[-1]
+
+    watch = ReleaseListingWatch([_moe_listing(server)], home.state / "w.json", client_for)
+    now = [0.0]
+    watch.clock = lambda: now[0]
+    watch.poll()
+    now[0] = ROBOTS_TTL_S
+    watch.poll()
+    assert len(made) == 1 and server.count("/robots.txt") == 1
+    now[0] = ROBOTS_TTL_S + 1
+    watch.poll()
+    assert len(made) == 2 and server.count("/robots.txt") == 2
+    watch.close()
+
+
+def test_the_watcher_client_records_nothing_and_never_retries(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
+    client = watch_client(Settings.load().source("moe_zh"))
+    assert client.store is None and client.max_retries == 0
+    assert client.max_bytes <= MAX_LISTING_BYTES
+    assert client.allowed_hosts == {"www.moe.gov.cn"}
 
 
 # -- landing folder ----------------------------------------------------------------------------
@@ -489,3 +547,63 @@ def test_an_ingest_task_announces_new_releases_and_skips_without_an_event_when_n
     # The second run only got 304s: the task is skipped, and a skipped task emits no Asset event.
     assert second["state"] == "skipped"
     assert "moe_zh: nothing new" in second["reason"] and "eduopen://raw/releases" in second["reason"]
+
+
+# -- a source added by its folder alone --------------------------------------------------------
+
+TINY_SOURCE = """
+from ingest.sources.base import IngestSummary, Source, SourceOptions, WatchedListing
+
+
+class Options(SourceOptions):
+    pages: list[str] = []
+
+
+def run(ctx):
+    return IngestSummary(ctx.name, notes=["ran"])
+
+
+def item_urls(data, url, content_type):
+    return [url + "#" + line for line in data.decode().split()]
+
+
+def watched(cfg, options):
+    return [WatchedListing(page, cfg.base_url + page, item_urls, "text/plain") for page in options.pages]
+
+
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)
+"""
+
+
+def test_a_source_folder_and_its_settings_are_all_a_new_watched_source_needs(
+    server: FaultServer, home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import yaml
+
+    from ingest.sources import Registry
+
+    folder = tmp_path / "extra_sources" / "tiny"
+    folder.mkdir(parents=True)
+    (folder.parent / "__init__.py").write_text("")
+    (folder / "__init__.py").write_text(TINY_SOURCE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "0")
+    registry = Registry("extra_sources")
+    entry = {"kind": "releases", "base_url": server.base_url, "pages": ["/news.txt"]}
+    path = tmp_path / "sources.yml"
+    path.write_text(yaml.safe_dump({"user_agent": USER_AGENT, "sources": {"tiny": entry}}))
+    settings = Settings.load(path)
+    server.set("/news.txt", Reply(body="a b", etag='"1"'))
+
+    listings = release_listings(settings, registry=registry)
+    assert [(ls.source, ls.name, ls.accept) for ls in listings] == [("tiny", "/news.txt", "text/plain")]
+    watch = ReleaseListingWatch(listings, home.state / "w.json", lambda source: watch_client(settings.source(source)))
+    first = watch.poll()
+    assert first.new_items == {"tiny": [server.url("/news.txt#a"), server.url("/news.txt#b")]}
+    server.set("/news.txt", Reply(body="c a b", etag='"2"'))
+    assert watch.poll().new_items == {"tiny": [server.url("/news.txt#c")]}
+    assert registry.source("tiny").run(type("Ctx", (), {"name": "tiny"})()).notes == ["ran"]
+
+    path.write_text(yaml.safe_dump({"user_agent": USER_AGENT, "sources": {"tiny": {**entry, "page": ["/x"]}}}))
+    with pytest.raises(ConfigError, match="tiny.page: unknown key; allowed keys: pages"):
+        release_listings(Settings.load(path), registry=registry)
