@@ -476,14 +476,6 @@ class SourceConfig:
         """The source's own keys (all but the shared ones) as written; its folder checks them."""
         return {key: value for key, value in self.written.items() if key not in COMMON_KEYS}
 
-    def get(self, key: str, default: Any = None) -> Any:
-        """A key of the entry as written, else of `defaults:`, else `default`."""
-        if key in self.written:
-            return self.written[key]
-        if key in self.defaults.model_fields_set:
-            return getattr(self.defaults, key)
-        return default
-
     def effective(self) -> dict[str, Any]:
         """Every shared key's effective value (environment applied)."""
         values = {key: getattr(self.entry, key) for key in COMMON_KEYS}

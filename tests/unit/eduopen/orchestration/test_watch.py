@@ -125,12 +125,12 @@ def test_every_release_source_is_watched_on_its_first_pages_below_the_overridden
         by_source.setdefault(listing.source, []).append(listing.url)
     releases = [n for n in settings.source_names() if settings.source(n).kind == "releases"]
     assert sorted(by_source) == sorted(releases)
-    columns = settings.source("moe_zh").get("columns")
+    columns = settings.source("moe_zh").options["columns"]
     assert by_source["moe_zh"] == [f"http://127.0.0.1:9/{c['path'].strip('/')}/index.html" for c in columns]
     # gov.cn's first page is the column URL itself; later pages are page_N.html.
     assert by_source["gov_en"] == ["http://127.0.0.1:10/state_council/ministries/"]
     assert all(url.endswith("/index.html") for url in by_source["moe_en"])
-    assert len(by_source["feeds"]) == len(settings.source("feeds").get("urls"))
+    assert len(by_source["feeds"]) == len(settings.source("feeds").options["urls"])
     assert [ls.accept is not None for ls in listings] == [ls.source == "feeds" for ls in listings]
 
 

@@ -67,7 +67,7 @@ def test_answer_gives_flows_by_origin_and_destination():
 
 def test_source_is_off_until_a_real_answer_is_recorded():
     settings = Settings.load()
-    assert settings.source("oecd").get("enabled") is False
+    assert settings.source("oecd").enabled is False
     assert "oecd" not in settings.network_source_names()
 
 
