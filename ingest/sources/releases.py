@@ -146,7 +146,7 @@ def paged_url(column_url: str, page: int, *, first: str, next_page: str, start: 
 class ReleaseOptions(SourceOptions):
     """The keys every release source reads."""
 
-    horizon_days: int = Field(DEFAULT_HORIZON_DAYS, ge=0)
+    horizon_days: int = Field(default=DEFAULT_HORIZON_DAYS, ge=0)
 
 
 class ColumnSetting(BaseModel):
@@ -180,8 +180,8 @@ class PagedReleaseOptions(ReleaseOptions):
     """The keys of a site published as columns of paged listings."""
 
     columns: list[ColumnSetting] = []
-    max_pages: int = Field(DEFAULT_MAX_PAGES, ge=1)
-    revisit_latest: int = Field(DEFAULT_REVISIT_LATEST, ge=0)
+    max_pages: int = Field(default=DEFAULT_MAX_PAGES, ge=1)
+    revisit_latest: int = Field(default=DEFAULT_REVISIT_LATEST, ge=0)
     pagination: Pagination = Pagination()
 
 

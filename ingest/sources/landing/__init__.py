@@ -37,11 +37,11 @@ DEFAULT_MAX_FILE_BYTES = 500 * 1024 * 1024
 
 
 class Options(SourceOptions):
-    settle_s: float = Field(DEFAULT_SETTLE_S, ge=0)  # a file modified this recently waits for the next run
-    max_bad_row_share: float = Field(DEFAULT_MAX_BAD_SHARE, ge=0, le=1)  # more bad values reject the file
-    max_file_bytes: int = Field(DEFAULT_MAX_FILE_BYTES, gt=0)
-    xlsx_max_uncompressed_bytes: int = Field(XlsxLimits.max_uncompressed_bytes, gt=0)
-    xlsx_max_compression_ratio: float = Field(XlsxLimits.max_compression_ratio, gt=0)
+    settle_s: float = Field(default=DEFAULT_SETTLE_S, ge=0)  # a file modified this recently waits for the next run
+    max_bad_row_share: float = Field(default=DEFAULT_MAX_BAD_SHARE, ge=0, le=1)  # more bad values reject the file
+    max_file_bytes: int = Field(default=DEFAULT_MAX_FILE_BYTES, gt=0)
+    xlsx_max_uncompressed_bytes: int = Field(default=XlsxLimits.max_uncompressed_bytes, gt=0)
+    xlsx_max_compression_ratio: float = Field(default=XlsxLimits.max_compression_ratio, gt=0)
 
 
 def settle_seconds(options: Options) -> float:

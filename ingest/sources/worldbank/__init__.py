@@ -23,7 +23,7 @@ MAX_PAGES = 200
 
 class Options(SourceOptions):
     api_prefix: str = "/v2"
-    per_page: int = Field(DEFAULT_PER_PAGE, gt=0)
+    per_page: int = Field(default=DEFAULT_PER_PAGE, gt=0)
     date: str = DEFAULT_DATE_RANGE  # years asked for, `first:last`
     indicators: dict[str, str] = {}  # indicator id -> what it measures (for the reader of sources.yml)
 

@@ -108,3 +108,20 @@ def test_the_pipeline_stops_at_start_on_a_misspelt_key(tmp_path: Path, monkeypat
         with pytest.raises(ConfigError, match="gov_en.article_patern: unknown key"):
             step()
     assert not home.root.exists()  # neither the lock nor the raw catalog was touched
+
+
+@pytest.mark.parametrize(
+    ("name", "first_page"),
+    [("moe_zh", "/a/index.html"), ("moe_en", "/a/index.html"), ("gov_en", "/a/"), ("uis", None), ("landing", None)],
+)
+def test_each_source_states_what_a_watcher_polls_for_it(name: str, first_page: str | None) -> None:
+    cfg = SourceConfig.parse(name, {"base_url": "http://x", "columns": [{"path": "a"}]} if first_page else {}, {}, UA)
+    listings = REGISTRY.source(name).listings(cfg)
+    # A paged site's first page is its own (no `pagination` set); a source that is not watched states none.
+    assert [(ls.label, ls.url) for ls in listings] == ([("a", "http://x" + first_page)] if first_page else [])
+
+
+def test_a_configured_first_page_name_replaces_the_sources_own() -> None:
+    settings = {"base_url": "http://x", "columns": [{"path": "/a/", "name": "col"}], "pagination": {"first": "p.html"}}
+    listings = REGISTRY.source("moe_en").listings(SourceConfig.parse("moe_en", settings, {}, UA))
+    assert [(ls.label, ls.url) for ls in listings] == [("col", "http://x/a/p.html")]
