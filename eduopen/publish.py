@@ -79,7 +79,15 @@ def list_versions(home: Home) -> list[Path]:
     if not home.versions.is_dir():
         return []
     found = [p for p in home.versions.iterdir() if VERSION_RE.match(p.name)]
-    return sorted(found, key=lambda p: VERSION_RE.match(p.name)["ts"])
+    return sorted(found, key=lambda p: _version_name(p)["ts"])
+
+
+def _version_name(path: Path) -> re.Match[str]:
+    """The parts of a kept version's name (time, sha256 prefix, rolled back or not)."""
+    match = VERSION_RE.match(path.name)
+    if match is None:
+        raise PublishError(f"not a kept version's name: {path.name}")
+    return match
 
 
 def _archive_current(home: Home, *, suffix: str = "") -> Path | None:
@@ -134,7 +142,7 @@ def _stage_exports(database: Path, exports: Path) -> tuple[dict[str, int], dict[
             ).fetchall()
         ]
         for table in tables:
-            rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+            rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
             fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=exports)
             os.close(fd)
             staged[table] = Path(tmp)
@@ -142,8 +150,8 @@ def _stage_exports(database: Path, exports: Path) -> tuple[dict[str, int], dict[
                 f'copy (select * from marts."{table}") to {_sql_string(tmp)} (format parquet, compression zstd)'
             )
     except BaseException:
-        for tmp in staged.values():
-            tmp.unlink(missing_ok=True)
+        for path in staged.values():
+            path.unlink(missing_ok=True)
         raise
     finally:
         con.close()
@@ -284,12 +292,12 @@ def _publish(home: Home, keep: int) -> dict[str, Any]:
 
 def _rollback(home: Home, keep: int) -> dict[str, Any]:
     started = time.monotonic()
-    candidates = [p for p in list_versions(home) if not VERSION_RE.match(p.name)["rolled"]]
+    candidates = [p for p in list_versions(home) if not _version_name(p)["rolled"]]
     if not candidates:
         raise PublishError(f"nothing to roll back to: no kept version in {home.versions}")
     restore = candidates[-1]
     sha = file_sha256(restore)
-    if sha[:8] != VERSION_RE.match(restore.name)["sha8"]:
+    if sha[:8] != _version_name(restore)["sha8"]:
         raise PublishError(
             f"kept version {restore} is damaged (its sha256 starts {sha[:8]}, not as named); "
             "move it aside and roll back again"

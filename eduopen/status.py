@@ -30,7 +30,7 @@ def _table_counts(path: Path, schema: str | None) -> dict[str, int]:
             [schema, schema],
         ).fetchall()
         return {
-            (t if schema else f"{s}.{t}"): con.execute(f'select count(*) from "{s}"."{t}"').fetchone()[0]
+            (t if schema else f"{s}.{t}"): con.execute(f'select count(*) from "{s}"."{t}"').fetchall()[0][0]
             for s, t in tables
         }
     finally:

@@ -152,7 +152,7 @@ def _published_counts(home: Home, tables: list[str]) -> dict[str, int]:
     try:
         present = _present_tables(con)
         return {
-            table: con.execute(f"select count(*) from {table}").fetchone()[0] for table in tables if table in present
+            table: con.execute(f"select count(*) from {table}").fetchall()[0][0] for table in tables if table in present
         }
     finally:
         con.close()
@@ -193,7 +193,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, target: Path, ful
     table = f"{quote(spec.schema)}.{quote(spec.table_name)}"
     select, types = _converted(con, spec)
     columns = ", ".join(select) or "*"
-    rows = con.execute(f"select count(*) from {table}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {table}").fetchall()[0][0]
     plan, why_not = (None, None) if rows <= full_rows else pushdown.plan(spec, types)
     if plan is None:
         con.execute(f"copy (select {columns} from {table}) to {sql_string(str(target))} (format parquet)")
@@ -213,7 +213,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, target: Path, ful
         log.warning("%s: evidence probes failed (%s); validating the whole table", spec.name, exc)
         con.execute(f"copy (select {columns} from {table}) to {sql_string(str(target))} (format parquet)")
         return Snapshot(target, rows, "full", rows, full_reason=f"probe failed: {exc}")
-    batch_rows = con.execute(f"select count(*) from read_parquet({sql_string(str(target))})").fetchone()[0]
+    batch_rows = con.execute(f"select count(*) from read_parquet({sql_string(str(target))})").fetchall()[0][0]
     return Snapshot(target, rows, "evidence", batch_rows, exact)
 
 
@@ -498,7 +498,7 @@ def _run_gx(
             severity = spec.expectations[index].severity if index is not None else "critical"
             kwargs = {k: v for k, v in dict(config.kwargs).items() if k != "batch_id"}
             if config.type == SQL_CHECK_TYPE:
-                observed = _observed_rows(item, samples.get((name, kwargs.get("unexpected_rows_query"))))
+                observed = _observed_rows(item, samples.get((name, kwargs.get("unexpected_rows_query", ""))))
             else:
                 observed = _observed(item.result, item.exception_info)
                 if index in snap.exact and isinstance(observed, dict) and "exception" not in observed:

@@ -397,4 +397,4 @@ class RawStore:
         return inserted
 
     def count(self, table: str) -> int:
-        return self.con.execute(f"select count(*) from {table}").fetchone()[0]
+        return self.con.execute(f"select count(*) from {table}").fetchall()[0][0]

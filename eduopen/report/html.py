@@ -136,7 +136,7 @@ class _Marts:
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
     def count(self, table: str) -> int:
-        return self.con.execute(f'select count(*) from marts."{table}"').fetchone()[0]
+        return self.con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
 
 
 def _num(value: Any) -> float | None:
@@ -228,11 +228,14 @@ def read_mobility(marts: _Marts) -> Mobility | None:
     years, columns = _trim(years, *series, *marks, values=len(series))
     if not years:
         return None
-    inbound_marks, outbound_marks = columns[4:]
+    inbound, outbound, moe_inbound, moe_outbound, inbound_marks, outbound_marks = columns
     note += _status_note(inbound_marks + outbound_marks)
     return Mobility(
         years,
-        *columns[:4],
+        inbound,
+        outbound,
+        moe_inbound,
+        moe_outbound,
         note=note,
         from_scorecard=from_scorecard,
         inbound_marks=inbound_marks,

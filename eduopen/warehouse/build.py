@@ -121,7 +121,7 @@ def prepare_audit(home: Home) -> dict[str, int]:
         con.execute(SCHEMA)
         con.execute("use main")
         for table in RAW_TABLES:
-            counts[table] = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
+            counts[table] = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
         con.execute("checkpoint")
     finally:
         # One writer at a time: dbt opens the file next.
@@ -141,7 +141,7 @@ def _refresh_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
         return "absent"
     stamp = GROWING_RAW_TABLES.get(table)
     if stamp and _columns(con, _current_database(con), "raw", table) == catalog_columns:
-        newest = con.execute(f"select max({stamp}) from raw.{table}").fetchone()[0]
+        newest = con.execute(f"select max({stamp}) from raw.{table}").fetchall()[0][0]
         # A constant bound (not a subquery) lets DuckDB skip the catalog's older row groups.
         if newest is None:
             con.execute(f"insert into raw.{table} select * from rawcat.{table}")
@@ -149,8 +149,8 @@ def _refresh_raw_table(con: duckdb.DuckDBPyConnection, table: str) -> str:
             con.execute(f"insert into raw.{table} select * from rawcat.{table} where {stamp} > ?", [newest])
         # The append is only right if the catalog really just grew: anything else (a table rebuilt
         # by hand, a restored older warehouse) shows as a count mismatch and gets a full copy.
-        audit_rows = con.execute(f"select count(*) from raw.{table}").fetchone()[0]
-        catalog_rows = con.execute(f"select count(*) from rawcat.{table}").fetchone()[0]
+        audit_rows = con.execute(f"select count(*) from raw.{table}").fetchall()[0][0]
+        catalog_rows = con.execute(f"select count(*) from rawcat.{table}").fetchall()[0][0]
         if audit_rows == catalog_rows:
             return "appended"
         log.info(
@@ -178,7 +178,7 @@ def _drop_statistics_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _current_database(con: duckdb.DuckDBPyConnection) -> str:
-    return con.execute("select current_database()").fetchone()[0]
+    return con.execute("select current_database()").fetchall()[0][0]
 
 
 def _columns(con: duckdb.DuckDBPyConnection, database: str, schema: str, table: str) -> list[tuple[str, str]]:
@@ -301,7 +301,7 @@ def mart_row_counts(db_path: Path) -> dict[str, int]:
                 "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
             ).fetchall()
         ]
-        return {name: con.execute(f'select count(*) from marts."{name}"').fetchone()[0] for name in tables}
+        return {name: con.execute(f'select count(*) from marts."{name}"').fetchall()[0][0] for name in tables}
     finally:
         con.close()
 
