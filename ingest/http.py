@@ -767,7 +767,7 @@ class PoliteClient:
             if 300 <= status < 500 and status != 429:
                 # RFC 9309 2.3.1.2-3: robots.txt unavailable (4xx, or redirects we may not follow)
                 # -> no restrictions.
-                parser.allow_all = True
+                parser.allow_all = True  # type: ignore[attr-defined]  # read() sets it; typeshed omits it
             else:
                 # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
                 log.warning(
@@ -775,15 +775,15 @@ class PoliteClient:
                     redact_url(origin),
                     redact_url(str(exc.error)),
                 )
-                parser.disallow_all = True
+                parser.disallow_all = True  # type: ignore[attr-defined]
             return parser
         except FetchError as exc:
             log.warning(
                 "robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin), redact_url(str(exc))
             )
-            parser.disallow_all = True
+            parser.disallow_all = True  # type: ignore[attr-defined]
             return parser
-        if answer.status == 304 and cached is not None:
+        if answer.status == 304 and cached is not None and self.store is not None:
             with self._store_lock:
                 content, content_type = self.store.read(cached.sha256), cached.content_type
         else:

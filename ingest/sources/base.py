@@ -146,6 +146,13 @@ class SourceContext:
         return self.config.name
 
     @property
+    def http(self) -> PoliteClient:
+        """The polite client, which every source that fetches over HTTP is given."""
+        if self.client is None:
+            raise TypeError(f"source {self.name} reads files: it has no HTTP client")
+        return self.client
+
+    @property
     def log(self) -> logging.Logger:
         return logging.getLogger(f"eduopen.sources.{self.config.name}")
 

@@ -245,8 +245,9 @@ def date_from_article_url(url: str, *, tz: timezone = SHANGHAI) -> datetime | No
     match = _URL_DATE.search(path) or _URL_DAY_DIR.search(path)
     if not match:
         return None
+    year, month, day = (int(g) for g in match.groups())
     try:
-        return datetime(*(int(g) for g in match.groups()), tzinfo=tz)
+        return datetime(year, month, day, tzinfo=tz)
     except ValueError:
         return None
 

@@ -269,11 +269,11 @@ class PagedListingCrawl:
 
     # -- the run ----------------------------------------------------------------------------
     def run(self) -> IngestSummary:
-        started = self.ctx.client.request_count
+        started = self.ctx.http.request_count
         for column in self.columns():
             self.walk(column)
         self.revisit()
-        self.summary.requests = self.ctx.client.request_count - started
+        self.summary.requests = self.ctx.http.request_count - started
         if self.off_site:
             self.summary.notes.append(f"{self.off_site} listing entries link off-site; not fetched")
         if self.climbing:
@@ -326,7 +326,7 @@ class PagedListingCrawl:
                 column.url, page, first=self.first_page, next_page=self.next_page, start=self.page_start
             )
             try:
-                resp = self.ctx.client.get(self.fetch_url(canonical), conditional=True)
+                resp = self.ctx.http.get(self.fetch_url(canonical), conditional=True)
             except FetchError as exc:
                 if page > 0 and exc.status == 404:
                     return first_page_sha  # past the last page
@@ -410,7 +410,7 @@ class PagedListingCrawl:
         `gone_reason` names a 404/410: a listed link that never worked, or a release taken down.
         """
         try:
-            return self.ctx.client.get(self.fetch_url(url), conditional=True)
+            return self.ctx.http.get(self.fetch_url(url), conditional=True)
         except RobotsDisallowed as exc:
             self.transient_failures += 1  # robots.txt may have been unreachable this run only
             self.quarantine(url, "robots_disallowed", None, str(exc))

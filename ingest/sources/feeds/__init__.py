@@ -124,10 +124,10 @@ class _FeedRun:
         self.inferred_dates = 0
 
     def run(self) -> IngestSummary:
-        started = self.ctx.client.request_count
+        started = self.ctx.http.request_count
         for feed in self.feeds():
             self.ingest_feed(feed)
-        self.summary.requests = self.ctx.client.request_count - started
+        self.summary.requests = self.ctx.http.request_count - started
         if self.old:
             self.summary.notes.append(f"{self.old} entries older than the horizon skipped")
         if self.inferred_dates:
@@ -147,7 +147,7 @@ class _FeedRun:
 
     def ingest_feed(self, feed: _Feed) -> None:
         try:
-            resp = self.ctx.client.get(feed.fetch_url, conditional=True, accept=ACCEPT)
+            resp = self.ctx.http.get(feed.fetch_url, conditional=True, accept=ACCEPT)
         except RobotsDisallowed as exc:
             self.refuse(feed, "robots_disallowed", None, str(exc))
             return

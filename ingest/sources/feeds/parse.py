@@ -189,7 +189,7 @@ def _entry(raw: Any, feed_url: str) -> FeedEntry | str:
 
 
 def _is_html(kind: str | None) -> bool:
-    return bool(kind) and any(t in kind.lower() for t in _HTML_TYPES)
+    return kind is not None and any(t in kind.lower() for t in _HTML_TYPES)
 
 
 def html_text(html: str, base_url: str) -> tuple[list[str], list[str]]:
@@ -209,7 +209,8 @@ def _when(parsed_time: Any) -> datetime | None:
     if not parsed_time:
         return None
     try:
-        return datetime(*parsed_time[:6], tzinfo=UTC)
+        year, month, day, hour, minute, second = parsed_time[:6]
+        return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
     except (TypeError, ValueError):
         return None
 

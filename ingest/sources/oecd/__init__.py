@@ -50,7 +50,7 @@ def run(ctx: SourceContext) -> IngestSummary:
     """Download each configured flow (conditionally) and load its origin × destination rows."""
     options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
-    requests_before = ctx.client.request_count
+    requests_before = ctx.http.request_count
     api = ctx.config.base_url + options.api_prefix
     start = options.start_period
     flows = options.flows
@@ -66,7 +66,7 @@ def run(ctx: SourceContext) -> IngestSummary:
             params["startPeriod"] = str(start)
         if flow.end_period is not None:
             params["endPeriod"] = str(flow.end_period)
-        response = ctx.client.get(url, params=params)
+        response = ctx.http.get(url, params=params)
         summary.not_modified += int(response.not_modified)
         cursor_key = f"sha256:{dataflow}/{flow.key or 'all'}"
         if ctx.store.get_cursor(ctx.name, cursor_key) == response.sha256:
@@ -92,7 +92,7 @@ def run(ctx: SourceContext) -> IngestSummary:
 
     if unchanged == len(flows):
         summary.skipped_reason = "every OECD flow unchanged since the last run"
-    summary.requests = ctx.client.request_count - requests_before
+    summary.requests = ctx.http.request_count - requests_before
     return summary
 
 

@@ -30,18 +30,18 @@ def run(ctx: SourceContext) -> IngestSummary:
     """Fetch definitions and every configured indicator when the UIS data version has moved."""
     options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
-    requests_before = ctx.client.request_count
+    requests_before = ctx.http.request_count
     api = ctx.config.base_url + options.api_prefix
 
-    version_response = ctx.client.get(f"{api}/versions/default")
+    version_response = ctx.http.get(f"{api}/versions/default")
     version = parse_version(version_response.content)
     if ctx.store.get_cursor(ctx.name, CURSOR_KEY) == version:
         summary.skipped_reason = f"UIS data version {version} unchanged"
-        summary.requests = ctx.client.request_count - requests_before
+        summary.requests = ctx.http.request_count - requests_before
         summary.not_modified = int(version_response.not_modified)
         return summary
 
-    definitions = ctx.client.get(f"{api}/definitions/indicators")
+    definitions = ctx.http.get(f"{api}/definitions/indicators")
     ctx.store.replace_source_rows(
         "indicator_definition",
         ctx.name,
@@ -50,7 +50,7 @@ def run(ctx: SourceContext) -> IngestSummary:
             for row in parse_indicator_definitions(definitions.content)
         ],
     )
-    geo_units = ctx.client.get(f"{api}/definitions/geounits")
+    geo_units = ctx.http.get(f"{api}/definitions/geounits")
     ctx.store.replace_source_rows(
         "geo_unit_definition",
         ctx.name,
@@ -68,7 +68,7 @@ def run(ctx: SourceContext) -> IngestSummary:
             params["start"] = str(start)
         if options.end_year is not None:
             params["end"] = str(options.end_year)
-        response = ctx.client.get(f"{api}/data/indicators", params=params)
+        response = ctx.http.get(f"{api}/data/indicators", params=params)
         summary.not_modified += int(response.not_modified)
         answer = parse_data(response.content)
         check_answer(answer, indicator=str(indicator), start=start)
@@ -98,7 +98,7 @@ def run(ctx: SourceContext) -> IngestSummary:
         )
     # Only a complete run moves the cursor, so a failure half-way is retried in full next time.
     ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
-    summary.requests = ctx.client.request_count - requests_before
+    summary.requests = ctx.http.request_count - requests_before
     return summary
 
 

@@ -36,7 +36,7 @@ def run(ctx: SourceContext) -> IngestSummary:
     """Fetch every configured indicator whose page 1 changed; load all its pages or none."""
     options = SOURCE.options_of(ctx.config)
     summary = IngestSummary(ctx.name)
-    requests_before = ctx.client.request_count
+    requests_before = ctx.http.request_count
     api = ctx.config.base_url + options.api_prefix
     per_page = str(options.per_page)
     date_range = options.date
@@ -47,7 +47,7 @@ def run(ctx: SourceContext) -> IngestSummary:
         url = f"{api}/country/all/indicator/{indicator}"
 
         def fetch(page_number: int, url: str = url, indicator: str = indicator) -> tuple[WbPage, str]:
-            response = ctx.client.get(
+            response = ctx.http.get(
                 url, params={"format": "json", "per_page": per_page, "page": str(page_number), "date": date_range}
             )
             summary.not_modified += int(response.not_modified)
@@ -86,7 +86,7 @@ def run(ctx: SourceContext) -> IngestSummary:
         summary.skipped_reason = "every World Bank indicator unchanged since the last run"
     elif unchanged:
         summary.notes.append(f"unchanged: {', '.join(unchanged)}")
-    summary.requests = ctx.client.request_count - requests_before
+    summary.requests = ctx.http.request_count - requests_before
     return summary
 
 
