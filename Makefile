@@ -39,10 +39,11 @@ test: lint
 test-fast: env
 	$(VENV)/bin/pytest -q -m "not airflow" tests/unit
 
-# Import directions are the contracts in pyproject.toml ([tool.importlinter]).
+# mypy's files and the import directions (import-linter's contracts) are set in pyproject.toml.
 lint: env
 	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(VENV)/bin/ruff check $(PY_PATHS)
+	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
 
 airflow: env
