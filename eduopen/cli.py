@@ -98,6 +98,7 @@ def cmd_status(args: argparse.Namespace) -> None:
 
 def cmd_config(args: argparse.Namespace) -> None:
     from eduopen.core.config import Settings, effective_settings, render_settings
+    from ingest.http import redact_url
     from ingest.sources import check_settings
 
     settings = Settings.load()
@@ -111,10 +112,9 @@ def cmd_config(args: argparse.Namespace) -> None:
     if problems:
         raise ConfigError("\n".join(problems))
     report = effective_settings(settings)
-    if args.json:
-        _print_json(report)
-    else:
-        print(render_settings(report))
+    # A source URL may carry a password or a token: shown masked, as in every log and error.
+    text = json.dumps(report, indent=2, ensure_ascii=False, default=str) if args.json else render_settings(report)
+    print(redact_url(text))
 
 
 def build_parser() -> argparse.ArgumentParser:

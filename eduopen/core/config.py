@@ -33,6 +33,8 @@ T = TypeVar("T")
 
 # Names that say a value is secret: `eduopen config` shows that such a variable is set, never its value.
 SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN")
+# The userinfo of a URL (`scheme://user:password@`): a source URL may carry a credential.
+_USERINFO = re.compile(r"(://)[^/\s@]*@")
 
 
 @dataclass(frozen=True)
@@ -58,7 +60,8 @@ class EnvVar(Generic[T]):
         try:
             return self.parse(raw.strip())
         except (ValueError, TypeError):
-            raise ConfigError(f"{self.name}={raw!r}: not allowed; expected {self.allowed}") from None
+            shown = "(not shown)" if self.secret else _USERINFO.sub(r"\1***@", raw)
+            raise ConfigError(f"{self.name}={shown!r}: not allowed; expected {self.allowed}") from None
 
     @property
     def secret(self) -> bool:
