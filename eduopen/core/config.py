@@ -33,7 +33,7 @@ T = TypeVar("T")
 
 # Names that say a value is secret: `eduopen config` shows that such a variable is set, never its value.
 SECRET_WORDS = ("SECRET", "PASSWORD", "TOKEN")
-# The userinfo of a URL (`scheme://user:password@`): a source URL may carry a credential.
+# The userinfo of a URL (what stands between `://` and `@`): a source URL may carry a credential.
 _USERINFO = re.compile(r"(://)[^/\s@]*@")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -218,22 +219,24 @@ def test_eduopen_config_never_prints_the_value_of_a_secret_variable(
     secret = EnvVar[str | None]("EDUOPEN_API_TOKEN", str, None, "a token", "any text")
     monkeypatch.setattr(config, "ENV_VARS", (*ENV_VARS, secret))
     monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
-    monkeypatch.setenv(secret.name, "s3cr3t-value")
+    value = secrets.token_hex(8)
+    monkeypatch.setenv(secret.name, value)
     out = run_config(capsys) + run_config(capsys, "--json")
-    assert "EDUOPEN_API_TOKEN = (set, not shown)" in out and "s3cr3t" not in out
+    assert f"{secret.name} = (set, not shown)" in out and value not in out
 
 
 def test_a_credential_in_a_source_url_is_masked_in_eduopen_config_and_in_errors(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
-    monkeypatch.setenv("EDUOPEN_UIS_URL", "http://eduopen:pa55word@127.0.0.1:9/?access_token=t0ken")
+    password, token = secrets.token_hex(8), secrets.token_hex(8)
+    monkeypatch.setenv("EDUOPEN_UIS_URL", f"http://eduopen:{password}@127.0.0.1:9/?access_token={token}")
     out = run_config(capsys) + run_config(capsys, "--json")
-    assert "eduopen:***@127.0.0.1:9" in out and "pa55word" not in out and "t0ken" not in out
-    monkeypatch.setenv("EDUOPEN_UIS_URL", "ftp://eduopen:pa55word@127.0.0.1:9/")
+    assert "eduopen:***@127.0.0.1:9" in out and password not in out and token not in out
+    monkeypatch.setenv("EDUOPEN_UIS_URL", f"ftp://eduopen:{password}@127.0.0.1:9/")
     with pytest.raises(ConfigError, match=r"EDUOPEN_UIS_URL='ftp://\*\*\*@127.0.0.1:9/'") as exc:
         check_env(["uis"])
-    assert "pa55word" not in str(exc.value)
+    assert password not in str(exc.value)
 
 
 def test_eduopen_config_reports_every_bad_value_and_fails(
