@@ -1,6 +1,6 @@
 """The dbt project's own compiled SQL run as one plain DuckDB script: the floor dbt is measured against.
 
-Same input (the raw catalog, copied into `raw` as `eduopen.warehouse.build.prepare_audit` does, and the
+Same input (the raw catalog, copied into `raw` as `eduopen.warehouse.audit.prepare_audit` does, and the
 seeds), the same SQL (dbt compiles every model once, as a full refresh runs it), none of dbt's
 machinery while it runs: no parsing, no data tests, unit tests or contracts, no incremental
 bookkeeping, no per-node start-up. Each model becomes one `create table … as`, in dependency
@@ -20,7 +20,7 @@ import duckdb
 
 from eduopen.core.config import duckdb_config
 from eduopen.core.paths import Home
-from eduopen.warehouse.build import compile_models
+from eduopen.warehouse.compiled import compile_models
 from ingest.raw_store import RAW_TABLES, SCHEMA
 
 MARTS = (

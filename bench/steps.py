@@ -87,7 +87,8 @@ def step_plain_sql(args: dict[str, Any]) -> dict[str, Any]:
 @step
 def step_transform(args: dict[str, Any]) -> dict[str, Any]:
     from bench import plain_sql
-    from eduopen.warehouse.build import dbt_dir, transform
+    from eduopen.warehouse.build import transform
+    from eduopen.warehouse.dbt import dbt_dir
 
     home = _home(args)
     if args.get("cold_parse"):
@@ -144,11 +145,11 @@ def _run_results(path: Path) -> dict[str, Any]:
 
 @step
 def step_validate(args: dict[str, Any]) -> dict[str, Any]:
-    from expectations.validate import validate
+    from eduopen import pipeline
 
     started = time.perf_counter()
     with RssTrace() as trace:
-        record = validate(_home(args))
+        record = pipeline.validate(_home(args))
     return {
         "seconds": time.perf_counter() - started,
         "statistics": record["statistics"],
@@ -159,10 +160,10 @@ def step_validate(args: dict[str, Any]) -> dict[str, Any]:
 
 @step
 def step_publish(args: dict[str, Any]) -> dict[str, Any]:
-    from eduopen.publish import publish
+    from eduopen import pipeline
 
     started = time.perf_counter()
-    result = publish(_home(args))
+    result = pipeline.publish(home=_home(args))
     return {"seconds": time.perf_counter() - started, "rows": result["rows"]}
 
 

@@ -56,23 +56,19 @@ if not MANIFEST.usable:
 def prepare_audit() -> dict[str, int]:
     """Copy the published warehouse to the audit copy and reload its raw tables; returns rows per raw table."""
     from eduopen import pipeline
-    from eduopen.warehouse.build import prepare_audit as prepare
 
-    home = Home.from_env()
-    with fail_without_retry_on_permanent_errors(), pipeline.writer(home):
-        return as_xcom(prepare(home))
+    with fail_without_retry_on_permanent_errors():
+        return as_xcom(pipeline.prepare_audit())
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=45))
 def dbt_build(*, params: Any = None) -> dict[str, Any]:
     """The whole dbt project as one `dbt build` (no usable manifest to draw one task per model from)."""
     from eduopen import pipeline
-    from eduopen.warehouse.build import run_dbt
 
-    home = Home.from_env()
     full_refresh = bool((params or {}).get("full_refresh", False))
-    with fail_without_retry_on_permanent_errors(), pipeline.writer(home):
-        return as_xcom(run_dbt(home, full_refresh=full_refresh))
+    with fail_without_retry_on_permanent_errors():
+        return as_xcom(pipeline.build_audit(full_refresh))
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))

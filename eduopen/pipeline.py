@@ -1,17 +1,20 @@
 """The pipeline steps as plain functions: what the CLI and the Airflow tasks call.
 
 ingest -> transform (dbt into the audit copy) -> validate (GX gate) -> publish (atomic swap).
-Each public step takes the EduOpen writer lock, so two runs never write the same DuckDB file;
-the lock is re-entrant within one process so `run_pipeline` can call the steps in turn.
+
+This module is the only place that takes the home's writer lock: each public step that writes
+holds it, and the Airflow tasks that run part of a step (the audit copy, one dbt node) take it
+through `writer` or `hold_writer`. The functions below the steps (warehouse, gate, publish)
+assume their caller holds it. The lock is re-entrant within one thread (`eduopen.core.locking`),
+so `run_pipeline` holds it around the steps, which take it again.
 """
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Hashable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from eduopen.core.config import Settings, check_env
@@ -20,28 +23,38 @@ from eduopen.core.paths import Home
 from ingest.sources.base import IngestSummary
 
 log = logging.getLogger("eduopen.pipeline")
-_lock_depth = threading.local()
+# How long a step waits for another run to give the lock back before it gives up with LockHeld.
+WRITER_WAIT_S = 600.0
+# Locks taken by `hold_writer` and not given back yet, by owner.
+_held_writers: dict[Hashable, ExitStack] = {}
 
 
 @contextmanager
-def writer(home: Home, *, wait_s: float = 600) -> Iterator[None]:
-    """Hold the home's writer lock (re-entrant in this process). Waits up to `wait_s` for another run."""
+def writer(home: Home, *, wait_s: float | None = None) -> Iterator[None]:
+    """Hold the home's writer lock for the block; waits up to `wait_s` (default `WRITER_WAIT_S`)
+    for another run, then raises LockHeld."""
     from eduopen.core.locking import writer_lock
 
-    depth = getattr(_lock_depth, "value", 0)
-    if depth:
-        _lock_depth.value = depth + 1
-        try:
-            yield
-        finally:
-            _lock_depth.value -= 1
-        return
-    with writer_lock(home.ensure(), wait_s=wait_s):
-        _lock_depth.value = 1
-        try:
-            yield
-        finally:
-            _lock_depth.value = 0
+    with writer_lock(home.ensure(), wait_s=WRITER_WAIT_S if wait_s is None else wait_s):
+        yield
+
+
+def hold_writer(home: Home, owner: Hashable) -> None:
+    """Take the writer lock until `release_writer(owner)`, for work that starts and ends in two
+    separate calls (an Airflow task's pre_execute and post_execute) rather than inside a block.
+
+    If `release_writer` never comes, the lock goes when the process ends (the kernel drops it).
+    """
+    stack = ExitStack()
+    stack.enter_context(writer(home))
+    _held_writers[owner] = stack
+
+
+def release_writer(owner: Hashable) -> None:
+    """Give back the lock `hold_writer(…, owner)` took; nothing if it holds none."""
+    stack = _held_writers.pop(owner, None)
+    if stack is not None:
+        stack.close()
 
 
 def resolve_sources(names: Sequence[str], settings: Settings) -> list[str]:
@@ -93,6 +106,24 @@ def transform(full_refresh: bool = False, home: Home | None = None) -> dict[str,
         return run_transform(home, full_refresh=full_refresh)
 
 
+def prepare_audit(home: Home | None = None) -> dict[str, int]:
+    """The first half of `transform`: the audit copy with fresh raw tables; returns rows per raw table."""
+    from eduopen.warehouse.audit import prepare_audit as prepare
+
+    home = home or Home.from_env()
+    with writer(home):
+        return prepare(home)
+
+
+def build_audit(full_refresh: bool = False, home: Home | None = None) -> dict[str, Any]:
+    """The second half of `transform`: `dbt build` into the audit copy `prepare_audit` made."""
+    from eduopen.warehouse.build import run_dbt
+
+    home = home or Home.from_env()
+    with writer(home):
+        return run_dbt(home, full_refresh=full_refresh)
+
+
 def validate(home: Home | None = None) -> dict[str, Any]:
     """Run the Great Expectations checkpoint on the audit warehouse; raises ValidationFailed."""
     from expectations.validate import validate as run_validate
@@ -117,7 +148,7 @@ def docs(home: Home | None = None) -> dict[str, Any]:
     Read-only on the warehouse, so it needs no writer lock and never blocks the next build.
     """
     from eduopen.report.html import build_report
-    from eduopen.warehouse.build import generate_docs
+    from eduopen.warehouse.docs import generate_docs
 
     home = home or Home.from_env()
     started = time.monotonic()

@@ -28,7 +28,6 @@ import duckdb
 from eduopen.core.config import duckdb_config
 from eduopen.core.errors import PublishError
 from eduopen.core.files import file_sha256
-from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 
 log = logging.getLogger("eduopen.publish")
@@ -203,13 +202,15 @@ def publish(home: Home | None = None, *, rollback: bool = False, keep: int = 5) 
     Returns {'published': path, 'sha256', 'rows': {mart: n}, 'version_kept': path | None, ...}.
     Raises `PublishError` when there is no passing validation of this exact audit file, or nothing
     to roll back to; the published warehouse is then left byte-for-byte as it was.
+
+    The caller holds the home's writer lock (`eduopen.pipeline.publish` takes it): the temp files
+    swept first are then a dead publish's, never a running one's.
     """
     if keep < 0:
         raise ValueError("keep must be >= 0")
     home = (home or Home.from_env()).ensure()
-    with writer_lock(home):
-        _sweep_temp_files(home)
-        return _rollback(home, keep) if rollback else _publish(home, keep)
+    _sweep_temp_files(home)
+    return _rollback(home, keep) if rollback else _publish(home, keep)
 
 
 def _validated_sha(home: Home) -> str:

@@ -7,7 +7,8 @@
 
     Incremental: raw rows are only ever added, and each load stamps `loaded_at` while it holds the
     home's writer lock, so the rows not staged yet are exactly those loaded after the newest staged
-    row (a row that breaks this makes eduopen.warehouse.build.prepare_audit drop the table: it is rebuilt).
+    row (a row that breaks this makes eduopen.warehouse.audit.prepare_audit drop every model tagged
+    statistics_incremental: it is rebuilt).
     A newer load also wins every point it carries (latest_batch below), so an incremental run ranks
     the new rows among themselves and replaces those points (delete+insert on the key): its cost
     follows the new rows, not the table. `staging_key` records what the stored rows were
@@ -22,6 +23,7 @@
     incremental_strategy='delete+insert',
     on_schema_change='sync_all_columns',
     post_hook="delete from {{ this }} where staging_key is distinct from '" ~ staging_key ~ "'",
+    tags=['statistics_incremental'],
 ) }}
 with
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import logging
 import shutil
 import sys
-from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +38,6 @@ GROUP_ID = "dbt"
 PROFILE_NAME, TARGET_NAME = "eduopen", "audit"
 
 log = logging.getLogger("eduopen.airflow")
-
-# Writer locks held by running dbt tasks of this process, by task instance.
-_held_locks: dict[tuple[str, str, str, int], ExitStack] = {}
 
 
 def dbt_executable() -> str:
@@ -126,25 +122,23 @@ def source_tests_task(*, dag: Any, task_group: Any, node: Any, task_args: dict[s
 
 def hold_writer_lock(context: Any) -> None:
     """pre_execute of every dbt task: take the EduOpen writer lock (waits for a shell run to finish)."""
-    from eduopen.pipeline import writer
+    from eduopen import pipeline
 
-    stack = ExitStack()
-    stack.enter_context(writer(Home.from_env()))
-    _held_locks[_ti_key(context)] = stack
+    pipeline.hold_writer(Home.from_env(), owner=_ti_key(context))
 
 
 def release_writer_lock(context: Any, result: Any = None) -> None:
     """post_execute: give the lock back. After a failure Airflow skips post_execute; the task
     process ends then and the kernel drops the lock (the lock is re-entrant within a thread, so
     later tasks of an in-process `airflow dags test` are not blocked by it either)."""
-    stack = _held_locks.pop(_ti_key(context), None)
-    if stack is not None:
-        stack.close()
+    from eduopen import pipeline
+
+    pipeline.release_writer(_ti_key(context))
 
 
 def release_audit_db(project_dir: str, **_: Any) -> None:
     """Cosmos callback after each dbt invocation: close dbt-duckdb's handle on the audit file."""
-    from eduopen.warehouse.build import release_dbt_duckdb
+    from eduopen.warehouse.dbt import release_dbt_duckdb
 
     release_dbt_duckdb()
 

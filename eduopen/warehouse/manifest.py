@@ -38,6 +38,7 @@ from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
 from eduopen.core.errors import EduOpenError
 from eduopen.core.files import atomic_write_text
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
+from eduopen.warehouse.dbt import common_args, dbt_dir, invoke_dbt
 
 log = logging.getLogger("eduopen.dbt_manifest")
 
@@ -64,7 +65,7 @@ def manifest_path(home: Home | None = None) -> Path:
     configured = DBT_MANIFEST.value()
     if configured is not None:
         return configured.resolve()
-    return (home or Home.from_env()).root / "dbt" / "manifest.json"
+    return dbt_dir(home or Home.from_env()) / "manifest.json"
 
 
 def sidecar_path(manifest: Path) -> Path:
@@ -125,15 +126,13 @@ def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> 
     Parsing opens no database; the files are replaced atomically, so a DAG parse running meanwhile
     reads either the old pair or the new one. Raises `TransformError` when dbt cannot parse.
     """
-    from eduopen.warehouse.build import _common_args, _invoke_dbt, dbt_dir
-
     home = home or Home.from_env()
     path = path or manifest_path(home)
     fingerprint = project_fingerprint()
     work = dbt_dir(home) / "parse"
     shutil.rmtree(work, ignore_errors=True)
     try:
-        _invoke_dbt(["parse", *_common_args(home, work_dir=work)], db_path=home.audit, home=home)
+        invoke_dbt(["parse", *common_args(home, work_dir=work)], db_path=home.audit, home=home)
         manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -18,7 +18,8 @@ import duckdb
 import pytest
 
 from eduopen.core.paths import Home
-from eduopen.warehouse.build import TransformError, dbt_dir, transform
+from eduopen.warehouse.build import transform
+from eduopen.warehouse.dbt import TransformError, dbt_dir
 from ingest.raw_store import RawStore
 
 BEIJING = timezone(timedelta(hours=8))

@@ -80,21 +80,22 @@ def assert_docs_fresh(home: Home, since: float, suite: str | None = None) -> Non
 
 @pytest.fixture(scope="module")
 def gate():
-    """The validate step (importing GX takes seconds: once per module)."""
-    from expectations.validate import validate
+    """The validate step, which holds the writer lock around the gate (importing GX takes seconds:
+    once per module)."""
+    from eduopen import pipeline
 
-    return validate
+    return pipeline.validate
 
 
 @pytest.fixture(scope="module")
 def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dict, dict, dict]:
     """A home whose clean audit build was validated and published: (home, validation, publish, rows)."""
-    from eduopen.publish import publish
+    from eduopen.pipeline import publish
 
     home = Home(tmp_path_factory.mktemp("published") / "home").ensure()
     rows = build_audit(home.audit)
     summary = gate(home)
-    return home, summary, publish(home), rows
+    return home, summary, publish(home=home), rows
 
 
 @pytest.fixture(scope="module")
@@ -180,7 +181,7 @@ CORRUPTIONS = {
 def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untouched(
     name: str, published, gate, tmp_path: Path
 ) -> None:
-    from eduopen.publish import publish
+    from eduopen.pipeline import publish
 
     statement, suite, label = CORRUPTIONS[name]
     home = copy_home(published[0], tmp_path / "home")
@@ -206,7 +207,7 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
         assert_docs_fresh(home, started)
 
     with pytest.raises(PublishError, match="last validation failed"):
-        publish(home)
+        publish(home=home)
     assert sha256(home.warehouse) == before
     assert {p.name: sha256(p) for p in home.exports.glob("*.parquet")} == exports_before
 
@@ -234,23 +235,23 @@ def test_failure_record_names_column_and_observed_values(published, gate, tmp_pa
 
 # -- publish refuses what the gate did not pass -------------------------------------------------
 def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
-    from eduopen.publish import publish
+    from eduopen.pipeline import publish
 
     home = Home(tmp_path / "home").ensure()
     build_audit(home.audit)
     with pytest.raises(PublishError, match="run `eduopen validate` first"):
-        publish(home)
+        publish(home=home)
     assert not home.warehouse.exists()
 
 
 def test_audit_modified_after_validation_is_refused(validated_v2: tuple[Home, dict], tmp_path: Path) -> None:
-    from eduopen.publish import publish
+    from eduopen.pipeline import publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     before = sha256(home.warehouse)
     sql(home.audit, "insert into marts.dim_indicator values ('X', 'uis', 'sneaked in', null, null)")
     with pytest.raises(PublishError, match="changed after validation"):
-        publish(home)
+        publish(home=home)
     assert sha256(home.warehouse) == before
     assert not list(home.root.glob(".warehouse.duckdb.*"))  # the temp copy was cleaned up
 
@@ -270,7 +271,7 @@ print(rows, total, flush=True)
 def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     validated_v2: tuple[Home, dict], tmp_path: Path
 ) -> None:
-    from eduopen.publish import publish
+    from eduopen.pipeline import publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     old_rows = scalar(home.warehouse, "select count(*) from marts.fct_student_mobility")
@@ -284,7 +285,7 @@ def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     )
     try:
         assert reader.stdout.readline().strip() == "ready"
-        result = publish(home)
+        result = publish(home=home)
         out, err = reader.communicate("go\n", timeout=60)
     finally:
         reader.kill()
@@ -299,15 +300,16 @@ def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
 def test_rollback_restores_the_previous_version_and_its_exports(
     published, validated_v2: tuple[Home, dict], tmp_path: Path
 ) -> None:
-    from eduopen.publish import list_versions, publish
+    from eduopen.pipeline import publish
+    from eduopen.publish import list_versions
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     v1 = sha256(home.warehouse)
     assert v1 == published[2]["sha256"]
-    v2 = publish(home)["sha256"]
+    v2 = publish(home=home)["sha256"]
     assert sha256(home.warehouse) == v2 != v1
 
-    result = publish(home, rollback=True)
+    result = publish(rollback=True, home=home)
     assert sha256(home.warehouse) == result["sha256"] == v1
     assert result["rows"]["fct_student_mobility"] == 210
     assert scalar(None, f"select count(*) from read_parquet('{home.exports / 'fct_student_mobility.parquet'}')") == 210
@@ -318,17 +320,20 @@ def test_rollback_restores_the_previous_version_and_its_exports(
     assert last["action"] == "rollback" and last["sha256"] == v1
 
     with pytest.raises(PublishError, match="nothing to roll back to"):
-        publish(home, rollback=True)
+        publish(rollback=True, home=home)
     assert sha256(home.warehouse) == v1
 
 
 def test_publish_keeps_only_the_newest_versions(validated_v2: tuple[Home, dict], tmp_path: Path) -> None:
-    from eduopen.publish import list_versions, publish
+    from eduopen import pipeline
+    from eduopen.publish import list_versions
+    from eduopen.publish import publish as unlocked_publish
 
     home = copy_home(validated_v2[0], tmp_path / "home")
     for stamp in ("20250101T000000000000Z", "20250201T000000000000Z", "20250301T000000000000Z"):
         (home.versions / f"warehouse-{stamp}-00000000.duckdb").write_bytes(b"old")
-    result = publish(home, keep=2)
+    with pipeline.writer(home):  # the lock pipeline.publish takes; it keeps more versions than 2
+        result = unlocked_publish(home, keep=2)
     names = [p.name for p in list_versions(home)]
     assert len(names) == 2
     assert names[0].startswith("warehouse-20250301T")
@@ -337,11 +342,12 @@ def test_publish_keeps_only_the_newest_versions(validated_v2: tuple[Home, dict],
 
 
 def test_republishing_the_same_build_changes_nothing(published, tmp_path: Path) -> None:
-    from eduopen.publish import list_versions, publish
+    from eduopen.pipeline import publish
+    from eduopen.publish import list_versions
 
     home = copy_home(published[0], tmp_path / "home")
     before = sha256(home.warehouse)
-    result = publish(home)
+    result = publish(home=home)
     assert result["unchanged"] is True and result["version_kept"] is None
     assert sha256(home.warehouse) == before
     assert list_versions(home) == []

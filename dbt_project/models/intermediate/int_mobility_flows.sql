@@ -5,6 +5,7 @@
         incremental_strategy='delete+insert',
         on_schema_change='sync_all_columns',
         post_hook="delete from {{ this }} where reference_key is distinct from {{ statistics_reference_key() }}",
+        tags=['statistics_incremental'],
     )
 }}
 

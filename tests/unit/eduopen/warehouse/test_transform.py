@@ -10,7 +10,8 @@ import duckdb
 import pytest
 
 from eduopen.core.paths import PROJECT_DIR, Home
-from eduopen.warehouse.build import STATISTICS_INCREMENTAL_MODELS, mart_row_counts, prepare_audit
+from eduopen.warehouse.audit import prepare_audit, statistics_incremental_models
+from eduopen.warehouse.build import mart_row_counts
 from ingest.raw_store import RAW_TABLES, RawStore
 
 SEEN = datetime(2026, 7, 19, 2, 0, tzinfo=UTC)
@@ -125,6 +126,7 @@ def test_statistics_tables_are_dropped_when_the_observations_did_not_just_grow(h
         "create schema staging",
         "create table staging.stg_uis__observations as select 1 as x",
         "create table staging.int_observations_unified as select 1 as x",
+        "create table staging.stg_uis__flows as select 1 as x",
         "create table staging.stg_raw__release_versions as select 1 as x",
     )
     # stamped before the newest row of the last build: an incremental model would never read it
@@ -151,12 +153,19 @@ def test_statistics_tables_are_kept_when_the_observations_just_grew(home: Home) 
     assert _query(home.audit, "select x from staging.stg_uis__observations") == [(1,)]
 
 
-def test_the_dropped_statistics_tables_are_dbt_models_that_read_only_new_rows() -> None:
+def test_the_dropped_statistics_tables_are_every_dbt_model_that_reads_only_new_rows(home: Home) -> None:
+    # A model reads only new statistics rows through stage_observations(..., incremental=...) or
+    # statistics_watermark(); each must carry the tag prepare_audit drops by, and nothing else may.
     models = PROJECT_DIR / "dbt_project" / "models"
-    for name in STATISTICS_INCREMENTAL_MODELS:
-        [path] = models.rglob(f"{name}.sql")
-        text = path.read_text(encoding="utf-8")
-        assert "incremental=is_incremental()" in text or "statistics_watermark()" in text, name
+    reading_new_rows = {
+        path.stem
+        for path in models.rglob("*.sql")
+        if "incremental=is_incremental()" in (text := path.read_text(encoding="utf-8"))
+        or "statistics_watermark()" in text
+    }
+    tagged = statistics_incremental_models(home)
+    assert {model.name for model in tagged} == reading_new_rows
+    assert "stg_uis__observations" in reading_new_rows and "int_mobility_flows" in reading_new_rows
 
 
 def test_a_raw_table_whose_columns_changed_is_copied_whole(home: Home) -> None:
