@@ -40,7 +40,9 @@ def test_the_trace_sees_a_peak_the_process_no_longer_holds() -> None:
 
     assert trace.peak_mib >= before + 250
     assert resident_mib() < trace.peak_mib - 200
-    assert 0 < trace.summary()["peak_after_s"] < 1
+    # When the peak came, not how soon: on a loaded machine the allocation alone can take a second.
+    assert trace.started_at < trace.peak_at < time.time()
+    assert trace.summary()["peak_after_s"] == round(trace.peak_at - trace.started_at, 1)
 
 
 def test_the_nodes_running_at_a_moment_are_named(tmp_path: Path) -> None:
