@@ -12,11 +12,16 @@ Volume at 1x (more than all the real sources hold today):
 * `release_version` ~20,000 rows: moe_zh (Chinese), moe_en, gov_en, feeds (English); 3% of the
   URLs have a second version; titles and bodies carry the theme keywords of the `themes` seed and
   country names of the `countries` seed, so the theme bridge and the country mentions have work.
-  ~10% of releases state two headline figures, also written to `release_figure`.
+  ~10% of releases state two headline figures, also written to `release_figure`; each year's
+  first moe_zh statistical bulletin states the year before's international students in China
+  (total, degree-seeking, by country) in `release_statistic`.
 * `observation` ~506,000 rows, source 'uis': the six UIS mobility indicators (26637,
   OE.5T8.40510, MENF.5T8, MSEP.5T8, MOR.5T8.40510, 26528) plus 38 other indicators, over 230 geo
   units (215 ISO3 countries, 15 regional aggregates) x 50 years; ~3% NA / NIL magnitudes.
 * `flow_observation` ~984,000 rows, source 'oecd': 230 origins x 214 destinations x 20 years.
+
+`small_volume()` is a catalog of a few thousand rows per table (20 countries, 2 regions, 10
+years, 300 releases) for tests that need dbt's marts of synthetic data.
 
 10x and 100x multiply the series: more releases, more indicators (UIS publishes thousands) and
 more flow breakdowns (by level of study and sex), over the same countries and years; the marts of
@@ -231,26 +236,49 @@ ISSUERS_EN = ["Ministry of Education", "China Daily", "Xinhua", "State Council I
 
 @dataclass(frozen=True)
 class Volume:
-    """Row-defining dimensions of one scale."""
+    """Row-defining dimensions of one scale.
+
+    The scales keep every country, region and year and multiply releases and series by `factor`;
+    a smaller catalog (`small_volume`, for tests that need dbt's marts on a small scale) keeps fewer.
+    """
 
     factor: int
+    countries: tuple[str, ...] = tuple(COUNTRIES)
+    regions: tuple[str, ...] = tuple(REGIONS)
+    obs_years: int = OBS_YEARS
+    flow_years: int = FLOW_YEARS
+    release_urls_per_factor: int = RELEASE_URLS_PER_SCALE
+    indicators_per_factor: int = INDICATORS_PER_SCALE
+
+    @property
+    def geo_units(self) -> list[str]:
+        return [*self.countries, *self.regions]
+
+    @property
+    def obs_first_year(self) -> int:
+        # the most recent years, so a short series still overlaps the releases and the flows
+        return OBS_FIRST_YEAR + OBS_YEARS - self.obs_years
+
+    @property
+    def flow_first_year(self) -> int:
+        return FLOW_FIRST_YEAR + FLOW_YEARS - self.flow_years
 
     @property
     def release_urls(self) -> int:
-        return RELEASE_URLS_PER_SCALE * self.factor
+        return self.release_urls_per_factor * self.factor
 
     @property
     def indicators(self) -> int:
-        return INDICATORS_PER_SCALE * self.factor
+        return self.indicators_per_factor * self.factor
 
     @property
     def observations(self) -> int:
-        return self.indicators * len(GEO_UNITS) * OBS_YEARS
+        return self.indicators * len(self.geo_units) * self.obs_years
 
     @property
     def flow_pairs(self) -> int:
         # every origin (countries and regions) x every country but itself
-        return len(GEO_UNITS) * (len(COUNTRIES) - 1)
+        return len(self.geo_units) * (len(self.countries) - 1)
 
     @property
     def flow_indicators(self) -> int:
@@ -258,7 +286,28 @@ class Volume:
 
     @property
     def flows(self) -> int:
-        return self.flow_indicators * self.flow_pairs * FLOW_YEARS
+        return self.flow_indicators * self.flow_pairs * self.flow_years
+
+
+# China, its neighbours and the countries MOE names most often (moe_country_names), ASEAN members
+# among them, so the scorecard, the country exchange and the ASEAN share all have rows.
+SMALL_COUNTRIES = (
+    "CHN", "KOR", "JPN", "MNG", "RUS", "USA", "GBR", "FRA", "DEU", "AUS",
+    "CAN", "IND", "PAK", "KAZ", "THA", "VNM", "LAO", "IDN", "MYS", "SGP",
+)  # fmt: skip
+
+
+def small_volume() -> Volume:
+    """A catalog of a few thousand rows per table: 20 countries, 2 regions, 10 years, 300 releases."""
+    return Volume(
+        factor=1,
+        countries=SMALL_COUNTRIES,
+        regions=tuple(REGIONS[:2]),
+        obs_years=10,
+        flow_years=10,
+        release_urls_per_factor=300,
+        indicators_per_factor=len(MOBILITY_INDICATORS) + 2,
+    )
 
 
 def volume(scale: str) -> Volume:
@@ -505,6 +554,53 @@ where {h("url", "fig")} % 10 = 0 and {url_filter}""")
     return " union all ".join(rows)
 
 
+def _statistics_select(seed: int, vol: Volume) -> str:
+    """release_statistic rows: the year's first statistical bulletin of moe_zh (every version of it)
+    states the previous year's international students in China, in total, degree-seeking and by
+    country (the countries of the volume MOE names, under its first Chinese name)."""
+    h = _Hasher(seed)
+    first_name: dict[str, str] = {}
+    for row in _seed_rows("moe_country_names"):
+        if row["country_iso3"] in vol.countries:
+            first_name.setdefault(row["country_iso3"], row["member"])
+    members = [("total", "总数"), ("degree_level", "学历生")] + [("country", m) for m in first_name.values()]
+    member_rows = ", ".join(f"({k}, {_lit(b)}, {_lit(m)})" for k, (b, m) in enumerate(members))
+    # numbers per (year, row): every version and repost of the bulletin states the same ones
+    value = f"""case breakdown when 'total' then 400000 + {h("period_year", "st")} % 100000
+                                 when 'degree_level' then 200000 + {h("period_year", "sd")} % 50000
+                                 else 1000 + {h("period_year, row_index", "sc")} % 60000 end"""
+    return f"""
+with bulletins as (
+    select url, year(timezone('Asia/Shanghai', min(published_at))) - 1 as period_year
+    from release_version
+    where source = 'moe_zh' and listing_column = 'statistical_bulletins'
+    group by url
+    qualify row_number() over (partition by period_year order by min(published_at), url) = 1
+),
+members(row_index, breakdown, member) as (values {member_rows}),
+final as (
+    select
+        v.source,
+        v.url,
+        v.content_sha256,
+        m.row_index,
+        b.period_year,
+        'international_students_in_china' as measure,
+        m.breakdown,
+        m.member,
+        cast({value} as double) as value,
+        'persons' as unit,
+        'exact' as qualifier,
+        cast(b.period_year as varchar) || '年，' || m.member || '来华留学人员共'
+            || cast({value} as varchar) || '名。' as sentence
+    from bulletins b
+    join release_version v using (url)
+    cross join members m
+)
+select * from final
+"""
+
+
 # -- statistics ---------------------------------------------------------------------------------
 
 
@@ -518,12 +614,21 @@ def _indicator_id() -> str:
 
 
 def _observation_select(
-    seed: int, *, per_indicator: int, year_expr: str, first_row: int, row_count: int, batch_salt: str, loaded_at: str
+    seed: int,
+    vol: Volume,
+    *,
+    per_indicator: int,
+    year_expr: str,
+    first_row: int,
+    row_count: int,
+    batch_salt: str,
+    loaded_at: str,
 ) -> str:
     h = _Hasher(seed)
-    geo = _list(GEO_UNITS)
-    years = OBS_YEARS if year_expr == "auto" else 1
-    year = f"{OBS_FIRST_YEAR} + i % {OBS_YEARS}" if year_expr == "auto" else year_expr
+    geo_units = vol.geo_units
+    geo = _list(geo_units)
+    years = vol.obs_years if year_expr == "auto" else 1
+    year = f"{vol.obs_first_year} + i % {vol.obs_years}" if year_expr == "auto" else year_expr
     # value ranges per indicator so the gate's bounds (counts >= 0, rates within 0..100) hold
     value = f"""case indicator_id
             when '26637' then cast({h("i, year", "v")} % 500000 as double)
@@ -539,7 +644,7 @@ with points as (
     select
         i,
         i // {per_indicator} as ind,
-        {geo}[1 + (i // {years}) % {len(GEO_UNITS)}] as geo_unit,
+        {geo}[1 + (i // {years}) % {len(geo_units)}] as geo_unit,
         cast({year} as integer) as year,
         {h("i, year", "mag")} % 100 as mag_draw,
         {h("i, year", "qual")} % 100 as qual_draw
@@ -571,6 +676,7 @@ select * from final
 
 def _flow_select(
     seed: int,
+    vol: Volume,
     *,
     first_row: int,
     row_count: int,
@@ -581,12 +687,12 @@ def _flow_select(
     loaded_at: str,
 ) -> str:
     h = _Hasher(seed)
-    origins = _list(GEO_UNITS)
-    destinations = _list(COUNTRIES)
-    others = len(COUNTRIES) - 1
-    years = FLOW_YEARS if year_expr == "auto" else 1
-    year = f"{FLOW_FIRST_YEAR} + i % {FLOW_YEARS}" if year_expr == "auto" else year_expr
-    pairs = len(GEO_UNITS) * others
+    origins = _list(vol.geo_units)
+    destinations = _list(list(vol.countries))
+    others = len(vol.countries) - 1
+    years = vol.flow_years if year_expr == "auto" else 1
+    year = f"{vol.flow_first_year} + i % {vol.flow_years}" if year_expr == "auto" else year_expr
+    pairs = len(vol.geo_units) * others
     return f"""
 with rows as (
     select
@@ -658,8 +764,8 @@ def _definitions(con: duckdb.DuckDBPyConnection, vol: Volume) -> None:
         from (select {_indicator_id()} as indicator_id from range({vol.indicators}) as t(ind))
     """)
     names = {r["country_iso3"]: r["name_en"] for r in _seed_rows("countries")}
-    rows = [(code, names.get(code), "NATIONAL") for code in COUNTRIES if code in names]
-    rows += [(region, region.split(": ", 1)[1], "REGIONAL") for region in REGIONS]
+    rows = [(code, names.get(code), "NATIONAL") for code in vol.countries if code in names]
+    rows += [(region, region.split(": ", 1)[1], "REGIONAL") for region in vol.regions]
     values = ", ".join(f"({_lit(c)}, {_lit(n)}, {_lit(t)})" for c, n, t in rows)
     con.execute(f"""
         insert into geo_unit_definition (source, geo_unit, name, geo_unit_type, batch_sha256)
@@ -709,10 +815,15 @@ def _insert_chunked(
 
 
 def generate(
-    home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None, progress: Progress | None = None
+    home: Home,
+    scale: str | Volume,
+    *,
+    seed: int = DEFAULT_SEED,
+    anchor: date | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Write a synthetic raw catalog of `scale` into `home` (which must not hold one yet)."""
-    vol = volume(scale)
+    vol = scale if isinstance(scale, Volume) else volume(scale)
     clock = Clock(anchor or today())
     if home.catalog.exists():
         raise FileExistsError(f"{home.catalog} exists: generate into a fresh home")
@@ -736,6 +847,13 @@ def generate(
             + _figures_select(seed, "true"),
             progress,
         )
+        _timed(
+            con,
+            "release_statistic",
+            "insert into release_statistic (source, url, content_sha256, row_index, period_year, measure, "
+            "breakdown, member, value, unit, qualifier, sentence) " + _statistics_select(seed, vol),
+            progress,
+        )
         _insert_chunked(
             con,
             "observation",
@@ -744,6 +862,7 @@ def generate(
                 f"insert into observation ({_OBS_COLUMNS}) "
                 + _observation_select(
                     seed,
+                    vol,
                     per_indicator=vol.observations // vol.indicators,
                     year_expr="auto",
                     first_row=first,
@@ -762,6 +881,7 @@ def generate(
                 f"insert into flow_observation ({_FLOW_COLUMNS}) "
                 + _flow_select(
                     seed,
+                    vol,
                     first_row=first,
                     row_count=count,
                     indicators=vol.flow_indicators,
@@ -781,10 +901,15 @@ def generate(
 
 
 def append_increment(
-    home: Home, scale: str, *, seed: int = DEFAULT_SEED, anchor: date | None = None, progress: Progress | None = None
+    home: Home,
+    scale: str | Volume,
+    *,
+    seed: int = DEFAULT_SEED,
+    anchor: date | None = None,
+    progress: Progress | None = None,
 ) -> dict[str, int]:
     """Add 1% new data to the catalog `generate` wrote (same seed and anchor); returns rows added."""
-    vol = volume(scale)
+    vol = scale if isinstance(scale, Volume) else volume(scale)
     clock = Clock(anchor or today())
     store, con = _connect(home)
     try:
@@ -809,13 +934,14 @@ def append_increment(
             progress,
         )
         # a 2025 value for half of the indicator x geo unit series: 1% of the observations
-        per_indicator = len(GEO_UNITS) // 2
+        per_indicator = len(vol.geo_units) // 2
         _timed(
             con,
             "+ observation",
             f"insert into observation ({_OBS_COLUMNS}) "
             + _observation_select(
                 seed,
+                vol,
                 per_indicator=per_indicator,
                 year_expr=str(NEW_YEAR),
                 first_row=0,
@@ -832,6 +958,7 @@ def append_increment(
             f"insert into flow_observation ({_FLOW_COLUMNS}) "
             + _flow_select(
                 seed,
+                vol,
                 first_row=0,
                 row_count=vol.flow_indicators * vol.flow_pairs,
                 indicators=vol.flow_indicators,
@@ -850,7 +977,7 @@ def append_increment(
 
 
 def _counts(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    tables = ("release_version", "release_figure", "observation", "flow_observation")
+    tables = ("release_version", "release_figure", "release_statistic", "observation", "flow_observation")
     return {t: con.execute(f"select count(*) from {t}").fetchone()[0] for t in tables}
 
 

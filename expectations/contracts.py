@@ -1,8 +1,8 @@
 """The marts' dbt contracts (`dbt_project/models/marts/*.yml`), read as plain data.
 
 The contract is the single statement of a mart's columns: the suites' schema expectations are
-checked against it (tests/integration/test_gate_suites.py) and the synthetic warehouse used to
-measure the gate (`tests.support.synthetic_marts`) is created from it, so neither can drift from dbt.
+checked against it (tests/integration/test_gate_suites.py) without a dbt build, and so are the
+fixtures that stand in for published marts (tests/integration/test_report.py).
 """
 
 from __future__ import annotations

@@ -1,19 +1,17 @@
 """Write–audit–publish: the GX gate on audit.duckdb and the atomic publish to warehouse.duckdb.
 
-The audit warehouse is built with plain DuckDB SQL in the warehouse contract's shape (no dbt,
-`tests.support.synthetic_marts`), so the gate is tested on exactly the defects it must stop. Validating
-costs a few seconds of GX, so homes are built once per module and copied for each test.
+The audit warehouse is dbt's build of a small synthetic raw catalog (`tests.support.synthetic_warehouse`).
+A dbt build costs a minute and validating a few seconds of GX, so the clean build is made once per
+session, validated and published once per module, and copied for each test.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import shutil
 import subprocess
 import sys
 import time
-from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -22,18 +20,11 @@ import pytest
 from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
 from eduopen.core.paths import Home
 from ingest.raw_store import SCHEMA
-from tests.support.synthetic_marts import SyntheticSize, build_synthetic_audit
+from tests.support.synthetic_warehouse import VOLUME, clean_build, copy_home, grow, rebuild, table_rows
 
-pytestmark = pytest.mark.timeout(300)
+pytestmark = pytest.mark.timeout(600)
 
-# A small synthetic warehouse (tests.support.synthetic_marts): 20 countries AAA..AAT and China, 10 years.
-SMALL = SyntheticSize(releases=12, observations=600, flow_observations=800, years=10, countries=21)
-FIRST_YEAR = 2016
-
-
-def build_audit(path: Path, *, countries: int = 21) -> dict[str, int]:
-    """A small, plausible audit warehouse: raw copies, a staging view and every mart; returns row counts."""
-    return build_synthetic_audit(path, replace(SMALL, countries=countries))
+FIRST_YEAR = VOLUME.obs_first_year
 
 
 def mart_rows(rows: dict[str, int]) -> dict[str, int]:
@@ -58,11 +49,6 @@ def scalar(path: Path | None, query: str):
         return con.execute(query).fetchone()[0]
     finally:
         con.close()
-
-
-def copy_home(source: Home, target: Path) -> Home:
-    shutil.copytree(source.root, target, ignore=shutil.ignore_patterns(".writer.lock"))
-    return Home(target)
 
 
 def record(home: Home) -> dict:
@@ -92,17 +78,18 @@ def published(tmp_path_factory: pytest.TempPathFactory, gate) -> tuple[Home, dic
     """A home whose clean audit build was validated and published: (home, validation, publish, rows)."""
     from eduopen.pipeline import publish
 
-    home = Home(tmp_path_factory.mktemp("published") / "home").ensure()
-    rows = build_audit(home.audit)
+    home = copy_home(clean_build(tmp_path_factory), tmp_path_factory.mktemp("published") / "home")
+    rows = table_rows(home.audit)
     summary = gate(home)
     return home, summary, publish(home=home), rows
 
 
 @pytest.fixture(scope="module")
 def validated_v2(tmp_path_factory: pytest.TempPathFactory, published, gate) -> tuple[Home, dict]:
-    """The published home with a second, larger audit build already validated (not published)."""
+    """The published home with a second audit build, of 1% more raw data, already validated (not published)."""
     home = copy_home(published[0], tmp_path_factory.mktemp("v2") / "home")
-    rows = build_audit(home.audit, countries=25)
+    grow(home)
+    rows = table_rows(home.audit)
     gate(home)
     return home, rows
 
@@ -122,7 +109,7 @@ def test_clean_build_validates_and_is_published_with_exports_and_log(published) 
     assert sha256(home.warehouse) == summary["audit_sha256"] == result["sha256"]
     assert result["published"] == str(home.warehouse) and result["version_kept"] is None
     assert result["rows"] == mart_rows(rows)
-    assert result["rows"]["fct_student_mobility"] == 21 * 10
+    assert result["rows"]["fct_student_mobility"] == len(VOLUME.countries) * VOLUME.obs_years
     for mart, rows in result["rows"].items():
         parquet = home.exports / f"{mart}.parquet"
         assert scalar(None, f"select count(*) from read_parquet('{parquet}')") == rows
@@ -137,7 +124,9 @@ def test_clean_build_validates_and_is_published_with_exports_and_log(published) 
 
 def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gate, tmp_path: Path) -> None:
     home = copy_home(published[0], tmp_path / "home")
-    sql(home.audit, "drop view staging.stg_uis__observations; drop table raw.observation")
+    # An audit copy from before the table existed: dbt always gets one (empty at worst), so only a file
+    # built elsewhere can lack it.
+    sql(home.audit, "drop table raw.observation")
     started = time.time()
     summary = gate(home)
     assert summary["success"] is True
@@ -146,9 +135,13 @@ def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gat
 
 
 # -- the gate blocks, the published warehouse stays as it was ----------------------------------
-CORRUPTIONS = {
+# Defects written into the built audit file. dbt's own data tests stop a build whose marts carry any
+# of them (non_negative, unique, not_null on these columns), so raw input cannot bring them to the
+# gate; only an audit file changed outside dbt, or a model whose test was dropped, can.
+MART_DEFECTS = {
     "negative_inbound_students": (
-        f"update marts.fct_student_mobility set inbound_students = -5 where mobility_id = 'AAA-{FIRST_YEAR + 2}'",
+        "update marts.fct_student_mobility set inbound_students = -5 where mobility_id = "
+        "(select min(mobility_id) from marts.fct_student_mobility where inbound_students is not null)",
         "marts.fct_student_mobility",
         "expect_column_values_to_be_between(inbound_students)",
     ),
@@ -157,24 +150,36 @@ CORRUPTIONS = {
         "marts.fct_policy_release",
         "expect_column_values_to_be_unique(release_id)",
     ),
+    # a column dbt tests for NULLs but whose contract declares no NOT NULL constraint (the keys'
+    # constraints refuse even this UPDATE)
+    "null_source": (
+        "update marts.fct_student_mobility set source = null where mobility_id = "
+        "(select max(mobility_id) from marts.fct_student_mobility)",
+        "marts.fct_student_mobility",
+        "expect_column_values_to_not_be_null(source)",
+    ),
+    # not a defect dbt could build: the table it would have made is gone
+    "required_mart_missing": ("drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
+}
+# Defects of the raw catalog that dbt builds without complaint: the gate is what stops them.
+RAW_DEFECTS = {
+    # 10 years of observations -> 4: fct_student_mobility loses 60 % of its rows
     "rows_dropped_more_than_half": (
-        f"delete from marts.fct_student_mobility where year >= {FIRST_YEAR + 4}",  # 210 -> 84 rows: -60 %
+        f"delete from observation where year >= {FIRST_YEAR + 4}",
         "marts.fct_student_mobility",
         "row_count_vs_published()",
     ),
-    "null_country_iso3": (
-        f"update marts.fct_student_mobility set country_iso3 = null where mobility_id = 'AAB-{FIRST_YEAR + 5}'",
-        "marts.fct_student_mobility",
-        "expect_column_values_to_not_be_null(country_iso3)",
-    ),
+    # a later UIS batch states NaN for one rate: NaN is not below zero, so dbt's non_negative test
+    # lets it through (raw tables only grow, so the defect arrives as a new batch)
     "nan_mobility_rate": (
-        "update marts.fct_student_mobility set inbound_mobility_rate = 'nan'::double "
-        f"where mobility_id = 'AAC-{FIRST_YEAR + 1}'",
+        "insert into observation select source, indicator_id, geo_unit, year, 'nan'::double, 'NaN', "
+        "magnitude, qualifier, data_version, sha256('a later batch'), loaded_at + interval 1 day "
+        f"from observation where indicator_id = 'MSEP.5T8' and geo_unit = 'KOR' and year = {FIRST_YEAR + 1}",
         "marts.fct_student_mobility",
         "expect_column_values_to_be_between(inbound_mobility_rate)",
     ),
-    "required_mart_missing": ("drop table marts.dim_indicator", "marts.dim_indicator", "table_exists()"),
 }
+CORRUPTIONS = {**MART_DEFECTS, **RAW_DEFECTS}
 
 
 @pytest.mark.parametrize("name", list(CORRUPTIONS))
@@ -187,7 +192,11 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
     home = copy_home(published[0], tmp_path / "home")
     before = sha256(home.warehouse)
     exports_before = {p.name: sha256(p) for p in home.exports.glob("*.parquet")}
-    sql(home.audit, statement)
+    if name in RAW_DEFECTS:
+        sql(home.catalog, statement)
+        rebuild(home)
+    else:
+        sql(home.audit, statement)
 
     started = time.time()
     with pytest.raises(ValidationFailed) as failure:
@@ -214,12 +223,12 @@ def test_corrupted_build_fails_the_gate_and_leaves_the_published_warehouse_untou
 
 def test_failure_record_names_column_and_observed_values(published, gate, tmp_path: Path) -> None:
     home = copy_home(published[0], tmp_path / "home")
-    # Not China's row: that one would also break the scorecard's cross-check.
-    sql(
-        home.audit,
-        "update marts.fct_student_mobility set inbound_students = -7 "
-        f"where year = {FIRST_YEAR + 3} and country_iso3 <> 'CHN'",
-    )
+    # In the built mart, as MART_DEFECTS; not China's row: that one would also break the scorecard's
+    # cross-check.
+    where = f"year = {FIRST_YEAR + 3} and country_iso3 <> 'CHN' and inbound_students is not null"
+    broken = scalar(home.audit, f"select count(*) from marts.fct_student_mobility where {where}")
+    assert broken > 2
+    sql(home.audit, f"update marts.fct_student_mobility set inbound_students = -7 where {where}")
     with pytest.raises(ValidationFailed, match=r"^1 expectation failed: "):
         gate(home)
     (failed,) = record(home)["failed"]
@@ -229,16 +238,15 @@ def test_failure_record_names_column_and_observed_values(published, gate, tmp_pa
     assert failed["severity"] == "critical"
     assert failed["column"] == "inbound_students"
     assert failed["kwargs"]["min_value"] == 0
-    assert failed["observed"]["unexpected_count"] == 20
+    assert failed["observed"]["unexpected_count"] == broken
     assert failed["observed"]["partial_unexpected_list"][:2] == [-7.0, -7.0]
 
 
 # -- publish refuses what the gate did not pass -------------------------------------------------
-def test_publish_without_validation_is_refused(tmp_path: Path) -> None:
+def test_publish_without_validation_is_refused(tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
     from eduopen.pipeline import publish
 
-    home = Home(tmp_path / "home").ensure()
-    build_audit(home.audit)
+    home = copy_home(clean_build(tmp_path_factory), tmp_path / "home")
     with pytest.raises(PublishError, match="run `eduopen validate` first"):
         publish(home=home)
     assert not home.warehouse.exists()
@@ -292,7 +300,11 @@ def test_reader_keeps_old_data_during_publish_and_new_connections_see_the_new(
     assert reader.returncode == 0, err
     rows, total = out.split()
     assert (int(rows), float(total)) == (old_rows, old_total)
-    assert scalar(home.warehouse, "select count(*) from marts.fct_student_mobility") == 250
+    assert (
+        scalar(home.warehouse, "select count(*) from marts.fct_student_mobility")
+        == (validated_v2[1]["marts.fct_student_mobility"])
+    )
+    assert validated_v2[1]["marts.fct_student_mobility"] > old_rows
     assert result["rows"] == mart_rows(validated_v2[1])
     assert result["version_kept"] and Path(result["version_kept"]).parent == home.versions
 
@@ -311,8 +323,10 @@ def test_rollback_restores_the_previous_version_and_its_exports(
 
     result = publish(rollback=True, home=home)
     assert sha256(home.warehouse) == result["sha256"] == v1
-    assert result["rows"]["fct_student_mobility"] == 210
-    assert scalar(None, f"select count(*) from read_parquet('{home.exports / 'fct_student_mobility.parquet'}')") == 210
+    v1_rows = published[3]["marts.fct_student_mobility"]
+    assert result["rows"]["fct_student_mobility"] == v1_rows
+    exported = home.exports / "fct_student_mobility.parquet"
+    assert scalar(None, f"select count(*) from read_parquet('{exported}')") == v1_rows
     # v2 is kept, marked rolled back, so a further rollback does not flip back to it.
     (kept,) = list_versions(home)
     assert kept.name.endswith(".rolledback.duckdb") and sha256(kept) == v2
