@@ -1,7 +1,7 @@
-{% macro map_flow_countries(flows) %}
-    {#- OECD flow rows (`flows`, a CTE shaped like stg_oecd__flows) with origin and destination
-        mapped to ISO3 by the `geo_units` CTE (int_geo_units_mapped); an aggregate or unmapped code
-        maps to NULL. -#}
+{% macro map_flow_countries(flows, geo_units) %}
+    {#- Flow rows (`flows`, a relation shaped like stg_oecd__flows) with origin and destination
+        mapped to ISO3 by `geo_units` (a relation shaped like int_geo_units_mapped); an aggregate
+        or unmapped code maps to NULL. -#}
     select
         {{ flows }}.source,
         {{ flows }}.indicator_id,
@@ -16,8 +16,8 @@
         {{ flows }}.loaded_at
 
     from {{ flows }}
-    left join geo_units as origins
+    left join {{ geo_units }} as origins
         on {{ flows }}.origin = origins.geo_unit
-    left join geo_units as destinations
+    left join {{ geo_units }} as destinations
         on {{ flows }}.destination = destinations.geo_unit
 {% endmacro %}

@@ -1,10 +1,11 @@
 {#- Helpers that make an incremental mart end up identical to a full refresh. -#}
 
-{% macro new_or_changed(key, relation_alias='final') %}
-    {#- Row filter for an incremental run: rows whose key is new or whose values differ from the
-        stored row. Every contract column is compared null-safely, so a re-run on unchanged input
-        writes nothing and a changed row is replaced whole (delete+insert on the key). A column the
-        stored table does not have yet (a contract change) marks every row as changed. -#}
+{% macro new_or_changed(key, relation_alias) %}
+    {#- Row filter for an incremental run over `relation_alias` (the relation the caller filters):
+        rows whose key is new or whose values differ from the stored row. Every contract column is
+        compared null-safely, so a re-run on unchanged input writes nothing and a changed row is
+        replaced whole (delete+insert on the key). A column the stored table does not have yet (a
+        contract change) marks every row as changed. -#}
     {%- set stored_columns = adapter.get_columns_in_relation(this) | map(attribute='name')
         | map('lower') | list -%}
     {%- set columns = model.columns.keys() | map('lower') | list -%}

@@ -5,11 +5,11 @@
 {%- set observation_sources = var('uis_sources') + var('worldbank_sources') + var('owid_sources') -%}
 
 select distinct 'observation' as raw_table, source
-from {{ source('uis', 'observation') }}
+from {{ source('raw', 'observation') }}
 where source not in ({{ sql_list(observation_sources) }})
 
 union all
 
 select distinct 'flow_observation' as raw_table, source
-from {{ source('oecd', 'flow_observation') }}
+from {{ source('raw', 'flow_observation') }}
 where source not in ({{ sql_list(var('oecd_sources') + var('uis_flow_sources')) }})

@@ -78,7 +78,7 @@ new_flow_rows as (
 
 new_flows_mapped as (
 
-    {{ map_flow_countries('new_flow_rows') }}
+    {{ map_flow_countries('new_flow_rows', 'geo_units') }}
 
 ),
 
@@ -129,7 +129,7 @@ flows_to_rank as (
 
 flows_mapped as (
 
-    {{ map_flow_countries('flows_to_rank') }}
+    {{ map_flow_countries('flows_to_rank', 'geo_units') }}
 
 ),
 

@@ -36,5 +36,5 @@ final as (
 
 select * from final
 {% if is_incremental() %}
-where {{ new_or_changed('flow_id') }}
+where {{ new_or_changed('flow_id', 'final') }}
 {% endif %}

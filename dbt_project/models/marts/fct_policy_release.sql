@@ -51,5 +51,5 @@ final as (
 
 select * from final
 {% if is_incremental() %}
-where {{ new_or_changed('release_id') }}
+where {{ new_or_changed('release_id', 'final') }}
 {% endif %}

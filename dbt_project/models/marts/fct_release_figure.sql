@@ -37,5 +37,5 @@ final as (
 
 select * from final
 {% if is_incremental() %}
-where {{ new_or_changed('figure_id') }}
+where {{ new_or_changed('figure_id', 'final') }}
 {% endif %}

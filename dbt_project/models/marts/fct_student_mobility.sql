@@ -49,5 +49,5 @@ final as (
 
 select * from final
 {% if is_incremental() %}
-where {{ new_or_changed('mobility_id') }}
+where {{ new_or_changed('mobility_id', 'final') }}
 {% endif %}

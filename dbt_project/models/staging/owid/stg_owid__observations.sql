@@ -1,2 +1,2 @@
 {#- Our World in Data grapher series ('owid:<metric>'); OWID ships no flags. -#}
-{{ stage_observations(source('owid', 'observation'), var('owid_sources'), incremental=is_incremental()) }}
+{{ stage_observations(source('raw', 'observation'), var('owid_sources'), incremental=is_incremental()) }}

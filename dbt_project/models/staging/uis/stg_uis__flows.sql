@@ -2,7 +2,7 @@
     newest batch per source, indicator, origin, destination and year. Origin and destination are
     ISO3 codes already (landing maps the file's English names). -#}
 {{ stage_observations(
-    source('uis', 'flow_observation'),
+    source('raw', 'flow_observation'),
     var('uis_flow_sources'),
     keys={'origin': 'upper(trim(origin))', 'destination': 'upper(trim(destination))'},
     incremental=is_incremental(),

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('uis', 'geo_unit_definition') }}
+    select * from {{ source('raw', 'geo_unit_definition') }}
     where source in ({{ sql_list(var('uis_sources')) }})
 
 ),

@@ -3,7 +3,7 @@ with
 source as (
 
     -- the flow sources name their flow series too (landing writes the definition with the rows)
-    select * from {{ source('uis', 'indicator_definition') }}
+    select * from {{ source('raw', 'indicator_definition') }}
     where source in ({{ sql_list(var('uis_sources') + var('uis_flow_sources')) }})
 
 ),

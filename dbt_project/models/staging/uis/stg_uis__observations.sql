@@ -1,3 +1,3 @@
 {#- UIS API answers, data-browser exports and bulk files: the newest batch per source and point.
     Which of the three wins for the same point is decided in int_observations_unified. -#}
-{{ stage_observations(source('uis', 'observation'), var('uis_sources'), incremental=is_incremental()) }}
+{{ stage_observations(source('raw', 'observation'), var('uis_sources'), incremental=is_incremental()) }}

@@ -2,7 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('worldbank', 'indicator_definition') }}
+    select * from {{ source('raw', 'indicator_definition') }}
     where source in ({{ sql_list(var('worldbank_sources')) }})
 
 ),

@@ -1,2 +1,2 @@
 {#- World Bank API and bulk CSV; magnitude holds the API's obs_status. -#}
-{{ stage_observations(source('worldbank', 'observation'), var('worldbank_sources'), incremental=is_incremental()) }}
+{{ stage_observations(source('raw', 'observation'), var('worldbank_sources'), incremental=is_incremental()) }}
