@@ -77,11 +77,11 @@ country_names as (
     -- every name (or alias code) a country goes by, for sources that give names, not codes
     select lower(name_en) as name_key, country_iso3, 1 as name_rank from countries
     union all
-    select lower(name_zh), country_iso3, 2 from countries
+    select lower(name_zh) as name_key, country_iso3, 2 as name_rank from countries
     union all
-    select lower(alias), country_iso3, 3 from country_aliases
+    select lower(alias) as name_key, country_iso3, 3 as name_rank from country_aliases
     union all
-    select lower(geo_unit_name), country_iso3, 4 from uis_geo_units
+    select lower(geo_unit_name) as name_key, country_iso3, 4 as name_rank from uis_geo_units
     where is_national
 
 ),

@@ -161,7 +161,7 @@ ranked as (
             partition by origin_iso3, destination_iso3, year
             order by
                 {{ precedence_rank('source', var('flow_source_precedence')) }},
-                indicator_id,
+                indicator_id asc,
                 loaded_at desc,
                 batch_sha256 desc
         ) as precedence_rank
@@ -183,8 +183,10 @@ final as (
         students,
         case
             when students is null then null
-            when list_has_any(string_split(coalesce(qualifier, ''), '|'),
-                              {{ var('estimate_qualifiers') }}) then 'estimate'
+            when list_has_any(
+                    string_split(coalesce(qualifier, ''), '|'),
+                    {{ var('estimate_qualifiers') }}
+                ) then 'estimate'
             else 'published'
         end as students_status,
         nullif(concat_ws('|', magnitude, qualifier), '') as flags,
@@ -194,9 +196,9 @@ final as (
         coalesce(data_version, 'sha256:' || left(batch_sha256, 12)) as data_version,
         loaded_at,
         greatest(
-            (select max(loaded_at) from {{ ref('stg_oecd__flows') }}),
-            (select max(loaded_at) from {{ ref('stg_uis__flows') }}),
-            (select max(loaded_at) from students_from_home)
+            (select max(oecd_flows.loaded_at) from {{ ref('stg_oecd__flows') }} as oecd_flows),
+            (select max(uis_flows.loaded_at) from {{ ref('stg_uis__flows') }} as uis_flows),
+            (select max(students_from_home.loaded_at) from students_from_home)
         ) as inputs_loaded_through,
         {{ statistics_reference_key() }} as reference_key
 

@@ -31,8 +31,10 @@ country_observations as (
         mobility_indicators.measure,
         case
             when observations.value is null then null
-            when list_has_any(string_split(coalesce(observations.qualifier, ''), '|'),
-                              {{ var('estimate_qualifiers') }}) then 'estimate'
+            when list_has_any(
+                    string_split(coalesce(observations.qualifier, ''), '|'),
+                    {{ var('estimate_qualifiers') }}
+                ) then 'estimate'
             else 'published'
         end as value_status
 
@@ -98,8 +100,11 @@ final as (
         case
             when outbound_value is not null then outbound_reported_by
             -- derived: the sources of its two inputs
-            when outbound_derivable then concat_ws('+', inbound_reported_by,
-                nullif(net_flow_reported_by, inbound_reported_by))
+            when outbound_derivable
+                then concat_ws(
+                        '+', inbound_reported_by,
+                        nullif(net_flow_reported_by, inbound_reported_by)
+                    )
             else outbound_reported_by
         end as outbound_source,
         case when outbound_value is not null or outbound_derivable is not true then outbound_flags end
@@ -119,9 +124,12 @@ final as (
 
         -- every source the row's values came from, sorted
         nullif(array_to_string(list_sort(list_distinct(list_filter(
-            [inbound_reported_by, outbound_reported_by, net_flow_reported_by,
-             inbound_mobility_rate_reported_by, outbound_mobility_ratio_reported_by],
-            x -> x is not null))), ','), '')
+            [
+                inbound_reported_by, outbound_reported_by, net_flow_reported_by,
+                inbound_mobility_rate_reported_by, outbound_mobility_ratio_reported_by
+            ],
+            x -> x is not null
+        ))), ','), '')
             as source,
         data_version
 

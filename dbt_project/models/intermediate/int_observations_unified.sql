@@ -112,7 +112,7 @@ ranked as (
         *,
         row_number() over (
             partition by publisher, indicator_id, geo_key, year
-            order by source_precedence, loaded_at desc, batch_sha256 desc, geo_unit
+            order by source_precedence asc, loaded_at desc, batch_sha256 desc, geo_unit asc
         ) as precedence_rank,
         count(*) over (partition by publisher, indicator_id, geo_key, year) as sources_reporting
 
@@ -146,7 +146,7 @@ final as (
         loaded_at,
         greatest(
             {%- for publisher in publishers %}
-            (select max(loaded_at) from {{ ref(publisher.model) }}){% if not loop.last %},{% endif %}
+            (select max(staged.loaded_at) from {{ ref(publisher.model) }} as staged){% if not loop.last %},{% endif %}
             {%- endfor %}
         ) as inputs_loaded_through,
         {{ statistics_reference_key() }} as reference_key

@@ -44,12 +44,12 @@ terms as (
     -- the names dim_country knows a country by, plus common short forms ('Vietnam', '阿联酋')
     select country_iso3, name_en as term, 'en' as language from countries
     union
-    select country_iso3, name_zh, 'zh' from countries
+    select country_iso3, name_zh as term, 'zh' as language from countries
     union
     select country_iso3, alias, language from country_aliases
     where language in ('en', 'zh')
     union
-    select country_iso3, geo_unit_name, 'en' from uis_geo_units
+    select country_iso3, geo_unit_name as term, 'en' as language from uis_geo_units
     where is_national
 
 ),
@@ -109,11 +109,12 @@ patterns as (
 terms_version as (
 
     -- changed names (seeds, UIS definitions) make every stored match stale
-    select md5(coalesce(string_agg(
-        country_iso3 || chr(31) || term || chr(31) || language || chr(31) || coalesce(shadow_pattern, ''),
-        chr(30)
-        order by country_iso3, term, language
-    ), '')) as terms_key
+    select
+        md5(coalesce(string_agg(
+            country_iso3 || chr(31) || term || chr(31) || language || chr(31) || coalesce(shadow_pattern, ''),
+            chr(30)
+            order by country_iso3, term, language
+        ), '')) as terms_key
 
     from patterns
 
@@ -177,9 +178,9 @@ confirmed as (
 
     select * from candidates
     where case
-        when language = 'en' then regexp_matches(text_unshadowed, term_pattern)
-        else strpos(text_unshadowed, term) > 0
-    end
+            when language = 'en' then regexp_matches(text_unshadowed, term_pattern)
+            else strpos(text_unshadowed, term) > 0
+        end
 
 ),
 

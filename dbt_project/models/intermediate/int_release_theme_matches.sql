@@ -45,10 +45,11 @@ keywords as (
 keywords_version as (
 
     -- a changed seed makes every stored match stale
-    select md5(coalesce(string_agg(
-        theme_id || chr(31) || keyword || chr(31) || language, chr(30)
-        order by theme_id, keyword, language
-    ), '')) as keywords_key
+    select
+        md5(coalesce(string_agg(
+            theme_id || chr(31) || keyword || chr(31) || language, chr(30)
+            order by theme_id, keyword, language
+        ), '')) as keywords_key
 
     from themes
 

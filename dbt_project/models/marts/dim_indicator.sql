@@ -63,7 +63,9 @@ candidates as (
     -- that reports it; an id two publishers share keeps the definition of the first
     select indicator_id, source, indicator_name, theme, unit, 0 as defined_rank from definitions
     union all
-    select indicator_id, source, null, null, null, 1 from observed
+    select
+        indicator_id, source, null as indicator_name, null as theme, null as unit, 1 as defined_rank
+    from observed
 
 ),
 

@@ -22,7 +22,7 @@ ranked as (
                 -- a number stated exactly before a rounded "突破44万" / "about"
                 case when qualifier = 'exact' then 0 else 1 end,
                 published_date asc nulls last,
-                release_id
+                release_id asc
         ) as statement_rank,
         count(distinct release_id) over (
             partition by period_year, measure, breakdown, member, unit

@@ -55,7 +55,7 @@ to_home_ranked as (
                 -- a number stated exactly before a rounded "突破44万" / "about"
                 case when qualifier = 'exact' then 0 else 1 end,
                 published_date asc nulls last,
-                release_id
+                release_id asc
         ) as statement_rank
 
     from moe_statistics
@@ -103,7 +103,7 @@ mentions_per_year as (
         on mentions.release_id = releases.release_id
     where mentions.published_date is not null
         and mentions.country_iso3 <> '{{ home }}'
-    group by 1, 2
+    group by mentions.country_iso3, cast(extract(year from mentions.published_date) as integer)
 
 ),
 

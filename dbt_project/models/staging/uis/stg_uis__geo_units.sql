@@ -47,8 +47,10 @@ final as (
         geo_unit_type,
         region_group,
         -- a country is a NATIONAL unit with an ISO3 id (a missing type is trusted to the id)
-        regexp_full_match(geo_unit, '[A-Z]{3}')
-            and coalesce(geo_unit_type, 'NATIONAL') = 'NATIONAL' as is_national,
+        (
+            regexp_full_match(geo_unit, '[A-Z]{3}')
+            and coalesce(geo_unit_type, 'NATIONAL') = 'NATIONAL'
+        ) as is_national,
         case
             when regexp_full_match(geo_unit, '[A-Z]{3}')
                 and coalesce(geo_unit_type, 'NATIONAL') = 'NATIONAL' then geo_unit
