@@ -39,12 +39,14 @@ test: lint
 test-fast: env
 	$(VENV)/bin/pytest -q -m "not airflow" tests/unit
 
-# mypy's files and the import directions (import-linter's contracts) are set in pyproject.toml.
+# mypy's files and the import directions (import-linter's contracts) are set in pyproject.toml;
+# sqlfluff's rules and its dbt templater (the in-memory `lint` target of profiles.yml) in .sqlfluff.
 lint: env
 	$(VENV)/bin/ruff format --check $(PY_PATHS)
 	$(VENV)/bin/ruff check $(PY_PATHS)
 	$(VENV)/bin/mypy
 	$(VENV)/bin/lint-imports
+	$(VENV)/bin/sqlfluff lint dbt_project/models
 
 airflow: env
 	$(VENV)/bin/python -m demo.airflow_local standalone
