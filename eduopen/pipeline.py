@@ -19,6 +19,7 @@ from typing import Any
 
 from eduopen.core.config import Settings, check_env
 from eduopen.core.errors import EduOpenError, SourceError
+from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 from ingest.sources.base import IngestSummary
 
@@ -33,8 +34,6 @@ _held_writers: dict[Hashable, ExitStack] = {}
 def writer(home: Home, *, wait_s: float | None = None) -> Iterator[None]:
     """Hold the home's writer lock for the block; waits up to `wait_s` (default `WRITER_WAIT_S`)
     for another run, then raises LockHeld."""
-    from eduopen.core.locking import writer_lock
-
     with writer_lock(home.ensure(), wait_s=WRITER_WAIT_S if wait_s is None else wait_s):
         yield
 
