@@ -1,3 +1,2 @@
-"""EduOpen ingestion: polite HTTP, per-source adapters, the raw store and the pipeline steps."""
-
-__version__ = "0.1.0"
+"""Ingestion: the polite HTTP client, robots and charsets, one folder per source, the raw store,
+and the figures read out of release texts. It knows nothing of dbt, the gate or Airflow."""

@@ -1,0 +1,1 @@
+"""The HTML report of the published warehouse, its charts and templates."""
