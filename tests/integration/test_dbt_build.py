@@ -364,12 +364,24 @@ def test_releases_are_bridged_to_their_themes(built: tuple[Home, dict]) -> None:
     ]
 
 
-def test_staging_views_still_work_once_the_file_is_published_under_another_name(
+def test_every_relation_still_reads_once_the_file_is_published_under_another_name(
     built: tuple[Home, dict], tmp_path: Path
 ) -> None:
+    # DuckDB names a file's catalog after the file and a view keeps the SQL it was created with, so
+    # a view built in audit.duckdb would name "audit" and break once published as warehouse.duckdb
+    # or kept under versions/. The project builds tables only; this holds any model that strays.
     home, _ = built
     published = tmp_path / "warehouse.duckdb"
     shutil.copy2(home.audit, published)
+    relations = query(
+        published,
+        "select schema_name, table_name from duckdb_tables() "
+        "union all select schema_name, view_name from duckdb_views() where not internal order by 1, 2",
+    )
+    assert ("marts", "fct_policy_release") in relations and ("staging", "int_releases_deduplicated") in relations
+    for schema, name in relations:
+        query(published, f'select count(*) from "{schema}"."{name}"')
+    assert query(published, "select schema_name, view_name from duckdb_views() where not internal") == []
     rows = query(published, "select count(*) from staging.int_releases_deduplicated")
     assert rows == query(home.audit, "select count(*) from marts.fct_policy_release")
 
