@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from pydantic import BaseModel, ConfigDict
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from eduopen.core.errors import ParseError
@@ -468,6 +469,16 @@ def labelled_cells(node: LexborNode) -> dict[str, str]:
             if value:
                 found.setdefault(label, value)
     return found
+
+
+class ArticleSelectors(BaseModel):
+    """CSS selectors that override the generic article extractor, once the layout is known."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    title: str | None = None
+    date: str | None = None
+    body: str | None = None
 
 
 def parse_generic_article(

@@ -14,28 +14,17 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from eduopen.core.config import SourceConfig
 from ingest.sources.base import Source, WatchedListing
 from ingest.sources.gov_en.article import parse_article
 from ingest.sources.gov_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE, parse_listing
+from ingest.sources.html_article import ArticleSelectors
 from ingest.sources.releases import PagedListingCrawl, PagedReleaseOptions, first_pages, today_for
 
 if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
 
 __all__ = ["SOURCE", "parse_article", "parse_listing", "run"]
-
-
-class ArticleSelectors(BaseModel):
-    """CSS selectors that override the generic article extractor, once the layout is known."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: str | None = None
-    date: str | None = None
-    body: str | None = None
 
 
 class Options(PagedReleaseOptions):

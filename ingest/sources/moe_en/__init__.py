@@ -17,10 +17,9 @@ from datetime import date
 from functools import partial
 from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
-
 from eduopen.core.config import SourceConfig
 from ingest.sources.base import Source, WatchedListing
+from ingest.sources.html_article import ArticleSelectors
 from ingest.sources.moe_en.article import parse_article
 from ingest.sources.moe_en.listing import ARTICLE_PATH, FIRST_PAGE, NEXT_PAGE, parse_listing, parse_page_count
 from ingest.sources.releases import PagedListingCrawl, PagedReleaseOptions, first_pages, today_for
@@ -29,16 +28,6 @@ if TYPE_CHECKING:
     from ingest.sources.base import IngestSummary, SourceContext
 
 __all__ = ["SOURCE", "parse_article", "parse_listing", "run"]
-
-
-class ArticleSelectors(BaseModel):
-    """CSS selectors that override the generic article extractor, once the layout is known."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    title: str | None = None
-    date: str | None = None
-    body: str | None = None
 
 
 class Options(PagedReleaseOptions):
