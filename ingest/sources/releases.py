@@ -306,7 +306,7 @@ class PagedListingCrawl:
         if first_page_sha is not None and self.transient_failures == failures_before:
             self.ctx.store.set_cursor(self.ctx.name, key, first_page_sha)
 
-    def walk_pages(self, column: Column, key: str) -> str | None:  # noqa: C901 - above the limit; its owner splits it
+    def walk_pages(self, column: Column, key: str) -> str | None:
         """The sha256 of the first page when the walk ended normally; None when skipped or refused.
 
         The cursor `key` holds the first page's sha256 once a walk finished and '' while one is under
@@ -321,52 +321,83 @@ class PagedListingCrawl:
         first_page_sha: str | None = None
         for page in range(self.max_pages):
             if page_count is not None and page >= page_count:
-                return first_page_sha
+                break
             canonical = paged_url(
                 column.url, page, first=self.first_page, next_page=self.next_page, start=self.page_start
             )
-            try:
-                resp = self.ctx.http.get(self.fetch_url(canonical), conditional=True)
-            except FetchError as exc:
-                if page > 0 and exc.status == 404:
-                    return first_page_sha  # past the last page
-                raise
-            if resp.not_modified:
-                self.summary.not_modified += 1
+            resp = self.fetch_listing_page(canonical, page)
+            if resp is None:
+                break
             if page == 0:
-                if resp.not_modified and completed == resp.sha256:
-                    self.summary.notes.append(f"{column.name}: first page unchanged")
+                if not self.begin_walk(column, key, resp, completed):
                     return None
-                if resp.not_modified:
-                    self.summary.notes.append(f"{column.name}: first page unchanged, finishing the last walk")
-                else:
-                    self.listing_changed = True
                 first_page_sha = resp.sha256
-                self.ctx.store.set_cursor(self.ctx.name, key, "")
-            try:
-                items = self.parse_listing(resp.content, canonical, resp.headers.get("Content-Type"))
-            except ParseError as exc:
-                self.refuse_listing(canonical, "listing_layout_changed", resp.sha256, str(exc))
+            items = self.listing_entries(resp, canonical, first_page=page == 0)
+            if items is None:
                 return None
             if not items:
-                if page == 0:
-                    # A column's first page always lists articles: none found means the site changed
-                    # its URLs or templates, not that there is no news.
-                    self.refuse_listing(
-                        canonical, self.layout.empty_reason, resp.sha256, f"{canonical}: {self.layout.empty_detail}"
-                    )
-                    return None
-                return first_page_sha
+                break
             if self.page_count is not None:
                 page_count = self.page_count(resp.content) or page_count
-            in_horizon = within_horizon(self.on_site(items), self.cutoff)
-            fresh = [it for it in in_horizon if it.url not in self.known_before]
-            for item in dedupe_by_url(fresh):
-                if item.url not in self.handled:
-                    self.fetch_article(item, column.name)
-            if not in_horizon or (not fresh and not resuming):
-                return first_page_sha
+            if not self.fetch_new_entries(items, column, resuming=resuming):
+                break
         return first_page_sha
+
+    def fetch_listing_page(self, canonical: str, page: int) -> Response | None:
+        """The listing page's response; None for a 404 after the first page, which is past the last."""
+        try:
+            resp = self.ctx.http.get(self.fetch_url(canonical), conditional=True)
+        except FetchError as exc:
+            if page > 0 and exc.status == 404:
+                return None
+            raise
+        if resp.not_modified:
+            self.summary.not_modified += 1
+        return resp
+
+    def begin_walk(self, column: Column, key: str, first_page: Response, completed: str | None) -> bool:
+        """Whether the column needs walking; if so, its cursor says a walk is under way.
+
+        A 304 skips the column only when the stored bytes are those of a walk that finished.
+        """
+        if first_page.not_modified and completed == first_page.sha256:
+            self.summary.notes.append(f"{column.name}: first page unchanged")
+            return False
+        if first_page.not_modified:
+            self.summary.notes.append(f"{column.name}: first page unchanged, finishing the last walk")
+        else:
+            self.listing_changed = True
+        self.ctx.store.set_cursor(self.ctx.name, key, "")
+        return True
+
+    def listing_entries(self, resp: Response, canonical: str, *, first_page: bool) -> list[ListingItem] | None:
+        """The page's entries; None when the page was refused as a changed layout."""
+        try:
+            items = self.parse_listing(resp.content, canonical, resp.headers.get("Content-Type"))
+        except ParseError as exc:
+            self.refuse_listing(canonical, "listing_layout_changed", resp.sha256, str(exc))
+            return None
+        if not items and first_page:
+            # A column's first page always lists articles: none found means the site changed
+            # its URLs or templates, not that there is no news.
+            self.refuse_listing(
+                canonical, self.layout.empty_reason, resp.sha256, f"{canonical}: {self.layout.empty_detail}"
+            )
+            return None
+        return items
+
+    def fetch_new_entries(self, items: list[ListingItem], column: Column, *, resuming: bool) -> bool:
+        """Fetch the page's unknown entries within the horizon; whether the next page may hold more.
+
+        A page past the horizon ends the walk; so does one with nothing new, unless the walk is
+        finishing one that was cut short.
+        """
+        in_horizon = within_horizon(self.on_site(items), self.cutoff)
+        fresh = [it for it in in_horizon if it.url not in self.known_before]
+        for item in dedupe_by_url(fresh):
+            if item.url not in self.handled:
+                self.fetch_article(item, column.name)
+        return bool(in_horizon) and (bool(fresh) or resuming)
 
     def revisit(self) -> None:
         """Re-request the newest known releases; a 200 with new bytes is a new version.

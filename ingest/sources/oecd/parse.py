@@ -99,7 +99,133 @@ def _number(text: str) -> float | None:
     return number
 
 
-def parse_sdmx_rows(  # noqa: C901 - above the limit; its owner splits it
+@dataclass(frozen=True)
+class _SdmxLayout:
+    """Where a header puts what a flow record is built from, and how to read a row by it."""
+
+    columns: dict[str, _Column]
+    origin: str
+    destination: str
+    structure: str | None
+    obs_index: int
+    # What tells two rows with the same key apart: the id columns before OBS_VALUE, less the
+    # dataflow's bookkeeping (STRUCTURE*, ACTION, DATAFLOW).
+    dimensions: list[str]
+    needed: int  # the highest index a row must reach
+    label_at: frozenset[int]  # header cells that are labels of the id before them
+
+    @classmethod
+    def of(cls, header: Sequence[str]) -> _SdmxLayout:
+        columns = _columns(header)
+        destination = _pick(columns, DESTINATION_COLUMNS)
+        origin = _pick(columns, ORIGIN_COLUMNS)
+        missing = [
+            label
+            for label, present in (
+                (" or ".join(DESTINATION_COLUMNS), destination),
+                (" or ".join(ORIGIN_COLUMNS), origin),
+                ("TIME_PERIOD", "TIME_PERIOD" in columns),
+                ("OBS_VALUE", "OBS_VALUE" in columns),
+            )
+            if not present
+        ]
+        if missing:
+            raise ParseError(f"OECD SDMX-CSV header changed: missing column(s) {', '.join(missing)}")
+        assert destination is not None and origin is not None
+        obs_index = columns["OBS_VALUE"].index
+        return cls(
+            columns=columns,
+            origin=origin,
+            destination=destination,
+            structure=_pick(columns, ("STRUCTURE_ID", "DATAFLOW")),
+            obs_index=obs_index,
+            dimensions=[
+                name for name, col in columns.items() if col.index < obs_index and name not in _STRUCTURE_COLUMNS
+            ],
+            needed=max(col.index for col in columns.values() if col.index <= obs_index),
+            label_at=frozenset(
+                i for i, cell in enumerate(header) if not _ID.match(cell.strip().split(":", 1)[0].strip())
+            ),
+        )
+
+    def code(self, cells: Sequence[str], name: str) -> str:
+        column = self.columns.get(name)
+        if column is None or column.index >= len(cells):
+            return ""
+        value = cells[column.index].strip()
+        return value.split(": ", 1)[0].strip() if column.labelled else value
+
+    def label(self, cells: Sequence[str], name: str) -> str:
+        """The label beside an id column (`ID,Label` pairs), or after the code (`CODE: label`)."""
+        column = self.columns.get(name)
+        if column is None or column.index >= len(cells):
+            return ""
+        if column.labelled:
+            parts = cells[column.index].split(": ", 1)
+            return parts[1].strip() if len(parts) == 2 else ""
+        beside = column.index + 1
+        return cells[beside].strip() if beside in self.label_at and beside < len(cells) else ""
+
+    def observation(self, cells: Sequence[str], default_indicator: str | None) -> tuple[FlowRecord, str]:
+        """The row's record and its indicator's label ('' when the row names none); ValueError says why not."""
+        if len(cells) <= self.needed:
+            raise ValueError(f"short row: {len(cells)} fields, header needs {self.needed + 1}")
+        if self.code(cells, "ACTION").upper() == "D":
+            raise ValueError("a deletion (ACTION=D) is not an observation")
+        measure = self.code(cells, "MEASURE")
+        indicator = self._indicator(cells, measure, default_indicator)
+        origin, destination = self.code(cells, self.origin), self.code(cells, self.destination)
+        if not origin or not destination:
+            raise ValueError("empty origin or destination")
+        year = self._year(cells)
+        raw_value = cells[self.obs_index].strip()
+        record = FlowRecord(
+            indicator,
+            origin,
+            destination,
+            year,
+            self._value(cells, raw_value),
+            raw_value or None,
+            self.code(cells, "OBS_STATUS") or None,
+        )
+        name = self.label(cells, "MEASURE") if measure else self.code(cells, "STRUCTURE_NAME")
+        return record, name
+
+    def _indicator(self, cells: Sequence[str], measure: str, default_indicator: str | None) -> str:
+        structure = self.structure
+        indicator = (
+            measure or (dataflow_id(cells[self.columns[structure].index]) if structure else None) or default_indicator
+        )
+        if not indicator:
+            raise ValueError("no MEASURE, no dataflow id and no default indicator")
+        return indicator
+
+    def _year(self, cells: Sequence[str]) -> int:
+        period = self.code(cells, "TIME_PERIOD")
+        if not re.fullmatch(r"\d{4}", period):
+            raise ValueError(f"TIME_PERIOD {period!r} is not a year")
+        return int(period)
+
+    def _value(self, cells: Sequence[str], raw_value: str) -> float | None:
+        try:
+            value = _number(raw_value)
+        except ValueError:
+            raise ValueError(f"non-numeric OBS_VALUE {raw_value!r}") from None
+        multiplier = self.code(cells, "UNIT_MULT")
+        if value is not None and multiplier.lstrip("-").isdigit() and int(multiplier):
+            # UNIT_MULT n: the value counts units of 10^n; value_raw keeps it as sent.
+            value *= 10 ** int(multiplier)
+        return value
+
+    def duplicate_error(self, record: FlowRecord, earlier: Sequence[str], cells: Sequence[str]) -> ValueError:
+        differing = [d for d in self.dimensions if self.code(earlier, d) != self.code(cells, d)]
+        return ValueError(
+            f"duplicate {record.indicator_id} {record.origin}->{record.destination} {record.year}: rows differ in "
+            f"{', '.join(differing) or 'no dimension'}; fix that dimension in the query key"
+        )
+
+
+def parse_sdmx_rows(
     header: Sequence[str], rows: Iterable[tuple[int, Sequence[str]]], *, default_indicator: str | None = None
 ) -> SdmxAnswer:
     """Parse data rows (`(line number, cells)`) under an SDMX-CSV header.
@@ -109,47 +235,7 @@ def parse_sdmx_rows(  # noqa: C901 - above the limit; its owner splits it
     destination and year differ in another dimension the query did not fix: they are rejected,
     naming that dimension, rather than one silently winning.
     """
-    columns = _columns(header)
-    destination = _pick(columns, DESTINATION_COLUMNS)
-    origin = _pick(columns, ORIGIN_COLUMNS)
-    missing = [
-        label
-        for label, present in (
-            (" or ".join(DESTINATION_COLUMNS), destination),
-            (" or ".join(ORIGIN_COLUMNS), origin),
-            ("TIME_PERIOD", "TIME_PERIOD" in columns),
-            ("OBS_VALUE", "OBS_VALUE" in columns),
-        )
-        if not present
-    ]
-    if missing:
-        raise ParseError(f"OECD SDMX-CSV header changed: missing column(s) {', '.join(missing)}")
-    assert destination is not None and origin is not None
-    structure = _pick(columns, ("STRUCTURE_ID", "DATAFLOW"))
-    obs_index = columns["OBS_VALUE"].index
-    dimensions = [name for name, col in columns.items() if col.index < obs_index and name not in _STRUCTURE_COLUMNS]
-    needed = max(col.index for col in columns.values() if col.index <= obs_index)
-
-    def code(cells: Sequence[str], name: str) -> str:
-        column = columns.get(name)
-        if column is None or column.index >= len(cells):
-            return ""
-        value = cells[column.index].strip()
-        return value.split(": ", 1)[0].strip() if column.labelled else value
-
-    label_at = {i for i, cell in enumerate(header) if not _ID.match(cell.strip().split(":", 1)[0].strip())}
-
-    def label(cells: Sequence[str], name: str) -> str:
-        """The label beside an id column (`ID,Label` pairs), or after the code (`CODE: label`)."""
-        column = columns.get(name)
-        if column is None or column.index >= len(cells):
-            return ""
-        if column.labelled:
-            parts = cells[column.index].split(": ", 1)
-            return parts[1].strip() if len(parts) == 2 else ""
-        beside = column.index + 1
-        return cells[beside].strip() if beside in label_at and beside < len(cells) else ""
-
+    layout = _SdmxLayout.of(header)
     answer = SdmxAnswer()
     seen: dict[tuple[str, str, str, int], Sequence[str]] = {}
     for line, cells in rows:
@@ -157,56 +243,17 @@ def parse_sdmx_rows(  # noqa: C901 - above the limit; its owner splits it
             continue
         answer.rows_seen += 1
         try:
-            if len(cells) <= needed:
-                raise ValueError(f"short row: {len(cells)} fields, header needs {needed + 1}")
-            if code(cells, "ACTION").upper() == "D":
-                raise ValueError("a deletion (ACTION=D) is not an observation")
-            measure = code(cells, "MEASURE")
-            indicator = (
-                measure or (dataflow_id(cells[columns[structure].index]) if structure else None) or default_indicator
-            )
-            if not indicator:
-                raise ValueError("no MEASURE, no dataflow id and no default indicator")
-            row_origin, row_destination = code(cells, origin), code(cells, destination)
-            if not row_origin or not row_destination:
-                raise ValueError("empty origin or destination")
-            period = code(cells, "TIME_PERIOD")
-            if not re.fullmatch(r"\d{4}", period):
-                raise ValueError(f"TIME_PERIOD {period!r} is not a year")
-            year = int(period)
-            raw_value = cells[obs_index].strip()
-            try:
-                value = _number(raw_value)
-            except ValueError:
-                raise ValueError(f"non-numeric OBS_VALUE {raw_value!r}") from None
-            multiplier = code(cells, "UNIT_MULT")
-            if value is not None and multiplier.lstrip("-").isdigit() and int(multiplier):
-                # UNIT_MULT n: the value counts units of 10^n; value_raw keeps it as sent.
-                value *= 10 ** int(multiplier)
-            key = (indicator, row_origin, row_destination, year)
+            record, name = layout.observation(cells, default_indicator)
+            key = (record.indicator_id, record.origin, record.destination, record.year)
             if key in seen:
-                differing = [d for d in dimensions if code(seen[key], d) != code(cells, d)]
-                raise ValueError(
-                    f"duplicate {indicator} {row_origin}->{row_destination} {year}: rows differ in "
-                    f"{', '.join(differing) or 'no dimension'}; fix that dimension in the query key"
-                )
-            seen[key] = cells
-            name = label(cells, "MEASURE") if measure else code(cells, "STRUCTURE_NAME")
-            if name:
-                answer.indicator_names.setdefault(indicator, name)
-            answer.records.append(
-                FlowRecord(
-                    indicator,
-                    row_origin,
-                    row_destination,
-                    year,
-                    value,
-                    raw_value or None,
-                    code(cells, "OBS_STATUS") or None,
-                )
-            )
+                raise layout.duplicate_error(record, seen[key], cells)
         except ValueError as exc:
             answer.rejected.append(RejectedRow(line, list(cells), str(exc)))
+            continue
+        seen[key] = cells
+        if name:
+            answer.indicator_names.setdefault(record.indicator_id, name)
+        answer.records.append(record)
     return answer
 
 
