@@ -565,10 +565,13 @@ def _statistics_select(seed: int, vol: Volume) -> str:
             first_name.setdefault(row["country_iso3"], row["member"])
     members = [("total", "总数"), ("degree_level", "学历生")] + [("country", m) for m in first_name.values()]
     member_rows = ", ".join(f"({k}, {_lit(b)}, {_lit(m)})" for k, (b, m) in enumerate(members))
-    # numbers per (year, row): every version and repost of the bulletin states the same ones
+    # numbers per (year, row): every version and repost of the bulletin states the same ones. The
+    # countries together stay below the smallest total (400,000), as a real bulletin's do, so
+    # every share the scorecard derives from them is a share.
+    per_country = max(1, 300000 // max(1, len(first_name)))
     value = f"""case breakdown when 'total' then 400000 + {h("period_year", "st")} % 100000
                                  when 'degree_level' then 200000 + {h("period_year", "sd")} % 50000
-                                 else 1000 + {h("period_year, row_index", "sc")} % 60000 end"""
+                                 else 1 + {h("period_year, row_index", "sc")} % {per_country} end"""
     return f"""
 with bulletins as (
     select url, year(timezone('Asia/Shanghai', min(published_at))) - 1 as period_year
