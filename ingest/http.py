@@ -30,7 +30,6 @@ Last-Modified and returns the status, the body and the new validators for the ca
 from __future__ import annotations
 
 import email.utils
-import hashlib
 import http.client
 import json
 import logging
@@ -39,7 +38,8 @@ import re
 import threading
 import time
 import urllib.robotparser
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,7 @@ from requests.structures import CaseInsensitiveDict
 
 from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
+from eduopen.core.files import sha256_hex
 from ingest.charset import decode_body
 from ingest.raw_store import RawStore
 
@@ -230,6 +231,19 @@ def _masked(error: FetchError) -> FetchError:
     return masked
 
 
+@contextmanager
+def _secrets_masked() -> Iterator[None]:
+    """Re-raise a FetchError with the secrets of its message and URL masked."""
+    try:
+        yield
+    except FetchError as exc:
+        masked = _masked(exc)
+        if masked is exc:
+            raise
+        # Not chained: the original's message (and its cause's) would print the secret again.
+        raise masked from None
+
+
 def _port(parts: SplitResult) -> int | None:
     """The port a URL connects to (its scheme's default when none is written); None if invalid."""
     try:
@@ -376,14 +390,8 @@ class PoliteClient:
 
         Secrets in the URL are masked in the error raised (see `redact_url`).
         """
-        try:
+        with _secrets_masked():
             return self._get(url, params=params, conditional=conditional, accept=accept)
-        except FetchError as exc:
-            masked = _masked(exc)
-            if masked is exc:
-                raise
-            # Not chained: the original's message (and its cause's) would print the secret again.
-            raise masked from None
 
     def get_with_validators(
         self, url: str, *, etag: str | None = None, last_modified: str | None = None, accept: str | None = None
@@ -396,13 +404,8 @@ class PoliteClient:
         """
         if self.store is not None:
             raise ValueError("a client with a raw store keeps the validators itself: use get()")
-        try:
+        with _secrets_masked():
             return self._revalidate(url, etag=etag, last_modified=last_modified, accept=accept)
-        except FetchError as exc:
-            masked = _masked(exc)
-            if masked is exc:
-                raise
-            raise masked from None
 
     def _revalidate(self, url: str, *, etag: str | None, last_modified: str | None, accept: str | None) -> Revalidation:
         key = canonical_url(url)
@@ -489,7 +492,7 @@ class PoliteClient:
                 attempts=attempts,
             )
 
-        sha = hashlib.sha256(answer.content).hexdigest()
+        sha = sha256_hex(answer.content)
         if self.store is not None:
             with self._store_lock:
                 stored = self.store.put(answer.content)

@@ -22,7 +22,6 @@ raises SourceError after the other feeds; an unusable entry (no link) is quarant
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -185,7 +184,7 @@ class _FeedRun:
         if entry.published_at is not None and entry.published_at.astimezone(SHANGHAI).date() < self.cutoff:
             self.old += 1
             return
-        sha = hashlib.sha256(entry.normalised()).hexdigest()
+        sha = entry.content_sha256
         if (entry.url, sha) in self.versions:
             return
         now = datetime.now(UTC)

@@ -17,7 +17,6 @@ an entry is stored again only when its own content changed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import feedparser
 from selectolax.lexbor import LexborHTMLParser
 
 from eduopen.core.errors import ParseError
+from eduopen.core.files import sha256_hex
 from ingest.sources.html_article import (
     ATTACHMENT_EXTENSIONS,
     ReleaseRecord,
@@ -79,7 +79,7 @@ class FeedEntry:
 
     @property
     def content_sha256(self) -> str:
-        return hashlib.sha256(self.normalised()).hexdigest()
+        return sha256_hex(self.normalised())
 
 
 @dataclass(frozen=True)
