@@ -19,7 +19,7 @@ $(UV):
 # once here, they load in a third of the time (and where PYTHONDONTWRITEBYTECODE is set, nothing
 # would ever cache them).
 $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
-	$(UV) sync --frozen --compile-bytecode --python $(PYTHON)
+	$(UV) sync --frozen --extra airflow --compile-bytecode --python $(PYTHON)
 	touch $@
 
 env: $(VENV)/.synced

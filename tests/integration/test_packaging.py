@@ -1,0 +1,84 @@
+"""EduOpen installs into an environment that already pins its own packages (an Airflow image, Astro,
+MWAA, Composer): the package's metadata states ranges, Airflow is an extra, and every declared
+dependency is one the code uses. Exact versions live in uv.lock alone."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import re
+import tomllib
+
+from eduopen.core.paths import PROJECT_DIR
+
+SHIPPED = ("eduopen", "ingest", "expectations", "dags")
+
+# Declared and never imported by name: what loads them is named here.
+LOADED_WITHOUT_IMPORT = {
+    "dbt-duckdb": "dbt loads the adapter that profiles.yml names (type: duckdb)",
+    "apache-airflow-providers-openlineage": "Airflow loads it as a provider; its [openlineage] settings turn it on",
+}
+
+
+def project() -> dict:
+    return tomllib.loads((PROJECT_DIR / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def requirement_name(requirement: str) -> str:
+    return re.split(r"[\s\[<>=!~;]", requirement, maxsplit=1)[0].lower()
+
+
+def imported_top_modules() -> set[str]:
+    modules: set[str] = set()
+    for package in SHIPPED:
+        for path in (PROJECT_DIR / package).rglob("*.py"):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                if isinstance(node, ast.Import):
+                    modules.update(alias.name for alias in node.names)
+                elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+                    modules.add(node.module)
+    return modules
+
+
+def distributions_imported() -> set[str]:
+    by_module = importlib.metadata.packages_distributions()
+    found: set[str] = set()
+    for module in imported_top_modules():
+        top = module.split(".")[0]
+        found.update(re.sub(r"[-_.]+", "-", name).lower() for name in by_module.get(top, []))
+        if top == "airflow":
+            found.add("apache-airflow")
+        # Airflow providers share the `airflow` top-level package: the module path names the provider.
+        provider = re.match(r"airflow\.providers\.([a-z_]+)", module)
+        if provider:
+            found.add("apache-airflow-providers-" + provider[1].replace("_", "-"))
+    return found
+
+
+def test_the_package_states_ranges_and_never_an_exact_pin() -> None:
+    meta = project()
+    requirements = meta["dependencies"] + [r for extra in meta["optional-dependencies"].values() for r in extra]
+    assert requirements
+    pinned = [r for r in requirements if "==" in r or "===" in r]
+    assert pinned == [], "exact versions belong in uv.lock only"
+    unbounded = [r for r in requirements if not re.search(r"[<>~]=?", r)]
+    assert unbounded == [], "every dependency states the versions it is known to work with"
+
+
+def test_airflow_and_cosmos_are_an_extra_not_a_requirement_of_the_core() -> None:
+    meta = project()
+    core = {requirement_name(r) for r in meta["dependencies"]}
+    assert not {n for n in core if n.startswith("apache-airflow") or n == "astronomer-cosmos"}
+    extra = {requirement_name(r) for r in meta["optional-dependencies"]["airflow"]}
+    assert {"apache-airflow", "astronomer-cosmos"} <= extra
+
+
+def test_every_declared_dependency_is_used() -> None:
+    meta = project()
+    declared = {requirement_name(r) for r in meta["dependencies"] + meta["optional-dependencies"]["airflow"]}
+    imported = distributions_imported()
+    unused = declared - imported - set(LOADED_WITHOUT_IMPORT)
+    assert unused == set(), f"declared and never imported by {', '.join(SHIPPED)}: {sorted(unused)}"
+    # The allow-list stays honest: an entry the code does import needs no excuse.
+    assert set(LOADED_WITHOUT_IMPORT) & imported == set()
+    assert not {"psycopg2-binary", "asyncpg"} & declared, "Airflow's own `postgres` extra brings its drivers"
