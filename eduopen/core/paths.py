@@ -7,8 +7,18 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 DEFAULT_SOURCES_FILE = PROJECT_DIR / "ingest" / "sources.yml"
-DBT_PROJECT_DIR = PROJECT_DIR / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_DIR / "expectations"
+
+
+def _beside_or_inside_the_package(name: str) -> Path:
+    # A checkout (and the Docker image) has the dbt project and the DAGs beside the packages; an
+    # installed wheel carries them inside eduopen/ (pyproject.toml's force-include).
+    beside = PROJECT_DIR / name
+    return beside if beside.is_dir() else PROJECT_DIR / "eduopen" / name
+
+
+DBT_PROJECT_DIR = _beside_or_inside_the_package("dbt_project")
+DAGS_DIR = _beside_or_inside_the_package("dags")
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,16 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import json
+import os
 import re
+import subprocess
+import sys
 import tomllib
+import zipfile
+from pathlib import Path
+
+import pytest
 
 from eduopen.core.paths import PROJECT_DIR
 
@@ -82,3 +90,41 @@ def test_every_declared_dependency_is_used() -> None:
     # The allow-list stays honest: an entry the code does import needs no excuse.
     assert set(LOADED_WITHOUT_IMPORT) & imported == set()
     assert not {"psycopg2-binary", "asyncpg"} & declared, "Airflow's own `postgres` extra brings its drivers"
+
+
+def test_an_installed_wheel_finds_its_dbt_project_suites_sources_and_dags(tmp_path: Path) -> None:
+    uv = PROJECT_DIR / ".tools" / "bin" / "uv"
+    if not uv.exists():
+        pytest.skip("uv is installed by `make env` into .tools/")
+    subprocess.run(
+        [str(uv), "build", "--wheel", "--quiet", "--out-dir", str(tmp_path / "dist")], cwd=PROJECT_DIR, check=True
+    )
+    (wheel,) = (tmp_path / "dist").glob("eduopen-*.whl")
+    members = zipfile.ZipFile(wheel).namelist()
+    assert not [m for m in members if m.split("/")[0] in {"demo", "bench", "tests"}], "only what ships"
+    site = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(site)
+    # The wheel's packages first on the path, the environment's dependencies after them; run
+    # outside the checkout so nothing is found beside it by accident.
+    probe = (
+        "from eduopen.core import paths; import json; print(json.dumps({n: str(getattr(paths, n)) for n in "
+        "('DBT_PROJECT_DIR', 'DAGS_DIR', 'EXPECTATIONS_DIR', 'DEFAULT_SOURCES_FILE')}))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", probe],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    found = {name: Path(value) for name, value in json.loads(out.stdout).items()}
+    assert all(path.is_relative_to(site) for path in found.values()), found
+    assert (found["DBT_PROJECT_DIR"] / "dbt_project.yml").is_file()
+    assert (found["DBT_PROJECT_DIR"] / "models" / "marts" / "fct_policy_release.sql").is_file()
+    assert sorted(p.name for p in found["DAGS_DIR"].glob("eduopen_*.py")) == sorted(
+        p.name for p in (PROJECT_DIR / "dags").glob("eduopen_*.py")
+    )
+    assert list((found["EXPECTATIONS_DIR"] / "suites").glob("*.json"))
+    assert found["DEFAULT_SOURCES_FILE"].is_file()
