@@ -30,10 +30,11 @@ demo: env
 PY_PATHS := eduopen ingest expectations dags demo tests bench
 
 # The suite runs on every core (at most 4): each test file is one unit of work (tests/conftest.py).
+# The 25 slowest tests are listed at the end: where make test's time goes.
 test: lint
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgres.sh
-	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4
+	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4 --durations 25
 
 # Unit tests without the ones that start Airflow (the `airflow` marker): under a minute.
 test-fast: env
