@@ -1,16 +1,18 @@
 """Expectation suites as reviewed JSON files -> Great Expectations `ExpectationSuite` objects.
 
-A suite file (`expectations/suites/<schema>.<table>.json`) names its table, says whether the table
-must exist in the audit warehouse (`required`), and lists expectations by their GX type name
-(`expect_column_values_to_be_between`) with keyword arguments. The row-count check against the
-published warehouse is declared (`row_count_vs_published`) but built at validation time, because
-its bound depends on what analysts currently see.
+A suite file (`expectations/suites/<schema>.<table>.json`) is GX's own serialization of an
+`ExpectationSuite` (`name`, `expectations` of `type` + `kwargs` + `meta`, suite `meta`, `notes`):
+`great_expectations.ExpectationSuite(**json.load(f))` loads it. The gate's settings live in the
+suite's `meta`: the `table` it validates, whether the table must exist in the audit warehouse
+(`required`), `suite_version`, and the row-count check against the published warehouse
+(`row_count_vs_published`, `max_row_drop_pct`), built at validation time because its bound
+depends on what analysts currently see.
 
-An expectation may carry a `check` name (required for `unexpected_rows_expectation`, whose SQL says
-nothing readable on its own): failures are reported as `suite: check(column)`. `severity` is GX's
-(`critical` by default blocks publish; `warning` is reported and does not). String bounds of the
-form `now`, `now-14d` or `now+1d` are resolved to UTC timestamps when the suite is built, for
-freshness checks.
+An expectation's `meta.check` names it in failure messages (`suite: check(column)`; required for
+`unexpected_rows_expectation`, whose SQL says nothing readable on its own); `meta.skip_if_empty`
+skips an aggregate check on an empty table. `severity` is GX's (`critical` blocks publish;
+`warning` is reported and does not). Freshness bounds are GX suite parameters,
+`{"$PARAMETER": "now() - timedelta(days=30)"}`, resolved to UTC timestamps when the suite is built.
 """
 
 from __future__ import annotations
@@ -31,20 +33,23 @@ from eduopen.core.paths import EXPECTATIONS_DIR
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DEFAULT_MAX_ROW_DROP_PCT = 50.0
 
-_SUITE_KEYS = {
-    "name",
-    "version",
+# What GX writes for a suite and an expectation (`ExpectationSuite.to_json_dict()`).
+_SUITE_KEYS = {"name", "id", "expectations", "meta", "notes", "suite_parameters"}
+_EXPECTATION_KEYS = {"type", "kwargs", "meta", "notes", "description", "severity", "id", "rendered_content"}
+_SUITE_META_KEYS = {
     "table",
+    "suite_version",
     "required",
-    "description",
     "row_count_vs_published",
     "max_row_drop_pct",
-    "expectations",
+    "great_expectations_version",
 }
-_EXPECTATION_KEYS = {"type", "kwargs", "notes", "skip_if_empty", "check", "severity"}
+_EXPECTATION_META_KEYS = {"check", "skip_if_empty"}
 # Suite names become GX asset names and, with the datasource, batch ids ("audit-marts.x"): no dashes.
 _SUITE_NAME = re.compile(r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
-_RELATIVE_TIME = re.compile(r"^now(?:(?P<sign>[+-])(?P<days>\d+)d)?$")
+# The one suite-parameter form the gate resolves itself: freshness bounds relative to the run.
+_RELATIVE_TIME = re.compile(r"^now\(\)(?:\s*(?P<sign>[+-])\s*timedelta\(days=(?P<days>\d+)\))?$")
+PARAMETER = "$PARAMETER"
 SEVERITIES = ("critical", "warning", "info")
 ROW_COUNT_CHECK = "row_count_vs_published"
 SQL_CHECK_TYPE = "unexpected_rows_expectation"
@@ -71,6 +76,7 @@ class ExpectationSpec:
     skip_if_empty: bool = False
     check: str | None = None
     severity: str = "critical"
+    description: str | None = None
 
     @property
     def label(self) -> str:
@@ -115,6 +121,35 @@ def expectation_class(expectation_type: str) -> type:
     return cls
 
 
+def _parse_expectation(path: Path, i: int, item: Any, check_types: bool) -> ExpectationSpec:
+    if not isinstance(item, dict) or "type" not in item or set(item) - _EXPECTATION_KEYS:
+        raise ConfigError(f"{path}: expectation #{i} needs 'type' and may have only {sorted(_EXPECTATION_KEYS)}")
+    item_meta = item.get("meta") or {}
+    if set(item_meta) - _EXPECTATION_META_KEYS:
+        raise ConfigError(f"{path}: expectation #{i}: meta may have only {sorted(_EXPECTATION_META_KEYS)}")
+    if check_types:
+        expectation_class(item["type"])
+    if item["type"] == SQL_CHECK_TYPE and not item_meta.get("check"):
+        raise ConfigError(f"{path}: expectation #{i} ({SQL_CHECK_TYPE}) needs a meta 'check' name")
+    severity = item.get("severity") or "critical"
+    if severity not in SEVERITIES:
+        raise ConfigError(f"{path}: expectation #{i}: severity must be one of {SEVERITIES}")
+    kwargs = dict(item.get("kwargs", {}))
+    try:
+        resolve_relative_times(kwargs)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: expectation #{i}: {exc}") from None
+    return ExpectationSpec(
+        item["type"],
+        kwargs,
+        item.get("notes"),
+        bool(item_meta.get("skip_if_empty", False)),
+        item_meta.get("check"),
+        severity,
+        item.get("description"),
+    )
+
+
 def _parse(path: Path, check_types: bool = True) -> SuiteSpec:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
@@ -123,48 +158,50 @@ def _parse(path: Path, check_types: bool = True) -> SuiteSpec:
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a suite file holds one JSON object")
     unknown = set(data) - _SUITE_KEYS
-    missing = {"name", "version", "table", "required", "expectations"} - set(data)
+    missing = {"name", "expectations", "meta"} - set(data)
     if unknown or missing:
         raise ConfigError(f"{path}: unknown keys {sorted(unknown)}, missing keys {sorted(missing)}")
-    if not isinstance(data["required"], bool):
-        raise ConfigError(f"{path}: 'required' must be true or false")
-    if data["table"].count(".") != 1:
-        raise ConfigError(f"{path}: 'table' must be schema.table, got {data['table']!r}")
+    meta = data["meta"]
+    if not isinstance(meta, dict) or set(meta) - _SUITE_META_KEYS or {"table", "required"} - set(meta):
+        raise ConfigError(
+            f"{path}: suite meta needs 'table' and 'required' and may have only {sorted(_SUITE_META_KEYS)}"
+        )
+    if not isinstance(meta["required"], bool):
+        raise ConfigError(f"{path}: meta 'required' must be true or false")
+    if meta["table"].count(".") != 1:
+        raise ConfigError(f"{path}: meta 'table' must be schema.table, got {meta['table']!r}")
     if not _SUITE_NAME.match(data["name"]):
         raise ConfigError(f"{path}: suite name {data['name']!r} must look like schema.table (a-z, 0-9, _)")
-    expectations = []
-    for i, item in enumerate(data["expectations"]):
-        if not isinstance(item, dict) or "type" not in item or set(item) - _EXPECTATION_KEYS:
-            raise ConfigError(f"{path}: expectation #{i} needs 'type' and may have only {sorted(_EXPECTATION_KEYS)}")
-        if check_types:
-            expectation_class(item["type"])
-        if item["type"] == SQL_CHECK_TYPE and not item.get("check"):
-            raise ConfigError(f"{path}: expectation #{i} ({SQL_CHECK_TYPE}) needs a 'check' name")
-        severity = item.get("severity", "critical")
-        if severity not in SEVERITIES:
-            raise ConfigError(f"{path}: expectation #{i}: severity must be one of {SEVERITIES}")
-        expectations.append(
-            ExpectationSpec(
-                item["type"],
-                dict(item.get("kwargs", {})),
-                item.get("notes"),
-                bool(item.get("skip_if_empty", False)),
-                item.get("check"),
-                severity,
-            )
-        )
-    pct = data.get("max_row_drop_pct")
+    expectations = [_parse_expectation(path, i, item, check_types) for i, item in enumerate(data["expectations"])]
+    if check_types:
+        _check_loads_as_gx_suite(path, data)
+    pct = meta.get("max_row_drop_pct")
     return SuiteSpec(
         name=data["name"],
-        version=int(data["version"]),
-        table=data["table"],
-        required=data["required"],
+        version=int(meta.get("suite_version", 1)),
+        table=meta["table"],
+        required=meta["required"],
         path=path,
-        description=data.get("description", ""),
-        row_count_vs_published=bool(data.get("row_count_vs_published", True)),
+        description=data.get("notes") or "",
+        row_count_vs_published=bool(meta.get("row_count_vs_published", True)),
         max_row_drop_pct=None if pct is None else float(pct),
         expectations=tuple(expectations),
     )
+
+
+def _check_loads_as_gx_suite(path: Path, data: dict[str, Any]) -> None:
+    """GX itself must load the file, every expectation of it (GX logs and drops an invalid one)."""
+    import great_expectations as gx
+
+    try:
+        suite = gx.ExpectationSuite(**data)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: GX cannot load the suite: {exc}") from exc
+    if len(suite.expectations) != len(data["expectations"]):
+        raise ConfigError(
+            f"{path}: GX loads {len(suite.expectations)} of its {len(data['expectations'])} expectations; "
+            "the others have invalid kwargs (GX's log names them)"
+        )
 
 
 def load_suite_specs(suites_dir: Path | None = None, *, check_types: bool = True) -> list[SuiteSpec]:
@@ -216,12 +253,17 @@ def min_rows_after_drop(published_rows: int, max_drop_pct: float) -> int:
 
 
 def resolve_relative_times(kwargs: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
-    """Replace string values `now`, `now-14d`, `now+1d` by ISO UTC timestamps (freshness bounds)."""
+    """Replace suite parameters `{"$PARAMETER": "now() - timedelta(days=14)"}` by ISO UTC timestamps.
+
+    The gate passes GX no suite parameters, so any other `$PARAMETER` is a `ConfigError`.
+    """
     anchor = now or datetime.now(UTC)
     resolved = {}
     for key, value in kwargs.items():
-        match = _RELATIVE_TIME.match(value) if isinstance(value, str) else None
-        if match:
+        if isinstance(value, dict) and PARAMETER in value:
+            match = _RELATIVE_TIME.match(str(value[PARAMETER]).strip())
+            if not match or len(value) != 1:
+                raise ConfigError(f"{key}: suite parameter {value!r} is not now() [+|- timedelta(days=N)]")
             days = int(match["days"] or 0) * (-1 if match["sign"] == "-" else 1)
             value = (anchor + timedelta(days=days)).isoformat(timespec="seconds")
         resolved[key] = value
@@ -262,6 +304,8 @@ def build_suite(
         extra: dict[str, Any] = {"notes": notes} if notes else {}
         if item.severity != "critical":
             extra["severity"] = item.severity
+        if item.description:
+            extra["description"] = item.description
         suite.add_expectation(
             expectation_class(item.type)(
                 **resolve_relative_times(item.kwargs, now), meta={"check": item.label, "index": index}, **extra

@@ -403,9 +403,7 @@ def test_unknown_expectation_type_in_a_suite_file_is_a_config_error(tmp_path: Pa
         json.dumps(
             {
                 "name": "marts.x",
-                "version": 1,
-                "table": "marts.x",
-                "required": True,
+                "meta": {"table": "marts.x", "required": True},
                 "expectations": [{"type": "expect_column_values_to_be_purple", "kwargs": {"column": "a"}}],
             }
         )

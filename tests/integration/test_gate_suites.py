@@ -343,10 +343,7 @@ def test_sql_check_outside_the_gate_fails_rather_than_passing_unchecked(gate) ->
 
 EDGE_SUITE = {
     "name": "marts.edge",
-    "version": 1,
-    "table": "marts.edge",
-    "required": True,
-    "row_count_vs_published": False,
+    "meta": {"table": "marts.edge", "required": True, "row_count_vs_published": False},
     "expectations": [
         {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0, "max_value": 10}},
         {
@@ -438,10 +435,7 @@ def test_suites_the_probes_cannot_translate_are_validated_whole(
             json.dumps(
                 {
                     "name": f"marts.{name}",
-                    "version": 1,
-                    "table": f"marts.{name}",
-                    "required": True,
-                    "row_count_vs_published": False,
+                    "meta": {"table": f"marts.{name}", "required": True, "row_count_vs_published": False},
                     "expectations": [expectation],
                 }
             )
