@@ -37,7 +37,6 @@ import random
 import re
 import threading
 import time
-import urllib.robotparser
 from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -54,6 +53,7 @@ from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
 from eduopen.core.files import sha256_hex
 from ingest.charset import decode_body
 from ingest.raw_store import RawStore
+from ingest.robots import RobotsRules
 
 log = logging.getLogger("eduopen.http")
 
@@ -350,7 +350,7 @@ class PoliteClient:
         self._lock = threading.Lock()
         self._store_lock = threading.Lock()
         self._hosts: dict[str, _HostState] = {}
-        self._robots: dict[str, urllib.robotparser.RobotFileParser] = {}
+        self._robots: dict[str, RobotsRules] = {}
         self._robots_locks: dict[str, threading.Lock] = {}
 
     @classmethod
@@ -521,8 +521,7 @@ class PoliteClient:
         """Whether robots.txt lets us fetch `url` (fetches and caches the host's robots.txt)."""
         if not self.respect_robots:
             return True
-        parser = self._robots_for(url)
-        return parser.can_fetch(self.user_agent, url)
+        return self._robots_for(url).can_fetch(url, self.user_agent)
 
     # -- redirects --------------------------------------------------------------------------
     def _follow(
@@ -737,27 +736,26 @@ class PoliteClient:
         if wait > 0:
             self.sleep(wait)
 
-    def _robots_for(self, url: str) -> urllib.robotparser.RobotFileParser:
+    def _robots_for(self, url: str) -> RobotsRules:
         parts = urlsplit(url)
         origin = f"{parts.scheme}://{parts.netloc}".lower()
         with self._lock:
-            parser = self._robots.get(origin)
-            if parser is not None:
-                return parser
+            rules = self._robots.get(origin)
+            if rules is not None:
+                return rules
             origin_lock = self._robots_locks.setdefault(origin, threading.Lock())
         with origin_lock:
             # Another thread may have fetched it while we waited for the lock.
             with self._lock:
-                parser = self._robots.get(origin)
-            if parser is None:
-                parser = self._fetch_robots(origin)
+                rules = self._robots.get(origin)
+            if rules is None:
+                rules = self._fetch_robots(origin)
                 with self._lock:
-                    self._robots[origin] = parser
-            return parser
+                    self._robots[origin] = rules
+            return rules
 
-    def _fetch_robots(self, origin: str) -> urllib.robotparser.RobotFileParser:
+    def _fetch_robots(self, origin: str) -> RobotsRules:
         robots_url = f"{origin}/robots.txt"
-        parser = urllib.robotparser.RobotFileParser(robots_url)
         cached = None
         if self.store is not None:
             with self._store_lock:
@@ -770,22 +768,19 @@ class PoliteClient:
             if 300 <= status < 500 and status != 429:
                 # RFC 9309 2.3.1.2-3: robots.txt unavailable (4xx, or redirects we may not follow)
                 # -> no restrictions.
-                parser.allow_all = True  # type: ignore[attr-defined]  # read() sets it; typeshed omits it
-            else:
-                # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
-                log.warning(
-                    "robots.txt of %s unreachable (%s): disallowing the host",
-                    redact_url(origin),
-                    redact_url(str(exc.error)),
-                )
-                parser.disallow_all = True  # type: ignore[attr-defined]
-            return parser
+                return RobotsRules.unavailable()
+            # RFC 9309 2.3.1.4: unreachable -> assume complete disallow for this run.
+            log.warning(
+                "robots.txt of %s unreachable (%s): disallowing the host",
+                redact_url(origin),
+                redact_url(str(exc.error)),
+            )
+            return RobotsRules.unreachable()
         except FetchError as exc:
             log.warning(
                 "robots.txt of %s unreachable (%s): disallowing the host", redact_url(origin), redact_url(str(exc))
             )
-            parser.disallow_all = True  # type: ignore[attr-defined]
-            return parser
+            return RobotsRules.unreachable()
         if answer.status == 304 and cached is not None and self.store is not None:
             with self._store_lock:
                 content, content_type = self.store.read(cached.sha256), cached.content_type
@@ -800,14 +795,13 @@ class PoliteClient:
                         last_modified=answer.headers.get("Last-Modified"),
                         content_type=content_type,
                     )
-        parser.parse(decode_body(content, content_type).splitlines())
-        parser.modified()
-        delay = parser.crawl_delay(self.user_agent)
+        rules = RobotsRules.parse(decode_body(content, content_type))
+        delay = rules.crawl_delay(self.user_agent)
         if delay is not None:
             state = self._host(origin)
             with state.lock:
                 state.delay_s = max(state.delay_s, float(delay))
-        return parser
+        return rules
 
     # -- bookkeeping ------------------------------------------------------------------------
     def _record(

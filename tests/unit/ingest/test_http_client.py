@@ -114,6 +114,56 @@ def test_robots_rules_for_our_bot_token_apply(server: FaultServer, make_client) 
         make_client().get(server.url("/anything"))
 
 
+def fetched_paths(client: PoliteClient, server: FaultServer, paths: list[str]) -> list[str]:
+    """The paths the client was let fetch; every path is served, so only robots.txt can refuse one."""
+    allowed = []
+    for path in paths:
+        server.set(path.split("?", 1)[0], Reply(body="ok"))
+        try:
+            client.get(server.url(path))
+        except RobotsDisallowed:
+            assert server.count(path) == 0
+        else:
+            allowed.append(path)
+    return allowed
+
+
+def test_robots_wildcard_matches_any_run_of_characters(server: FaultServer, make_client) -> None:
+    server.set_robots("User-agent: *\nDisallow: /*/print/\nDisallow: /search*q=\n")
+    paths = ["/news/2024/print/a.html", "/news/2024/a.html", "/search?lang=zh&q=x", "/search?lang=zh"]
+    assert fetched_paths(make_client(), server, paths) == ["/news/2024/a.html", "/search?lang=zh"]
+
+
+def test_robots_dollar_anchors_a_rule_to_the_end_of_the_url(server: FaultServer, make_client) -> None:
+    server.set_robots("User-agent: *\nDisallow: /*.xls$\nDisallow: /exact$\n")
+    paths = ["/files/a.xls", "/files/a.xls?download=1", "/files/a.xlsx", "/exact", "/exact/more"]
+    assert fetched_paths(make_client(), server, paths) == ["/files/a.xls?download=1", "/files/a.xlsx", "/exact/more"]
+
+
+def test_robots_longest_matching_rule_wins_whatever_its_order(server: FaultServer, make_client) -> None:
+    # The first matching rule (urllib.robotparser's reading) would refuse /data/open/ and allow
+    # /data/open/private/; RFC 9309 2.2.2 takes the most specific one.
+    server.set_robots(
+        "User-agent: *\nDisallow: /data/\nAllow: /data/open/\nDisallow: /data/open/private/\n"
+        "Allow: /page\nDisallow: /page\n"
+    )
+    paths = ["/data/x.csv", "/data/open/x.csv", "/data/open/private/x.csv", "/page"]
+    # On a tie between Allow and Disallow of the same length, Allow wins (RFC 9309 2.2.2).
+    assert fetched_paths(make_client(), server, paths) == ["/data/open/x.csv", "/page"]
+
+
+def test_robots_group_is_chosen_by_our_product_token_case_insensitively(server: FaultServer, make_client) -> None:
+    server.set_robots("User-agent: *\nDisallow: /\n\nuser-agent: eduopenbot\nAllow: /open/\nDisallow: /open/closed\n")
+    paths = ["/open/a", "/open/closed", "/elsewhere"]
+    assert fetched_paths(make_client(), server, paths) == ["/open/a", "/elsewhere"]
+
+
+def test_robots_groups_for_words_in_our_user_agent_comment_do_not_apply(server: FaultServer, make_client) -> None:
+    # Our User-Agent header mentions github and contact; only its product token names us.
+    server.set_robots("User-agent: github\nDisallow: /\n\nUser-agent: contact\nDisallow: /\n")
+    assert fetched_paths(make_client(), server, ["/page"]) == ["/page"]
+
+
 def test_robots_txt_is_fetched_once_per_host_for_many_requests(server: FaultServer, make_client) -> None:
     server.set_robots("User-agent: *\nDisallow: /private/\n")
     server.set("/page", Reply(body="p"))
