@@ -3,7 +3,8 @@
 The offline demo and the replay server are not part of it: `python -m demo` and
 `python -m demo.replay` (the `demo/` tree, which does not ship in the image).
 
-Any failure ends with a one-line reason on stderr and a non-zero exit code.
+Any failure ends with a one-line reason on stderr and an exit code that says what kind of
+failure it was (listed below `eduopen --help`; `eduopen.core.errors.ExitCode`).
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 
 from eduopen.core.config import check_env
-from eduopen.core.errors import ConfigError, EduOpenError
+from eduopen.core.errors import ConfigError, EduOpenError, ExitCode
 
 console = Console(stderr=True)
+log = logging.getLogger("eduopen.cli")
 
 
 def _print_json(data: Any) -> None:
@@ -117,8 +120,29 @@ def cmd_config(args: argparse.Namespace) -> None:
     print(redact_url(text))
 
 
+def installed_version() -> str:
+    """The version of the installed distribution (pyproject.toml is its only source)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("eduopen")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
+
+
+def exit_codes_epilog() -> str:
+    lines = [f"  {code.value:>3}  {code.name.lower():<16} {code.meaning}" for code in ExitCode]
+    return "exit codes:\n" + "\n".join(lines)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eduopen", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="eduopen",
+        description=__doc__,
+        epilog=exit_codes_epilog(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {installed_version()}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -155,6 +179,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; returns its `ExitCode` (argparse itself exits with `ExitCode.USAGE`)."""
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
@@ -168,11 +193,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             check_env()
         args.func(args)
     except EduOpenError as exc:
-        console.print(f"[red]eduopen {args.command}: {type(exc).__name__}: {exc}[/red]", soft_wrap=True)
-        return 1
+        # The message is the error's own text: brackets in it are not rich markup.
+        console.print(f"[red]eduopen {args.command}: {type(exc).__name__}: {escape(str(exc))}[/red]", soft_wrap=True)
+        return exc.exit_code
     except KeyboardInterrupt:
-        return 130
-    return 0
+        return ExitCode.INTERRUPTED
+    except Exception:
+        log.exception("eduopen %s: unexpected error (exit %d)", args.command, ExitCode.UNEXPECTED)
+        return ExitCode.UNEXPECTED
+    return ExitCode.OK
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 import duckdb
 
 from eduopen.core.config import duckdb_config
-from eduopen.core.errors import PublishError
+from eduopen.core.errors import PublishBlocked, PublishError
 from eduopen.core.files import file_sha256
 from eduopen.core.paths import Home
 
@@ -223,7 +223,7 @@ def _validated_sha(home: Home) -> str:
         raise PublishError(f"{record_path} is not valid JSON ({exc}); run `eduopen validate` again") from exc
     if not record.get("success"):
         failed = record.get("failed") or []
-        raise PublishError(
+        raise PublishBlocked(
             f"the last validation failed ({len(failed)} expectations); fix the build and "
             f"run `eduopen validate` again; see {record.get('docs_index')}"
         )

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from eduopen.core.config import DBT_DB_PATH
-from eduopen.core.errors import EduOpenError
+from eduopen.core.errors import EduOpenError, ExitCode
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
 
 # dbt statuses that mean the build cannot be trusted ("warn" is fine: advisory tests). Nodes
@@ -29,6 +29,8 @@ FAILED_STATUSES = frozenset({"error", "fail", "runtime error"})
 
 class TransformError(EduOpenError):
     """dbt could not build the audit warehouse; nothing was published."""
+
+    exit_code = ExitCode.TRANSFORM_FAILED
 
     def __init__(self, message: str, *, failed_nodes: list[str] | None = None):
         super().__init__(message)

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from eduopen.core.errors import ExitCode
 from eduopen.core.paths import Home
 from eduopen.warehouse.build import transform
 from eduopen.warehouse.dbt import TransformError, dbt_dir
@@ -480,6 +481,7 @@ def test_failing_data_test_raises_transform_error_naming_it(home: Home) -> None:
         re.search(r"accepted_values_stg_raw__release_versions_language", node) for node in raised.value.failed_nodes
     )
     assert "accepted_values_stg_raw__release_versions_language" in str(raised.value)
+    assert raised.value.exit_code == ExitCode.TRANSFORM_FAILED  # what `eduopen transform` exits with
 
 
 def test_a_row_stamped_before_the_last_build_is_not_missed(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
+from eduopen.core.errors import ConfigError, ExitCode, PublishError, ValidationFailed
 from eduopen.core.paths import Home
 from ingest.raw_store import SCHEMA
 from tests.support.synthetic_warehouse import VOLUME, clean_build, copy_home, grow, rebuild, table_rows
@@ -240,6 +240,23 @@ def test_failure_record_names_column_and_observed_values(published, gate, tmp_pa
     assert failed["kwargs"]["min_value"] == 0
     assert failed["observed"]["unexpected_count"] == broken
     assert failed["observed"]["partial_unexpected_list"][:2] == [-7.0, -7.0]
+
+
+def test_the_cli_exits_gate_failed_on_validate_and_on_the_publish_it_blocks(
+    published, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from eduopen.cli import main
+
+    home = copy_home(published[0], tmp_path / "home")
+    before = sha256(home.warehouse)
+    sql(home.audit, "update marts.fct_student_mobility set inbound_students = -7 where country_iso3 <> 'CHN'")
+    monkeypatch.setenv("EDUOPEN_HOME", str(home.root))
+
+    assert main(["validate"]) == ExitCode.GATE_FAILED
+    assert main(["publish"]) == ExitCode.GATE_FAILED
+    err = capsys.readouterr().err
+    assert "ValidationFailed: " in err and "PublishBlocked: the last validation failed" in err
+    assert sha256(home.warehouse) == before
 
 
 # -- publish refuses what the gate did not pass -------------------------------------------------

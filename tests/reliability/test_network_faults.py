@@ -9,6 +9,10 @@ a bound set by the configured timeouts and retries (see FAST_RETRIES), never by 
 from __future__ import annotations
 
 import hashlib
+import os
+import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -19,8 +23,8 @@ import pytest
 from demo.replay.server import BUNDLE_DIR
 from eduopen import pipeline
 from eduopen.core.config import source_url_var
-from eduopen.core.errors import SourceError
-from eduopen.core.paths import Home
+from eduopen.core.errors import ExitCode, SourceError
+from eduopen.core.paths import PROJECT_DIR, Home
 from ingest.sources.uis.parse import parse_data
 from tests.reliability.conftest import CleanRun, use_env
 from tests.reliability.support import (
@@ -348,3 +352,25 @@ def test_sites_down_fail_the_run_within_the_bound_and_write_no_rows(setup):
     counts = raw_counts(home)
     assert {t: n for t, n in counts.items() if n} == {"fetch_log": 1}  # the final 503, logged
     assert elapsed < BOUND_S
+
+
+def test_the_cli_exits_source_failed_when_a_site_answers_500_and_another_is_unreachable(setup):
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        unreachable = f"http://127.0.0.1:{closed.getsockname()[1]}"  # bound, never listening
+        with FaultServer() as uis:
+            uis.set("/robots.txt", Reply(404))
+            uis.set(f"{API}/versions/default", Reply(500))
+            home = setup(moe_zh=unreachable, uis=uis.base_url)
+            run = subprocess.run(
+                [sys.executable, "-m", "eduopen.cli", "ingest", "moe_zh", "uis"],
+                cwd=PROJECT_DIR,
+                env=dict(os.environ),
+                capture_output=True,
+                text=True,
+                timeout=BOUND_S + 30,
+            )
+
+    assert run.returncode == ExitCode.SOURCE_FAILED, run.stderr
+    assert "2 of 2 sources failed" in run.stderr
+    assert query(home.catalog, "select count(*) from observation") == [(0,)]

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from eduopen import pipeline
-from eduopen.core.errors import LockHeld
+from eduopen.cli import main
+from eduopen.core.errors import ExitCode, LockHeld
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 
@@ -74,6 +75,15 @@ def test_a_step_that_writes_waits_for_another_writer_and_touches_nothing(step: s
     with pytest.raises(LockHeld, match="after waiting 0.2 s"):
         STEPS[step](home)
     assert sorted(p.relative_to(home.root) for p in home.root.rglob("*")) == before
+
+
+@pytest.mark.parametrize("command", [["ingest", "all"], ["publish"]])
+def test_the_cli_exits_lock_held_while_another_process_writes(
+    command: list[str], held_elsewhere: Home, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDUOPEN_HOME", str(held_elsewhere.root))
+    assert main(command) == ExitCode.LOCK_HELD
+    assert "LockHeld: another EduOpen writer" in capsys.readouterr().err
 
 
 def test_a_held_writer_is_kept_between_two_calls_and_released_by_its_owner(tmp_path: Path) -> None:

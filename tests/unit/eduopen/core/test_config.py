@@ -26,7 +26,7 @@ from eduopen.core.config import (
     SourceConfig,
     check_env,
 )
-from eduopen.core.errors import ConfigError
+from eduopen.core.errors import ConfigError, ExitCode
 from eduopen.orchestration.watch import landing_settle_s
 
 
@@ -248,7 +248,18 @@ def test_eduopen_config_reports_every_bad_value_and_fails(
     data = minimal()
     data["sources"]["uis"]["start_yaer"] = 2001
     monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, data)))
-    assert main(["config"]) == 1
+    assert main(["config"]) == ExitCode.CONFIG
     err = capsys.readouterr().err
     assert "EDUOPEN_MIN_DELAY_S='abc'" in err and "EDUOPEN_DBT_TASKS='foo'" in err
     assert "uis.start_yaer: unknown key" in err
+
+
+def test_a_step_refuses_a_bad_variable_before_it_starts_with_the_config_exit_code(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("EDUOPEN_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
+    monkeypatch.setenv("EDUOPEN_MIN_DELAY_S", "-1")
+    assert main(["ingest", "uis"]) == ExitCode.CONFIG
+    assert "EDUOPEN_MIN_DELAY_S='-1'" in capsys.readouterr().err
+    assert not (tmp_path / "home").exists()  # refused before the home was touched
