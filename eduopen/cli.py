@@ -14,18 +14,22 @@ import json
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.markup import escape
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 
 from eduopen.core.config import check_env
 from eduopen.core.errors import ConfigError, EduOpenError, ExitCode
 
 console = Console(stderr=True)
 log = logging.getLogger("eduopen.cli")
+progress_log = logging.getLogger("eduopen.progress")
 
 
 def _print_json(data: Any) -> None:
@@ -41,10 +45,87 @@ def _step(title: str, call: Any) -> Any:
     return result
 
 
+class TerminalProgress:
+    """`IngestProgress` drawn on a terminal: a line per source with its pages and the last one."""
+
+    def __init__(self, on: Console):
+        self.display = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            TextColumn("{task.completed} pages ({task.fields[unchanged]} unchanged)"),
+            TimeElapsedColumn(),
+            TextColumn("{task.fields[last]}", markup=False),
+            console=on,
+        )
+        self.tasks: dict[str, TaskID] = {}
+        self.unchanged: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def __enter__(self) -> TerminalProgress:
+        self.display.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.display.stop()
+
+    def source_started(self, source: str) -> None:
+        with self.lock:
+            self.unchanged[source] = 0
+            self.tasks[source] = self.display.add_task(f"[bold]{source}", total=None, unchanged=0, last="")
+
+    def page_fetched(self, source: str, url: str, status: int, *, not_modified: bool) -> None:
+        with self.lock:
+            self.unchanged[source] = self.unchanged.get(source, 0) + int(not_modified)
+            task = self.tasks.get(source)
+            if task is not None:
+                last = f"{status} {url}"
+                self.display.update(task, advance=1, unchanged=self.unchanged[source], last=last[:100])
+
+    def source_finished(self, source: str, *, error: str | None = None) -> None:
+        with self.lock:
+            task = self.tasks.get(source)
+            if task is None:
+                return
+            pages = self.display.tasks[task].completed
+            mark = f"[red]✗ {source}[/red]" if error else f"[green]✓ {source}[/green]"
+            self.display.update(task, description=mark, total=pages, completed=pages, last=error or "")
+
+
+class LogProgress:
+    """`IngestProgress` as plain log lines, for a log file or a scheduler that captures output."""
+
+    def __init__(self) -> None:
+        self.pages: dict[str, int] = {}
+        self.lock = threading.Lock()
+
+    def source_started(self, source: str) -> None:
+        with self.lock:
+            self.pages[source] = 0
+        progress_log.info("%s: started", source)
+
+    def page_fetched(self, source: str, url: str, status: int, *, not_modified: bool) -> None:
+        with self.lock:
+            self.pages[source] = number = self.pages.get(source, 0) + 1
+        progress_log.info("%s: page %d: %d %s%s", source, number, status, url, " (unchanged)" if not_modified else "")
+
+    def source_finished(self, source: str, *, error: str | None = None) -> None:
+        pages = self.pages.get(source, 0)
+        if error:
+            progress_log.error("%s: failed after %d pages: %s", source, pages, error)
+        else:
+            progress_log.info("%s: done, %d pages", source, pages)
+
+
 def cmd_ingest(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
-    summaries = _step(f"ingest {' '.join(args.sources)}", lambda: pipeline.ingest(args.sources))
+    started = time.monotonic()
+    if console.is_terminal:
+        with TerminalProgress(console) as progress:
+            summaries = pipeline.ingest(args.sources, progress=progress)
+    else:
+        summaries = pipeline.ingest(args.sources, progress=LogProgress())
+    console.print(f"[green]✓[/green] ingest {' '.join(args.sources)} ({time.monotonic() - started:.1f}s)")
     _print_json([s.as_dict() for s in summaries])
 
 
@@ -181,11 +262,14 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; returns its `ExitCode` (argparse itself exits with `ExitCode.USAGE`)."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.DEBUG if args.verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    level = logging.DEBUG if args.verbose else logging.INFO
+    if console.is_terminal:
+        # Through the console, so log lines print above a progress display instead of through it.
+        logging.basicConfig(
+            level=level, format="%(name)s: %(message)s", handlers=[RichHandler(console=console, show_path=False)]
+        )
+    else:
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     for noisy in ("great_expectations", "urllib3", "filelock"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     try:

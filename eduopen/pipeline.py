@@ -21,6 +21,7 @@ from eduopen.core.config import Settings, check_env
 from eduopen.core.errors import EduOpenError, SourceError
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
+from ingest.progress import NO_PROGRESS, IngestProgress
 from ingest.sources.base import IngestSummary
 
 log = logging.getLogger("eduopen.pipeline")
@@ -64,8 +65,13 @@ def resolve_sources(names: Sequence[str], settings: Settings) -> list[str]:
     return list(names)
 
 
-def ingest(sources: Sequence[str] = ("all",), home: Home | None = None) -> list[IngestSummary]:
-    """Run each source once. Every source runs even if one fails; then the failures are raised."""
+def ingest(
+    sources: Sequence[str] = ("all",), home: Home | None = None, *, progress: IngestProgress = NO_PROGRESS
+) -> list[IngestSummary]:
+    """Run each source once. Every source runs even if one fails; then the failures are raised.
+
+    Each source's start and end, and every page its client fetches, are reported to `progress`.
+    """
     from ingest.http import PoliteClient
     from ingest.raw_store import RawStore
     from ingest.sources import check_settings, runner
@@ -81,15 +87,18 @@ def ingest(sources: Sequence[str] = ("all",), home: Home | None = None) -> list[
     with writer(home), RawStore(home) as store:
         for name in names:
             cfg = settings.source(name)
-            client = None if cfg.kind == "files" else PoliteClient.for_source(cfg, store)
+            client = None if cfg.kind == "files" else PoliteClient.for_source(cfg, store, progress=progress)
             started = time.monotonic()
+            progress.source_started(name)
             try:
                 summary = runner(name)(SourceContext(cfg, store, client, home))
             except EduOpenError as exc:
                 log.error("source %s failed: %s", name, exc)
                 failures.append(f"{name}: {exc}")
+                progress.source_finished(name, error=str(exc))
                 continue
             log.info("source %s: %s (%.1fs)", name, summary.as_dict(), time.monotonic() - started)
+            progress.source_finished(name)
             summaries.append(summary)
     if failures:
         raise SourceError(f"{len(failures)} of {len(names)} sources failed — " + " | ".join(failures))

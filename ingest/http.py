@@ -20,7 +20,8 @@ line, fetch-log row and `Response.url` (see `redact_url`); the request itself st
 
 Incrementality: with a `RawStore`, the last ETag / Last-Modified of a URL is sent back as
 If-None-Match / If-Modified-Since; a 304 returns the stored bytes. Every HTTP answer is written to
-the fetch log and every 200 body to the blob store before `get` returns. robots.txt is read once per
+the fetch log and every 200 body to the blob store before `get` returns, and reported to the
+client's `progress` (`ingest.progress`). robots.txt is read once per
 client and, with a store, asked for conditionally on later runs (`robots_txt` in the catalog).
 Without a store (a watcher in the Airflow triggerer, which must not open the raw catalog while the
 pipeline writes it), nothing is recorded: `get_with_validators` sends the caller's own ETag /
@@ -52,6 +53,7 @@ from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed
 from eduopen.core.files import sha256_hex
 from ingest.charset import decode_body
+from ingest.progress import NO_PROGRESS, IngestProgress
 from ingest.raw_store import RawStore
 from ingest.robots import RobotsRules
 
@@ -326,6 +328,7 @@ class PoliteClient:
         max_bytes: int = 50_000_000,
         allowed_hosts: Collection[str] | None = None,
         session: requests.Session | None = None,
+        progress: IngestProgress = NO_PROGRESS,
     ):
         if not user_agent.strip():
             raise ValueError("an identifying user_agent is required")
@@ -342,6 +345,7 @@ class PoliteClient:
         self.max_bytes = int(max_bytes)
         self.allowed_hosts = None if allowed_hosts is None else frozenset(h.lower() for h in allowed_hosts)
         self.session = session or requests.Session()
+        self.progress = progress
         self.sleep: Callable[[float], None] = time.sleep
         self.clock: Callable[[], float] = time.monotonic
         self.rng = random.Random()
@@ -354,8 +358,11 @@ class PoliteClient:
         self._robots_locks: dict[str, threading.Lock] = {}
 
     @classmethod
-    def for_source(cls, cfg: SourceConfig, store: RawStore | None) -> PoliteClient:
-        """A client configured from a `sources.yml` entry, confined to the source's host."""
+    def for_source(
+        cls, cfg: SourceConfig, store: RawStore | None, *, progress: IngestProgress = NO_PROGRESS
+    ) -> PoliteClient:
+        """A client configured from a `sources.yml` entry, confined to the source's host, reporting
+        every page it fetches to `progress`."""
         base_host = urlsplit(cfg.base_url).netloc.lower()
         return cls(
             cfg.name,
@@ -371,6 +378,7 @@ class PoliteClient:
             respect_robots=cfg.respect_robots,
             max_bytes=cfg.max_bytes,
             allowed_hosts={base_host, *cfg.allowed_hosts},
+            progress=progress,
         )
 
     def close(self) -> None:
@@ -818,6 +826,7 @@ class PoliteClient:
         etag: str | None = None,
         last_modified: str | None = None,
     ) -> None:
+        self.progress.page_fetched(self.source, redact_url(url), answer.status, not_modified=not_modified)
         if self.store is None:
             return
         with self._store_lock:

@@ -4,15 +4,25 @@ source, gate) are tested beside the fixtures that make those failures happen."""
 
 from __future__ import annotations
 
+import io
+import logging
+import re
 from importlib.metadata import version
 from pathlib import Path
 
+import duckdb
 import pytest
+from rich.console import Console
 
 from eduopen import pipeline
-from eduopen.cli import build_parser, main
+from eduopen.cli import TerminalProgress, build_parser, main
 from eduopen.core.errors import ExitCode
 from eduopen.core.paths import PROJECT_DIR
+
+
+def query(database: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(database), read_only=True) as con:
+        return con.execute(sql).fetchall()
 
 
 def test_version_is_the_installed_distributions(capsys: pytest.CaptureFixture[str]) -> None:
@@ -48,3 +58,27 @@ def test_every_exit_code_is_listed_in_the_help_and_the_readme() -> None:
     for code in ExitCode:
         assert f"{code.value:>3}  {code.name.lower()}" in help_text
         assert f"| {code.value} | `{code.name.lower()}` |" in readme, f"README lacks exit code {code.value}"
+
+
+def test_ingest_off_a_terminal_logs_every_page_each_source_fetched(
+    home, replay, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="eduopen.progress"):
+        assert main(["ingest", "uis"]) == ExitCode.OK
+    lines = [r.getMessage() for r in caplog.records if r.name == "eduopen.progress"]
+    fetched = query(home.catalog, "select url, status from fetch_log where source = 'uis' order by fetch_id")
+    assert len(fetched) >= 2
+    assert lines[0] == "uis: started"
+    assert lines[-1] == f"uis: done, {len(fetched)} pages"
+    expected = [f"uis: page {n}: {status} " for n, (_, status) in enumerate(fetched, 1)]
+    assert [line[: len(start)] for line, start in zip(lines[1:-1], expected, strict=True)] == expected
+
+
+def test_ingest_on_a_terminal_draws_a_line_per_source_with_its_pages(home, replay) -> None:
+    screen = io.StringIO()
+    with TerminalProgress(Console(file=screen, force_terminal=True, width=200)) as progress:
+        pipeline.ingest(["uis", "worldbank"], home, progress=progress)
+    fetched = dict(query(home.catalog, "select source, count(*) from fetch_log group by source"))
+    final = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", screen.getvalue()).splitlines()[-2:]  # the last frame
+    for source, line in zip(("uis", "worldbank"), final, strict=True):
+        assert re.match(rf"\s*✓ {source} +{fetched[source]} pages \(", line), final
