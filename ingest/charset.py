@@ -10,6 +10,9 @@ Order of evidence (the HTML standard's, plus detection for pages that declare no
 5. charset_normalizer's best guess;
 6. UTF-8 with replacement characters.
 
+Files an analyst drops are held to a stricter rule (`decode_file_text`): a guess that could be
+wrong is refused with the reason, since a wrong guess loads garbage that looks like data.
+
 GB2312 and GBK labels are read as GB18030, their superset: MOE pages declared GB2312 do use
 characters that only GBK has, and a strict GB2312 decoder would turn them into garbage.
 """
@@ -21,8 +24,17 @@ import re
 
 from charset_normalizer import from_bytes
 
+from eduopen.core.errors import ParseError
+
 FALLBACK = "utf-8"
 META_SCAN_BYTES = 4096
+# What a spreadsheet saved as "CSV" without a BOM is in when it is not UTF-8: Excel on Chinese
+# Windows writes GBK (read as its superset GB18030), on Western Windows Windows-1252.
+LEGACY_FILE_ENCODINGS = ("gb18030", "cp1252")
+# charset_normalizer's mess ratio: the share of characters that do not belong in real text.
+MAX_FILE_CHAOS = 0.1
+# Below this gap in mess ratio two readings are equally plausible and the bytes decide, or nobody.
+MIN_CHAOS_GAP = 0.02
 
 # Labels whose real-world meaning is a superset codec (WHATWG Encoding Standard, with GB18030
 # standing in for GBK because Python's gbk codec lacks the four-byte sequences).
@@ -148,3 +160,78 @@ def detect_charset(data: bytes, content_type: str | None = None) -> str:
 def decode_body(data: bytes, content_type: str | None = None) -> str:
     """Decode a response body; never raises, undecodable bytes become U+FFFD."""
     return data.decode(detect_charset(data, content_type), errors="replace")
+
+
+class UndecodableText(ParseError):
+    """Bytes no accepted encoding reads with confidence; the message says why."""
+
+
+_HIGH_RUN = re.compile(rb"[\x80-\xff]+")
+# GB2312's Chinese characters (the ones in use): lead byte B0-F7, trail byte A1-FE.
+_GB2312_HANZI = re.compile(rb"(?:[\xb0-\xf7][\xa1-\xfe])+")
+
+
+def _byte_evidence(data: bytes) -> str | None:
+    """GB18030 or Windows-1252, from how the non-ASCII bytes sit among the ASCII ones, or None.
+
+    GBK writes a Chinese character as two bytes of 0x81 and above, so its non-ASCII runs are pairs;
+    Windows-1252 writes an accented letter as one byte between ASCII letters (`Côte`, `Curaçao`).
+    Read the other way, `Côte` is a Chinese character glued to `te` and `韩国` is `º«¹ú`.
+    """
+    gbk = cp1252 = 0
+    for run in _HIGH_RUN.finditer(data):
+        chunk = run.group(0)
+        if len(chunk) % 2:
+            cp1252 += 1
+        elif _GB2312_HANZI.fullmatch(chunk):
+            gbk += 1
+    if gbk and not cp1252:
+        return "gb18030"
+    if cp1252 and not gbk:
+        return "cp1252"
+    return None
+
+
+def decode_file_text(data: bytes) -> tuple[str, str]:
+    """(text, codec) of a dropped text file, or UndecodableText saying why it cannot be read.
+
+    A byte-order mark decides (UTF-8, UTF-16 as Excel's "Unicode text", UTF-32); else valid UTF-8
+    is UTF-8; else GB18030 or Windows-1252, when charset_normalizer or the bytes themselves tell
+    them apart. Nothing is decoded with replacement characters.
+    """
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return data.decode(codec), codec
+            except UnicodeDecodeError as exc:
+                raise UndecodableText(f"damaged {_label(codec)} text ({exc.reason} at byte {exc.start})") from exc
+    if b"\x00" in data[:8192]:
+        raise UndecodableText(
+            "binary file (NUL bytes), neither CSV text nor a workbook; UTF-16 text needs its byte-order mark"
+        )
+    if _is_utf8(data):
+        return data.decode("utf-8"), "utf-8"
+    readings = sorted(
+        (match.chaos, match.encoding)
+        for match in from_bytes(data, cp_isolation=list(LEGACY_FILE_ENCODINGS), threshold=MAX_FILE_CHAOS)
+        if match.encoding in LEGACY_FILE_ENCODINGS
+    )
+    accepted = " or ".join(_label(codec) for codec in ("utf-8", *LEGACY_FILE_ENCODINGS))
+    if not readings:
+        raise UndecodableText(f"not {accepted} text that reads cleanly; save it as UTF-8 and drop it again")
+    codec = readings[0][1]
+    if len(readings) > 1 and readings[1][0] - readings[0][0] < MIN_CHAOS_GAP:
+        codec = _byte_evidence(data) or ""
+        if not codec:
+            raise UndecodableText(
+                f"reads as {' and as '.join(_label(c) for _, c in readings)} alike, cannot tell which "
+                "it is; save it as UTF-8 and drop it again"
+            )
+    try:
+        return data.decode(codec), codec
+    except UnicodeDecodeError as exc:
+        raise UndecodableText(f"damaged {_label(codec)} text ({exc.reason} at byte {exc.start})") from exc
+
+
+def _label(codec: str) -> str:
+    return "Windows-1252" if codec == "cp1252" else codec.removesuffix("-sig").upper()

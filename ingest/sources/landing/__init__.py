@@ -27,7 +27,7 @@ from eduopen.core.files import atomic_write, file_sha256
 from ingest.raw_store import utcnow
 from ingest.sources.base import IngestSummary, Source, SourceContext, SourceOptions
 from ingest.sources.landing.formats import FormatRejected, Parsed, parse_table
-from ingest.sources.landing.tables import XlsxLimits, read_table
+from ingest.sources.landing.tables import Table, XlsxLimits, read_table
 
 PROCESSED = "processed"
 REJECTED = "rejected"
@@ -266,6 +266,7 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
         return
 
     detected: str | None = None
+    table: Table | None = None
     try:
         table = read_table(data, limits=settings.xlsx)
         parsed = parse_table(table)
@@ -283,18 +284,19 @@ def process_file(ctx: SourceContext, path: Path, settings: LandingSettings, summ
     except ParseError as exc:
         detected = getattr(exc, "detected_format", None) or detected
         if detected and "." not in detected:
-            detected = f"{detected}.{'xlsx' if data.startswith(b'PK') else 'csv'}"
+            detected = f"{detected}.{table.container if table is not None else 'csv'}"
         _record_file(ctx, name=name, sha=sha, detected=detected, status="rejected", rows=0, reason=str(exc))
         folder.rejected(path, reason=str(exc), sha=sha, detected=detected)
         return
 
+    encoding = f" read as {table.encoding}" if table.encoding else ""
     new_rows = _load(ctx, parsed, name=name, sha=sha, detected=detected)
     summary.new_rows += new_rows
     summary.quarantined += len(parsed.rejected)
     skipped = "".join(f", {count} rows skipped: {why}" for why, count in parsed.skipped.items())
     folder.processed(
         path,
-        f"{detected}, {len(parsed.rows)} rows ({new_rows} new) into {parsed.table}"
+        f"{detected}{encoding}, {len(parsed.rows)} rows ({new_rows} new) into {parsed.table}"
         f"{f', {len(parsed.rejected)} rows quarantined' if parsed.rejected else ''}{skipped}",
     )
 

@@ -1,8 +1,11 @@
-"""Bytes of a dropped file -> a table of text cells, whatever the container (CSV or XLSX).
+"""Bytes of a dropped file -> a table of text cells, whatever the container (CSV, XLSX, XLS, ODS).
 
-Pure and defensive: text encodings are tried in a fixed order, the CSV delimiter is taken from
-the first line, and an XLSX workbook is measured (zip members' declared sizes) before a single
-byte is inflated, so a decompression bomb is refused instead of filling memory.
+Pure and defensive: text is decoded only when its encoding is known for sure (`decode_file_text`:
+a byte-order mark, UTF-8, or GB18030 / Windows-1252 told apart), never with replacement characters;
+the CSV delimiter is taken from the first line; a zipped workbook (XLSX, ODS) is measured from its
+members' declared sizes before a single byte is inflated, so a decompression bomb is refused
+instead of filling memory. XLSX is read by openpyxl, legacy Excel `.xls` and OpenDocument `.ods`
+by calamine.
 """
 
 from __future__ import annotations
@@ -15,12 +18,15 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 
 from eduopen.core.errors import ParseError
+from ingest.charset import decode_file_text
 
 DEFAULT_XLSX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
 DEFAULT_XLSX_MAX_RATIO = 100.0
 # Below this a workbook cannot hurt whatever its ratio; tiny, repetitive sheets compress very well.
 RATIO_CHECK_FLOOR = 1024 * 1024
 _DELIMITERS = (",", ";", "\t")
+OLE2_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 
 @dataclass(frozen=True)
@@ -35,37 +41,25 @@ class Table:
 
     rows: list[list[str]]
     lines: list[int]
-    container: str  # "csv" | "xlsx"
+    container: str  # "csv" | "xlsx" | "xls" | "ods"
+    encoding: str | None = None  # the codec a CSV was decoded with
 
 
 def read_table(data: bytes, *, limits: XlsxLimits | None = None) -> Table:
-    """Read a CSV or XLSX file's first sheet into text cells; ParseError says why it cannot be."""
+    """Read a CSV, XLSX, XLS or ODS file's first sheet into text cells; ParseError says why it cannot be."""
     if data.startswith(b"PK\x03\x04"):
-        return read_xlsx(data, limits=limits or XlsxLimits())
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
-        raise ParseError("legacy Excel .xls (OLE2) workbook: save it as .xlsx or CSV and drop it again")
+        limits = limits or XlsxLimits()
+        if zipped_workbook_kind(data, limits) == "ods":
+            return read_with_calamine(data, "ods")
+        return read_xlsx(data, limits=limits)
+    if data.startswith(OLE2_MAGIC):
+        return read_with_calamine(data, "xls")
     if not data.strip():
         raise ParseError("empty file")
-    return read_csv(decode_text(data))
-
-
-def decode_text(data: bytes) -> str:
-    """UTF-8 (BOM or not), UTF-16 with BOM (Excel 'Unicode text'), else Windows-1252 (Excel 'CSV')."""
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        try:
-            return data.decode("utf-16")
-        except UnicodeDecodeError as exc:
-            raise ParseError(f"damaged UTF-16 text: {exc}") from exc
-    if b"\x00" in data[:8192]:
-        raise ParseError("binary file: neither CSV text nor an XLSX workbook")
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252")
-    except UnicodeDecodeError as exc:
-        raise ParseError(f"text is neither UTF-8 nor Windows-1252: {exc}") from exc
+    text, encoding = decode_file_text(data)
+    table = read_csv(text)
+    table.encoding = encoding
+    return table
 
 
 def _delimiter(text: str) -> str:
@@ -88,6 +82,18 @@ def read_csv(text: str) -> Table:
     return Table(rows, lines, "csv")
 
 
+def zipped_workbook_kind(data: bytes, limits: XlsxLimits) -> str:
+    """ "xlsx" or "ods" once the zip has passed the bomb check; ParseError for any other zip."""
+    with check_zip_bomb(data, limits) as archive:
+        names = set(archive.namelist())
+        if "[Content_Types].xml" in names and any(n.startswith("xl/") for n in names):
+            return "xlsx"
+        # ODF puts its media type, stored uncompressed, in a first member named `mimetype`.
+        if "mimetype" in names and archive.read("mimetype").strip() == ODS_MIMETYPE:
+            return "ods"
+    raise ParseError("ZIP archive that is not an XLSX or ODS workbook: unzip it and drop the CSV inside")
+
+
 def check_zip_bomb(data: bytes, limits: XlsxLimits) -> zipfile.ZipFile:
     """Open the zip and refuse it, from the declared sizes alone, when it would inflate too far.
 
@@ -97,24 +103,21 @@ def check_zip_bomb(data: bytes, limits: XlsxLimits) -> zipfile.ZipFile:
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise ParseError(f"damaged ZIP/XLSX container: {exc}") from exc
+        raise ParseError(f"damaged ZIP/XLSX/ODS container: {exc}") from exc
     members = archive.infolist()
     unpacked = sum(m.file_size for m in members)
     packed = sum(m.compress_size for m in members)
     if unpacked > limits.max_uncompressed_bytes:
         raise ParseError(
-            f"XLSX would unpack to {unpacked:,} bytes (limit {limits.max_uncompressed_bytes:,}): "
+            f"workbook would unpack to {unpacked:,} bytes (limit {limits.max_uncompressed_bytes:,}): "
             "refused as a possible decompression bomb"
         )
     ratio = unpacked / max(packed, 1)
     if unpacked > RATIO_CHECK_FLOOR and ratio > limits.max_compression_ratio:
         raise ParseError(
-            f"XLSX compression ratio {ratio:.0f}:1 exceeds {limits.max_compression_ratio:.0f}:1 "
+            f"workbook compression ratio {ratio:.0f}:1 exceeds {limits.max_compression_ratio:.0f}:1 "
             "(refused as a possible decompression bomb)"
         )
-    names = {m.filename for m in members}
-    if "[Content_Types].xml" not in names or not any(n.startswith("xl/") for n in names):
-        raise ParseError("ZIP archive that is not an XLSX workbook: unzip it and drop the CSV inside")
     return archive
 
 
@@ -129,6 +132,28 @@ def _cell_text(value: object) -> str:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     return str(value)
+
+
+def read_with_calamine(data: bytes, container: str) -> Table:
+    """The first sheet of a legacy Excel (.xls) or OpenDocument (.ods) workbook as text cells."""
+    import python_calamine  # only when such a workbook is actually dropped
+
+    label = container.upper()
+    try:
+        with python_calamine.CalamineWorkbook.from_filelike(io.BytesIO(data)) as workbook:
+            if not workbook.sheet_names:
+                raise ParseError(f"{label} workbook has no worksheet")
+            # Rows and columns before the data are kept, so a row's number is its row in the sheet.
+            values = workbook.get_sheet_by_index(0).to_python(skip_empty_area=False)
+    except ParseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure of a third-party parser on untrusted bytes
+        raise ParseError(f"not a readable {label} workbook: {type(exc).__name__}: {exc}") from exc
+    rows = [[_cell_text(v) for v in row] for row in values]
+    width = max((len(r) for r in rows), default=0)
+    for row in rows:
+        row.extend([""] * (width - len(row)))
+    return Table(rows, list(range(1, len(rows) + 1)), container)
 
 
 def read_xlsx(data: bytes, *, limits: XlsxLimits) -> Table:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.charset import decode_body, detect_charset, normalize_charset
+from ingest.charset import UndecodableText, decode_body, decode_file_text, detect_charset, normalize_charset
 
 TITLE = "教育部关于加强中外合作办学和来华留学管理的通知"
 BODY = (
@@ -101,3 +101,61 @@ def test_simplified_chinese_labels_map_to_gb18030(label: str) -> None:
 
 def test_unknown_label_normalizes_to_none() -> None:
     assert normalize_charset("x-made-up") is None
+
+
+# -- files dropped by analysts: decoded for sure, or refused ------------------------------------
+
+CHINESE_TABLE = "国家,年份,人数\r\n韩国,2019,50600\r\n美国,2019,20996\r\n泰国,2019,28608\r\n"
+
+
+@pytest.mark.parametrize(
+    ("encoded", "codec"),
+    [
+        (CHINESE_TABLE.encode("utf-8"), "utf-8"),
+        (CHINESE_TABLE.encode("utf-8-sig"), "utf-8-sig"),
+        (CHINESE_TABLE.replace(",", "\t").encode("utf-16"), "utf-16"),  # Excel's "Unicode text"
+        (b"\xfe\xff" + CHINESE_TABLE.encode("utf-16-be"), "utf-16"),
+        (CHINESE_TABLE.encode("gbk"), "gb18030"),  # Excel's "CSV" on Chinese Windows
+        (CHINESE_TABLE.encode("gb18030"), "gb18030"),
+    ],
+)
+def test_file_text_in_every_accepted_encoding_reads_back_exactly(encoded: bytes, codec: str) -> None:
+    text, used = decode_file_text(encoded)
+    assert used == codec
+    assert text.replace("\t", ",") == CHINESE_TABLE
+
+
+def test_file_with_one_chinese_name_among_ascii_is_gbk_by_its_byte_pairs() -> None:
+    # charset_normalizer finds "韩国" and "º«¹ú" equally clean; GBK's two-byte characters decide.
+    data = "Entity,Code,Year,value\r\n韩国,KOR,2019,1\r\n".encode("gbk") + b"Korea,KOR,2020,2\r\n" * 500
+    assert decode_file_text(data) == (data.decode("gbk"), "gb18030")
+
+
+def test_file_with_one_accented_name_among_ascii_stays_windows_1252() -> None:
+    data = "Entity,Code,Year,value\r\nCôte d'Ivoire,CIV,2019,1\r\n".encode("cp1252") + b"Chad,TCD,2019,2\r\n" * 500
+    text, codec = decode_file_text(data)
+    assert codec == "cp1252" and "Côte d'Ivoire" in text
+
+
+def test_file_mixing_gbk_and_windows_1252_bytes_is_refused_not_guessed() -> None:
+    data = (
+        b"Entity,Code,Year,value\r\n"
+        + "韩国".encode("gbk")
+        + b",KOR,2019,1\r\n"
+        + "Côte d'Ivoire".encode("cp1252")
+        + b",CIV,2019,2\r\n"
+    )
+    with pytest.raises(UndecodableText, match="GB18030 and as Windows-1252 alike|Windows-1252 and as GB18030 alike"):
+        decode_file_text(data)
+
+
+def test_big5_file_is_refused_rather_than_read_as_gbk() -> None:
+    with pytest.raises(UndecodableText, match="reads cleanly; save it as UTF-8"):
+        decode_file_text("國家,年份,人數\r\n韓國,2019,50600\r\n美國,2019,20996\r\n".encode("big5"))
+
+
+def test_damaged_utf16_and_binary_files_are_refused_with_the_reason() -> None:
+    with pytest.raises(UndecodableText, match="damaged UTF-16 text"):
+        decode_file_text(b"\xff\xfe" + "国家".encode("utf-16-le") + b"\x00\xd8")
+    with pytest.raises(UndecodableText, match="binary file"):
+        decode_file_text(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR")

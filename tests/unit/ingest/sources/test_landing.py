@@ -382,7 +382,7 @@ def test_zip_that_is_not_a_workbook_is_refused():
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("API_SP.POP.TOTL.csv", WB_BULK)
-    with pytest.raises(ParseError, match="not an XLSX workbook: unzip it"):
+    with pytest.raises(ParseError, match="not an XLSX or ODS workbook: unzip it"):
         read_table(out.getvalue())
 
 
