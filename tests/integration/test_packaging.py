@@ -5,6 +5,7 @@ dependency is one the code uses. Exact versions live in uv.lock alone."""
 from __future__ import annotations
 
 import ast
+import functools
 import importlib.metadata
 import json
 import os
@@ -23,7 +24,6 @@ SHIPPED = ("eduopen", "ingest", "expectations", "dags")
 
 # Declared and never imported by name: what loads them is named here.
 LOADED_WITHOUT_IMPORT = {
-    "dbt-duckdb": "dbt loads the adapter that profiles.yml names (type: duckdb)",
     "apache-airflow-providers-openlineage": "Airflow loads it as a provider; its [openlineage] settings turn it on",
 }
 
@@ -48,12 +48,28 @@ def imported_top_modules() -> set[str]:
     return modules
 
 
+@functools.cache
+def shipped_paths(distribution: str) -> frozenset[str]:
+    return frozenset(str(path) for path in importlib.metadata.files(distribution) or ())
+
+
+def ships(distribution: str, module: str) -> bool:
+    base = module.replace(".", "/")
+    paths = shipped_paths(distribution)
+    return f"{base}.py" in paths or f"{base}/__init__.py" in paths
+
+
 def distributions_imported() -> set[str]:
     by_module = importlib.metadata.packages_distributions()
     found: set[str] = set()
     for module in imported_top_modules():
         top = module.split(".")[0]
-        found.update(re.sub(r"[-_.]+", "-", name).lower() for name in by_module.get(top, []))
+        owners = by_module.get(top, [])
+        # A top-level name several distributions share (`dbt`, `airflow`) counts for the one that
+        # ships the imported module, not for every distribution that adds to the namespace.
+        if len(set(owners)) > 1:
+            owners = [name for name in owners if ships(name, module)] or owners
+        found.update(re.sub(r"[-_.]+", "-", name).lower() for name in owners)
         if top == "airflow":
             found.add("apache-airflow")
         # Airflow providers share the `airflow` top-level package: the module path names the provider.
