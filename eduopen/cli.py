@@ -17,6 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -122,9 +123,9 @@ def cmd_ingest(args: argparse.Namespace) -> None:
     started = time.monotonic()
     if console.is_terminal:
         with TerminalProgress(console) as progress:
-            summaries = pipeline.ingest(args.sources, progress=progress)
+            summaries = pipeline.ingest(args.sources, since=args.since, progress=progress)
     else:
-        summaries = pipeline.ingest(args.sources, progress=LogProgress())
+        summaries = pipeline.ingest(args.sources, since=args.since, progress=LogProgress())
     console.print(f"[green]✓[/green] ingest {' '.join(args.sources)} ({time.monotonic() - started:.1f}s)")
     _print_json([s.as_dict() for s in summaries])
 
@@ -201,6 +202,13 @@ def cmd_config(args: argparse.Namespace) -> None:
     print(redact_url(text))
 
 
+def iso_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date (YYYY-MM-DD)") from None
+
+
 def installed_version() -> str:
     """The version of the installed distribution (pyproject.toml is its only source)."""
     from importlib.metadata import PackageNotFoundError, version
@@ -229,6 +237,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("ingest", help="fetch sources into the raw layer (names from sources.yml, or 'all')")
     p.add_argument("sources", nargs="+")
+    p.add_argument(
+        "--since",
+        type=iso_date,
+        metavar="YYYY-MM-DD",
+        help="re-crawl history back to this day, this run only (sources.yml unchanged; what is stored "
+        "is not fetched again); statistics sources fetch from its year",
+    )
     p.set_defaults(func=cmd_ingest)
 
     p = sub.add_parser("transform", help="dbt seed + build into the audit warehouse")

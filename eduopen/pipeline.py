@@ -15,10 +15,11 @@ import logging
 import time
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from datetime import date
 from typing import Any
 
 from eduopen.core.config import Settings, check_env
-from eduopen.core.errors import EduOpenError, SourceError
+from eduopen.core.errors import ConfigError, EduOpenError, SourceError
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 from ingest.progress import NO_PROGRESS, IngestProgress
@@ -65,12 +66,40 @@ def resolve_sources(names: Sequence[str], settings: Settings) -> list[str]:
     return list(names)
 
 
+def since_date(value: date | str | None) -> date | None:
+    """The day `--since` (or the ingest DAGs' `since` param) names; ConfigError if it names none."""
+    if value is None or isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise ConfigError(f"since: {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def check_since(names: Sequence[str], since: date) -> None:
+    """ConfigError naming the sources that cannot re-crawl history back to `since`."""
+    from ingest.sources import source
+
+    refused = [name for name in names if not source(name).supports_since]
+    if refused:
+        raise ConfigError(
+            f"since {since}: {', '.join(refused)} cannot re-crawl history (it reads what is dropped in, "
+            "it does not fetch); name the sources to re-crawl"
+        )
+
+
 def ingest(
-    sources: Sequence[str] = ("all",), home: Home | None = None, *, progress: IngestProgress = NO_PROGRESS
+    sources: Sequence[str] = ("all",),
+    home: Home | None = None,
+    *,
+    since: date | str | None = None,
+    progress: IngestProgress = NO_PROGRESS,
 ) -> list[IngestSummary]:
     """Run each source once. Every source runs even if one fails; then the failures are raised.
 
-    Each source's start and end, and every page its client fetches, are reported to `progress`.
+    `since` re-crawls history back to that day for this run only, past each source's cursor,
+    horizon and page limit (see `SourceContext.since`). Each source's start and end, and every
+    page its client fetches, are reported to `progress`.
     """
     from ingest.http import PoliteClient
     from ingest.raw_store import RawStore
@@ -82,6 +111,9 @@ def ingest(
     check_settings(settings)
     check_env(settings.source_names())
     names = resolve_sources(sources, settings)
+    since = since_date(since)
+    if since is not None:
+        check_since(names, since)
     summaries: list[IngestSummary] = []
     failures: list[str] = []
     with writer(home), RawStore(home) as store:
@@ -91,7 +123,7 @@ def ingest(
             started = time.monotonic()
             progress.source_started(name)
             try:
-                summary = runner(name)(SourceContext(cfg, store, client, home))
+                summary = runner(name)(SourceContext(cfg, store, client, home, since=since))
             except EduOpenError as exc:
                 log.error("source %s failed: %s", name, exc)
                 failures.append(f"{name}: {exc}")

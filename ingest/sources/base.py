@@ -14,6 +14,7 @@ import types
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import TYPE_CHECKING, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -98,12 +99,18 @@ class WatchedListing:
 
 @dataclass(frozen=True)
 class Source(Generic[OptionsT]):
-    """What a source folder declares as `SOURCE`; see the module docstring."""
+    """What a source folder declares as `SOURCE`; see the module docstring.
+
+    `supports_since`: its `run` honours `SourceContext.since` (re-crawls history back to that day
+    instead of stopping where its cursor, horizon or page limit would); a run given `since` for a
+    source that does not is refused before it starts.
+    """
 
     kind: Kind
     options: type[OptionsT]
     run: Callable[[SourceContext], IngestSummary]
     watch: Callable[[SourceConfig, OptionsT], list[WatchedListing]] = no_listings
+    supports_since: bool = False
 
     def options_of(self, cfg: SourceConfig, *, origin: str = "sources.yml") -> OptionsT:
         """The source's options from its entry; ConfigError naming every bad key and what is allowed."""
@@ -134,12 +141,17 @@ class Source(Generic[OptionsT]):
 
 @dataclass
 class SourceContext:
-    """Everything a source needs to run once: its config, the raw store and a polite client."""
+    """Everything a source needs to run once: its config, the raw store and a polite client.
+
+    `since`, for this run only: re-crawl history back to that day (`eduopen ingest --since`).
+    What is already stored is not fetched or stored again; sources.yml is left as it is.
+    """
 
     config: SourceConfig
     store: RawStore
     client: PoliteClient | None  # None for sources that read files, not HTTP
     home: Home
+    since: date | None = None
 
     @property
     def name(self) -> str:

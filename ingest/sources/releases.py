@@ -20,6 +20,11 @@ becomes a new version (same URL, new bytes) and an unchanged site costs listing 
 What cannot be had is quarantined and the run goes on; a first page that shows no article link (the
 layout changed) fails the run after the other columns.
 
+A run given `since` (`eduopen ingest SOURCE --since DATE`) re-crawls history: its horizon is that
+day, an unchanged first page does not skip the column, pages whose entries are all known do not
+end the walk, and `max_pages` gives way to `SINCE_MAX_PAGES`; articles already stored are still
+not fetched again, and the cursor is kept as for any walk.
+
 URLs are stored as on the real site (the configured `base_url`), even when the pages are fetched
 from a mirror or a replay (`EDUOPEN_<SOURCE>_URL`), so a release keeps one identity.
 """
@@ -51,6 +56,8 @@ DEFAULT_MAX_PAGES = 10
 # still bounds how deep a listing is walked.
 DEFAULT_HORIZON_DAYS = 4000
 DEFAULT_REVISIT_LATEST = 5
+# Bounds a walk back to `since` when the pager states no count and no page is missing.
+SINCE_MAX_PAGES = 1000
 # source_cursor key (+ column URL): sha256 of the first page of the last walk that finished.
 COMPLETE_CURSOR = "column_complete:"
 
@@ -250,8 +257,9 @@ class PagedListingCrawl:
         self.page_start = pagination.start
         self.fetch_base = cfg.base_url
         self.canonical_base = cfg.canonical_base_url
-        self.cutoff = horizon_cutoff(today, options.horizon_days)
-        self.max_pages = options.max_pages
+        self.since = ctx.since
+        self.cutoff = ctx.since or horizon_cutoff(today, options.horizon_days)
+        self.max_pages = options.max_pages if ctx.since is None else SINCE_MAX_PAGES
         self.revisit_latest = options.revisit_latest
         self.configured_columns = options.columns
         rows = ctx.store.con.execute("select distinct url from release_version where source = ?", [ctx.name]).fetchall()
@@ -313,10 +321,10 @@ class PagedListingCrawl:
         way, so a walk cut short (a crash, an article that answered 503) is walked again although
         the listing answers 304. After one, pages whose entries are all known no longer end the
         walk: the entries behind them may be exactly what was missed. The horizon, the page count
-        and `max_pages` still do.
+        and `max_pages` still do. A walk back to `since` goes on past known pages in the same way.
         """
         completed = self.ctx.store.get_cursor(self.ctx.name, key)
-        resuming = not completed
+        resuming = not completed or self.since is not None
         page_count: int | None = None
         first_page_sha: str | None = None
         for page in range(self.max_pages):
@@ -358,13 +366,15 @@ class PagedListingCrawl:
     def begin_walk(self, column: Column, key: str, first_page: Response, completed: str | None) -> bool:
         """Whether the column needs walking; if so, its cursor says a walk is under way.
 
-        A 304 skips the column only when the stored bytes are those of a walk that finished.
+        A 304 skips the column only when the stored bytes are those of a walk that finished, and
+        never in a walk back to `since`.
         """
-        if first_page.not_modified and completed == first_page.sha256:
+        if first_page.not_modified and completed == first_page.sha256 and self.since is None:
             self.summary.notes.append(f"{column.name}: first page unchanged")
             return False
         if first_page.not_modified:
-            self.summary.notes.append(f"{column.name}: first page unchanged, finishing the last walk")
+            purpose = f"walking back to {self.since}" if self.since else "finishing the last walk"
+            self.summary.notes.append(f"{column.name}: first page unchanged, {purpose}")
         else:
             self.listing_changed = True
         self.ctx.store.set_cursor(self.ctx.name, key, "")

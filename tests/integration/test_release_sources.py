@@ -236,6 +236,46 @@ def test_moe_en_article_that_failed_transiently_is_fetched_next_run_although_the
     assert rows(home, "select count(*) from release_figure where url = ?", [MOE_EN + STATS_EN])[0][0] > 0
 
 
+def test_moe_en_since_walks_back_past_max_pages_to_the_day_without_fetching_a_known_article_again(
+    home, replay, tmp_path, monkeypatch
+):
+    from eduopen.cli import main
+    from tests.reliability.support import write_sources_file
+
+    sources_file = write_sources_file(
+        tmp_path / "sources.yml", sources=["moe_en"], overrides={"moe_en": {"max_pages": 1}}
+    )
+    written = sources_file.read_bytes()
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(sources_file))
+    ingest_one("moe_en", home)
+    known = {url for (url,) in rows(home, "select url from release_version")}
+    # The second page of press releases, beyond max_pages: three releases from 2019-05-01 on, two before.
+    page_two = {
+        "/news/press_releases/202012/t20201224_507474.html": True,
+        "/news/press_releases/202006/t20200628_468671.html": True,
+        "/news/press_releases/201905/t20190514_381997.html": True,
+        "/news/press_releases/201904/t20190428_379822.html": False,
+        "/news/press_releases/201904/t20190415_377957.html": False,
+    }
+    assert not {MOE_EN + path for path in page_two} & known
+    first_requests = site_requests(replay, "moe_en")
+    replay.reset_log()
+
+    assert main(["ingest", "moe_en", "--since", "2019-05-01"]) == 0
+
+    stored = {url for (url,) in rows(home, "select url from release_version")}
+    assert stored - known == {MOE_EN + path for path, recent in page_two.items() if recent}
+    article_paths = [r.path for r in first_requests + site_requests(replay, "moe_en") if "/t20" in r.path]
+    assert len(article_paths) == len(set(article_paths)) == len(stored)  # none fetched twice
+    assert rows(home, "select count(*) from release_version")[0][0] == len(stored)
+    assert sources_file.read_bytes() == written
+
+    replay.reset_log()
+    assert main(["ingest", "moe_en", "--since", "2019-05-01"]) == 0
+    assert not [r for r in site_requests(replay, "moe_en") if "/t20" in r.path]
+    assert {url for (url,) in rows(home, "select url from release_version")} == stored
+
+
 # -- gov_en -----------------------------------------------------------------------------------
 def test_gov_en_stores_releases_under_https_canonical_urls_once_each(runs):
     run = runs["gov_en"]

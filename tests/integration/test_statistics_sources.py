@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -13,7 +14,7 @@ import pytest
 
 from demo.replay.server import BUNDLE_DIR, ReplayServer, relative_file_for
 from eduopen import pipeline
-from eduopen.core.errors import SourceError
+from eduopen.core.errors import ConfigError, SourceError
 
 
 def _raw(home, sql: str, params: list | None = None) -> list[tuple]:
@@ -68,6 +69,36 @@ def test_uis_loads_the_export_values_under_the_february_2025_version(replay, hom
         "and indicator_id = 'MENF.5T8' and geo_unit = 'CHN' and year = 2019",
     ) == [(-858847, None)]
     assert _raw(home, "select distinct data_version from observation where source = 'uis'") == [("20250225-2ae60fad",)]
+
+
+def test_since_refetches_uis_and_worldbank_from_its_year_past_their_cursors_and_stores_nothing_twice(replay, home):
+    pipeline.ingest(["uis", "worldbank"], home)
+    before = _raw(home, "select count(*) from observation")
+    replay.reset_log()
+    # Unchanged data version and page 1: a plain run stops there; a run given `since` fetches it all
+    # again from that year (the recorded years: UIS from 1998, the World Bank from 2000).
+    (uis,) = pipeline.ingest(["uis"], home, since=date(1998, 7, 1))
+    (worldbank,) = pipeline.ingest(["worldbank"], home, since="2000-01-01")
+    seen = [r.path for r in _data_requests(replay, "uis") + _data_requests(replay, "worldbank")]
+    assert sum("indicatorMetadata=false&start=1998" in path for path in seen) == 2  # both indicators
+    assert sum("date=2000%3A2025" in path and "page=2&" in path for path in seen) == 2
+    assert uis.skipped_reason is None and worldbank.skipped_reason is None
+    assert uis.new_rows == worldbank.new_rows == 0
+    assert _raw(home, "select count(*) from observation") == before
+
+    with pytest.raises(SourceError, match="start=2005"):  # asked from 2005: a year the replay never recorded
+        pipeline.ingest(["uis"], home, since=date(2005, 1, 1))
+
+
+def test_since_is_refused_before_anything_runs_for_a_source_that_reads_files(home, replay, capsys):
+    from eduopen.cli import main
+    from eduopen.core.errors import ExitCode
+
+    with pytest.raises(ConfigError, match="landing cannot re-crawl history"):
+        pipeline.ingest(["uis", "landing"], home, since=date(2020, 1, 1))
+    assert not home.catalog.exists()  # refused before the raw store was opened
+    assert main(["ingest", "all", "--since", "2020-01-01"]) == ExitCode.CONFIG
+    assert "landing cannot re-crawl history" in capsys.readouterr().err
 
 
 def test_oecd_is_off_and_not_replayed(replay):

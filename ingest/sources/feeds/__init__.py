@@ -16,6 +16,9 @@ skipped; an entry listed twice (in one feed or in two) is stored once, under the
 Dates: an entry without its own date gets the feed's updated date, else the day it was first seen,
 and the row says so in `content_source` (`published_at:feed_updated` / `published_at:first_seen`).
 
+A run given `since` reads every feed document, unchanged or not, and stores the entries dated from
+that day on that it does not hold yet (a feed lists only its latest entries: nothing older is had).
+
 Failures: a feed that cannot be fetched or is no feed (cut off, HTML) is quarantined and the run
 raises SourceError after the other feeds; an unusable entry (no link) is quarantined and skipped.
 """
@@ -103,7 +106,8 @@ class _FeedRun:
         cfg = ctx.config
         self.fetch_base = cfg.base_url
         self.canonical_base = cfg.canonical_base_url
-        self.cutoff = horizon_cutoff(today, options.horizon_days)
+        self.since = ctx.since
+        self.cutoff = ctx.since or horizon_cutoff(today, options.horizon_days)
         self.configured = configured_feeds(options, canonical_base=self.canonical_base, fetch_base=self.fetch_base)
         con = ctx.store.con
         self.versions: set[tuple[str, str]] = {
@@ -156,7 +160,7 @@ class _FeedRun:
         key = COMPLETE_CURSOR + feed.url
         if resp.not_modified:
             self.summary.not_modified += 1
-            if self.ctx.store.get_cursor(self.ctx.name, key) == resp.sha256:
+            if self.ctx.store.get_cursor(self.ctx.name, key) == resp.sha256 and self.since is None:
                 self.summary.notes.append(f"{feed.name}: unchanged")
                 return
             self.summary.notes.append(f"{feed.name}: unchanged, finishing the last read")
@@ -227,4 +231,4 @@ def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
     return [WatchedListing(feed.name, feed.fetch_url, feed_item_urls, ACCEPT) for feed in feeds]
 
 
-SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched, supports_since=True)

@@ -63,4 +63,4 @@ def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
     return first_pages(cfg, options, FIRST_PAGE, partial(parse_listing, pattern=options.article_pattern))
 
 
-SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched, supports_since=True)

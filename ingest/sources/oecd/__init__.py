@@ -3,7 +3,8 @@
 Each configured flow is one download of `/data/{agency},{dataflow},{version}/{key}` as SDMX-CSV
 with labels. The OECD allows 60 downloads an hour, so the source asks little: a conditional GET
 per flow, the per-host delay from sources.yml, and nothing parsed when the body is the one loaded
-last time (cursor: sha256 of the last loaded body, per flow).
+last time (cursor: sha256 of the last loaded body, per flow). A run given `since` asks for the
+periods from its year on (`startPeriod`).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def run(ctx: SourceContext) -> IngestSummary:
     summary = IngestSummary(ctx.name)
     requests_before = ctx.http.request_count
     api = ctx.config.base_url + options.api_prefix
-    start = options.start_period
+    start = ctx.since.year if ctx.since else options.start_period
     flows = options.flows
     if not flows:
         raise ConfigError("oecd: no flows configured in sources.yml")
@@ -148,4 +149,4 @@ def _load(ctx: SourceContext, answer: SdmxAnswer, response: Response) -> int:
     )
 
 
-SOURCE = Source(kind="statistics", options=Options, run=run)
+SOURCE = Source(kind="statistics", options=Options, run=run, supports_since=True)

@@ -1,7 +1,8 @@
 """UNESCO UIS Data API: student-mobility indicators for every country and region.
 
 Cursor: the data version of `/versions/default`. When it has not changed since the last complete
-run, nothing else is fetched. Licence of the data: CC BY-SA 3.0 IGO.
+run, nothing else is fetched. A run given `since` fetches every indicator from that year on
+(the API's `start`), whatever the version. Licence of the data: CC BY-SA 3.0 IGO.
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ def run(ctx: SourceContext) -> IngestSummary:
 
     version_response = ctx.http.get(f"{api}/versions/default")
     version = parse_version(version_response.content)
-    if ctx.store.get_cursor(ctx.name, CURSOR_KEY) == version:
+    if ctx.store.get_cursor(ctx.name, CURSOR_KEY) == version and ctx.since is None:
         summary.skipped_reason = f"UIS data version {version} unchanged"
         summary.requests = ctx.http.request_count - requests_before
         summary.not_modified = int(version_response.not_modified)
@@ -60,7 +61,7 @@ def run(ctx: SourceContext) -> IngestSummary:
         ],
     )
 
-    start = options.start_year
+    start = ctx.since.year if ctx.since else options.start_year
     loaded_at = utcnow()
     for indicator in options.indicators:
         params = {"indicator": indicator, "indicatorMetadata": "false"}
@@ -102,4 +103,4 @@ def run(ctx: SourceContext) -> IngestSummary:
     return summary
 
 
-SOURCE = Source(kind="statistics", options=Options, run=run)
+SOURCE = Source(kind="statistics", options=Options, run=run, supports_since=True)

@@ -32,7 +32,9 @@ def test_version_is_the_installed_distributions(capsys: pytest.CaptureFixture[st
     assert capsys.readouterr().out.strip() == f"eduopen {version('eduopen')}"
 
 
-@pytest.mark.parametrize("argv", [["no-such-step"], ["ingest"], ["publish", "--no-such-option"]])
+@pytest.mark.parametrize(
+    "argv", [["no-such-step"], ["ingest"], ["publish", "--no-such-option"], ["ingest", "uis", "--since", "2020-13-01"]]
+)
 def test_a_bad_command_line_exits_with_the_usage_code(argv: list[str]) -> None:
     with pytest.raises(SystemExit) as exited:
         main(argv)
