@@ -1,8 +1,8 @@
 """
 ### EduOpen · docs: dbt docs and the HTML report after every publish
 
-Scheduled on the published mart Assets (`eduopen://marts/...`): whenever the warehouse DAG
-publishes, this DAG regenerates
+Scheduled on the published mart Assets (`eduopen://marts/<model>`, one per mart model): the
+warehouse DAG's publish emits them all at once, and this DAG then regenerates
 
 - **dbt docs** (`$EDUOPEN_HOME/docs/dbt/index.html`): models, columns, tests and lineage;
 - **the report** (`$EDUOPEN_HOME/docs/report/index.html`): bringing in vs going global, top partner
@@ -20,7 +20,8 @@ from typing import Any
 
 from airflow.sdk import dag, task
 
-from eduopen.orchestration.dag_support import PUBLISHED_MARTS, START_DATE, as_xcom, default_args
+from eduopen.orchestration.dag_support import START_DATE, as_xcom, default_args
+from eduopen.orchestration.mart_assets import PUBLISHED_MARTS
 
 
 @task(multiple_outputs=False)

@@ -16,7 +16,8 @@ Write–audit–publish, run whenever new raw data lands (an event on `eduopen:/
    this task (no retries) and the run; **publish** never starts, and the published warehouse
    stays byte for byte as it was. The GX Data Docs say which expectations failed.
 4. **publish** — atomic swap of the audit copy into `warehouse.duckdb` plus Parquet exports;
-   emits one Asset per published mart (`eduopen://marts/...`) for whatever consumes them.
+   emits one Asset per mart model of the dbt project (`eduopen://marts/<model>`), each event
+   carrying the mart's row count, the published file's sha256 and the publish time.
 
 Trigger with `{"full_refresh": true}` to rebuild incremental models from scratch.
 Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time.
@@ -35,16 +36,15 @@ from airflow.sdk import Param, dag, task
 from eduopen.core.paths import Home
 from eduopen.orchestration.cosmos_dbt import dbt_task_group
 from eduopen.orchestration.dag_support import (
-    PUBLISHED_MARTS,
     RAW_RELEASES,
     RAW_STATISTICS,
     START_DATE,
-    announce_published_marts,
     as_xcom,
     default_args,
     fail_without_retry_on_permanent_errors,
     log,
 )
+from eduopen.orchestration.mart_assets import PUBLISHED_MARTS, announce_published_marts
 from eduopen.warehouse.manifest import check_manifest
 
 MANIFEST = check_manifest(Home.from_env())

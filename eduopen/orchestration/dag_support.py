@@ -19,9 +19,6 @@ from eduopen.orchestration.pools import WRITER_POOL
 
 RAW_RELEASES = Asset("eduopen://raw/releases")
 RAW_STATISTICS = Asset("eduopen://raw/statistics")
-MART_POLICY_RELEASE = Asset("eduopen://marts/fct_policy_release")
-MART_STUDENT_MOBILITY = Asset("eduopen://marts/fct_student_mobility")
-PUBLISHED_MARTS = [MART_POLICY_RELEASE, MART_STUDENT_MOBILITY]
 
 
 OWNER = "eduopen"
@@ -110,20 +107,6 @@ def ingest_and_announce(source: str, asset: Asset, outlet_events: Any) -> list[d
             **{key: sum(int(s.get(key) or 0) for s in summaries) for key in counts},
         }
     return summaries
-
-
-def announce_published_marts(result: Mapping[str, Any], outlet_events: Any) -> None:
-    """Attach each mart's row count and the build's hash to its Asset event, for consumers."""
-    if outlet_events is None:
-        return
-    rows = result.get("rows") or {}
-    for asset in PUBLISHED_MARTS:
-        mart = asset.uri.rsplit("/", 1)[-1]
-        outlet_events[asset].extra = {
-            "rows": rows.get(mart),
-            "sha256": result.get("sha256"),
-            "unchanged": bool(result.get("unchanged")),
-        }
 
 
 # -- event-driven scheduling: watcher Assets, cron as the fallback ------------------------------
