@@ -31,6 +31,8 @@ ODS_MIMETYPE = b"application/vnd.oasis.opendocument.spreadsheet"
 
 @dataclass(frozen=True)
 class XlsxLimits:
+    """Bounds on any zipped workbook, ODS as well as XLSX (named after the `xlsx_max_*` options)."""
+
     max_uncompressed_bytes: int = DEFAULT_XLSX_MAX_UNCOMPRESSED
     max_compression_ratio: float = DEFAULT_XLSX_MAX_RATIO
 
