@@ -25,7 +25,14 @@ WORKDIR /tmp/lock
 # (no dev group); the project itself is installed from its sources below.
 RUN uv export --frozen --no-dev --extra airflow --no-emit-project --no-header --quiet --output-file /tmp/requirements.txt
 
-# --- stage 2: the runtime image ---
+# --- stage 2: the Data Docs' CSS, JavaScript and fonts (pinned npm tarballs, sha256-checked) ---
+FROM ${AIRFLOW_IMAGE} AS data-docs-assets
+COPY eduopen/ /tmp/src/eduopen/
+COPY expectations/ /tmp/src/expectations/
+WORKDIR /tmp/src
+RUN python -m expectations.data_docs_assets --dest /tmp/data-docs
+
+# --- stage 3: the runtime image ---
 FROM ${AIRFLOW_IMAGE}
 
 COPY --from=requirements /tmp/requirements.txt /opt/eduopen/requirements.txt
@@ -54,6 +61,8 @@ COPY dbt_project/ /opt/eduopen/dbt_project/
 COPY dags/ /opt/eduopen/dags/
 COPY deploy/ /opt/eduopen/deploy/
 RUN pip install --no-cache-dir --no-deps --editable /opt/eduopen
+# Where expectations/data_docs_assets.py looks (beside the code, outside the read-only mounts).
+COPY --from=data-docs-assets /tmp/data-docs /opt/eduopen/vendor/data-docs
 
 # EDUOPEN_HOME: the code above stays root-owned and read-only to Airflow; only the data directory
 # is writable. Group 0 and group-write follow the image's arbitrary-UID convention (AIRFLOW_UID).

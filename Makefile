@@ -22,7 +22,13 @@ $(VENV)/.synced: pyproject.toml uv.lock Makefile | $(UV)
 	$(UV) sync --frozen --extra airflow --compile-bytecode --python $(PYTHON)
 	touch $@
 
-env: $(VENV)/.synced
+# The Data Docs' CSS, JavaScript and fonts: pinned npm tarballs, sha256-checked (expectations/data_docs_assets.py).
+DATA_DOCS_ASSETS := vendor/data-docs/.complete
+$(DATA_DOCS_ASSETS): expectations/data_docs_assets.py $(VENV)/.synced
+	$(VENV)/bin/python -m expectations.data_docs_assets
+	touch $@
+
+env: $(VENV)/.synced $(DATA_DOCS_ASSETS)
 
 demo: env
 	$(VENV)/bin/python -m demo

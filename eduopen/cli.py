@@ -159,6 +159,13 @@ def cmd_docs(args: argparse.Namespace) -> None:
     _print_json(_step("docs (dbt docs + HTML report from the published warehouse)", pipeline.docs))
 
 
+def cmd_docs_serve(args: argparse.Namespace) -> None:
+    from eduopen.core.paths import Home
+    from eduopen.report.serve import serve
+
+    serve(Home.from_env(), host=args.host, port=args.port)
+
+
 def cmd_pipeline(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
@@ -256,7 +263,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rollback", action="store_true", help="restore the previously published version")
     p.set_defaults(func=cmd_publish)
 
-    sub.add_parser("docs", help="dbt docs and the HTML report of the published warehouse").set_defaults(func=cmd_docs)
+    p = sub.add_parser("docs", help="dbt docs and the HTML report of the published warehouse")
+    p.set_defaults(func=cmd_docs)
+    docs_sub = p.add_subparsers(dest="docs_command")
+    p = docs_sub.add_parser("serve", help="serve the report, dbt docs and Data Docs on one local port")
+    p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
+    p.add_argument("--port", type=int, default=8081)
+    p.set_defaults(func=cmd_docs_serve)
 
     p = sub.add_parser("pipeline", help="ingest, transform, validate, publish and docs")
     p.add_argument("sources", nargs="*", default=["all"])

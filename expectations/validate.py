@@ -38,6 +38,7 @@ from eduopen.core.errors import ValidationFailed
 from eduopen.core.files import atomic_write, file_sha256
 from eduopen.core.paths import Home
 from expectations import pushdown
+from expectations.data_docs_assets import localize as localize_data_docs
 from expectations.loader import (
     ROW_COUNT_CHECK,
     SQL_CHECK_TYPE,
@@ -462,6 +463,7 @@ def _run_gx(
     statistics = {"evaluated_expectations": 0, "successful_expectations": 0, "unsuccessful_expectations": 0}
     if not definitions:
         context.build_data_docs(site_names=[SITE_NAME])
+        localize_data_docs(docs_dir(home))
         return {"failed": failed, "warnings": warned, "suites": suites_info, "statistics": statistics}
 
     # Data Docs are built once after the run rather than by an UpdateDataDocsAction, which rebuilds
@@ -482,6 +484,7 @@ def _run_gx(
         result = checkpoint.run()
         samples = {key: rows for key, (_, rows) in scope.answers.items()}
         context.build_data_docs(site_names=[SITE_NAME])
+        localize_data_docs(docs_dir(home))
 
     for suite_result in result.run_results.values():
         name = suite_result.suite_name
