@@ -16,8 +16,10 @@ configured feeds) into the raw layer: immutable raw bytes, the fetch log and the
   *skipped* and emits nothing, so a no-change run triggers no transform.
 * **Writes** `raw/catalog.duckdb`: every task runs in the one-slot pool `eduopen_duckdb_writer`.
 * **Base URLs** come from `EDUOPEN_<SOURCE>_URL` when set (the replay server in tests and demo).
+* **Param `since`** (trigger with config): re-crawl history back to that day for this run only,
+  without editing `sources.yml`; empty (the default) is the incremental run.
 
-Same step outside Airflow: `eduopen ingest moe_zh` (or any source name).
+Same step outside Airflow: `eduopen ingest moe_zh` (or any source name; `--since DAY` as the param).
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from eduopen.orchestration.dag_support import (
     default_args,
     ingest_and_announce_if_new,
     release_listings_watch,
+    since_param,
     sources_of_kind,
     watched_or_cron,
 )
@@ -41,9 +44,9 @@ RELEASE_SOURCES = sources_of_kind("releases")
 
 
 @task(outlets=[RAW_RELEASES])
-def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, Any]]:
+def ingest_source(source: str, *, outlet_events: Any = None, params: Any = None) -> list[dict[str, Any]]:
     """Fetch new and changed releases of one source into the raw layer; skipped when there are none."""
-    return ingest_and_announce_if_new(source, RAW_RELEASES, outlet_events)
+    return ingest_and_announce_if_new(source, RAW_RELEASES, outlet_events, since=(params or {}).get("since"))
 
 
 @dag(
@@ -54,6 +57,7 @@ def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, A
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=3),
     default_args=default_args(execution_timeout=timedelta(hours=2)),
+    params=since_param(),
     tags=["eduopen", "ingest", "releases"],
     doc_md=__doc__,
 )

@@ -15,8 +15,10 @@ two and adds nothing.
   emits nothing, so a no-change run triggers no transform.
 * **Writes** `raw/catalog.duckdb`: every task runs in the one-slot pool `eduopen_duckdb_writer`.
 * **Base URLs** from `EDUOPEN_<SOURCE>_URL` when set (the replay server in tests and demo).
+* **Param `since`** (trigger with config): fetch every indicator again from that day's year on,
+  whatever the data version, for this run only; empty (the default) is the incremental run.
 
-Same step outside Airflow: `eduopen ingest uis` (or any source name).
+Same step outside Airflow: `eduopen ingest uis` (or any source name; `--since DAY` as the param).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from eduopen.orchestration.dag_support import (
     START_DATE,
     default_args,
     ingest_and_announce_if_new,
+    since_param,
     sources_of_kind,
 )
 
@@ -38,9 +41,9 @@ STATISTICS_SOURCES = sources_of_kind("statistics")
 
 
 @task(outlets=[RAW_STATISTICS])
-def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, Any]]:
+def ingest_source(source: str, *, outlet_events: Any = None, params: Any = None) -> list[dict[str, Any]]:
     """Fetch the new data version of one statistics source into the raw layer; skipped when unchanged."""
-    return ingest_and_announce_if_new(source, RAW_STATISTICS, outlet_events)
+    return ingest_and_announce_if_new(source, RAW_STATISTICS, outlet_events, since=(params or {}).get("since"))
 
 
 @dag(
@@ -51,6 +54,7 @@ def ingest_source(source: str, *, outlet_events: Any = None) -> list[dict[str, A
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
     default_args=default_args(execution_timeout=timedelta(hours=1)),
+    params=since_param(),
     tags=["eduopen", "ingest", "statistics"],
     doc_md=__doc__,
 )

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable
+from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param
 
 from eduopen.core.config import TASK_RETRIES, Settings
 from eduopen.orchestration.pools import WRITER_POOL
@@ -94,12 +94,30 @@ def as_xcom(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
-def ingest_and_announce(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
-    """Run one source and attach its counts to the Asset event the warehouse DAG is waiting for."""
+def since_param() -> dict[str, Param]:
+    """The ingest DAGs' `since` param: empty for the incremental run; a day (trigger with config)
+    re-crawls history back to it, as `eduopen ingest SOURCE --since DAY` does."""
+    return {
+        "since": Param(
+            None,
+            type=["null", "string"],
+            format="date",
+            title="Re-crawl history since",
+            description="Empty: fetch what is new. A day (YYYY-MM-DD): re-crawl back to it for this run "
+            "only (sources.yml unchanged; what is stored is not fetched again). Statistics use its year.",
+        )
+    }
+
+
+def ingest_and_announce(
+    source: str, asset: Asset, outlet_events: Any, *, since: str | None = None
+) -> list[dict[str, Any]]:
+    """Run one source (back to `since` when given) and attach its counts to the Asset event the
+    warehouse DAG is waiting for."""
     from eduopen import pipeline
 
     with fail_without_retry_on_permanent_errors():
-        summaries = as_xcom([summary.as_dict() for summary in pipeline.ingest([source])])
+        summaries = as_xcom([summary.as_dict() for summary in pipeline.ingest([source], since=since)])
     if outlet_events is not None:
         counts = ("new_rows", "new_releases", "changed_releases", "quarantined")
         outlet_events[asset].extra = {
@@ -151,7 +169,9 @@ def watched_or_cron(watched: Asset, cron: str) -> AssetOrTimeSchedule:
     return AssetOrTimeSchedule(timetable=CronTriggerTimetable(cron, timezone="UTC"), assets=watched)
 
 
-def ingest_and_announce_if_new(source: str, asset: Asset, outlet_events: Any) -> list[dict[str, Any]]:
+def ingest_and_announce_if_new(
+    source: str, asset: Asset, outlet_events: Any, *, since: str | None = None
+) -> list[dict[str, Any]]:
     """`ingest_and_announce`, but a run that stored nothing new ends *skipped*, emitting no Asset event.
 
     Airflow emits a task's outlet events whenever it succeeds; a skipped task emits none. So a
@@ -162,7 +182,7 @@ def ingest_and_announce_if_new(source: str, asset: Asset, outlet_events: Any) ->
 
     from eduopen.orchestration.watch import added_data
 
-    summaries = ingest_and_announce(source, asset, outlet_events)
+    summaries = ingest_and_announce(source, asset, outlet_events, since=since)
     if not added_data(summaries):
         checked = ", ".join(
             f"{s.get('requests') or 0} request(s), {s.get('not_modified') or 0} unchanged"

@@ -406,3 +406,56 @@ def test_a_run_of_many_tasks_is_summed_up_per_task_group_in_one_line() -> None:
     tasks = {**dbt, "prepare_audit": "success", "publish": "success", "validate": "success"}
     assert task_summary(tasks) == "81 tasks: dbt (78 tasks), prepare_audit, publish, validate"
     assert task_summary({"ingest_uis": "success", "ingest_oecd": "success"}) == "ingest_uis, ingest_oecd"
+
+
+# Calls the ingest task of the statistics DAG as Airflow would, with the run's params, against the
+# replayed UIS API, and reports what each run asked the API for.
+SINCE_PROBE = textwrap.dedent("""
+    import json, os, sys
+    from pathlib import Path
+    from airflow.dag_processing.dagbag import BundleDagBag
+    from demo.replay.server import ReplayServer
+
+    folder, pool = Path(sys.argv[1]), sys.argv[2]
+    bag = BundleDagBag(dag_folder=folder, bundle_path=folder, bundle_name="dags-folder", known_pools={pool})
+    params = {d.dag_id: {k: d.params.get_param(k).dump() for k in d.params} for d in bag.dags.values()}
+    task = bag.dags["eduopen_ingest_statistics"].get_task("ingest_uis")
+    runs = {}
+    with ReplayServer(["uis"]) as replay:
+        os.environ.update({**replay.env(), "EDUOPEN_MIN_DELAY_S": "0"})
+        for since in (None, "2005-01-01"):
+            replay.reset_log()
+            try:
+                task.python_callable("uis", outlet_events=None, params={"since": since})
+                outcome = "success"
+            except Exception as exc:
+                outcome = type(exc).__name__
+            runs[str(since)] = {"outcome": outcome, "paths": [r.path for r in replay.requests("uis")]}
+    print("@@EDUOPEN-JSON@@" + json.dumps({"params": params, "runs": runs}))
+""")
+
+
+def test_ingest_dags_pass_their_since_param_through_to_the_sources(tmp_path: Path) -> None:
+    env = airflow_env(Home(tmp_path / "home"))
+    probe = subprocess.run(
+        [sys.executable, "-c", SINCE_PROBE, str(DAGS_DIR), WRITER_POOL],
+        env=env,
+        cwd=PROJECT_DIR,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert probe.returncode == 0, probe.stderr[-4000:]
+    result = _marked_json(probe.stdout)
+    for dag_id in ("eduopen_ingest_releases", "eduopen_ingest_statistics"):
+        since = result["params"][dag_id]["since"]
+        assert since["value"] is None
+        assert since["schema"]["type"] == ["null", "string"] and since["schema"]["format"] == "date"
+    assert "since" not in result["params"]["eduopen_ingest_landing"]  # landing cannot re-crawl
+
+    incremental, back_to_2005 = result["runs"]["None"], result["runs"]["2005-01-01"]
+    assert incremental["outcome"] == "success"
+    assert any("start=1998" in path for path in incremental["paths"])  # sources.yml's start_year
+    # Asked from 2005, a year the replay never recorded: the API's 404 fails the source.
+    assert back_to_2005["outcome"] == "SourceError"
+    assert any("start=2005" in path for path in back_to_2005["paths"])
