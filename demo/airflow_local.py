@@ -188,7 +188,7 @@ def _ensure_dbt_manifest(home: Home, echo: Echo) -> bool:
     return written
 
 
-# The line of the DAGs' failure callback (dags/eduopen.orchestration.dag_support.py), else a traceback's last line.
+# The line of the DAGs' failure callback (eduopen/orchestration/notifier.py), else a traceback's last line.
 _CALLBACK_LINE = re.compile(r"EduOpen task failed: \S+ \([^)]*\): (.+?)(?: \[eduopen\.airflow\].*)?$")
 _ERROR_LINE = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Failed|Held|Disallowed)): (.+)$")
 

@@ -46,6 +46,8 @@ class EnvVar(Generic[T]):
     default: T
     description: str
     allowed: str
+    # Secret though its name does not say so (an Apprise URL carries the service's token).
+    sensitive: bool = False
 
     def raw(self) -> str | None:
         """The variable as set, None when unset or empty (the one rule for every variable)."""
@@ -65,7 +67,7 @@ class EnvVar(Generic[T]):
 
     @property
     def secret(self) -> bool:
-        return any(word in self.name for word in SECRET_WORDS)
+        return self.sensitive or any(word in self.name for word in SECRET_WORDS)
 
 
 def _number(
@@ -116,6 +118,29 @@ def _duckdb_size(text: str) -> str:
     if not _DUCKDB_SIZE.match(text):
         raise ValueError(text)
     return text
+
+
+_EMAIL = re.compile(r"^[^@\s,]+@[^@\s,]+$")
+
+
+def _email(text: str) -> str:
+    if not _EMAIL.match(text):
+        raise ValueError(text)
+    return text
+
+
+def _emails(text: str) -> tuple[str, ...]:
+    addresses = tuple(_email(part.strip()) for part in text.split(",") if part.strip())
+    if not addresses:
+        raise ValueError(text)
+    return addresses
+
+
+def _apprise_urls(text: str) -> tuple[str, ...]:
+    urls = tuple(part for part in re.split(r"[\s,]+", text) if part)
+    if not urls or not all(re.match(r"^[a-z][a-z0-9+.-]*://\S+$", url, re.IGNORECASE) for url in urls):
+        raise ValueError(text)
+    return urls
 
 
 def _url(text: str) -> str:
@@ -229,6 +254,39 @@ TODAY = EnvVar[date | None](
     "a date YYYY-MM-DD",
 )
 
+ALERT_EMAIL_TO = EnvVar[tuple[str, ...] | None](
+    "EDUOPEN_ALERT_EMAIL_TO",
+    _emails,
+    None,
+    "who is emailed when a source fails, the gate fails or a source is stale (through Airflow's SMTP "
+    "connection, [email] email_conn_id, default smtp_default); unset: no email",
+    "email addresses separated by commas",
+)
+ALERT_EMAIL_FROM = EnvVar[str | None](
+    "EDUOPEN_ALERT_EMAIL_FROM",
+    _email,
+    None,
+    "the sender of alert emails; unset: the SMTP connection's from_email",
+    "an email address",
+)
+ALERT_APPRISE_URLS = EnvVar[tuple[str, ...] | None](
+    "EDUOPEN_ALERT_APPRISE_URLS",
+    _apprise_urls,
+    None,
+    "Apprise URLs alerts are also sent to (slack://..., a Slack webhook https://hooks.slack.com/..., "
+    "msteams://..., json://...); unset: none",
+    "Apprise URLs separated by commas or spaces",
+    sensitive=True,
+)
+DOCS_BASE_URL = EnvVar[str | None](
+    "EDUOPEN_DOCS_BASE_URL",
+    _url,
+    None,
+    "the URL <EDUOPEN_HOME>/docs/ is served at (e.g. by `eduopen docs serve`), for links in alerts; "
+    "unset: alerts link the files (file://)",
+    "an http(s):// or file:// URL",
+)
+
 ENV_VARS: tuple[EnvVar[Any], ...] = (
     HOME,
     SOURCES_FILE,
@@ -244,6 +302,10 @@ ENV_VARS: tuple[EnvVar[Any], ...] = (
     GX_FULL_ROWS,
     MIN_DELAY_S,
     TODAY,
+    ALERT_EMAIL_TO,
+    ALERT_EMAIL_FROM,
+    ALERT_APPRISE_URLS,
+    DOCS_BASE_URL,
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param
 
 from eduopen.core.config import TASK_RETRIES, Settings
+from eduopen.orchestration.notifier import FailureAlert
 from eduopen.orchestration.pools import WRITER_POOL
 
 RAW_RELEASES = Asset("eduopen://raw/releases")
@@ -42,20 +43,6 @@ def task_retries() -> int:
     return TASK_RETRIES.value()
 
 
-def log_task_failure(context: Mapping[str, Any]) -> None:
-    """One line an operator can grep: which task, which try, and why."""
-    ti = context.get("ti") or context.get("task_instance")
-    exc = context.get("exception")
-    # Report the pipeline's own error, not the AirflowFailException wrapping it to skip retries.
-    exc = getattr(exc, "__cause__", None) or exc
-    where = f"{getattr(ti, 'dag_id', '?')}.{getattr(ti, 'task_id', '?')}"
-    attempt = f"try {getattr(ti, 'try_number', '?')}/{(getattr(ti, 'max_tries', 0) or 0) + 1}"
-    reason = f"{type(exc).__name__}: {exc}" if exc is not None else "no exception recorded"
-    log.error(
-        "EduOpen task failed: %s (%s, run %s): %s", where, attempt, getattr(ti, "run_id", "?"), " ".join(reason.split())
-    )
-
-
 def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
     """Retries, timeout, pool and failure callback, declared once for every EduOpen task."""
     return {
@@ -67,23 +54,26 @@ def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": execution_timeout,
         "pool": WRITER_POOL,
-        "on_failure_callback": log_task_failure,
+        # Logs one line, then alerts whoever EDUOPEN_ALERT_* names (eduopen.orchestration.notifier).
+        "on_failure_callback": FailureAlert(),
     }
 
 
 @contextmanager
 def fail_without_retry_on_permanent_errors() -> Iterator[None]:
-    """A failed gate, a bad config or a refused publish fail the task at once: retrying cannot help.
+    """A failed gate, a bad config, a refused publish or a stale source fail the task at once:
+    retrying cannot help.
 
     Anything else (a source down, the writer lock held) is left to the declared retries.
     """
     from airflow.sdk.exceptions import AirflowFailException
 
     from eduopen.core.errors import ConfigError, PublishError, ValidationFailed
+    from eduopen.warehouse.freshness import StaleSources
 
     try:
         yield
-    except (ConfigError, PublishError, ValidationFailed) as exc:
+    except (ConfigError, PublishError, ValidationFailed, StaleSources) as exc:
         raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
 
 

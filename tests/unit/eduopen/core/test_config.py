@@ -14,6 +14,8 @@ import yaml
 from eduopen.cli import main
 from eduopen.core import config
 from eduopen.core.config import (
+    ALERT_APPRISE_URLS,
+    ALERT_EMAIL_TO,
     BUILT_IN,
     ENV_VARS,
     FROM_DEFAULTS,
@@ -263,3 +265,24 @@ def test_a_step_refuses_a_bad_variable_before_it_starts_with_the_config_exit_cod
     assert main(["ingest", "uis"]) == ExitCode.CONFIG
     assert "EDUOPEN_MIN_DELAY_S='-1'" in capsys.readouterr().err
     assert not (tmp_path / "home").exists()  # refused before the home was touched
+
+
+def test_alert_settings_parse_lists_and_an_apprise_url_is_never_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv(ALERT_EMAIL_TO.name, "ops@eduopen.test, data@eduopen.test")
+    assert ALERT_EMAIL_TO.value() == ("ops@eduopen.test", "data@eduopen.test")
+    monkeypatch.setenv(ALERT_EMAIL_TO.name, "ops@eduopen.test; data")
+    with pytest.raises(ConfigError, match="EDUOPEN_ALERT_EMAIL_TO"):
+        ALERT_EMAIL_TO.value()
+    monkeypatch.delenv(ALERT_EMAIL_TO.name)
+    monkeypatch.setenv("EDUOPEN_SOURCES_FILE", str(write(tmp_path, minimal())))
+    token = secrets.token_hex(8)
+    monkeypatch.setenv(ALERT_APPRISE_URLS.name, f"slack://{token}/B0/C0, json://127.0.0.1:9/alerts")
+    assert ALERT_APPRISE_URLS.value() == (f"slack://{token}/B0/C0", "json://127.0.0.1:9/alerts")
+    out = run_config(capsys) + run_config(capsys, "--json")
+    assert f"{ALERT_APPRISE_URLS.name} = (set, not shown)" in out and token not in out
+    monkeypatch.setenv(ALERT_APPRISE_URLS.name, f"hooks.slack.com/{token}")
+    with pytest.raises(ConfigError) as exc:
+        ALERT_APPRISE_URLS.value()
+    assert token not in str(exc.value)
