@@ -16,7 +16,8 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import date
 from typing import Any
 
@@ -27,6 +28,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn, TimeElaps
 
 from eduopen.core.config import check_env
 from eduopen.core.errors import ConfigError, EduOpenError, ExitCode
+from ingest.progress import IngestProgress
 
 console = Console(stderr=True)
 log = logging.getLogger("eduopen.cli")
@@ -117,15 +119,22 @@ class LogProgress:
             progress_log.info("%s: done, %d pages", source, pages)
 
 
+@contextmanager
+def ingest_progress() -> Iterator[IngestProgress]:
+    """Where an ingest reports: a live display on a terminal, log lines otherwise."""
+    if console.is_terminal:
+        with TerminalProgress(console) as progress:
+            yield progress
+    else:
+        yield LogProgress()
+
+
 def cmd_ingest(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
     started = time.monotonic()
-    if console.is_terminal:
-        with TerminalProgress(console) as progress:
-            summaries = pipeline.ingest(args.sources, since=args.since, progress=progress)
-    else:
-        summaries = pipeline.ingest(args.sources, since=args.since, progress=LogProgress())
+    with ingest_progress() as progress:
+        summaries = pipeline.ingest(args.sources, since=args.since, progress=progress)
     console.print(f"[green]✓[/green] ingest {' '.join(args.sources)} ({time.monotonic() - started:.1f}s)")
     _print_json([s.as_dict() for s in summaries])
 
@@ -169,12 +178,12 @@ def cmd_docs_serve(args: argparse.Namespace) -> None:
 def cmd_pipeline(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
-    _print_json(
-        _step(
-            "pipeline: ingest → transform → validate → publish → docs",
-            lambda: pipeline.run_pipeline(args.sources, full_refresh=args.full_refresh),
-        )
-    )
+    started = time.monotonic()
+    with ingest_progress() as progress:
+        result = pipeline.run_pipeline(args.sources, full_refresh=args.full_refresh, progress=progress)
+    elapsed = time.monotonic() - started
+    console.print(f"[green]✓[/green] pipeline: ingest → transform → validate → publish → docs ({elapsed:.1f}s)")
+    _print_json(result)
 
 
 def cmd_status(args: argparse.Namespace) -> None:

@@ -200,9 +200,14 @@ def docs(home: Home | None = None) -> dict[str, Any]:
 
 
 def run_pipeline(
-    sources: Sequence[str] = ("all",), home: Home | None = None, full_refresh: bool = False
+    sources: Sequence[str] = ("all",),
+    home: Home | None = None,
+    full_refresh: bool = False,
+    *,
+    progress: IngestProgress = NO_PROGRESS,
 ) -> dict[str, Any]:
-    """ingest -> transform -> validate -> publish -> docs, under one writer lock."""
+    """ingest -> transform -> validate -> publish -> docs, under one writer lock; the ingest
+    reports to `progress`."""
     from ingest.sources import check_settings
 
     # A misspelt key or a bad variable stops the run before the lock is taken.
@@ -214,7 +219,7 @@ def run_pipeline(
     result: dict[str, Any] = {}
     with writer(home):
         for step, call in (
-            ("ingest", lambda: [s.as_dict() for s in ingest(sources, home)]),
+            ("ingest", lambda: [s.as_dict() for s in ingest(sources, home, progress=progress)]),
             ("transform", lambda: transform(full_refresh, home)),
             ("validate", lambda: validate(home)),
             ("publish", lambda: publish(False, home)),
