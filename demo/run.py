@@ -101,5 +101,6 @@ def print_summary(console: Console, home: Home, rows: dict[str, int], requests: 
     console.print(f"Report (open in a browser): {home.docs / 'report' / 'index.html'}")
     console.print(f"Data Docs (GX):             {home.docs / 'gx' / 'index.html'}")
     console.print(f"dbt docs:                   {home.docs / 'dbt' / 'index.html'}")
+    console.print("All three on one port:      `.venv/bin/eduopen docs serve`, then http://127.0.0.1:8081")
     console.print("Airflow UI:                 `make airflow`, then http://localhost:8080")
     console.print(f"{requests} requests answered by the replay · {seconds:.0f}s in all")

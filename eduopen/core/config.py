@@ -282,8 +282,8 @@ DOCS_BASE_URL = EnvVar[str | None](
     "EDUOPEN_DOCS_BASE_URL",
     _url,
     None,
-    "the URL <EDUOPEN_HOME>/docs/ is served at (e.g. by `eduopen docs serve`), for links in alerts; "
-    "unset: alerts link the files (file://)",
+    "the URL <EDUOPEN_HOME>/docs/ is served at (e.g. by `eduopen docs serve`), for links in alerts and "
+    "the Airflow UI; unset: alerts link the files (file://), the UI http://127.0.0.1:8081",
     "an http(s):// or file:// URL",
 )
 

@@ -51,7 +51,10 @@ AIRFLOW_SERVICES = {
     "airflow-worker",
 }
 CELERY_SERVICES = {"redis", "airflow-worker"}
-EXPECTED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis"}
+DOCS_SERVICE = "eduopen-docs"
+EXPECTED_SERVICES = AIRFLOW_SERVICES | {"postgres", "redis", DOCS_SERVICE}
+# Host ports, each on loopback unless .env opens it: the UI and REST API, and the docs server.
+PUBLISHED_PORTS = {"airflow-apiserver": ["127.0.0.1:8080:8080"], DOCS_SERVICE: ["127.0.0.1:8081:8081"]}
 READ_ONLY_CODE_MOUNTS = {
     "./dags": "/opt/eduopen/dags",
     "./dbt_project": "/opt/eduopen/dbt_project",
@@ -435,8 +438,28 @@ def test_api_server_publishes_8080_on_loopback_and_requires_login(compose: dict[
     holders = {s for s in compose["services"] if "AIRFLOW_ADMIN_PASSWORD" in service_env(compose, s)}
     assert holders == {"airflow-apiserver"}
     for name, service in compose["services"].items():
-        if name != "airflow-apiserver":
-            assert not service.get("ports"), f"{name} must not publish a port"
+        assert service.get("ports", []) == PUBLISHED_PORTS.get(name, []), f"{name} publishes an unexpected port"
+
+
+def test_docs_service_serves_eduopen_home_read_only_without_airflow_or_secrets(compose: dict[str, Any]) -> None:
+    docs = compose["services"][DOCS_SERVICE]
+    assert [*docs["entrypoint"], *docs["command"]][-7:] == [
+        "eduopen.cli",
+        "docs",
+        "serve",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8081",
+    ]
+    env = service_env(compose, DOCS_SERVICE)
+    assert env["EDUOPEN_HOME"] == "/opt/eduopen/data"
+    assert not [n for n in env if re.search(r"PASSWORD|SECRET|FERNET|SQL_ALCHEMY|BROKER|BACKEND", n)], env
+    assert docs["volumes"] == ["eduopen-data:/opt/eduopen/data:ro"]
+    assert docs["init"] is True
+    assert "8081/" in " ".join(docs["healthcheck"]["test"])
+    # The UI links where the host reaches it.
+    assert service_env(compose, "airflow-apiserver")["EDUOPEN_DOCS_BASE_URL"] == "http://localhost:8081"
 
 
 def test_code_is_mounted_read_only_and_eduopen_home_is_a_volume(compose: dict[str, Any]) -> None:
