@@ -282,6 +282,29 @@ def dag_parse(budget: Budget, work: Path, mem_cap_mib: float, repeats: int) -> d
     }
 
 
+def warehouse_dag(
+    scale: str, *, work: Path, budget: Budget, seed: int, anchor: str, mem_cap_mib: float
+) -> dict[str, Any]:
+    """Generate a home of `scale`, then run the warehouse DAG on it with dbt one task per node."""
+    home = work / f"warehouse-dag-{scale}"
+    logs = work / "logs" / "warehouse-dag"
+    common = {"home": str(home), "scale": scale, "seed": seed, "anchor": anchor}
+    try:
+        made = run_step("generate", common, budget=budget, mem_cap_mib=mem_cap_mib, logs=logs, label="generate")
+        if not made.ok:
+            return {"scale": scale, "error": f"generate: {made.error}"}
+        load_before = os.getloadavg()[0]
+        ran = run_step(
+            "warehouse_dag", common, budget=budget, mem_cap_mib=mem_cap_mib, logs=logs, label="warehouse DAG"
+        )
+        out: dict[str, Any] = {"scale": scale, "load_avg_before": load_before, "load_avg_after": os.getloadavg()[0]}
+        if not ran.ok:
+            return {**out, "error": ran.error or ran.status}
+        return {**out, **ran.result}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
 # -- one scale ----------------------------------------------------------------------------------
 
 
@@ -827,6 +850,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--dag-repeats", type=int, default=3)
     parser.add_argument(
+        "--warehouse-dag",
+        metavar="SCALE",
+        default=None,
+        help="also run the warehouse DAG, dbt one task per node, through `airflow dags test` on a "
+        "generated home of SCALE (e.g. 1x) and report its dbt stage's time; `--scales ''` runs nothing else",
+    )
+    parser.add_argument(
         "--repeats",
         type=int,
         default=2,
@@ -891,6 +921,13 @@ def main(argv: list[str] | None = None) -> int:
     else:
         log("freshness (the real-Airflow e2e test)")
         results["freshness_s"], results["freshness_note"] = measure_freshness(budget, logs)
+
+    if args.warehouse_dag:
+        volume(args.warehouse_dag)
+        log(f"warehouse DAG per node at {args.warehouse_dag} (airflow dags test)")
+        results["warehouse_dag"] = warehouse_dag(
+            args.warehouse_dag, work=work, budget=budget, seed=args.seed, anchor=anchor, mem_cap_mib=mem
+        )
 
     for scale in scales:
         log(f"scale {scale} (budget left {budget.remaining():.0f} s)")

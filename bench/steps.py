@@ -167,6 +167,62 @@ def step_publish(args: dict[str, Any]) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - started, "rows": result["rows"]}
 
 
+@step
+def step_warehouse_dag(args: dict[str, Any]) -> dict[str, Any]:
+    """The warehouse DAG through `airflow dags test` on a generated home, dbt drawn per node by Cosmos.
+
+    `dags test` runs the tasks one after another in one process, so the dbt stage's wall time is
+    what its tasks cost together: each dbt start-up, node and test, none of it overlapping.
+    """
+    from demo.airflow_local import dags_test, metadata_db
+    from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
+
+    home = _home(args)
+    os.environ[DBT_TASKS.name] = "per_node"
+    os.environ.pop(DBT_MANIFEST.name, None)
+    started = time.perf_counter()
+    [run] = dags_test(home, ["eduopen_warehouse"], say)
+    seconds = time.perf_counter() - started
+    return {"seconds": seconds, "dags_test_s": run["seconds"], **_task_times(metadata_db(home), run["run_id"])}
+
+
+# Cosmos's task id suffixes, most specific first.
+_DBT_TASK_KINDS = ("model_build", "seed_build", "source_test", "source", "test")
+
+
+def _task_times(db: Path, run_id: str) -> dict[str, Any]:
+    """Seconds per task of one warehouse run, and the dbt stage's: wall time, tasks, mean per task."""
+    import sqlite3
+
+    con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        rows = con.execute(
+            "select task_id, state, duration, (julianday(start_date) - 2440587.5) * 86400, "
+            "(julianday(end_date) - 2440587.5) * 86400 from task_instance "
+            "where dag_id = 'eduopen_warehouse' and run_id = ?",
+            [run_id],
+        ).fetchall()
+    finally:
+        con.close()
+    dbt = [row for row in rows if row[0].startswith("dbt")]
+    kinds: dict[str, int] = {}
+    for task_id, *_ in dbt:
+        kind = next((suffix for suffix in _DBT_TASK_KINDS if task_id.endswith(f"_{suffix}")), "other")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    wall = (max(row[4] for row in dbt) - min(row[3] for row in dbt)) if dbt else None
+    return {
+        "states": sorted({row[1] for row in rows}),
+        "task_s": {
+            task_id: round(duration or 0.0, 2) for task_id, _, duration, _, _ in rows if not task_id.startswith("dbt")
+        },
+        "dbt_tasks": len(dbt),
+        "dbt_tasks_by_kind": dict(sorted(kinds.items())),
+        "dbt_wall_s": round(wall, 1) if wall is not None else None,
+        "dbt_task_s_sum": round(sum(row[2] or 0.0 for row in dbt), 1),
+        "dbt_task_s_mean": round(sum(row[2] or 0.0 for row in dbt) / len(dbt), 2) if dbt else None,
+    }
+
+
 # -- ingest -----------------------------------------------------------------------------------
 
 
