@@ -7,8 +7,9 @@ Write–audit–publish, run whenever new raw data lands (an event on `eduopen:/
 1. **prepare_audit** — start the *audit* copy (`audit.duckdb`) from the published warehouse and
    load fresh copies of the raw tables into it.
 2. **dbt** — the dbt project builds staging and marts into the audit copy, **one task per dbt
-   model and seed**, each followed by the task running its data tests and unit tests (Astronomer
-   Cosmos, drawn from a pre-built `manifest.json`). A failing test stops everything downstream.
+   model and seed** that builds it and runs its data tests and unit tests (`dbt build`), after
+   the freshness check and the tests of the raw sources it reads (Astronomer Cosmos, drawn from
+   a pre-built `manifest.json`). A failing test stops everything downstream; a stale source warns.
    Without a usable manifest (none yet, or the dbt project changed since it was parsed) this
    stage is a single **dbt_build** task (`dbt build`), and the DAG processor log says why;
    `python -m eduopen.warehouse.manifest` writes a fresh one.

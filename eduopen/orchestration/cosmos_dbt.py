@@ -8,17 +8,20 @@ not pay for the import.
 What the group looks like in the UI (group `dbt`):
 
 * `<name>_model_build` / `<name>_seed_build`: one task per model or seed that builds it and runs
-  its data tests and unit tests (`TestBehavior.BUILD`: `dbt build --select <node>`); a failed
-  test fails the task and stops everything downstream of it, as in a whole `dbt build`. One dbt
-  start-up per node instead of two;
+  its data tests and unit tests (Cosmos's `TestBehavior.BUILD`: `dbt build --select <node>`); a
+  failed test fails the task and stops everything downstream of it, as in a whole `dbt build`;
 * `<test>_test` for each test between two nodes (a `relationships` test), run once both exist;
-* `<source>_source_test` for the tests on a raw source, before the staging models reading it.
+* `<source>_source`: `dbt source freshness` of a raw source that declares freshness (Cosmos's
+  source rendering); freshness only warns, so a quiet source does not stop the build;
+* `<source>_source_test`: the tests on a raw source, after its freshness, before the staging
+  models reading it.
 
 Every dbt task runs in the one-slot writer pool; DuckDB allows one writing process per file,
 so the pool queues the tasks instead of letting them fail on dbt-duckdb's file lock. Each task
 also holds the EduOpen writer lock while it runs (so `eduopen transform` from a shell waits for
 it), and closes its DuckDB handle when dbt is done, even when dbt runs inside the task process
-(`InvocationMode.DBT_RUNNER`) and the process lives on, as under `airflow dags test`.
+(`InvocationMode.DBT_RUNNER`) and the process lives on, as under `airflow dags test`. The DAG's
+`default_args` (retries, timeout, failure callback) apply to these tasks as to every other.
 """
 
 from __future__ import annotations
@@ -52,13 +55,36 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
     `full_refresh` is a template rendering to true/false (e.g. `{{ params.full_refresh }}`).
     """
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import DbtResourceType, ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import (
+        DbtResourceType,
+        ExecutionMode,
+        InvocationMode,
+        LoadMode,
+        SourceRenderingBehavior,
+        TestBehavior,
+    )
 
     # No packages from the hub: nothing to install, and no probing for it per task at parse time.
     project = ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, install_dbt_deps=False)
     # Set afterwards as a plain local Path: given to the constructor it becomes an ObjectStoragePath,
     # whose open() loads every Airflow plugin to collect hook lineage (~0.3 s in a fresh process).
     project.manifest_path = manifest.path
+    render = RenderConfig(
+        load_method=LoadMode.DBT_MANIFEST,
+        # One task per node builds and tests it: one dbt start-up per node, not one for the node
+        # and another for its tests.
+        test_behavior=TestBehavior.BUILD,
+        # A relationships test reads two models: run it once both are built, not after the first.
+        should_detach_multiple_parents_tests=True,
+        source_rendering_behavior=SourceRenderingBehavior.WITH_TESTS_OR_FRESHNESS,
+        # Downstream DAGs wait for the *published* marts (publish emits them), not the audit copy.
+        emit_datasets=False,
+    )
+
+    def convert_source(**kwargs: Any) -> Any:
+        return source_then_its_tests(render_config=render, **kwargs)
+
+    render.node_converters = {DbtResourceType.SOURCE: convert_source}
     group = DbtTaskGroup(
         group_id=GROUP_ID,
         project_config=project,
@@ -74,18 +100,7 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=dbt_executable(),
         ),
-        render_config=RenderConfig(
-            load_method=LoadMode.DBT_MANIFEST,
-            # One task per node builds and tests it: half the tasks (and dbt start-ups) of a run
-            # task followed by a test task.
-            test_behavior=TestBehavior.BUILD,
-            # A relationships test reads two models: run it once both are built, not after the first.
-            should_detach_multiple_parents_tests=True,
-            # Cosmos renders no source nodes by default, which would drop the tests on raw sources.
-            node_converters={DbtResourceType.SOURCE: source_tests_task},
-            # Downstream DAGs wait for the *published* marts (publish emits them), not the audit copy.
-            emit_datasets=False,
-        ),
+        render_config=render,
         operator_args={
             "pool": WRITER_POOL,
             "env": {DBT_DB_PATH.name: str(home.audit)},
@@ -102,22 +117,55 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
     return group
 
 
-def source_tests_task(*, dag: Any, task_group: Any, node: Any, task_args: dict[str, Any], **_: Any) -> Any:
-    """Cosmos node converter for sources: a `dbt test` of the source's tests, or nothing."""
-    if not node.has_test:
-        return None
-    from cosmos.operators.local import DbtTestLocalOperator
+def source_then_its_tests(
+    *,
+    dag: Any,
+    task_group: Any,
+    node: Any,
+    task_args: dict[str, Any],
+    execution_mode: Any,
+    test_indirect_selection: Any,
+    render_config: Any,
+    **_: Any,
+) -> Any:
+    """Cosmos node converter for a raw source: Cosmos's freshness task, then Cosmos's test task.
 
-    args = {key: value for key, value in task_args.items() if key not in {"emit_datasets", "extra_context"}}
-    return DbtTestLocalOperator(
-        task_id=f"{node.name}_source_test",
-        dag=dag,
-        task_group=task_group,
-        select=f"source:{node.resource_name}",
-        emit_datasets=False,
-        extra_context={"dbt_node_config": node.context_dict},
-        **args,
+    Under `TestBehavior.BUILD`, Cosmos 1.15 renders a source as its `dbt source freshness` task
+    only, and no task runs the tests declared on the source (it renders them after the source
+    only under `TestBehavior.AFTER_EACH`). Both tasks come from Cosmos's own task factories; the
+    staging models reading the source wait for the last of them. A source with tests but no
+    freshness gets its test task alone, not a freshness check with nothing to check.
+    """
+    from cosmos.airflow.graph import create_task_metadata, create_test_task_metadata
+    from cosmos.core.airflow import get_airflow_task
+
+    freshness = None
+    if node.has_freshness:
+        metadata = create_task_metadata(
+            node=node,
+            execution_mode=execution_mode,
+            args=task_args,
+            dbt_dag_task_group_identifier=f"{dag.dag_id}__{task_group.group_id}",
+            render_config=render_config,
+        )
+        freshness = get_airflow_task(metadata, dag, task_group) if metadata else None
+    if not node.has_test:
+        return freshness
+    tests = get_airflow_task(
+        create_test_task_metadata(
+            f"{node.name}_source_test",
+            execution_mode,
+            test_indirect_selection,
+            task_args=task_args,
+            node=node,
+            render_config=render_config,
+        ),
+        dag,
+        task_group,
     )
+    if freshness is not None:
+        freshness >> tests
+    return tests
 
 
 def hold_writer_lock(context: Any) -> None:
@@ -162,6 +210,11 @@ def _document_tasks(group: Any, manifest: ManifestCheck) -> None:
             what = f"`dbt {command} --select {selected}`: the tests on raw source `{unique_id}`."
         elif command == "test" and unique_id.startswith("test."):
             what = f"`dbt {command} --select {selected}`: a test between two nodes, run once both are built."
+        elif command == "source freshness":
+            what = (
+                f"`dbt {command} --select {selected}`: how recent the newest load of raw source `{unique_id}` "
+                "is; a stale source warns and the build goes on."
+            )
         elif command == "build":
             what = (
                 f"`dbt {command} --select {selected}`: builds `{unique_id}` into the audit warehouse, then "

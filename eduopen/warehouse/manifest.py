@@ -11,11 +11,10 @@ and read from `EDUOPEN_DBT_MANIFEST` when that is set (an image can ship one), e
 the dbt project's files: when the project has changed since, the manifest is *stale* and the DAG
 falls back to one `dbt build` task rather than draw a graph that misses new models.
 
-The file is dbt's manifest cut down to what Cosmos 1.15 reads (`nodes`, `sources`, `exposures`,
-`selectors`, `metadata`; dbt's macros alone are half of it), with one addition: dbt unit tests
-live under `unit_tests`, which Cosmos ignores, so each is also listed as a test node of its model
-(else a model with unit tests but no data test would get no test task, and its unit tests would
-never run). The sidecar keeps each node's description for the task docs in the Airflow UI.
+The file is dbt's own `manifest.json`, as `dbt parse` writes it. Cosmos lists no unit tests
+(they live under `unit_tests`), and needs not: each model's task runs `dbt build --select
+<model>`, which runs the model's unit tests with its data tests. The sidecar keeps each node's
+description for the task docs in the Airflow UI.
 
 Import-light: DAG files import this module at parse time (no dbt, no DuckDB at module level).
 """
@@ -32,7 +31,6 @@ import sys
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
 from eduopen.core.errors import EduOpenError
@@ -44,9 +42,6 @@ log = logging.getLogger("eduopen.dbt_manifest")
 
 # dbt's own output folders and dependencies: not part of what the manifest describes.
 _NOT_PROJECT_DIRS = frozenset({"target", "logs", "dbt_packages"})
-_MIRRORED_FROM = "unit_tests"
-# What Cosmos reads of a manifest; dbt's macros alone are half the file and would only slow parsing.
-COSMOS_SECTIONS = ("metadata", "nodes", "sources", "exposures", "selectors")
 
 
 @dataclass(frozen=True)
@@ -121,7 +116,7 @@ def dbt_tasks() -> str:
 
 
 def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> Path:
-    """`dbt parse` the project and write the manifest (with unit tests mirrored) and its sidecar.
+    """`dbt parse` the project and write its manifest and the sidecar.
 
     Parsing opens no database; the files are replaced atomically, so a DAG parse running meanwhile
     reads either the old pair or the new one. Raises `TransformError` when dbt cannot parse.
@@ -133,19 +128,18 @@ def generate_manifest(home: Home | None = None, *, path: Path | None = None) -> 
     shutil.rmtree(work, ignore_errors=True)
     try:
         invoke_dbt(["parse", *common_args(home, work_dir=work)], db_path=home.audit, home=home)
-        manifest = json.loads((work / "target" / "manifest.json").read_text(encoding="utf-8"))
+        text = (work / "target" / "manifest.json").read_text(encoding="utf-8")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 
-    mirror_unit_tests(manifest)
-    manifest = {key: manifest[key] for key in COSMOS_SECTIONS if key in manifest}
+    manifest = json.loads(text)
     descriptions = {
         uid: node["description"]
         for uid, node in {**manifest.get("nodes", {}), **manifest.get("sources", {})}.items()
         if node.get("description") and node.get("resource_type") != "test"
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(path, json.dumps(manifest))
+    atomic_write_text(path, text)
     atomic_write_text(
         sidecar_path(path),
         json.dumps(
@@ -170,25 +164,6 @@ def ensure_manifest(home: Home | None = None) -> tuple[Path, bool]:
         return check.path, False
     log.info("%s", check.reason)
     return generate_manifest(home, path=check.path), True
-
-
-def mirror_unit_tests(manifest: dict[str, Any]) -> int:
-    """List every unit test also as a test node of its model, in place; returns how many.
-
-    `dbt test --select <model>` (what Cosmos runs after each model) runs the model's unit tests
-    along with its data tests; Cosmos only has to know the model *has* tests.
-    """
-    nodes = manifest.setdefault("nodes", {})
-    count = 0
-    for unique_id, unit_test in (manifest.get("unit_tests") or {}).items():
-        parents = (unit_test.get("depends_on") or {}).get("nodes") or []
-        if unique_id in nodes or len(parents) != 1:
-            continue
-        config = dict(unit_test.get("config") or {})
-        config["meta"] = {**(config.get("meta") or {}), "eduopen_mirrored_from": _MIRRORED_FROM}
-        nodes[unique_id] = {**unit_test, "resource_type": "test", "config": config}
-        count += 1
-    return count
 
 
 def _project_files(root: Path) -> Iterator[Path]:

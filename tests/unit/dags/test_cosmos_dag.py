@@ -32,7 +32,6 @@ from eduopen.warehouse.manifest import (
     check_manifest,
     generate_manifest,
     manifest_path,
-    mirror_unit_tests,
     project_fingerprint,
     sidecar_path,
 )
@@ -109,12 +108,14 @@ PARSE_PROBE = textwrap.dedent("""
     socket.socket.connect = socket.socket.connect_ex = refuse
     socket.create_connection = socket.getaddrinfo = refuse
     sqlite3.connect = refuse
+    # What Airflow core and its plugins import (the OpenLineage provider: requests) is not the DAG file's.
+    loaded_before = set(sys.modules)
     started, started_cpu = time.perf_counter(), time.process_time()
     namespace = runpy.run_path(path, run_name="eduopen_dag_probe")
     parse_s, parse_cpu_s = time.perf_counter() - started, time.process_time() - started_cpu
     print("@@EDUOPEN-JSON@@" + json.dumps({
         "parse_s": parse_s, "parse_cpu_s": parse_cpu_s,
-        "heavy": [m for m in heavy if m in sys.modules], "attempts": attempts,
+        "heavy": [m for m in heavy if m in sys.modules and m not in loaded_before], "attempts": attempts,
         "manifest_used": namespace["MANIFEST"].usable,
     }))
 """)
@@ -236,6 +237,45 @@ def test_a_node_is_tested_by_the_task_that_builds_it_and_its_dependents_wait_for
         assert _builder_id(model) in tasks[_builder_id(unique_id)]["upstream"], unique_id
 
 
+def _sources(manifest: dict[str, Any], *, with_freshness: bool) -> set[str]:
+    """Source names as Cosmos names their tasks (`raw_release_version`), by whether they declare freshness."""
+    return {
+        f"{node['source_name']}_{node['name']}"
+        for node in manifest["sources"].values()
+        if any(((node.get("freshness") or {}).get(key) or {}).get("count") for key in ("warn_after", "error_after"))
+        is with_freshness
+    }
+
+
+def _tested_sources(manifest: dict[str, Any]) -> set[str]:
+    return {
+        parents[0].split(".", 2)[2].replace(".", "_")
+        for node in _nodes(manifest, "test").values()
+        if len(parents := node["depends_on"]["nodes"]) == 1 and parents[0].startswith("source.")
+    }
+
+
+def test_one_task_per_model_builds_and_tests_it_and_sources_have_their_own_tasks(
+    tasks: dict[str, dict[str, Any]], manifest: dict[str, Any]
+) -> None:
+    """No task per model's tests: every test task runs the tests of a source or a test between nodes."""
+    dbt_tasks = _dbt_tasks(tasks)
+    tested_sources = _tested_sources(manifest)
+    fresh_sources = _sources(manifest, with_freshness=True)
+    assert tested_sources and fresh_sources
+    by_kind: dict[str, set[str]] = {"build": set(), "test": set(), "source freshness": set()}
+    for task_id, t in dbt_tasks.items():
+        by_kind[" ".join(t["base_cmd"])].add(task_id)
+    assert len(by_kind["build"]) == len(_nodes(manifest, "model", "seed"))
+    multi_parent = {
+        f"dbt.{n['name']}_test" for n in _nodes(manifest, "test").values() if len(n["depends_on"]["nodes"]) > 1
+    }
+    assert by_kind["test"] == {f"dbt.{s}_source_test" for s in tested_sources} | multi_parent
+    assert by_kind["source freshness"] == {f"dbt.{s}_source" for s in fresh_sources}
+    for name in fresh_sources:
+        assert tasks[f"dbt.{name}_source"]["select"] == "source:" + name.replace("_", ".", 1)
+
+
 def test_every_test_of_the_project_is_run_by_some_task(
     tasks: dict[str, dict[str, Any]], manifest: dict[str, Any]
 ) -> None:
@@ -243,12 +283,12 @@ def test_every_test_of_the_project_is_run_by_some_task(
     dbt_tasks = _dbt_tasks(tasks)
     test_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["test"]}
     build_tasks = {task_id for task_id, t in dbt_tasks.items() if t["base_cmd"] == ["build"]}
-    unit_tests = {
-        uid
-        for uid, node in _nodes(manifest, "test").items()
-        if (node["config"].get("meta") or {}).get("eduopen_mirrored_from") == "unit_tests"
-    }
-    assert unit_tests, "the dbt project has unit tests; they must be listed for Cosmos"
+    unit_tests = manifest["unit_tests"]
+    assert unit_tests, "the dbt project has unit tests"
+    for unique_id, unit_test in unit_tests.items():
+        # `dbt build --select <model>` runs the model's unit tests with its data tests.
+        [model] = unit_test["depends_on"]["nodes"]
+        assert _builder_id(model) in build_tasks, f"{unique_id}: its model {model} is built by no task"
     covered_by: dict[str, str] = {}
     for unique_id, node in _nodes(manifest, "test").items():
         parents = node["depends_on"]["nodes"]
@@ -272,11 +312,17 @@ def test_a_test_between_two_models_runs_once_both_are_tested(tasks: dict[str, di
         assert "validate" in t["downstream"], task_id
 
 
-def test_source_tests_run_before_the_staging_models_reading_the_source(tasks: dict[str, dict[str, Any]]) -> None:
-    source_test = tasks["dbt.raw_release_version_source_test"]
+def test_a_source_is_checked_for_freshness_then_tested_before_the_staging_models_reading_it(
+    tasks: dict[str, dict[str, Any]],
+) -> None:
+    freshness, source_test = tasks["dbt.raw_release_version_source"], tasks["dbt.raw_release_version_source_test"]
+    assert freshness["base_cmd"] == ["source", "freshness"] and freshness["upstream"] == ["prepare_audit"]
     assert source_test["select"] == "source:raw.release_version"
-    assert source_test["upstream"] == ["prepare_audit"]
+    assert source_test["upstream"] == ["dbt.raw_release_version_source"]
     assert "dbt.raw_release_version_source_test" in tasks["dbt.stg_raw__release_versions_model_build"]["upstream"]
+    # No freshness declared: its tests alone, straight after prepare_audit.
+    assert "dbt.raw_release_figure_source" not in tasks
+    assert tasks["dbt.raw_release_figure_source_test"]["upstream"] == ["prepare_audit"]
 
 
 def test_prepare_audit_then_the_dbt_group_then_validate_then_publish(
@@ -349,7 +395,9 @@ def test_parsing_the_dag_file_stays_fast_and_touches_no_network_or_database(
             f"({probe['parse_s'] * 1000:.0f} ms wall) beyond the "
             f"{'airflow.sdk' if preload == 'sdk' else 'Airflow core + plugins'} import"
         )
-        assert probe["heavy"] == [], (manifest, preload)
+        # Cosmos's operators import the OpenLineage provider when it is installed, whose client imports requests.
+        by_cosmos = {"requests"} if manifest == "with" else set()
+        assert set(probe["heavy"]) - by_cosmos == set(), (manifest, preload)
         assert probe["attempts"] == [], (manifest, preload)
         assert probe["manifest_used"] is (manifest == "with"), (manifest, preload)
     # CPU time: the probes run side by side, so wall time measures the machine's load as well.
@@ -364,34 +412,9 @@ def test_parsing_the_dag_file_stays_fast_and_touches_no_network_or_database(
 # -- the manifest itself ----------------------------------------------------------------------
 
 
-def test_manifest_lists_unit_tests_as_tests_of_their_model_and_drops_what_cosmos_does_not_read(
-    manifest: dict[str, Any],
-) -> None:
-    mirrored = {uid: node for uid, node in _nodes(manifest, "test").items() if uid.startswith("unit_test.")}
-    assert mirrored
-    assert all(len(node["depends_on"]["nodes"]) == 1 for node in mirrored.values())
-    assert "macros" not in manifest and "unit_tests" not in manifest
-    assert {"metadata", "nodes", "sources"} <= set(manifest)
-
-
-def test_mirroring_unit_tests_keeps_the_model_link_and_is_idempotent() -> None:
-    manifest = {
-        "nodes": {"model.p.m": {"resource_type": "model"}},
-        "unit_tests": {
-            "unit_test.p.m.t": {
-                "name": "t",
-                "resource_type": "unit_test",
-                "depends_on": {"nodes": ["model.p.m"]},
-                "config": {"tags": []},
-            }
-        },
-    }
-    assert mirror_unit_tests(manifest) == 1
-    assert mirror_unit_tests(manifest) == 0
-    node = manifest["nodes"]["unit_test.p.m.t"]
-    assert node["resource_type"] == "test" and node["depends_on"]["nodes"] == ["model.p.m"]
-    assert node["config"]["meta"]["eduopen_mirrored_from"] == "unit_tests"
-    assert manifest["unit_tests"]["unit_test.p.m.t"]["resource_type"] == "unit_test"
+def test_manifest_is_dbts_own(manifest: dict[str, Any]) -> None:
+    assert {"metadata", "nodes", "sources", "unit_tests", "macros"} <= set(manifest)
+    assert not [uid for uid in manifest["nodes"] if uid.startswith("unit_test.")]
 
 
 def _tiny_project(root: Path) -> Path:
