@@ -144,7 +144,8 @@ class SourceContext:
     """Everything a source needs to run once: its config, the raw store and a polite client.
 
     `since`, for this run only: re-crawl history back to that day (`eduopen ingest --since`).
-    What is already stored is not fetched or stored again; sources.yml is left as it is.
+    What is already stored is not fetched or stored again; sources.yml is left as it is, and so
+    are the source's cursors: they say where the regular runs stand, which such a run does not change.
     """
 
     config: SourceConfig

@@ -23,7 +23,8 @@ layout changed) fails the run after the other columns.
 A run given `since` (`eduopen ingest SOURCE --since DATE`) re-crawls history: its horizon is that
 day, an unchanged first page does not skip the column, pages whose entries are all known do not
 end the walk, and `max_pages` gives way to `SINCE_MAX_PAGES`; articles already stored are still
-not fetched again, and the cursor is kept as for any walk.
+not fetched again. Such a run leaves the cursor as it was, so the next regular run still knows
+whether its own last walk finished.
 
 URLs are stored as on the real site (the configured `base_url`), even when the pages are fetched
 from a mirror or a replay (`EDUOPEN_<SOURCE>_URL`), so a release keeps one identity.
@@ -311,7 +312,7 @@ class PagedListingCrawl:
         key = COMPLETE_CURSOR + column.url
         failures_before = self.transient_failures
         first_page_sha = self.walk_pages(column, key)
-        if first_page_sha is not None and self.transient_failures == failures_before:
+        if first_page_sha is not None and self.transient_failures == failures_before and self.since is None:
             self.ctx.store.set_cursor(self.ctx.name, key, first_page_sha)
 
     def walk_pages(self, column: Column, key: str) -> str | None:
@@ -377,7 +378,8 @@ class PagedListingCrawl:
             self.summary.notes.append(f"{column.name}: first page unchanged, {purpose}")
         else:
             self.listing_changed = True
-        self.ctx.store.set_cursor(self.ctx.name, key, "")
+        if self.since is None:
+            self.ctx.store.set_cursor(self.ctx.name, key, "")
         return True
 
     def listing_entries(self, resp: Response, canonical: str, *, first_page: bool) -> list[ListingItem] | None:

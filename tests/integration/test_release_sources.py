@@ -259,6 +259,7 @@ def test_moe_en_since_walks_back_past_max_pages_to_the_day_without_fetching_a_kn
     }
     assert not {MOE_EN + path for path in page_two} & known
     first_requests = site_requests(replay, "moe_en")
+    cursors = rows(home, "select * from source_cursor order by all")
     replay.reset_log()
 
     assert main(["ingest", "moe_en", "--since", "2019-05-01"]) == 0
@@ -269,11 +270,24 @@ def test_moe_en_since_walks_back_past_max_pages_to_the_day_without_fetching_a_kn
     assert len(article_paths) == len(set(article_paths)) == len(stored)  # none fetched twice
     assert rows(home, "select count(*) from release_version")[0][0] == len(stored)
     assert sources_file.read_bytes() == written
+    assert rows(home, "select * from source_cursor order by all") == cursors  # the regular runs' own
 
     replay.reset_log()
     assert main(["ingest", "moe_en", "--since", "2019-05-01"]) == 0
     assert not [r for r in site_requests(replay, "moe_en") if "/t20" in r.path]
     assert {url for (url,) in rows(home, "select url from release_version")} == stored
+
+
+def test_feeds_since_stores_entries_from_the_day_and_leaves_the_rest_to_the_next_regular_run(home, replay):
+    (since,) = pipeline.ingest(["feeds"], home, since="2023-01-01")
+    assert (since.new_releases, since.notes[0]) == (3, "4 entries older than the horizon skipped")
+    own_dates = rows(home, "select published_at from release_version where content_source is null")
+    assert len(own_dates) == 2 and all(published.year >= 2023 for (published,) in own_dates)
+    # The feed is unchanged (304), but the run back to 2023 did not mark it read: the regular run
+    # reads it again and stores the four older entries, within its own horizon.
+    (regular,) = pipeline.ingest(["feeds"], home)
+    assert (regular.not_modified, regular.new_releases) == (1, 4)
+    assert count(home, "release_version", "feeds") == 7
 
 
 # -- gov_en -----------------------------------------------------------------------------------

@@ -74,6 +74,7 @@ def test_uis_loads_the_export_values_under_the_february_2025_version(replay, hom
 def test_since_refetches_uis_and_worldbank_from_its_year_past_their_cursors_and_stores_nothing_twice(replay, home):
     pipeline.ingest(["uis", "worldbank"], home)
     before = _raw(home, "select count(*) from observation")
+    cursors = _raw(home, "select * from source_cursor order by all")
     replay.reset_log()
     # Unchanged data version and page 1: a plain run stops there; a run given `since` fetches it all
     # again from that year (the recorded years: UIS from 1998, the World Bank from 2000).
@@ -85,6 +86,7 @@ def test_since_refetches_uis_and_worldbank_from_its_year_past_their_cursors_and_
     assert uis.skipped_reason is None and worldbank.skipped_reason is None
     assert uis.new_rows == worldbank.new_rows == 0
     assert _raw(home, "select count(*) from observation") == before
+    assert _raw(home, "select * from source_cursor order by all") == cursors  # the regular runs' own
 
     with pytest.raises(SourceError, match="start=2005"):  # asked from 2005: a year the replay never recorded
         pipeline.ingest(["uis"], home, since=date(2005, 1, 1))

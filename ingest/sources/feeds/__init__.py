@@ -17,7 +17,8 @@ Dates: an entry without its own date gets the feed's updated date, else the day 
 and the row says so in `content_source` (`published_at:feed_updated` / `published_at:first_seen`).
 
 A run given `since` reads every feed document, unchanged or not, and stores the entries dated from
-that day on that it does not hold yet (a feed lists only its latest entries: nothing older is had).
+that day on that it does not hold yet (a feed lists only its latest entries: nothing older is had),
+leaving the cursor as it was for the next regular run.
 
 Failures: a feed that cannot be fetched or is no feed (cut off, HTML) is quarantined and the run
 raises SourceError after the other feeds; an unusable entry (no link) is quarantined and skipped.
@@ -164,7 +165,8 @@ class _FeedRun:
                 self.summary.notes.append(f"{feed.name}: unchanged")
                 return
             self.summary.notes.append(f"{feed.name}: unchanged, finishing the last read")
-        self.ctx.store.set_cursor(self.ctx.name, key, "")
+        if self.since is None:
+            self.ctx.store.set_cursor(self.ctx.name, key, "")
         try:
             parsed = parse_feed(resp.content, feed.url, resp.headers.get("Content-Type"))
         except ParseError as exc:
@@ -178,7 +180,8 @@ class _FeedRun:
             self.summary.notes.append(f"{feed.name}: the feed lists no entries")
         for entry in parsed.entries:
             self.ingest_entry(entry, feed, parsed)
-        self.ctx.store.set_cursor(self.ctx.name, key, resp.sha256)
+        if self.since is None:
+            self.ctx.store.set_cursor(self.ctx.name, key, resp.sha256)
 
     def ingest_entry(self, entry: FeedEntry, feed: _Feed, parsed: ParsedFeed) -> None:
         if entry.url in self.handled:

@@ -2,7 +2,8 @@
 
 Cursor: the data version of `/versions/default`. When it has not changed since the last complete
 run, nothing else is fetched. A run given `since` fetches every indicator from that year on
-(the API's `start`), whatever the version. Licence of the data: CC BY-SA 3.0 IGO.
+(the API's `start`), whatever the version, and leaves the cursor to the regular runs (it asked for
+other years than they do). Licence of the data: CC BY-SA 3.0 IGO.
 """
 
 from __future__ import annotations
@@ -97,8 +98,9 @@ def run(ctx: SourceContext) -> IngestSummary:
                 for r in answer.records
             ],
         )
-    # Only a complete run moves the cursor, so a failure half-way is retried in full next time.
-    ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
+    # Only a complete regular run moves the cursor, so a failure half-way is retried in full next time.
+    if ctx.since is None:
+        ctx.store.set_cursor(ctx.name, CURSOR_KEY, version)
     summary.requests = ctx.http.request_count - requests_before
     return summary
 

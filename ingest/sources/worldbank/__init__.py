@@ -5,7 +5,8 @@ followed until `pages`; the sum must match `total` or nothing of that indicator 
 Cursor, per indicator: the answer's `lastupdated` and the sha256 of page 1. When page 1 comes
 back unchanged (304, or identical bytes) with the same `lastupdated`, the other pages are not
 fetched. A run given `since` asks for the years from that one on (the configured last year kept)
-and loads every indicator, changed or not. Licence of the data: CC BY 4.0.
+and loads every indicator, changed or not, leaving the cursors to the regular runs. Licence of the
+data: CC BY 4.0.
 """
 
 from __future__ import annotations
@@ -79,8 +80,9 @@ def run(ctx: SourceContext) -> IngestSummary:
         try:
             summary.new_rows += _load(ctx, url, pages, summary)
             _define(ctx, indicator, first, first_sha)
-            ctx.store.set_cursor(ctx.name, updated_key, first.last_updated or "")
-            ctx.store.set_cursor(ctx.name, sha_key, first_sha)
+            if ctx.since is None:
+                ctx.store.set_cursor(ctx.name, updated_key, first.last_updated or "")
+                ctx.store.set_cursor(ctx.name, sha_key, first_sha)
             ctx.store.con.execute("commit")
         except BaseException:
             ctx.store.con.execute("rollback")
