@@ -77,9 +77,11 @@ def since_date(value: date | str | None) -> date | None:
 
 
 def check_since(names: Sequence[str], since: date) -> None:
-    """ConfigError naming the sources that cannot re-crawl history back to `since`."""
+    """ConfigError when `since` is still to come, or naming the sources that cannot re-crawl history."""
     from ingest.sources import source
 
+    if since > date.today():
+        raise ConfigError(f"since {since}: a day still to come has no history to re-crawl")
     refused = [name for name in names if not source(name).supports_since]
     if refused:
         raise ConfigError(

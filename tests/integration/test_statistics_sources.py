@@ -101,6 +101,9 @@ def test_since_is_refused_before_anything_runs_for_a_source_that_reads_files(hom
     assert not home.catalog.exists()  # refused before the raw store was opened
     assert main(["ingest", "all", "--since", "2020-01-01"]) == ExitCode.CONFIG
     assert "landing cannot re-crawl history" in capsys.readouterr().err
+    assert main(["ingest", "uis", "--since", "2999-01-01"]) == ExitCode.CONFIG
+    assert "a day still to come" in capsys.readouterr().err
+    assert not home.catalog.exists()
 
 
 def test_oecd_is_off_and_not_replayed(replay):
