@@ -175,6 +175,15 @@ def cmd_docs_serve(args: argparse.Namespace) -> None:
     serve(Home.from_env(), host=args.host, port=args.port)
 
 
+def cmd_freshness(args: argparse.Namespace) -> None:
+    from eduopen.warehouse.freshness import StaleSources, check_freshness
+
+    report = _step("source freshness (dbt, on the published warehouse)", check_freshness)
+    _print_json(report.as_dict())
+    if report.stale:
+        raise StaleSources(report)
+
+
 def cmd_pipeline(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
@@ -279,6 +288,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to bind (0.0.0.0: every interface)")
     p.add_argument("--port", type=int, default=8081)
     p.set_defaults(func=cmd_docs_serve)
+
+    sub.add_parser(
+        "freshness", help="dbt source freshness on the published warehouse; fails when a source is stale"
+    ).set_defaults(func=cmd_freshness)
 
     p = sub.add_parser("pipeline", help="ingest, transform, validate, publish and docs")
     p.add_argument("sources", nargs="*", default=["all"])

@@ -7,7 +7,7 @@ Every DAG file imports it at parse time, so it stays import-light: `airflow.sdk`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any

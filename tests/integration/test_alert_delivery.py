@@ -1,11 +1,13 @@
-"""Alerts end to end: a failing gate and a failing source, run by Airflow (`dag.test()`), reach a
-local SMTP server and an Apprise endpoint through the notifier every EduOpen task carries.
+"""Alerts end to end: a failing gate, a failing source and a stale source, run by Airflow
+(`dag.test()`), reach a local SMTP server and an Apprise endpoint through the notifier every
+EduOpen task carries.
 
-The DAG below is two real EduOpen tasks wired as the DAG files wire them (`default_args`, the
+The DAG below is three EduOpen tasks wired as the DAG files wire them (`default_args`, the
 pipeline's own steps): the quality gate on an audit warehouse whose only table has none of the
-columns its suite expects, and the moe_zh source pointed at a port where nothing listens. The SMTP
-server is aiosmtpd on a free port (Airflow's `smtp_default` connection points at it); Apprise posts
-its `json://` notification to a local HTTP server.
+columns its suite expects, the moe_zh source pointed at a port where nothing listens, and source
+freshness on a published warehouse whose newest release is months old. The SMTP server is aiosmtpd
+on a free port (Airflow's `smtp_default` connection points at it); Apprise posts its `json://`
+notification to a local HTTP server.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import sys
 import textwrap
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -29,8 +32,11 @@ from aiosmtpd.controller import Controller
 
 from demo.airflow_local import airflow_env
 from eduopen.core.paths import PROJECT_DIR, Home
+from ingest.raw_store import SCHEMA
 
 pytestmark = pytest.mark.airflow
+
+RELEASE_SEEN = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
 
 PROBE_DAG = textwrap.dedent("""
     import sys
@@ -46,15 +52,21 @@ PROBE_DAG = textwrap.dedent("""
         with fail_without_retry_on_permanent_errors():
             return pipeline.validate()
 
-    @task
+    # One after the other, whatever the one before did: the tasks share this process's DuckDB handles.
+    @task(trigger_rule="all_done")
     def ingest_moe_zh():
         return ingest_and_announce_if_new("moe_zh", RAW_RELEASES, None)
+
+    @task(trigger_rule="all_done")
+    def source_freshness():
+        from eduopen.warehouse.freshness import require_fresh
+        with fail_without_retry_on_permanent_errors():
+            return require_fresh().as_dict()
 
     @dag(dag_id="eduopen_alert_probe", schedule=None, start_date=START_DATE, catchup=False,
          default_args=default_args(execution_timeout=timedelta(minutes=5)))
     def probe():
-        validate()
-        ingest_moe_zh()
+        validate() >> ingest_moe_zh() >> source_freshness()
 
     dag_object = probe()
     if __name__ == "__main__":
@@ -108,6 +120,16 @@ def delivered(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, An
         home = Home(tmp_path_factory.mktemp("alerts") / "home").ensure()
         con = duckdb.connect(str(home.audit))
         con.execute("create schema marts; create table marts.dim_country as select 1 as unrelated")
+        con.close()
+        # The published warehouse: its raw tables as the DDL makes them, the newest release 40 days old.
+        con = duckdb.connect(str(home.warehouse))
+        con.execute("create schema raw; use raw")
+        con.execute(SCHEMA)
+        con.execute(
+            "insert into release_version (source, url, content_sha256, language, title, first_seen_at) "
+            "values ('moe_zh', 'https://www.moe.gov.cn/a.html', 'c0', 'zh', 'a release', ?)",
+            [RELEASE_SEEN],
+        )
         con.close()
         # dag.test() syncs the DAG folder to the metadata DB: a folder holding the probe DAG only.
         dags = home.root / "dags"
@@ -192,13 +214,25 @@ def test_the_failed_source_emails_which_source_and_its_error(delivered: dict[str
     assert "Why</th><td>SourceError: 1 of 1 sources failed — moe_zh: robots.txt of 127.0.0.1:" in body, body
 
 
-def test_apprise_receives_both_alerts_as_text(delivered: dict[str, Any]) -> None:
+def test_a_stale_source_emails_its_name_and_last_load(delivered: dict[str, Any]) -> None:
+    message = _by_task(delivered["emails"], "source_freshness")
+    subject = str(message["Subject"])
+    stale = "raw.fetch_log, raw.flow_observation, raw.observation, raw.release_version"
+    assert subject.startswith(f"[EduOpen] Stale sources: {stale} (eduopen_alert_probe.source_freshness, run ")
+    body = _body(message)
+    assert "StaleSources: 4 sources are stale" in body
+    assert "<li>raw.release_version (warn): last loaded 2026-01-05 08:30 UTC, " in body
+    assert "warn after 14 days</li>" in body
+    assert "<li>raw.fetch_log (warn): never loaded; warn after 14 days</li>" in body
+
+
+def test_apprise_receives_every_alert_as_text(delivered: dict[str, Any]) -> None:
     posts = delivered["posts"]
     titles = sorted(post["title"] for post in posts)
-    assert len(titles) == 2, titles
-    assert titles[0].startswith("[EduOpen] Quality gate failed (") and titles[1].startswith(
-        "[EduOpen] Source failed: moe_zh"
-    )
+    assert len(titles) == 3, titles
+    assert titles[0].startswith("[EduOpen] Quality gate failed (")
+    assert titles[1].startswith("[EduOpen] Source failed: moe_zh")
+    assert titles[2].startswith("[EduOpen] Stale sources: ")
     gate = next(post for post in posts if "Quality gate" in post["title"])
     assert gate["type"] == "failure"
     assert "Why: ValidationFailed" in gate["message"]
@@ -206,3 +240,4 @@ def test_apprise_receives_both_alerts_as_text(delivered: dict[str, Any]) -> None
         "Data Docs, marts.dim_country: http://docs.eduopen.test:8000/gx/validations/marts/dim_country/"
         in gate["message"]
     )
+    assert next(post for post in posts if "Stale" in post["title"])["type"] == "warning"

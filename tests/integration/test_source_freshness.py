@@ -92,3 +92,19 @@ def test_a_publisher_past_its_own_limit_makes_its_table_stale(tmp_path: Path) ->
 def test_without_a_published_warehouse_there_is_nothing_to_check(tmp_path: Path) -> None:
     with pytest.raises(FreshnessError, match="no published warehouse"):
         check_freshness(Home(tmp_path / "home").ensure())
+
+
+def test_eduopen_freshness_prints_the_report_and_fails_when_a_source_is_stale(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from eduopen.cli import main
+    from eduopen.core.errors import ExitCode
+
+    home = _published(tmp_path / "home", release_seen=OLD_RELEASE, uis_loaded=NOW - timedelta(days=10))
+    monkeypatch.setenv("EDUOPEN_HOME", str(home.root))
+    assert main(["freshness"]) == ExitCode.FAILED
+    out = capsys.readouterr()
+    assert json.loads(out.out)["stale"] == ["raw.flow_observation", "raw.release_version"]
+    assert "StaleSources: 2 sources are stale" in " ".join(out.err.split())

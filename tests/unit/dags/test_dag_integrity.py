@@ -154,8 +154,9 @@ def test_dag_folder_imports_without_errors_or_warnings(probes: dict[str, dict[st
 def test_the_eduopen_dags_are_found_and_helpers_are_not_parsed_as_dag_files(
     probes: dict[str, dict[str, Any]], dags: dict[str, dict[str, Any]]
 ) -> None:
-    # The landing DAG only runs on its watcher, so the local `dags test` sequence may leave it out.
-    assert sorted(dags) == sorted({*DAG_IDS, "eduopen_ingest_landing"})
+    # The landing DAG only runs on its watcher and the freshness DAG judges time passing, so the
+    # local `dags test` sequence may leave them out.
+    assert sorted(dags) == sorted({*DAG_IDS, "eduopen_ingest_landing", "eduopen_freshness"})
     assert probes["dagbag"]["parsed_files"] == [p.name for p in DAG_FILES]
 
 
@@ -311,6 +312,12 @@ def test_docs_dag_runs_on_the_published_mart_assets(dags: dict[str, dict[str, An
     docs = dags["eduopen_docs"]
     assert docs["timetable"] == "AssetTriggeredTimetable"
     assert set(docs["schedule_assets"]) == set(dags["eduopen_warehouse"]["tasks"]["publish"]["outlets"])
+
+
+def test_freshness_dag_checks_the_sources_daily_on_its_own_clock(dags: dict[str, dict[str, Any]]) -> None:
+    freshness = dags["eduopen_freshness"]
+    assert freshness["timetable"] == "CronTriggerTimetable" and freshness["cron"] == "0 5 * * *"
+    assert list(freshness["tasks"]) == ["source_freshness"]
 
 
 @pytest.mark.parametrize("dag_file", [p.name for p in DAG_FILES])
