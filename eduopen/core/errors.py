@@ -19,6 +19,7 @@ class ExitCode(IntEnum):
     SOURCE_FAILED = 5
     TRANSFORM_FAILED = 6
     GATE_FAILED = 7
+    SOURCES_STALE = 8
     UNEXPECTED = 70
     INTERRUPTED = 130
 
@@ -36,6 +37,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.SOURCE_FAILED: "one or more sources failed (the others were ingested)",
     ExitCode.TRANSFORM_FAILED: "dbt could not build the audit warehouse; nothing was published",
     ExitCode.GATE_FAILED: "the quality gate failed, or publish refused a build the gate did not pass",
+    ExitCode.SOURCES_STALE: "eduopen freshness: a source's newest load is older than its freshness allows",
     ExitCode.UNEXPECTED: "an unexpected error (a bug): the traceback is on stderr",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGINT)",
 }

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from eduopen.core.errors import EduOpenError
+from eduopen.core.errors import EduOpenError, ExitCode
 from eduopen.core.paths import Home
 from eduopen.warehouse.dbt import common_args, dbt_dir, first_line, invoke_dbt
 
@@ -109,6 +109,8 @@ class FreshnessReport:
 
 class StaleSources(FreshnessError):
     """At least one source's newest load is older than its declared freshness allows."""
+
+    exit_code = ExitCode.SOURCES_STALE
 
     def __init__(self, report: FreshnessReport):
         stale = report.stale

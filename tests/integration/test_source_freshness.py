@@ -104,7 +104,7 @@ def test_eduopen_freshness_prints_the_report_and_fails_when_a_source_is_stale(
 
     home = _published(tmp_path / "home", release_seen=OLD_RELEASE, uis_loaded=NOW - timedelta(days=10))
     monkeypatch.setenv("EDUOPEN_HOME", str(home.root))
-    assert main(["freshness"]) == ExitCode.FAILED
+    assert main(["freshness"]) == ExitCode.SOURCES_STALE
     out = capsys.readouterr()
     assert json.loads(out.out)["stale"] == ["raw.flow_observation", "raw.release_version"]
     assert "StaleSources: 2 sources are stale" in " ".join(out.err.split())
