@@ -156,7 +156,9 @@ def data_docs_links(home: Home, record: Mapping[str, Any]) -> list[tuple[str, st
     site = Path(record["docs_index"]).parent if record.get("docs_index") else docs_dir(home)
     links = []
     for suite in dict.fromkeys(str(item.get("suite")) for item in record.get("failed") or [] if item.get("suite")):
-        page = validation_page(site, suite)
+        # The gate names each suite's page of its run; failing that, the newest page of the suite.
+        recorded = (record.get("suites") or {}).get(suite, {}).get("docs_page")
+        page = Path(recorded) if recorded and Path(recorded).exists() else validation_page(site, suite)
         if page is not None:
             links.append((f"Data Docs, {suite}", docs_url(page, home)))
     links.append(("Data Docs", docs_url(site / "index.html", home)))

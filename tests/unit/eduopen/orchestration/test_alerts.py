@@ -119,6 +119,19 @@ def test_without_the_record_on_the_error_the_gate_record_on_disk_is_read(tmp_pat
     assert alert.links[0][0] == "Data Docs, marts.dim_country"
 
 
+def test_the_page_the_gate_records_for_a_suite_wins_over_the_newest_on_disk(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home").ensure()
+    recorded = page(home, "marts.dim_country", "20261206T060000.000000Z")
+    page(home, "marts.dim_country", "20261207T060000.000000Z")
+    error = ValidationFailed("failed")
+    error.summary = {  # type: ignore[attr-defined]
+        **validation_record(home),
+        "suites": {"marts.dim_country": {"docs_page": str(recorded)}},
+    }
+    alert = alert_from_context(context("validate", error), home)
+    assert alert.links[0] == ("Data Docs, marts.dim_country", recorded.resolve().as_uri())
+
+
 def test_a_failed_source_names_the_source_and_its_error_on_one_line() -> None:
     error = SourceError("1 of 1 sources failed — moe_zh: HTTP 503\n  after 4 retries")
     alert = alert_from_context(context("ingest_moe_zh", error, dag_id="eduopen_ingest_releases"))
