@@ -109,17 +109,124 @@ def test_second_run_makes_only_conditional_listing_requests_and_fetches_no_artic
     assert [r.path for r in uis_second] == ["/api/public/versions/default"]
 
 
-def test_docs_written_after_the_run_open_in_a_real_browser(first_and_second_run):
-    from tests.support.browser import dump_dom, screenshot
+# -- the documentation the run wrote, in headless Chromium with the network off ------------------
+# Each site's pages are opened from disk (file://) and through `eduopen docs serve`, and must show
+# their content: dbt docs its model list, the Data Docs index its validation results in a bootstrap
+# table, a validation page its counts with bootstrap's styles and Font Awesome's font applied, the
+# report its charts. No page may ask a non-local host for anything.
+
+SETTLE_MS = 5000
+MODES = ("file", "served")
+
+
+@pytest.fixture(scope="module")
+def docs_server(first_and_second_run):
+    import threading
+
+    from eduopen.report.serve import make_server
+
+    with make_server(first_and_second_run[0], port=0) as httpd:
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        yield f"http://127.0.0.1:{httpd.server_port}"
+        httpd.shutdown()
+
+
+def _docs_url(home, server, mode, page):
+    """The URL of `page` (under `home.docs`) as the mode opens it."""
+    if mode == "file":
+        return page.resolve().as_uri()
+    return f"{server}/{page.relative_to(home.docs).as_posix()}"
+
+
+def _visible_text(node):
+    return re.sub(r"\s+", " ", node.text(separator=" ", strip=True))
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_dbt_docs_list_the_models(first_and_second_run, docs_server, mode):
+    from selectolax.lexbor import LexborHTMLParser
+
+    from tests.support.browser import render_offline
 
     home = first_and_second_run[0]
-    gx_index = home.docs / "gx" / "index.html"
+    page = render_offline(_docs_url(home, docs_server, mode, home.docs / "dbt" / "index.html"), settle_ms=SETTLE_MS)
+    assert page.remote_requests == []
+    # The manifest is inlined in a <script>: only the rendered sidebar proves the app ran on it.
+    tree = LexborHTMLParser(page.dom).css_first("model-tree")
+    assert tree is not None, "dbt docs rendered no model tree"
+    models = {a.text(strip=True) for a in tree.css("a")}
+    assert {"fct_policy_release", "fct_student_mobility", "dim_country"} <= models
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_data_docs_index_lists_the_validation_results(first_and_second_run, docs_server, mode):
+    from selectolax.lexbor import LexborHTMLParser
+
+    from tests.support.browser import probe_result, render_offline, screenshot, with_style_probe
+
+    home = first_and_second_run[0]
+    index = with_style_probe(home.docs / "gx" / "index.html", {"navbar": ("nav.navbar", "display")})
+    page = render_offline(_docs_url(home, docs_server, mode, index), settle_ms=SETTLE_MS)
+    assert page.remote_requests == []
+    tree = LexborHTMLParser(page.dom)
+    # bootstrap-table (jQuery, bootstrap) builds these rows from the page's data; without it: none.
+    assert tree.css_first("div.bootstrap-table") is not None
+    rows = [_visible_text(tr) for tr in tree.css("div.bootstrap-table tbody tr")]
+    assert any("marts.fct_student_mobility" in row for row in rows), rows[:5]
+    assert probe_result(page.dom)["navbar"] == "flex"  # bootstrap.min.css applied
+    if mode == "file":
+        screenshot(home.docs / "gx" / "index.html", "test-artifacts/gx-data-docs.png")
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_data_docs_validation_page_shows_counts_styled(first_and_second_run, docs_server, mode):
+    from selectolax.lexbor import LexborHTMLParser
+
+    from tests.support.browser import probe_result, render_offline, with_style_probe
+
+    home = first_and_second_run[0]
+    validation = sorted((home.docs / "gx" / "validations").rglob("*marts.fct_policy_release.html"))[-1]
+    probed = with_style_probe(validation, {"navbar": ("nav.navbar", "display"), "icon font": ("i.fas", "font-family")})
+    page = render_offline(_docs_url(home, docs_server, mode, probed), settle_ms=SETTLE_MS)
+    assert page.remote_requests == []
+    text = _visible_text(LexborHTMLParser(page.dom).body)
+    counts = re.search(
+        r"Evaluated Expectations (\d+) Successful Expectations (\d+) Unsuccessful Expectations (\d+)", text
+    )
+    assert counts, text[:500]
+    evaluated, successful, unsuccessful = (int(n) for n in counts.groups())
+    assert evaluated > 0 and evaluated == successful + unsuccessful
+    probe = probe_result(page.dom)
+    assert probe["navbar"] == "flex"
+    assert "Font Awesome 6 Free" in str(probe["icon font"])
+    assert "Font Awesome 6 Free" in probe["fonts loaded"]  # the webfont itself, not a fallback
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_report_draws_its_charts(first_and_second_run, docs_server, mode):
+    from tests.support.browser import render_offline, screenshot
+
+    home = first_and_second_run[0]
     report = home.docs / "report" / "index.html"
-    dbt_index = home.docs / "dbt" / "index.html"
-    assert gx_index.exists() and report.exists() and dbt_index.exists()
-    gx_dom = dump_dom(gx_index)
-    assert "fct_student_mobility" in gx_dom and "Success" in gx_dom
-    report_dom = dump_dom(report)
-    assert report_dom.count("<svg") >= 3
-    screenshot(gx_index, "test-artifacts/gx-data-docs.png")
-    screenshot(report, "test-artifacts/report-e2e.png")
+    page = render_offline(_docs_url(home, docs_server, mode, report))
+    assert page.remote_requests == []
+    assert page.dom.count("<svg") >= 3
+    if mode == "file":
+        screenshot(report, "test-artifacts/report-e2e.png")
+
+
+def test_served_index_links_the_three_sites(docs_server):
+    from urllib.request import urlopen
+
+    from selectolax.lexbor import LexborHTMLParser
+
+    from tests.support.browser import render_offline
+
+    page = render_offline(f"{docs_server}/")
+    assert page.remote_requests == []
+    links = {a.text(strip=True): a.attributes["href"] for a in LexborHTMLParser(page.dom).css("a")}
+    assert set(links) == {"Report", "dbt docs", "Data Docs"}
+    for href in links.values():
+        with urlopen(f"{docs_server}/{href}", timeout=10) as response:
+            assert response.status == 200
+            assert b"<html" in response.read(4096).lower()
