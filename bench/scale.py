@@ -632,9 +632,12 @@ def _observation_select(
     geo = _list(geo_units)
     years = vol.obs_years if year_expr == "auto" else 1
     year = f"{vol.obs_first_year} + i % {vol.obs_years}" if year_expr == "auto" else year_expr
-    # value ranges per indicator so the gate's bounds (counts >= 0, rates within 0..100) hold
+    # value ranges per indicator so the gate's bounds (counts >= 0, rates within 0..100) hold;
+    # a country's inbound students move within +-10% a year around its own level, as real series
+    # do (the gate flags a tenfold jump)
+    inbound_level = f'{h("geo_unit", "inbound")} % 500000 + 100'
     value = f"""case indicator_id
-            when '26637' then cast({h("i, year", "v")} % 500000 as double)
+            when '26637' then round(({inbound_level}) * (90 + {h("i, year", "v")} % 21) / 100.0)
             when 'OE.5T8.40510' then cast({h("i, year", "v")} % 1000000 as double)
             when 'MENF.5T8' then cast({h("i, year", "v")} % 1000000 as double) - 500000
             when 'MSEP.5T8' then round(({h("i, year", "v")} % 60000) / 1000.0, 3)

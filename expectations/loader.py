@@ -32,6 +32,9 @@ from eduopen.core.paths import EXPECTATIONS_DIR
 
 SUITES_DIR = EXPECTATIONS_DIR / "suites"
 DEFAULT_MAX_ROW_DROP_PCT = 50.0
+# A table more than tripling since the last publish is worth a look (a duplicated load, a join
+# fanning out) but may be real (a new source): it warns, it does not block.
+DEFAULT_MAX_ROW_GROWTH_PCT = 200.0
 
 # What GX writes for a suite and an expectation (`ExpectationSuite.to_json_dict()`).
 _SUITE_KEYS = {"name", "id", "expectations", "meta", "notes", "suite_parameters"}
@@ -42,6 +45,7 @@ _SUITE_META_KEYS = {
     "required",
     "row_count_vs_published",
     "max_row_drop_pct",
+    "max_row_growth_pct",
     "great_expectations_version",
 }
 _EXPECTATION_META_KEYS = {"check", "skip_if_empty"}
@@ -52,6 +56,7 @@ _RELATIVE_TIME = re.compile(r"^now\(\)(?:\s*(?P<sign>[+-])\s*timedelta\(days=(?P
 PARAMETER = "$PARAMETER"
 SEVERITIES = ("critical", "warning", "info")
 ROW_COUNT_CHECK = "row_count_vs_published"
+ROW_GROWTH_CHECK = "row_count_growth_vs_published"
 SQL_CHECK_TYPE = "unexpected_rows_expectation"
 
 
@@ -93,6 +98,7 @@ class SuiteSpec:
     description: str = ""
     row_count_vs_published: bool = True
     max_row_drop_pct: float | None = None
+    max_row_growth_pct: float = DEFAULT_MAX_ROW_GROWTH_PCT
     expectations: tuple[ExpectationSpec, ...] = field(default_factory=tuple)
 
     @property
@@ -185,6 +191,7 @@ def _parse(path: Path, check_types: bool = True) -> SuiteSpec:
         description=data.get("notes") or "",
         row_count_vs_published=bool(meta.get("row_count_vs_published", True)),
         max_row_drop_pct=None if pct is None else float(pct),
+        max_row_growth_pct=float(meta.get("max_row_growth_pct", DEFAULT_MAX_ROW_GROWTH_PCT)),
         expectations=tuple(expectations),
     )
 
@@ -275,6 +282,16 @@ def row_count_query(table_rows_floor: int) -> str:
     return f"select count(*) as audit_rows from {{batch}} having count(*) < {int(table_rows_floor)}"
 
 
+def max_rows_after_growth(published_rows: int, max_growth_pct: float) -> int:
+    """Most rows allowed before the growth check warns."""
+    return math.floor(published_rows * (100 + max_growth_pct) / 100 + 1e-9)
+
+
+def row_growth_query(table_rows_ceiling: int) -> str:
+    """The row-count growth check as SQL: one unexpected row when the table has too many rows."""
+    return f"select count(*) as audit_rows from {{batch}} having count(*) > {int(table_rows_ceiling)}"
+
+
 def build_suite(
     spec: SuiteSpec,
     *,
@@ -328,6 +345,24 @@ def build_suite(
                     "published_rows": published_rows,
                     "max_row_drop_pct": pct,
                     "min_rows": floor,
+                },
+            )
+        )
+        ceiling = max_rows_after_growth(published_rows, spec.max_row_growth_pct)
+        suite.add_expectation(
+            gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query=row_growth_query(ceiling),
+                description=(
+                    f"Row-count growth: the published warehouse has {published_rows} rows; more than "
+                    f"{ceiling} (+{spec.max_row_growth_pct:g}%) warns: a duplicated load or a join fanning out?"
+                ),
+                severity="warning",
+                meta={
+                    "check": ROW_GROWTH_CHECK,
+                    "severity": "warning",
+                    "published_rows": published_rows,
+                    "max_row_growth_pct": spec.max_row_growth_pct,
+                    "max_rows": ceiling,
                 },
             )
         )

@@ -12,7 +12,7 @@ is bounded by the table's, and equal to it because the extreme rows are in). And
 everything the table contains, as long as each SQL predicate below matches GX's pandas semantics:
 nulls skipped by value checks, `str.contains` (search) for regexes, NaN validated as +Infinity,
 rows whose key columns are all missing ignored by compound uniqueness. The exact unexpected count
-of the whole table comes from SQL and goes into the report and the expectation's notes.
+of the whole table comes from SQL and replaces the batch's counts in GX's result (validate.py).
 
 Only expectations with a translation here can be reduced; a suite with any other expectation (or
 with `mostly`, or a `row_condition`) is validated on the whole table, as before.
@@ -21,7 +21,7 @@ with `mostly`, or a `row_condition`) is validated on the whole table, as before.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from expectations.loader import SQL_CHECK_TYPE, ExpectationSpec, SuiteSpec
@@ -38,6 +38,7 @@ _NO_ROWS_NEEDED = {
     "expect_table_column_count_to_equal",
     SQL_CHECK_TYPE,
 }
+_NULL_CHECKS = {"expect_column_values_to_not_be_null", "expect_column_values_to_be_null"}
 _EXTREMES = {"expect_column_max_to_be_between": "desc", "expect_column_min_to_be_between": "asc"}
 _DUPLICATES = {"expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique"}
 _ROW_PREDICATES = {
@@ -87,6 +88,8 @@ class Probe:
     keys: tuple[str, ...] = ()
     ignore_row_if: str = "all_values_are_missing"
     order: str | None = None
+    # Rows GX leaves out of a map expectation's domain (its `missing_count`); None: it reports none.
+    missing: str | None = None
 
 
 @dataclass(frozen=True)
@@ -166,13 +169,15 @@ def plan(spec: SuiteSpec, types: dict[str, str]) -> tuple[Plan | None, str | Non
             ignore = (
                 kw.get("ignore_row_if", "all_values_are_missing") if "column_list" in kw else "any_value_is_missing"
             )
-            probes.append(Probe(index, "duplicates", keys=keys, ignore_row_if=ignore))
+            probe = Probe(index, "duplicates", keys=keys, ignore_row_if=ignore)
+            probes.append(replace(probe, missing=f"not ({_key_filter(probe)})"))
         elif item.type in _ROW_PREDICATES:
             try:
                 predicate = _row_predicate(item, types)
             except (ValueError, KeyError) as exc:
                 return None, f"{item.label}: {exc}"
-            probes.append(Probe(index, "rows", predicate=predicate))
+            missing = None if item.type in _NULL_CHECKS else f"{quote(kw['column'])} is null"
+            probes.append(Probe(index, "rows", predicate=predicate, missing=missing))
         else:
             return None, f"{item.type} has no SQL translation"
     return Plan(tuple(probes)), None
@@ -187,16 +192,31 @@ def _key_filter(probe: Probe) -> str:
     return "true"
 
 
-def collect_evidence(con: Any, source: str, plan_: Plan) -> tuple[str, dict[int, int], int]:
-    """Run the probes against `source` (a SQL relation with a `_rid` column).
+@dataclass(frozen=True)
+class Evidence:
+    """What the probes found in the whole table: the rows GX is shown, and the exact counts."""
 
-    Returns (SQL selecting the evidence rowids, {expectation index: exact unexpected rows}, rows).
-    """
+    picks: str  # SQL selecting the rowids of the evidence batch
+    unexpected: dict[int, int]  # expectation index -> unexpected rows in the whole table
+    missing: dict[int, int]  # expectation index -> rows outside its domain (nulls), whole table
+    rows: int
+
+
+def collect_evidence(con: Any, source: str, plan_: Plan) -> Evidence:
+    """Run the probes against `source` (a SQL relation with a `_rid` column)."""
     row_probes = [p for p in plan_.probes if p.kind == "rows"]
-    aggregates = ["count(*)"] + [f"count(*) filter (where {p.predicate})" for p in row_probes]
+    with_missing = [p for p in plan_.probes if p.missing]
+    aggregates = (
+        ["count(*)"]
+        + [f"count(*) filter (where {p.predicate})" for p in row_probes]
+        + [f"count(*) filter (where {p.missing})" for p in with_missing]
+    )
     counts_row = con.execute(f"select {', '.join(aggregates)} from {source}").fetchone()
     rows = int(counts_row[0])
-    exact: dict[int, int] = {p.index: int(n) for p, n in zip(row_probes, counts_row[1:], strict=True)}
+    exact: dict[int, int] = {
+        p.index: int(n) for p, n in zip(row_probes, counts_row[1 : 1 + len(row_probes)], strict=True)
+    }
+    missing = {p.index: int(n) for p, n in zip(with_missing, counts_row[1 + len(row_probes) :], strict=True)}
     picks: list[str] = ["(select cast(null as bigint) as _rid where false)"]
     if SAMPLE_ROWS > 0:
         picks.append(
@@ -214,7 +234,7 @@ def collect_evidence(con: Any, source: str, plan_: Plan) -> tuple[str, dict[int,
             exact[probe.index] = count
             if count:
                 picks.append(duplicated)
-    return " union ".join(picks), exact, rows
+    return Evidence(" union ".join(picks), exact, missing, rows)
 
 
 def _duplicates(con: Any, source: str, probe: Probe) -> tuple[str, int]:
@@ -248,12 +268,10 @@ def _duplicates(con: Any, source: str, probe: Probe) -> tuple[str, int]:
     return rowids, int(count)
 
 
-def annotation(unexpected: int | None, rows: int, evidence_rows: int) -> str:
-    """The line Data Docs show under an expectation validated on an evidence batch."""
-    text = (
-        f"Validated on an evidence batch of {evidence_rows:,} of {rows:,} rows (every flagged row up to "
-        f"{EVIDENCE_PER_CHECK} per expectation, the extremes, a {SAMPLE_ROWS:,}-row sample)."
+def annotation(rows: int, evidence_rows: int) -> str:
+    """The line Data Docs show under an expectation whose table was validated by pushdown."""
+    return (
+        f"Counts are the whole table's {rows:,} rows (DuckDB). GX evaluated an evidence batch of "
+        f"{evidence_rows:,} rows drawn from it (every flagged row up to {EVIDENCE_PER_CHECK} per expectation, "
+        f"the extremes, a {SAMPLE_ROWS:,}-row sample): the unexpected values listed are the table's own."
     )
-    if unexpected is not None:
-        text += f" Exact unexpected rows in the whole table (DuckDB): {unexpected:,}."
-    return text

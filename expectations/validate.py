@@ -4,11 +4,14 @@ GX 1.x has no DuckDB datasource, so each table is snapshotted from `audit.duckdb
 read-only) to a Parquet file and validated by real GX expectations through a pandas Parquet asset.
 Parquet rather than in-memory DataFrames so that one Checkpoint can carry every suite: a DataFrame
 asset takes its frame as a run-time batch parameter, which a Checkpoint shares among all its
-validation definitions. One Checkpoint run, one Data Docs site (`<home>/docs/gx/index.html`).
+validation definitions. One Checkpoint run, one Data Docs site (`<home>/docs/gx/index.html`)
+listing the last `EDUOPEN_GX_KEEP_RUNS` runs, whose results GX's validation results store keeps in
+`<home>/state/gx/validation_results`; `validation_docs_page` names a run's page for a suite.
 
 Scale: a table of more than `EDUOPEN_GX_FULL_ROWS` rows (default 10,000) is not loaded whole.
 DuckDB scans it for every row each expectation would flag, with exact counts, and GX validates
-the *evidence batch* (flagged rows, extremes, a sample; see pushdown.py). SQL checks across marts
+the *evidence batch* (flagged rows, extremes, a sample; see pushdown.py), and the whole table's
+counts replace the batch's in GX's result before it is stored. SQL checks across marts
 and the row-count change are `UnexpectedRowsExpectation`s that DuckDB answers on the whole audit
 warehouse (see duckdb_metrics.py).
 
@@ -30,10 +33,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import duckdb
 
-from eduopen.core.config import GX_FULL_ROWS, duckdb_config
+from eduopen.core.config import GX_FULL_ROWS, GX_KEEP_RUNS, duckdb_config
 from eduopen.core.errors import ValidationFailed
 from eduopen.core.files import atomic_write, file_sha256
 from eduopen.core.paths import Home
@@ -41,6 +46,7 @@ from expectations import pushdown
 from expectations.data_docs_assets import localize as localize_data_docs
 from expectations.loader import (
     ROW_COUNT_CHECK,
+    ROW_GROWTH_CHECK,
     SQL_CHECK_TYPE,
     SuiteSpec,
     build_suite,
@@ -56,6 +62,7 @@ quiet_gx()
 SITE_NAME = "eduopen"
 DATASOURCE = "audit"
 CHECKPOINT_NAME = "eduopen_audit_gate"
+RUN_NAME = "audit_gate"
 # Enough failing values to see the pattern in the record; the full list is in Data Docs.
 OBSERVED_SAMPLE = 5
 MESSAGE_ITEMS = 6
@@ -70,6 +77,7 @@ class Snapshot:
     mode: str  # "full" or "evidence"
     batch_rows: int
     exact: dict[int, int] = field(default_factory=dict)  # expectation index -> unexpected rows (evidence)
+    missing: dict[int, int] = field(default_factory=dict)  # expectation index -> rows outside its domain
     full_reason: str | None = None  # why a large table was validated whole
     seconds: float = 0.0  # DuckDB time to count, probe and write the batch
 
@@ -88,6 +96,26 @@ def docs_dir(home: Home) -> Path:
     return home.docs / "gx"
 
 
+def validation_results_dir(home: Home) -> Path:
+    """GX's validation results store: the last `EDUOPEN_GX_KEEP_RUNS` runs, which Data Docs list."""
+    return home.state / "gx" / "validation_results"
+
+
+def validation_docs_page(home: Home, suite: str | None = None) -> Path:
+    """The Data Docs page of the last gate run's result for `suite`, or without `suite`, of the
+    first suite that failed; the Data Docs index when there is no such page (yet)."""
+    index = docs_dir(home) / "index.html"
+    try:
+        record = json.loads(validation_record_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return index
+    if suite is None:
+        failed = [item["suite"] for item in record.get("failed", [])]
+        suite = failed[0] if failed else None
+    page = (record.get("suites", {}).get(suite) or {}).get("docs_page") if suite else None
+    return Path(page) if page else index
+
+
 def wal_path(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
 
@@ -100,10 +128,20 @@ def _context(home: Home) -> Any:
         ProgressBarsConfig,
     )
 
-    # Ephemeral: suites come from the reviewed JSON files on every run, so nothing of GX's own
-    # state needs to persist; only the Data Docs site is written to disk.
+    # Ephemeral: suites come from the reviewed JSON files on every run; only the validation
+    # results (the history Data Docs list) and the Data Docs site persist on disk.
+    defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+    stores = dict(defaults.stores)
+    stores[defaults.validation_results_store_name] = {
+        "class_name": "ValidationResultsStore",
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(validation_results_dir(home)),
+        },
+    }
     config = DataContextConfig(
-        store_backend_defaults=InMemoryStoreBackendDefaults(init_temp_docs_sites=False),
+        store_backend_defaults=defaults,
+        stores=stores,
         data_docs_sites={
             SITE_NAME: {
                 "class_name": "SiteBuilder",
@@ -202,9 +240,9 @@ def _snapshot(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, target: Path, ful
         return Snapshot(target, rows, "full", rows, full_reason=why_not)
     source = f"(select rowid as _rid, {columns} from {table})"
     try:
-        picks, exact, _ = pushdown.collect_evidence(con, source, plan)
+        evidence = pushdown.collect_evidence(con, source, plan)
         con.execute(
-            f"copy (select * exclude (_rid) from {source} where _rid in ({picks})) "
+            f"copy (select * exclude (_rid) from {source} where _rid in ({evidence.picks})) "
             f"to {sql_string(str(target))} (format parquet)"
         )
     except duckdb.Error as exc:
@@ -214,7 +252,7 @@ def _snapshot(con: duckdb.DuckDBPyConnection, spec: SuiteSpec, target: Path, ful
         con.execute(f"copy (select {columns} from {table}) to {sql_string(str(target))} (format parquet)")
         return Snapshot(target, rows, "full", rows, full_reason=f"probe failed: {exc}")
     batch_rows = con.execute(f"select count(*) from read_parquet({sql_string(str(target))})").fetchall()[0][0]
-    return Snapshot(target, rows, "evidence", batch_rows, exact)
+    return Snapshot(target, rows, "evidence", batch_rows, evidence.unexpected, evidence.missing)
 
 
 def _jsonable(value: Any) -> Any:
@@ -297,7 +335,8 @@ def _load_gx(specs: list[SuiteSpec]) -> None:
 
 def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | None) -> dict[str, Any]:
     started = time.monotonic()
-    validated_at = datetime.now(UTC).isoformat()
+    run_time = datetime.now(UTC)
+    validated_at = run_time.isoformat()
     record_path = validation_record_path(home)
     # Fail closed: if this run dies half-way, no earlier "success" may stand in for it.
     record_path.unlink(missing_ok=True)
@@ -335,7 +374,7 @@ def _validate(home: Home, *, max_row_drop_pct: float | None, suites_dir: Path | 
                 gx_loaded.result()
                 phases["gx_import_wait_s"] = round(time.monotonic() - mark, 3)
                 mark = time.monotonic()
-                outcome = _run_gx(home, con, specs, snapshots, published, max_row_drop_pct)
+                outcome = _run_gx(home, con, specs, snapshots, published, max_row_drop_pct, run_time)
                 phases["gx_s"] = round(time.monotonic() - mark, 3)
                 mark = time.monotonic()
                 audit_sha256 = digest.result()
@@ -414,10 +453,65 @@ def _annotations(spec: SuiteSpec, snap: Snapshot) -> dict[int, str]:
     if snap.mode != "evidence":
         return {}
     return {
-        index: pushdown.annotation(snap.exact.get(index), snap.rows, snap.batch_rows)
+        index: pushdown.annotation(snap.rows, snap.batch_rows)
         for index, item in enumerate(spec.expectations)
         if item.type != SQL_CHECK_TYPE
     }
+
+
+def whole_table_result(result: dict[str, Any], rows: int, unexpected: int, missing: int | None) -> dict[str, Any]:
+    """GX's result of a map expectation evaluated on an evidence batch, with the whole table's
+    counts and percentages in GX's own keys (the values listed stay the batch's: rows of the table).
+
+    The formulas are GX's (`_format_map_output`): an expectation that reports no `missing_count`
+    (the null checks) counts every row in its domain.
+    """
+    fixed = dict(result)
+    skip_missing = "missing_count" not in result
+    missing_rows = 0 if skip_missing else int(missing or 0)
+    nonnull = rows - missing_rows
+    total = unexpected / rows * 100 if rows else None
+    nonmissing = total if skip_missing else (unexpected / nonnull * 100 if nonnull else None)
+    fixed.update(element_count=rows, unexpected_count=unexpected, unexpected_percent=nonmissing if rows else None)
+    if not skip_missing:
+        fixed.update(
+            missing_count=missing_rows,
+            missing_percent=missing_rows / rows * 100 if rows else None,
+            unexpected_percent_total=total,
+            unexpected_percent_nonmissing=nonmissing if rows else None,
+        )
+    # Row positions within the batch say nothing about the table.
+    fixed.pop("partial_unexpected_index_list", None)
+    fixed.pop("unexpected_index_list", None)
+    return fixed
+
+
+def _report_whole_tables(suite_result: Any, snap: Snapshot) -> None:
+    """Put the whole table's counts into GX's result of a suite validated on its evidence batch."""
+    if snap.mode != "evidence":
+        return
+    for item in suite_result.results:
+        index = (item.expectation_config.meta or {}).get("index")
+        if index in snap.exact and item.result and "unexpected_count" in item.result:
+            item.result = whole_table_result(item.result, snap.rows, snap.exact[index], snap.missing.get(index))
+    suite_result.meta["evaluated_on"] = (
+        f"whole table of {snap.rows} rows; values from an evidence batch of {snap.batch_rows}"
+    )
+
+
+def _prune_runs(store: Any, keep: int) -> None:
+    """Remove validation results of all but the newest `keep` runs (Data Docs drop their pages)."""
+    keys = store.list_keys()
+    newest = sorted({key.run_id.run_time for key in keys}, reverse=True)[:keep]
+    for key in keys:
+        if key.run_id.run_time not in newest:
+            store.remove_key(key)
+
+
+def _page_path(context: Any, key: Any) -> str | None:
+    urls = context.get_docs_sites_urls(resource_identifier=key, site_name=SITE_NAME, only_if_exists=False)
+    url = (urls[0] if urls else {}).get("site_url")
+    return url2pathname(urlparse(url).path) if url and url.startswith("file:") else url
 
 
 def _run_gx(
@@ -427,13 +521,14 @@ def _run_gx(
     snapshots: dict[str, Snapshot],
     published: dict[str, int],
     max_row_drop_pct: float | None,
+    run_time: datetime,
 ) -> dict[str, Any]:
     import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+    from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
     from expectations.duckdb_metrics import query_scope
 
-    # The site shows this run only: pages of earlier runs would otherwise linger next to it.
-    shutil.rmtree(docs_dir(home) / "validations", ignore_errors=True)
     context = _context(home)
     source = context.data_sources.add_pandas(DATASOURCE)
     definitions = []
@@ -462,6 +557,7 @@ def _run_gx(
     warned: list[dict[str, Any]] = []
     statistics = {"evaluated_expectations": 0, "successful_expectations": 0, "unsuccessful_expectations": 0}
     if not definitions:
+        _prune_runs(context.validation_results_store, GX_KEEP_RUNS.value())
         context.build_data_docs(site_names=[SITE_NAME])
         localize_data_docs(docs_dir(home))
         return {"failed": failed, "warnings": warned, "suites": suites_info, "statistics": statistics}
@@ -481,10 +577,20 @@ def _run_gx(
         # pandas/numpy deprecation chatter from inside GX's metric code is not ours to fix.
         warnings.simplefilter("ignore", FutureWarning)
         warnings.simplefilter("ignore", DeprecationWarning)
-        result = checkpoint.run()
+        result = checkpoint.run(run_id=RunIdentifier(run_name=RUN_NAME, run_time=run_time))
         samples = {key: rows for key, (_, rows) in scope.answers.items()}
-        context.build_data_docs(site_names=[SITE_NAME])
-        localize_data_docs(docs_dir(home))
+    store = context.validation_results_store
+    for key, suite_result in result.run_results.items():
+        _report_whole_tables(suite_result, snapshots[suite_result.suite_name])
+        store.set(key, suite_result)
+        suites_info[suite_result.suite_name]["docs_page"] = _page_path(context, key)
+    _prune_runs(store, GX_KEEP_RUNS.value())
+    # Only this run's pages are rendered; the index lists every kept run and drops pruned pages.
+    context.build_data_docs(
+        site_names=[SITE_NAME],
+        resource_identifiers=[*result.run_results, *(ExpectationSuiteIdentifier(name=n) for n in suites_info)],
+    )
+    localize_data_docs(docs_dir(home))
 
     for suite_result in result.run_results.values():
         name = suite_result.suite_name
@@ -499,19 +605,15 @@ def _run_gx(
             config = item.expectation_config
             meta = dict(config.meta or {})
             index = meta.get("index")
-            severity = spec.expectations[index].severity if index is not None else "critical"
+            severity = spec.expectations[index].severity if index is not None else meta.get("severity", "critical")
             kwargs = {k: v for k, v in dict(config.kwargs).items() if k != "batch_id"}
             if config.type == SQL_CHECK_TYPE:
                 observed = _observed_rows(item, samples.get((name, kwargs.get("unexpected_rows_query", ""))))
             else:
                 observed = _observed(item.result, item.exception_info)
                 if index in snap.exact and isinstance(observed, dict) and "exception" not in observed:
-                    # GX counted within the evidence batch; the whole table's count is DuckDB's.
-                    observed.update(
-                        unexpected_count=snap.exact[index],
-                        unexpected_percent=round(100 * snap.exact[index] / max(snap.rows, 1), 6),
-                        evaluated_on=f"evidence batch of {snap.batch_rows} of {snap.rows} rows",
-                    )
+                    # The counts are the whole table's (_report_whole_tables); the values the batch's.
+                    observed["evaluated_on"] = f"evidence batch of {snap.batch_rows} of {snap.rows} rows"
             entry = {
                 "suite": name,
                 "check": meta.get("check") or config.type,
@@ -521,11 +623,11 @@ def _run_gx(
                 "kwargs": _jsonable(kwargs),
                 "observed": observed,
             }
-            if meta.get("check") == ROW_COUNT_CHECK:
+            if meta.get("check") in (ROW_COUNT_CHECK, ROW_GROWTH_CHECK):
                 entry["observed"] = {
                     "audit_rows": snap.rows,
                     "published_rows": meta.get("published_rows"),
-                    "min_rows": meta.get("min_rows"),
+                    **{k: meta[k] for k in ("min_rows", "max_rows") if k in meta},
                 }
             (failed if severity == "critical" else warned).append(entry)
             suite_failed += severity == "critical"

@@ -238,6 +238,13 @@ GX_FULL_ROWS = EnvVar[int](
     "tables up to this many rows are validated whole by Great Expectations, larger ones by their evidence",
     "a whole number of rows, 0 or more",
 )
+GX_KEEP_RUNS = EnvVar[int](
+    "EDUOPEN_GX_KEEP_RUNS",
+    _whole(minimum=1),
+    20,
+    "validation runs of the gate kept in GX's validation results store and Data Docs; older ones are pruned",
+    "a whole number of runs, 1 or more",
+)
 MIN_DELAY_S = EnvVar[float | None](
     "EDUOPEN_MIN_DELAY_S",
     _number(minimum=0),
@@ -300,6 +307,7 @@ ENV_VARS: tuple[EnvVar[Any], ...] = (
     TASK_RETRIES,
     MAX_ROW_DROP_PCT,
     GX_FULL_ROWS,
+    GX_KEEP_RUNS,
     MIN_DELAY_S,
     TODAY,
     ALERT_EMAIL_TO,

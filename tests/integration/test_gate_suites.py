@@ -135,14 +135,19 @@ BLOCKING = {
         f"update marts.fct_mobility_flow set students = -1 where flow_id = {NON_CHINA_FLOW}",
         "marts.fct_mobility_flow: expect_column_values_to_be_between(students)",
     ),
-    "scorecard_share_above_one": (
-        "update marts.mart_opening_up_scorecard set inbound_share_asean_listed = 1.5 "
-        "where year = (select min(year) from marts.mart_opening_up_scorecard)",
-        "marts.mart_opening_up_scorecard: expect_column_values_to_be_between(inbound_share_asean_listed)",
+    # distribution: inbound and outbound swapped in every year moves the median far above 1
+    "scorecard_ratio_inverted": (
+        "update marts.mart_opening_up_scorecard set bringing_in_ratio = 1 / bringing_in_ratio "
+        "where bringing_in_ratio > 0",
+        "marts.mart_opening_up_scorecard: bringing_in_ratio_median(bringing_in_ratio)",
     ),
-    "duplicate_figure_id": (
-        "insert into marts.fct_release_figure select * from marts.fct_release_figure limit 1",
-        "marts.fct_release_figure: expect_column_values_to_be_unique(figure_id)",
+    # change over time: one country's inbound students twenty times the year before
+    "inbound_twentyfold_in_a_year": (
+        "update marts.fct_student_mobility set inbound_students = inbound_students * 20 where mobility_id = "
+        "(select min(cur.mobility_id) from marts.fct_student_mobility cur join marts.fct_student_mobility prev "
+        "on prev.country_iso3 = cur.country_iso3 and prev.year = cur.year - 1 "
+        "where cur.country_iso3 <> 'CHN' and prev.inbound_students >= 100 and cur.inbound_students > 0)",
+        "marts.fct_student_mobility: inbound_not_tenfold_year_on_year()",
     ),
     "scorecard_disagrees_with_student_mobility": (
         "update marts.fct_student_mobility set inbound_students = inbound_students + 1 "
@@ -223,9 +228,16 @@ FURTHER = {
         "update marts.dim_theme set keyword_count = 0 where theme_id = 'going_global'",
         {"marts.dim_theme: expect_column_values_to_be_between(keyword_count)"},
     ),
-    "duplicate bridge row": (
-        "insert into marts.bridge_release_theme select * from marts.bridge_release_theme limit 1",
-        {"marts.bridge_release_theme: expect_compound_columns_to_be_unique(release_id,theme_id)"},
+    "country in more events than the year had": (
+        "update marts.mart_country_exchange set events_mentioning = 100000 "
+        "where exchange_id = (select max(exchange_id) from marts.mart_country_exchange where events_mentioning > 0)",
+        {"marts.mart_country_exchange: events_within_scorecard_releases()"},
+    ),
+    # warns, does not block: dim_theme's rows four times those published
+    "theme rows quadrupled": (
+        "insert into marts.dim_theme select * from marts.dim_theme union all select * from marts.dim_theme "
+        "union all select * from marts.dim_theme",
+        set(),
     ),
     "negative raw flow": (
         "update raw.flow_observation set value = -3 where origin = 'KOR' and value is not null",
@@ -274,6 +286,9 @@ def corrupted_whole(corrupted: Home, gate, tmp_path_factory: pytest.TempPathFact
 def test_each_further_defect_is_named_by_its_check(corrupted_whole: dict) -> None:
     expected = set().union(*(names for _, names in (*FURTHER.values(), *FURTHER_RAW.values())))
     assert labels(corrupted_whole) == expected
+    assert labels(corrupted_whole, "warnings") == {"marts.dim_theme: row_count_growth_vs_published()"}
+    (growth,) = corrupted_whole["warnings"]
+    assert growth["observed"]["audit_rows"] == 4 * growth["observed"]["published_rows"]
     assert all(info["mode"] == "full" for info in corrupted_whole["suites"].values() if info["present"])
 
 
@@ -378,7 +393,26 @@ insert into marts.edge values
     (null, null, null, 5, null, null),                         -- (null, 5) twice: a compound duplicate
     (11, 'ab' || chr(10), null, null, null, null),             -- a final newline: Python's $ allows it
     (3, 'bb', null, null, null, null);                         -- all keys missing twice: ignored
+-- clean rows: outside the evidence batch, inside the whole table's counts
+insert into marts.edge select 5, 'ab', 100 + i, 1, '2020-01-01 00:00:00+00', '2010-01-01' from range(4) t(i);
 """
+
+
+COUNT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missing_count", "unexpected_percent_total")
+
+
+def gx_counts(root: Path) -> dict[tuple, dict]:
+    """The counts of each expectation in the GX validation result stored by the home's last run."""
+    from expectations.validate import validation_results_dir
+
+    (path,) = validation_results_dir(Home(root)).rglob("*.json")
+    stored = json.loads(path.read_text())
+    return {
+        (r["expectation_config"]["type"], json.dumps(r["expectation_config"]["kwargs"], sort_keys=True)): {
+            key: r["result"][key] for key in COUNT_KEYS if key in r["result"]
+        }
+        for r in stored["results"]
+    }
 
 
 def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -411,6 +445,10 @@ def test_evidence_probes_agree_with_gx_on_edge_values(gate, tmp_path: Path, monk
     whole, reduced = failures(outcomes["full"]), failures(outcomes["evidence"])
     assert len(whole) == len(EDGE_SUITE["expectations"])  # the rows above break every one
     assert reduced == whole
+    # What GX stores and Data Docs render: the whole table's counts in either mode.
+    gx_whole, gx_reduced = gx_counts(tmp_path / "full"), gx_counts(tmp_path / "evidence")
+    assert gx_reduced == gx_whole
+    assert {counts["element_count"] for counts in gx_whole.values() if "element_count" in counts} == {12}
     by_type = {k[0]: v for k, v in whole.items()}
     assert by_type["expect_column_values_to_not_be_null"] == 1
     assert by_type["expect_compound_columns_to_be_unique"] == 2
@@ -460,3 +498,41 @@ def test_suites_the_probes_cannot_translate_are_validated_whole(
         "marts.untranslated: expect_column_values_to_not_match_regex(code)",
     }
     assert [f["observed"]["unexpected_count"] for f in outcome["failed"]] == [1, 1]
+
+
+def test_data_docs_keep_the_last_runs_and_link_the_failed_validation(
+    gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expectations.validate import docs_dir, validation_docs_page, validation_results_dir
+
+    suites = tmp_path / "suites"
+    suites.mkdir()
+    (suites / "marts.small.json").write_text(
+        json.dumps(
+            {
+                "name": "marts.small",
+                "meta": {"table": "marts.small", "required": True, "row_count_vs_published": False},
+                "expectations": [
+                    {"type": "expect_column_values_to_be_between", "kwargs": {"column": "x", "min_value": 0}}
+                ],
+            }
+        )
+    )
+    home = Home(tmp_path / "home").ensure()
+    sql(home.audit, "create schema marts; create table marts.small as select range as x from range(3)")
+    monkeypatch.setenv("EDUOPEN_GX_KEEP_RUNS", "2")
+    run_times = []
+    for _ in range(3):
+        run_times.append(gate(home, suites_dir=suites)["validated_at"])
+    sql(home.audit, "insert into marts.small values (-7)")
+    with pytest.raises(ValidationFailed):
+        gate(home, suites_dir=suites)
+    kept = sorted(p.parent.name for p in validation_results_dir(home).rglob("*.json"))
+    pages = sorted(p.parent.name for p in (docs_dir(home) / "validations").rglob("*.html"))
+    assert len(kept) == 2 and pages == kept
+    assert kept[0] == datetime.fromisoformat(run_times[2]).strftime("%Y%m%dT%H%M%S.%fZ")
+    index = (docs_dir(home) / "index.html").read_text()
+    assert all(run_time in index for run_time in kept)
+    page = validation_docs_page(home)
+    assert page.exists() and page.parent.name == kept[-1] and "-7" in page.read_text()
+    assert validation_docs_page(home, "marts.small") == page
