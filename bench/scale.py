@@ -635,7 +635,7 @@ def _observation_select(
     # value ranges per indicator so the gate's bounds (counts >= 0, rates within 0..100) hold;
     # a country's inbound students move within +-10% a year around its own level, as real series
     # do (the gate flags a tenfold jump)
-    inbound_level = f'{h("geo_unit", "inbound")} % 500000 + 100'
+    inbound_level = f"{h('geo_unit', 'inbound')} % 500000 + 100"
     value = f"""case indicator_id
             when '26637' then round(({inbound_level}) * (90 + {h("i, year", "v")} % 21) / 100.0)
             when 'OE.5T8.40510' then cast({h("i, year", "v")} % 1000000 as double)
