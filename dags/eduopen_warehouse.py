@@ -57,19 +57,25 @@ if not MANIFEST.usable:
 def prepare_audit() -> dict[str, int]:
     """Copy the published warehouse to the audit copy and reload its raw tables; returns rows per raw table."""
     from eduopen import pipeline
+    from eduopen.orchestration.lineage import report_prepare_audit
 
     with fail_without_retry_on_permanent_errors():
-        return as_xcom(pipeline.prepare_audit())
+        rows = as_xcom(pipeline.prepare_audit())
+    report_prepare_audit(rows)
+    return rows
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=45))
 def dbt_build(*, params: Any = None) -> dict[str, Any]:
     """The whole dbt project as one `dbt build` (no usable manifest to draw one task per model from)."""
     from eduopen import pipeline
+    from eduopen.orchestration.lineage import report_dbt_build
 
     full_refresh = bool((params or {}).get("full_refresh", False))
     with fail_without_retry_on_permanent_errors():
-        return as_xcom(pipeline.build_audit(full_refresh))
+        summary = as_xcom(pipeline.build_audit(full_refresh))
+    report_dbt_build()
+    return summary
 
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=30))
@@ -85,10 +91,12 @@ def validate() -> dict[str, Any]:
 def publish(*, outlet_events: Any = None) -> dict[str, Any]:
     """Swap the validated audit build into the published warehouse and export Parquet."""
     from eduopen import pipeline
+    from eduopen.orchestration.lineage import report_publish
 
     with fail_without_retry_on_permanent_errors():
         result = as_xcom(pipeline.publish())
     announce_published_marts(result, outlet_events)
+    report_publish(result)
     return result
 
 

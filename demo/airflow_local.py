@@ -27,6 +27,7 @@ from typing import Any
 
 from eduopen.core.errors import EduOpenError
 from eduopen.core.paths import PROJECT_DIR, Home
+from eduopen.orchestration.lineage import openlineage_env
 from eduopen.orchestration.pools import WRITER_POOL
 
 DAGS_DIR = PROJECT_DIR / "dags"
@@ -92,6 +93,8 @@ def airflow_env(home: Home, base: Mapping[str, str] | None = None, *, dags_folde
             "AIRFLOW__COSMOS__CACHE_DIR": str(af_home / "cosmos"),
         }
     )
+    # OpenLineage events to a file in the home, unless the operator pointed them elsewhere.
+    env.update(openlineage_env(home, env))
     return env
 
 
@@ -142,6 +145,8 @@ def setup(home: Home, echo: Echo = _stderr) -> bool:
     Returns True when something had to be done.
     """
     manifest_written = _ensure_dbt_manifest(home, echo)
+    # The home's folders, the OpenLineage file's among them, before any task writes there.
+    home.ensure()
     af_home = airflow_home(home)
     af_home.mkdir(parents=True, exist_ok=True)
     env = airflow_env(home)

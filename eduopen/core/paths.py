@@ -84,6 +84,11 @@ class Home:
         return self.root / "state"
 
     @property
+    def lineage(self) -> Path:
+        """OpenLineage events of the Airflow tasks, when no other transport is configured."""
+        return self.root / "lineage"
+
+    @property
     def lock(self) -> Path:
         return self.root / ".writer.lock"
 
@@ -97,6 +102,7 @@ class Home:
             self.quarantine,
             self.state,
             self.versions,
+            self.lineage,
         ):
             path.mkdir(parents=True, exist_ok=True)
         return self

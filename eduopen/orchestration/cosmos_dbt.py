@@ -34,6 +34,7 @@ from typing import Any
 
 from eduopen.core.config import DBT_DB_PATH
 from eduopen.core.paths import DBT_PROJECT_DIR, Home
+from eduopen.orchestration.lineage import openlineage_enabled
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import ManifestCheck
 
@@ -104,9 +105,10 @@ def dbt_task_group(manifest: ManifestCheck, home: Home, *, full_refresh: str) ->
         operator_args={
             "pool": WRITER_POOL,
             "env": {DBT_DB_PATH.name: str(home.audit)},
-            # Skips writing manifest.json and run_results.json into the task's throw-away copy of
-            # the project: a third of each dbt invocation, and nothing reads them.
-            "dbt_cmd_global_flags": ["--no-write-json"],
+            # manifest.json and run_results.json in the task's throw-away copy of the project are
+            # what Cosmos turns into the node's OpenLineage datasets; without OpenLineage nothing
+            # reads them, and skipping them saves a third of each dbt invocation.
+            "dbt_cmd_global_flags": [] if openlineage_enabled() else ["--no-write-json"],
             "full_refresh": full_refresh,
             "pre_execute": hold_writer_lock,
             "post_execute": release_writer_lock,

@@ -105,9 +105,11 @@ def ingest_and_announce(
     """Run one source (back to `since` when given) and attach its counts to the Asset event the
     warehouse DAG is waiting for."""
     from eduopen import pipeline
+    from eduopen.orchestration.lineage import report_ingest
 
     with fail_without_retry_on_permanent_errors():
         summaries = as_xcom([summary.as_dict() for summary in pipeline.ingest([source], since=since)])
+    report_ingest(source)
     if outlet_events is not None:
         counts = ("new_rows", "new_releases", "changed_releases", "quarantined")
         outlet_events[asset].extra = {

@@ -27,6 +27,7 @@ from demo.airflow_local import DAGS_DIR, airflow_env
 from eduopen.core.config import DBT_MANIFEST, DBT_TASKS
 from eduopen.core.errors import ConfigError
 from eduopen.core.paths import PROJECT_DIR, Home
+from eduopen.orchestration.lineage import lineage_file
 from eduopen.orchestration.pools import WRITER_POOL
 from eduopen.warehouse.manifest import (
     check_manifest,
@@ -35,6 +36,7 @@ from eduopen.warehouse.manifest import (
     project_fingerprint,
     sidecar_path,
 )
+from tests.support.lineage_graph import downstream, edges, read_events
 
 pytestmark = pytest.mark.airflow
 
@@ -355,7 +357,8 @@ def test_dbt_tasks_write_the_audit_copy_one_at_a_time_under_the_writer_lock(
         assert t["pre_execute"] == "hold_writer_lock" and t["post_execute"] == "release_writer_lock", task_id
         assert t["callback"] == "release_audit_db", task_id
         assert t["invocation_mode"] == "InvocationMode.DBT_RUNNER", task_id
-        assert t["global_flags"] == ["--no-write-json"], task_id
+        # OpenLineage is on in the local mode: Cosmos reads dbt's artifacts for each node's lineage.
+        assert t["global_flags"] == [], task_id
     builders = [t for t in dbt_tasks.values() if t["base_cmd"] == ["build"]]
     assert {t["full_refresh"] for t in builders} == {"{{ params.full_refresh }}"}
 
@@ -552,6 +555,13 @@ def test_airflow_dags_test_publishes_what_the_plain_transform_builds_and_a_faili
     published = _snapshot(through_airflow.warehouse)
     assert any(name.startswith("marts.") and rows for name, (_, _, rows) in published.items())
     assert published == _snapshot(plain.audit)
+    # OpenLineage (the local mode's file): each dbt task's events name its parents and its model
+    # (Cosmos reads dbt's artifacts), joining the raw catalog to the published marts.
+    graph = edges(read_events(lineage_file(through_airflow)))
+    catalog, warehouse = (f"duckdb://{path.resolve()}" for path in (through_airflow.catalog, through_airflow.warehouse))
+    reached = downstream(graph, (catalog, "catalog.main.release_version"))
+    assert (f"duckdb://{through_airflow.audit.resolve()}", "audit.staging.stg_raw__release_versions") in reached
+    assert (warehouse, "warehouse.marts.fct_policy_release") in reached
 
     # A release in French breaks an accepted_values test on the staging model: the task that builds
     # and tests it fails, nothing downstream of it runs, the gate never starts and the published
