@@ -189,27 +189,26 @@ def report_ingest(source: str, home: Home | None = None) -> None:
     """An ingest task: the source's locations → the raw tables holding its rows."""
     from eduopen.core.config import Settings
 
+    if not openlineage_enabled():
+        return
     home = home or Home.from_env()
     try:
-        inputs = [_input(loc) for loc in source_locations(Settings.load().source(source), home)]
+        cfg = Settings.load().source(source)
+        inputs = [_input(location) for location in source_locations(cfg, home)]
         tables = raw_tables_of_source(home, source)
     except Exception as exc:  # lineage is a by-product: it must never fail the ingest
         log.warning("OpenLineage: no datasets for ingest of %s: %s: %s", source, type(exc).__name__, exc)
         return
-    if home.catalog.exists() and source in _landing_sources():
+    if cfg.kind == "files" and home.catalog.exists():
+        # Which files were loaded, with their fingerprints; the only raw table without a `source`.
         tables.append("landing_file")
     _emit(inputs, [_output(duckdb_table(home.catalog, "main", table)) for table in tables])
 
 
-def _landing_sources() -> set[str]:
-    from eduopen.core.config import Settings
-
-    settings = Settings.load()
-    return {name for name in settings.source_names() if settings.source(name).kind == "files"}
-
-
 def report_prepare_audit(rows: Mapping[str, int], home: Home | None = None) -> None:
     """`prepare_audit`: each raw catalog table → its copy in the audit warehouse (`raw` schema)."""
+    if not openlineage_enabled():
+        return
     home = home or Home.from_env()
     _emit(
         [_input(duckdb_table(home.catalog, "main", table)) for table in rows],
@@ -219,6 +218,8 @@ def report_prepare_audit(rows: Mapping[str, int], home: Home | None = None) -> N
 
 def report_publish(result: Mapping[str, Any], home: Home | None = None) -> None:
     """`publish`: each mart of the audit copy → the published mart and its Parquet export."""
+    if not openlineage_enabled():
+        return
     home = home or Home.from_env()
     rows: Mapping[str, int] = result.get("rows") or {}
     schemas = _mart_schema_facets()
@@ -257,22 +258,24 @@ def report_dbt_build(home: Home | None = None) -> None:
         from airflow.providers.openlineage import conf
         from airflow.providers.openlineage.api import emit, is_openlineage_active
         from openlineage.common.provider.dbt.local import DbtLocalArtifactProcessor
+        from openlineage.common.provider.dbt.utils import PRODUCER
     except ImportError:
         return
     if not is_openlineage_active():
         return
     from eduopen.core.config import DBT_DB_PATH
+    from eduopen.orchestration.cosmos_dbt import PROFILE_NAME, TARGET_NAME
     from eduopen.warehouse.dbt import dbt_dir
 
     previous = os.environ.get(DBT_DB_PATH.name)
     os.environ[DBT_DB_PATH.name] = str(home.audit)
     try:
         processor = DbtLocalArtifactProcessor(
-            producer="https://github.com/apache/airflow/tree/providers-openlineage",
+            producer=PRODUCER,
             job_namespace=conf.namespace(),
             project_dir=str(DBT_PROJECT_DIR),
-            profile_name="eduopen",
-            target="audit",
+            profile_name=PROFILE_NAME,
+            target=TARGET_NAME,
             target_path=str(dbt_dir(home) / "target"),
             dbt_command_line=["dbt", "build", "--profiles-dir", str(DBT_PROJECT_DIR)],
         )
