@@ -9,17 +9,12 @@ import os
 import shutil
 import time
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from demo.run import DEMO_LANDING_DIR
-from eduopen.core.config import SourceConfig
 from eduopen.core.errors import ParseError
-from eduopen.core.paths import Home
-from ingest.http import PoliteClient
-from ingest.raw_store import RawStore
 from ingest.sources.base import IngestSummary, SourceContext
 from ingest.sources.landing import candidates, is_safe_name, run
 from ingest.sources.landing.formats import FormatRejected, parse_table
@@ -30,22 +25,14 @@ UIS_HEADER = "indicatorId,geoUnit,year,value,qualifier,magnitude"
 ECE = "ECE: Eastern Europe, Caucasus and Central Asia (CIS) (UNSDCode:98202)"
 
 
-@pytest.fixture
-def ctx(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceContext]:
-    monkeypatch.delenv("EDUOPEN_LANDING_SETTLE_S", raising=False)
-    cfg = SourceConfig.parse("landing", {"base_url": "file:///landing", "settle_s": 0}, {}, UA)
-    with RawStore(home) as store:
-        yield SourceContext(cfg, store, PoliteClient("landing", user_agent=UA), home)
-
-
-def _drop(ctx: SourceContext, name: str, data: bytes | str) -> Path:
-    path = ctx.home.landing / name
+def _drop(landing_ctx: SourceContext, name: str, data: bytes | str) -> Path:
+    path = landing_ctx.home.landing / name
     path.write_bytes(data.encode("utf-8") if isinstance(data, str) else data)
     return path
 
 
-def _query(ctx: SourceContext, sql: str, params: list | None = None) -> list[tuple]:
-    return ctx.store.con.execute(sql, params or []).fetchall()
+def _query(landing_ctx: SourceContext, sql: str, params: list | None = None) -> list[tuple]:
+    return landing_ctx.store.con.execute(sql, params or []).fetchall()
 
 
 def _uis_rows(n: int, *, start: int = 1990, geo: str = "CHN") -> list[str]:
@@ -78,12 +65,12 @@ def real_export(shared_data: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_real_uis_export_loads_china_inbound_by_year(ctx, real_export):
-    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
-    summary = run(ctx)
+def test_real_uis_export_loads_china_inbound_by_year(landing_ctx, real_export):
+    shutil.copyfile(real_export, landing_ctx.home.landing / real_export.name)
+    summary = run(landing_ctx)
     chn = dict(
         _query(
-            ctx,
+            landing_ctx,
             "select year, value from observation where source = 'uis_export' "
             "and indicator_id = '26637' and geo_unit = 'CHN'",
         )
@@ -92,44 +79,44 @@ def test_real_uis_export_loads_china_inbound_by_year(ctx, real_export):
     assert chn[2023] == 200892
     data_rows = sum(1 for line in real_export.read_text(encoding="utf-8").splitlines()[1:] if line.strip())
     assert summary.new_rows == data_rows
-    assert (ctx.home.landing / "processed" / real_export.name).exists()
-    assert _query(ctx, "select status, detected_format, rows_loaded from landing_file") == [
+    assert (landing_ctx.home.landing / "processed" / real_export.name).exists()
+    assert _query(landing_ctx, "select status, detected_format, rows_loaded from landing_file") == [
         ("processed", "uis_export.csv", data_rows)
     ]
 
 
-def test_real_uis_export_keeps_regional_rows_with_their_comma_names(ctx, real_export):
-    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
-    run(ctx)
-    region = _query(ctx, "select value from observation where geo_unit = ? and year = 2000", [ECE])
+def test_real_uis_export_keeps_regional_rows_with_their_comma_names(landing_ctx, real_export):
+    shutil.copyfile(real_export, landing_ctx.home.landing / real_export.name)
+    run(landing_ctx)
+    region = _query(landing_ctx, "select value from observation where geo_unit = ? and year = 2000", [ECE])
     assert region == [(88788.0,)]
 
 
-def test_real_uis_export_missing_flags_load_as_null_never_zero(ctx, real_export):
+def test_real_uis_export_missing_flags_load_as_null_never_zero(landing_ctx, real_export):
     with open(real_export, encoding="utf-8", newline="") as handle:
         flagged = sum(1 for row in csv.DictReader(handle) if row["magnitude"] in ("NA", "NIL"))
     assert flagged > 0
-    shutil.copyfile(real_export, ctx.home.landing / real_export.name)
-    run(ctx)
+    shutil.copyfile(real_export, landing_ctx.home.landing / real_export.name)
+    run(landing_ctx)
     ((nulls, non_null),) = _query(
-        ctx,
+        landing_ctx,
         "select count(*) filter (where value is null), "
         "count(*) filter (where value is not null) "
         "from observation where magnitude in ('NA', 'NIL')",
     )
     assert (nulls, non_null) == (flagged, 0)
-    assert _query(ctx, "select value, value_raw from observation where geo_unit = 'AFG' and year = 2009") == [
+    assert _query(landing_ctx, "select value, value_raw from observation where geo_unit = 'AFG' and year = 2009") == [
         (None, "0")
     ]
 
 
-def test_real_opri_labels_load_as_indicator_definitions(ctx, shared_data, tmp_path):
+def test_real_opri_labels_load_as_indicator_definitions(landing_ctx, shared_data, tmp_path):
     copy = tmp_path / "OPRI_LABEL.csv"
     shutil.copyfile(shared_data / "uis-export" / "OPRI_LABEL.csv", copy)
-    shutil.copyfile(copy, ctx.home.landing / copy.name)
-    run(ctx)
-    assert _query(ctx, "select count(*) from indicator_definition where source = 'uis_bulk'") == [(1105,)]
-    assert _query(ctx, "select name from indicator_definition where indicator_id = '10'") == [
+    shutil.copyfile(copy, landing_ctx.home.landing / copy.name)
+    run(landing_ctx)
+    assert _query(landing_ctx, "select count(*) from indicator_definition where source = 'uis_bulk'") == [(1105,)]
+    assert _query(landing_ctx, "select name from indicator_definition where indicator_id = '10'") == [
         ("Official entrance age to early childhood educational development (years)",)
     ]
 
@@ -137,12 +124,12 @@ def test_real_opri_labels_load_as_indicator_definitions(ctx, shared_data, tmp_pa
 # -- formats, from content ------------------------------------------------------------------
 
 
-def test_format_is_recognised_from_content_not_from_the_name(ctx):
-    _drop(ctx, "world_bank_download.xlsx", "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n")
-    run(ctx)
-    recorded = _query(ctx, "select detected_format, status from landing_file")
+def test_format_is_recognised_from_content_not_from_the_name(landing_ctx):
+    _drop(landing_ctx, "world_bank_download.xlsx", "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n")
+    run(landing_ctx)
+    recorded = _query(landing_ctx, "select detected_format, status from landing_file")
     assert recorded == [("uis_export.csv", "processed")]
-    assert _query(ctx, "select distinct source from observation") == [("uis_export",)]
+    assert _query(landing_ctx, "select distinct source from observation") == [("uis_export",)]
 
 
 def test_uis_bulk_national_data_nil_is_null_and_qualifier_kept():
@@ -201,17 +188,17 @@ def test_owid_grapher_csv_metric_becomes_an_owid_indicator():
     }
 
 
-def test_oecd_sdmx_csv_dropped_lands_as_flows(ctx):
+def test_oecd_sdmx_csv_dropped_lands_as_flows(landing_ctx):
     _drop(
-        ctx,
+        landing_ctx,
         "export.csv",
         "STRUCTURE,STRUCTURE_ID,STRUCTURE_NAME,ACTION,REF_AREA,Reference area,ORIGIN,Country of origin,"
         "TIME_PERIOD,Time period,OBS_VALUE,Observation value,OBS_STATUS,Observation status\n"
         "DATAFLOW,OECD.EDU.IMEP:DSD_X@DF_MOB(1.0),Mobility,I,GBR,United Kingdom,CHN,China,2021,,"
         "151690,,A,\n",
     )
-    run(ctx)
-    flows = _query(ctx, "select source, indicator_id, origin, destination, year, value from flow_observation")
+    run(landing_ctx)
+    flows = _query(landing_ctx, "select source, indicator_id, origin, destination, year, value from flow_observation")
     assert flows == [("oecd", "DSD_X@DF_MOB", "CHN", "GBR", 2021, 151690.0)]
 
 
@@ -261,16 +248,16 @@ def test_top_destinations_unknown_name_is_quarantined_with_the_name():
     assert "cond_all 'x - - -'" in reasons[1]
 
 
-def test_demo_flows_file_loads_every_country_row_and_skips_only_the_lumped_rows(ctx):
-    shutil.copyfile(DEMO_FLOWS, ctx.home.landing / DEMO_FLOWS.name)
-    summary = run(ctx)
+def test_demo_flows_file_loads_every_country_row_and_skips_only_the_lumped_rows(landing_ctx):
+    shutil.copyfile(DEMO_FLOWS, landing_ctx.home.landing / DEMO_FLOWS.name)
+    summary = run(landing_ctx)
     with DEMO_FLOWS.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle))
     lumped = sum(r["dest_country_lumped"] == "Other countries" for r in rows)
     assert summary.new_rows == len(rows) - lumped and summary.quarantined == 0
     assert any(f"{lumped} rows skipped" in note for note in summary.notes)
     assert _query(
-        ctx,
+        landing_ctx,
         "select value from flow_observation where source = 'uis_top_destinations' "
         "and origin = 'CHN' and destination = 'HKG' and year = 2019",
     ) == [(35622.998999999996,)]
@@ -284,47 +271,47 @@ def test_semicolon_csv_from_a_european_excel_is_read():
 # -- rejection -------------------------------------------------------------------------------
 
 
-def test_changed_header_is_rejected_with_a_reason_file_naming_the_column(ctx):
-    _drop(ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,225100,,\n")
-    summary = run(ctx)
-    reason = (ctx.home.landing / "rejected" / "inbound.csv.reason.txt").read_text(encoding="utf-8")
+def test_changed_header_is_rejected_with_a_reason_file_naming_the_column(landing_ctx):
+    _drop(landing_ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,225100,,\n")
+    summary = run(landing_ctx)
+    reason = (landing_ctx.home.landing / "rejected" / "inbound.csv.reason.txt").read_text(encoding="utf-8")
     assert "header changed, missing column(s) year" in reason
-    assert (ctx.home.landing / "rejected" / "inbound.csv").exists()
-    assert not (ctx.home.landing / "inbound.csv").exists()
-    assert summary.new_rows == 0 and ctx.store.count("observation") == 0
-    assert _query(ctx, "select status, detected_format from landing_file") == [("rejected", "uis_export.csv")]
+    assert (landing_ctx.home.landing / "rejected" / "inbound.csv").exists()
+    assert not (landing_ctx.home.landing / "inbound.csv").exists()
+    assert summary.new_rows == 0 and landing_ctx.store.count("observation") == 0
+    assert _query(landing_ctx, "select status, detected_format from landing_file") == [("rejected", "uis_export.csv")]
 
 
-def test_mostly_non_numeric_values_reject_the_whole_file(ctx):
+def test_mostly_non_numeric_values_reject_the_whole_file(landing_ctx):
     rows = _uis_rows(10) + ["26637,CHN,2001,n/a,,", "26637,CHN,2002,twelve,,"]
-    _drop(ctx, "bad.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
-    run(ctx)
-    reason = (ctx.home.landing / "rejected" / "bad.csv.reason.txt").read_text(encoding="utf-8")
+    _drop(landing_ctx, "bad.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
+    run(landing_ctx)
+    reason = (landing_ctx.home.landing / "rejected" / "bad.csv.reason.txt").read_text(encoding="utf-8")
     assert "2 of 12 values bad" in reason and "non-numeric value 'n/a'" in reason
-    assert ctx.store.count("observation") == 0
+    assert landing_ctx.store.count("observation") == 0
 
 
-def test_a_few_bad_rows_are_quarantined_and_the_rest_loaded(ctx):
+def test_a_few_bad_rows_are_quarantined_and_the_rest_loaded(landing_ctx):
     rows = _uis_rows(40) + ["26637,CHN,2040,abc,,"]
-    _drop(ctx, "mostly_fine.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
-    summary = run(ctx)
+    _drop(landing_ctx, "mostly_fine.csv", "\n".join([UIS_HEADER, *rows]) + "\n")
+    summary = run(landing_ctx)
     assert summary.new_rows == 40 and summary.quarantined == 1
-    assert _query(ctx, "select locator, reason from quarantine") == [
+    assert _query(landing_ctx, "select locator, reason from quarantine") == [
         ("landing/mostly_fine.csv:line 42", "non-numeric value 'abc' in column value")
     ]
-    assert (ctx.home.landing / "processed" / "mostly_fine.csv").exists()
+    assert (landing_ctx.home.landing / "processed" / "mostly_fine.csv").exists()
 
 
-def test_unrecognised_file_is_rejected(ctx):
-    _drop(ctx, "notes.csv", "name,comment\nAlice,hello\n")
-    run(ctx)
-    assert "unrecognised format" in (ctx.home.landing / "rejected" / "notes.csv.reason.txt").read_text()
+def test_unrecognised_file_is_rejected(landing_ctx):
+    _drop(landing_ctx, "notes.csv", "name,comment\nAlice,hello\n")
+    run(landing_ctx)
+    assert "unrecognised format" in (landing_ctx.home.landing / "rejected" / "notes.csv.reason.txt").read_text()
 
 
-def test_header_only_file_is_rejected_not_loaded_as_no_data(ctx):
-    _drop(ctx, "empty.csv", UIS_HEADER + "\n")
-    run(ctx)
-    assert "no loadable rows" in (ctx.home.landing / "rejected" / "empty.csv.reason.txt").read_text()
+def test_header_only_file_is_rejected_not_loaded_as_no_data(landing_ctx):
+    _drop(landing_ctx, "empty.csv", UIS_HEADER + "\n")
+    run(landing_ctx)
+    assert "no loadable rows" in (landing_ctx.home.landing / "rejected" / "empty.csv.reason.txt").read_text()
 
 
 def test_binary_file_is_rejected():
@@ -350,11 +337,11 @@ def test_xlsx_version_of_a_csv_gives_the_same_rows():
     assert [r["value"] for r in from_xlsx.rows] == [178271, 88788.5, None]
 
 
-def test_xlsx_dropped_in_landing_is_loaded_and_recorded_as_xlsx(ctx):
-    _drop(ctx, "export.xlsx", _xlsx([UIS_HEADER.split(","), [26637, "CHN", 2023, 200892, None, None]]))
-    run(ctx)
-    assert _query(ctx, "select detected_format from landing_file") == [("uis_export.xlsx",)]
-    assert _query(ctx, "select value from observation where geo_unit = 'CHN'") == [(200892.0,)]
+def test_xlsx_dropped_in_landing_is_loaded_and_recorded_as_xlsx(landing_ctx):
+    _drop(landing_ctx, "export.xlsx", _xlsx([UIS_HEADER.split(","), [26637, "CHN", 2023, 200892, None, None]]))
+    run(landing_ctx)
+    assert _query(landing_ctx, "select detected_format from landing_file") == [("uis_export.xlsx",)]
+    assert _query(landing_ctx, "select value from observation where geo_unit = 'CHN'") == [(200892.0,)]
 
 
 def _with_member(workbook: bytes, name: str, data: bytes) -> bytes:
@@ -364,12 +351,12 @@ def _with_member(workbook: bytes, name: str, data: bytes) -> bytes:
     return out.getvalue()
 
 
-def test_decompression_bomb_like_xlsx_is_rejected_before_inflating(ctx):
+def test_decompression_bomb_like_xlsx_is_rejected_before_inflating(landing_ctx):
     bomb = _with_member(_xlsx([UIS_HEADER.split(",")]), "xl/media/padding.bin", b"\0" * (32 * 1024 * 1024))
     assert len(bomb) < 200_000
-    _drop(ctx, "looks_small.xlsx", bomb)
-    run(ctx)
-    reason = (ctx.home.landing / "rejected" / "looks_small.xlsx.reason.txt").read_text()
+    _drop(landing_ctx, "looks_small.xlsx", bomb)
+    run(landing_ctx)
+    reason = (landing_ctx.home.landing / "rejected" / "looks_small.xlsx.reason.txt").read_text()
     assert "compression ratio" in reason and "decompression bomb" in reason
 
 
@@ -398,16 +385,16 @@ def test_plain_names_are_accepted():
     assert is_safe_name("inbound_intl.csv") and is_safe_name("学生.xlsx")
 
 
-def test_symlinks_and_subfolders_are_not_read(ctx, tmp_path):
+def test_symlinks_and_subfolders_are_not_read(landing_ctx, tmp_path):
     outside = tmp_path / "outside.csv"
     outside.write_text("\n".join([UIS_HEADER, *_uis_rows(2)]) + "\n")
-    (ctx.home.landing / "link.csv").symlink_to(outside)
-    (ctx.home.landing / "sub").mkdir()
-    (ctx.home.landing / "sub" / "nested.csv").write_text(outside.read_text())
-    summary = run(ctx)
-    assert summary.new_rows == 0 and ctx.store.count("landing_file") == 0
-    assert outside.exists() and (ctx.home.landing / "link.csv").is_symlink()
-    assert (ctx.home.landing / "sub" / "nested.csv").exists()
+    (landing_ctx.home.landing / "link.csv").symlink_to(outside)
+    (landing_ctx.home.landing / "sub").mkdir()
+    (landing_ctx.home.landing / "sub" / "nested.csv").write_text(outside.read_text())
+    summary = run(landing_ctx)
+    assert summary.new_rows == 0 and landing_ctx.store.count("landing_file") == 0
+    assert outside.exists() and (landing_ctx.home.landing / "link.csv").is_symlink()
+    assert (landing_ctx.home.landing / "sub" / "nested.csv").exists()
 
 
 def test_dotfiles_and_files_still_being_written_are_left_alone(tmp_path):
@@ -423,22 +410,22 @@ def test_dotfiles_and_files_still_being_written_are_left_alone(tmp_path):
     assert waiting == ["fresh.csv: still being written, left for the next run"]
 
 
-def test_same_bytes_dropped_again_load_nothing_new_and_keep_both_copies(ctx):
+def test_same_bytes_dropped_again_load_nothing_new_and_keep_both_copies(landing_ctx):
     content = "\n".join([UIS_HEADER, *_uis_rows(3)]) + "\n"
-    _drop(ctx, "inbound.csv", content)
-    assert run(ctx).new_rows == 3
-    _drop(ctx, "inbound.csv", content)
-    second: IngestSummary = run(ctx)
+    _drop(landing_ctx, "inbound.csv", content)
+    assert run(landing_ctx).new_rows == 3
+    _drop(landing_ctx, "inbound.csv", content)
+    second: IngestSummary = run(landing_ctx)
     assert second.new_rows == 0 and "identical to inbound.csv" in second.notes[0]
-    processed = sorted(p.name for p in (ctx.home.landing / "processed").iterdir())
+    processed = sorted(p.name for p in (landing_ctx.home.landing / "processed").iterdir())
     assert processed == ["inbound-1.csv", "inbound.csv"]
-    assert ctx.store.count("observation") == 3
+    assert landing_ctx.store.count("observation") == 3
 
 
-def test_a_rejected_file_fixed_and_dropped_again_is_loaded(ctx):
-    _drop(ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,1,,\n")
-    run(ctx)
-    _drop(ctx, "inbound.csv", "\n".join([UIS_HEADER, *_uis_rows(2)]) + "\n")
-    assert run(ctx).new_rows == 2
-    statuses = _query(ctx, "select status from landing_file order by processed_at")
+def test_a_rejected_file_fixed_and_dropped_again_is_loaded(landing_ctx):
+    _drop(landing_ctx, "inbound.csv", "indicatorId,geoUnit,yr,value,qualifier,magnitude\n26637,CHN,2020,1,,\n")
+    run(landing_ctx)
+    _drop(landing_ctx, "inbound.csv", "\n".join([UIS_HEADER, *_uis_rows(2)]) + "\n")
+    assert run(landing_ctx).new_rows == 2
+    statuses = _query(landing_ctx, "select status from landing_file order by processed_at")
     assert statuses == [("rejected",), ("processed",)]

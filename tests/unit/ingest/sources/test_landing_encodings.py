@@ -9,16 +9,11 @@ from __future__ import annotations
 
 import io
 import zipfile
-from collections.abc import Iterator
 from pathlib import Path
 from xml.sax.saxutils import escape
 
 import pytest
 
-from eduopen.core.config import SourceConfig
-from eduopen.core.paths import Home
-from ingest.http import PoliteClient
-from ingest.raw_store import RawStore
 from ingest.sources.base import SourceContext
 from ingest.sources.landing import run
 from ingest.sources.landing.formats import parse_table
@@ -47,32 +42,24 @@ WB_CHINESE = (
 WB_INDICATOR_NAME = "高等院校入学率（占总人数的百分比）"
 # An analyst's own table: Chinese headers, Chinese country names. No landing format has these
 # columns, so it must be refused with its header readable in the reason.
-ANALYST_TABLE = "国家,年份,人数\r\n韩国,2019,50600\r\n美国,2019,20996\r\n泰国,2019,28608\r\n"
+ANALYST_TABLE = "国家,年份,人数\r\n韩国,2018,50600\r\n美国,2018,20996\r\n泰国,2018,28608\r\n"
 METRIC = "来华留学生人数"
 ODS_MIMETYPE = "application/vnd.oasis.opendocument.spreadsheet"
-OWID_CHINESE = [["Entity", "Code", "Year", METRIC], ["韩国", "KOR", 2019, 50600], ["泰国", "THA", 2019, 28608]]
+OWID_CHINESE = [["Entity", "Code", "Year", METRIC], ["韩国", "KOR", 2018, 50600], ["泰国", "THA", 2018, 28608]]
 
 
-@pytest.fixture
-def ctx(home: Home, monkeypatch: pytest.MonkeyPatch) -> Iterator[SourceContext]:
-    monkeypatch.delenv("EDUOPEN_LANDING_SETTLE_S", raising=False)
-    cfg = SourceConfig.parse("landing", {"base_url": "file:///landing", "settle_s": 0}, {}, UA)
-    with RawStore(home) as store:
-        yield SourceContext(cfg, store, PoliteClient("landing", user_agent=UA), home)
-
-
-def drop(ctx: SourceContext, name: str, data: bytes) -> Path:
-    path = ctx.home.landing / name
+def drop(landing_ctx: SourceContext, name: str, data: bytes) -> Path:
+    path = landing_ctx.home.landing / name
     path.write_bytes(data)
     return path
 
 
-def query(ctx: SourceContext, sql: str) -> list[tuple]:
-    return ctx.store.con.execute(sql).fetchall()
+def query(landing_ctx: SourceContext, sql: str) -> list[tuple]:
+    return landing_ctx.store.con.execute(sql).fetchall()
 
 
-def reason(ctx: SourceContext, name: str) -> str:
-    return (ctx.home.landing / "rejected" / f"{name}.reason.txt").read_text(encoding="utf-8")
+def reason(landing_ctx: SourceContext, name: str) -> str:
+    return (landing_ctx.home.landing / "rejected" / f"{name}.reason.txt").read_text(encoding="utf-8")
 
 
 def as_csv(rows: list[list[object]], delimiter: str = ",") -> str:
@@ -132,14 +119,14 @@ def ods(rows: list[list[object]]) -> bytes:
 # -- Chinese text files --------------------------------------------------------------------------
 
 
-def test_gbk_world_bank_csv_with_chinese_names_loads_with_its_chinese_intact(ctx):
-    drop(ctx, "高等教育入学率.csv", WB_CHINESE.encode("gbk"))
-    summary = run(ctx)
+def test_gbk_world_bank_csv_with_chinese_names_loads_with_its_chinese_intact(landing_ctx):
+    drop(landing_ctx, "高等教育入学率.csv", WB_CHINESE.encode("gbk"))
+    summary = run(landing_ctx)
     assert summary.new_rows == 6 and summary.quarantined == 0
-    assert query(ctx, "select name from indicator_definition where indicator_id = 'SE.TER.ENRR'") == [
+    assert query(landing_ctx, "select name from indicator_definition where indicator_id = 'SE.TER.ENRR'") == [
         (WB_INDICATOR_NAME,)
     ]
-    assert query(ctx, "select geo_unit, year, value from observation where year = 2018 order by geo_unit") == [
+    assert query(landing_ctx, "select geo_unit, year, value from observation where year = 2018 order by geo_unit") == [
         ("KOR", 2018, 91.0),
         ("THA", 2018, 41.0),
         ("USA", 2018, 81.0),
@@ -148,35 +135,35 @@ def test_gbk_world_bank_csv_with_chinese_names_loads_with_its_chinese_intact(ctx
 
 
 @pytest.mark.parametrize("encoding", ["gbk", "gb18030", "utf-8", "utf-8-sig"])
-def test_owid_csv_with_a_chinese_metric_keeps_the_metric_name_in_every_encoding(ctx, encoding):
-    drop(ctx, "owid.csv", as_csv(OWID_CHINESE).encode(encoding))
-    run(ctx)
-    assert query(ctx, "select indicator_id, geo_unit, value from observation order by geo_unit") == [
+def test_owid_csv_with_a_chinese_metric_keeps_the_metric_name_in_every_encoding(landing_ctx, encoding):
+    drop(landing_ctx, "owid.csv", as_csv(OWID_CHINESE).encode(encoding))
+    run(landing_ctx)
+    assert query(landing_ctx, "select indicator_id, geo_unit, value from observation order by geo_unit") == [
         (f"owid:{METRIC}", "KOR", 50600.0),
         (f"owid:{METRIC}", "THA", 28608.0),
     ]
 
 
-def test_excel_unicode_text_utf16_tab_separated_loads(ctx):
-    drop(ctx, "owid.txt", as_csv(OWID_CHINESE, "\t").encode("utf-16"))  # little-endian with its BOM
-    summary = run(ctx)
+def test_excel_unicode_text_utf16_tab_separated_loads(landing_ctx):
+    drop(landing_ctx, "owid.txt", as_csv(OWID_CHINESE, "\t").encode("utf-16"))  # little-endian with its BOM
+    summary = run(landing_ctx)
     assert summary.new_rows == 2
-    assert query(ctx, "select distinct indicator_id from observation") == [(f"owid:{METRIC}",)]
-    assert query(ctx, "select detected_format from landing_file") == [("owid.csv",)]
+    assert query(landing_ctx, "select distinct indicator_id from observation") == [(f"owid:{METRIC}",)]
+    assert query(landing_ctx, "select detected_format from landing_file") == [("owid.csv",)]
 
 
-def test_chinese_headed_table_is_rejected_with_its_header_readable_in_the_reason(ctx):
-    drop(ctx, "来华留学.csv", ANALYST_TABLE.encode("gbk"))
-    summary = run(ctx)
-    assert "unrecognised format: header '国家,年份,人数'" in reason(ctx, "来华留学.csv")
-    assert summary.new_rows == 0 and ctx.store.count("observation") == 0
-    assert query(ctx, "select locator from quarantine") == [("landing/来华留学.csv",)]
+def test_chinese_headed_table_is_rejected_with_its_header_readable_in_the_reason(landing_ctx):
+    drop(landing_ctx, "来华留学.csv", ANALYST_TABLE.encode("gbk"))
+    summary = run(landing_ctx)
+    assert "unrecognised format: header '国家,年份,人数'" in reason(landing_ctx, "来华留学.csv")
+    assert summary.new_rows == 0 and landing_ctx.store.count("observation") == 0
+    assert query(landing_ctx, "select locator from quarantine") == [("landing/来华留学.csv",)]
 
 
-def test_text_that_cannot_be_decoded_for_sure_is_rejected_and_loaded_data_stays(ctx):
-    drop(ctx, "owid.csv", as_csv(OWID_CHINESE).encode("gbk"))
-    run(ctx)
-    big5 = "國家,年份,人數\r\n韓國,2019,50600\r\n美國,2019,20996\r\n".encode("big5")
+def test_text_that_cannot_be_decoded_for_sure_is_rejected_and_loaded_data_stays(landing_ctx):
+    drop(landing_ctx, "owid.csv", as_csv(OWID_CHINESE).encode("gbk"))
+    run(landing_ctx)
+    big5 = "國家,年份,人數\r\n韓國,2018,50600\r\n美國,2018,20996\r\n".encode("big5")
     mixed = (
         b"Entity,Code,Year,value\r\n"
         + "韩国".encode("gbk")
@@ -184,28 +171,28 @@ def test_text_that_cannot_be_decoded_for_sure_is_rejected_and_loaded_data_stays(
         + "Côte d'Ivoire".encode("cp1252")
         + b",CIV,2020,2\r\n"
     )
-    drop(ctx, "big5.csv", big5)
-    drop(ctx, "mixed.csv", mixed)
-    summary = run(ctx)
-    assert "not UTF-8 or GB18030 or Windows-1252 text that reads cleanly" in reason(ctx, "big5.csv")
-    assert "cannot tell which it is" in reason(ctx, "mixed.csv")
+    drop(landing_ctx, "big5.csv", big5)
+    drop(landing_ctx, "mixed.csv", mixed)
+    summary = run(landing_ctx)
+    assert "not UTF-8 or GB18030 or Windows-1252 text that reads cleanly" in reason(landing_ctx, "big5.csv")
+    assert "cannot tell which it is" in reason(landing_ctx, "mixed.csv")
     assert summary.new_rows == 0 and summary.quarantined == 2
-    assert query(ctx, "select file_name, status from landing_file order by file_name") == [
+    assert query(landing_ctx, "select file_name, status from landing_file order by file_name") == [
         ("big5.csv", "rejected"),
         ("mixed.csv", "rejected"),
         ("owid.csv", "processed"),
     ]
-    assert query(ctx, "select geo_unit, value from observation order by geo_unit") == [
+    assert query(landing_ctx, "select geo_unit, value from observation order by geo_unit") == [
         ("KOR", 50600.0),
         ("THA", 28608.0),
     ]
 
 
-def test_windows_1252_csv_from_a_western_excel_still_loads(ctx):
+def test_windows_1252_csv_from_a_western_excel_still_loads(landing_ctx):
     rows = [["Entity", "Code", "Year", "Taux de scolarisation supérieur"], ["Côte d'Ivoire", "CIV", 2019, 9]]
-    drop(ctx, "owid.csv", as_csv(rows).encode("cp1252"))
-    run(ctx)
-    assert query(ctx, "select indicator_id, geo_unit from observation") == [
+    drop(landing_ctx, "owid.csv", as_csv(rows).encode("cp1252"))
+    run(landing_ctx)
+    assert query(landing_ctx, "select indicator_id, geo_unit from observation") == [
         ("owid:Taux de scolarisation supérieur", "CIV")
     ]
 
@@ -223,27 +210,27 @@ def test_workbook_gives_the_same_rows_as_its_csv(container, write):
 
 
 @pytest.mark.parametrize(("name", "write"), [("留学生.xls", xls), ("留学生.ods", ods)])
-def test_workbook_with_chinese_cells_dropped_in_landing_loads(ctx, name, write):
-    drop(ctx, name, write(OWID_CHINESE))
-    run(ctx)
+def test_workbook_with_chinese_cells_dropped_in_landing_loads(landing_ctx, name, write):
+    drop(landing_ctx, name, write(OWID_CHINESE))
+    run(landing_ctx)
     container = name.rsplit(".", 1)[1]
-    assert query(ctx, "select detected_format from landing_file") == [(f"owid.{container}",)]
-    assert query(ctx, "select indicator_id, geo_unit, value from observation order by geo_unit") == [
+    assert query(landing_ctx, "select detected_format from landing_file") == [(f"owid.{container}",)]
+    assert query(landing_ctx, "select indicator_id, geo_unit, value from observation order by geo_unit") == [
         (f"owid:{METRIC}", "KOR", 50600.0),
         (f"owid:{METRIC}", "THA", 28608.0),
     ]
 
 
-def test_damaged_xls_is_rejected_with_the_reason(ctx):
-    drop(ctx, "broken.xls", xls(UIS_ROWS)[:600])
-    run(ctx)
-    assert "not a readable XLS workbook" in reason(ctx, "broken.xls")
-    assert ctx.store.count("observation") == 0
+def test_damaged_xls_is_rejected_with_the_reason(landing_ctx):
+    drop(landing_ctx, "broken.xls", xls(UIS_ROWS)[:600])
+    run(landing_ctx)
+    assert "not a readable XLS workbook" in reason(landing_ctx, "broken.xls")
+    assert landing_ctx.store.count("observation") == 0
 
 
-def test_chinese_headed_workbook_is_rejected_with_the_header_readable(ctx):
+def test_chinese_headed_workbook_is_rejected_with_the_header_readable(landing_ctx):
     rows = [line.split(",") for line in ANALYST_TABLE.splitlines()]
-    drop(ctx, "来华留学.ods", ods(rows))
-    run(ctx)
-    text = reason(ctx, "来华留学.ods")
+    drop(landing_ctx, "来华留学.ods", ods(rows))
+    run(landing_ctx)
+    text = reason(landing_ctx, "来华留学.ods")
     assert "unrecognised format: header '国家,年份,人数'" in text and "detected_format: -" in text
