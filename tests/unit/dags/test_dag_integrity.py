@@ -328,8 +328,8 @@ def test_dag_file_imports_nothing_heavy_and_opens_no_connection(
     print(f"{dag_file}: parsed in {probe['parse_s'] * 1000:.0f} ms beyond the airflow.sdk import")
     assert probe["heavy"] == []
     assert probe["attempts"] == []
-    # Airflow's DAG processor re-parses every file every few minutes; keep it cheap.
-    assert probe["parse_s"] < 1.0
+    # How long a parse takes is the bench's figure (`make bench`, DAG parse), not a timed test: on a
+    # shared machine the wall clock says more about the neighbours than about the file.
 
 
 def test_airflow_env_keeps_airflow_inside_eduopen_home_and_passes_eduopen_settings(tmp_path: Path) -> None:
