@@ -139,7 +139,7 @@ BLOCKING = {
     "scorecard_ratio_inverted": (
         "update marts.mart_opening_up_scorecard set bringing_in_ratio = 1 / bringing_in_ratio "
         "where bringing_in_ratio > 0",
-        "marts.mart_opening_up_scorecard: bringing_in_ratio_median(bringing_in_ratio)",
+        "marts.mart_opening_up_scorecard: bringing_in_ratio_median()",
     ),
     # change over time: one country's inbound students twenty times the year before
     "inbound_twentyfold_in_a_year": (
