@@ -28,6 +28,7 @@ import shutil
 import tempfile
 import time
 import warnings
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -112,8 +113,14 @@ def validation_docs_page(home: Home, suite: str | None = None) -> Path:
     if suite is None:
         failed = [item["suite"] for item in record.get("failed", [])]
         suite = failed[0] if failed else None
-    page = (record.get("suites", {}).get(suite) or {}).get("docs_page") if suite else None
-    return Path(page) if page else index
+    page = recorded_docs_page(record, suite) if suite else None
+    return page or index
+
+
+def recorded_docs_page(record: Mapping[str, Any], suite: str) -> Path | None:
+    """The Data Docs page a gate run's record (`state/validation.json`) names for `suite`."""
+    page = ((record.get("suites") or {}).get(suite) or {}).get("docs_page")
+    return Path(page) if page else None
 
 
 def wal_path(database: Path) -> Path:

@@ -151,14 +151,14 @@ def one_line(text: str) -> str:
 
 def data_docs_links(home: Home, record: Mapping[str, Any]) -> list[tuple[str, str]]:
     """A link to the Data Docs page of each failed suite's validation, then the Data Docs index."""
-    from expectations.validate import docs_dir
+    from expectations.validate import docs_dir, recorded_docs_page
 
     site = Path(record["docs_index"]).parent if record.get("docs_index") else docs_dir(home)
     links = []
     for suite in dict.fromkeys(str(item.get("suite")) for item in record.get("failed") or [] if item.get("suite")):
         # The gate names each suite's page of its run; failing that, the newest page of the suite.
-        recorded = (record.get("suites") or {}).get(suite, {}).get("docs_page")
-        page = Path(recorded) if recorded and Path(recorded).exists() else validation_page(site, suite)
+        recorded = recorded_docs_page(record, suite)
+        page = recorded if recorded is not None and recorded.exists() else validation_page(site, suite)
         if page is not None:
             links.append((f"Data Docs, {suite}", docs_url(page, home)))
     links.append(("Data Docs", docs_url(site / "index.html", home)))
