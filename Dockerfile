@@ -23,7 +23,7 @@ COPY pyproject.toml uv.lock /tmp/lock/
 WORKDIR /tmp/lock
 # --frozen: export the lock exactly as committed, never re-resolve. Runtime dependencies only
 # (no dev group); the project itself is installed from its sources below.
-RUN uv export --frozen --no-dev --extra airflow --no-emit-project --no-header --quiet --output-file /tmp/requirements.txt
+RUN uv export --frozen --no-dev --extra airflow --extra celery --no-emit-project --no-header --quiet --output-file /tmp/requirements.txt
 
 # --- stage 2: the Data Docs' CSS, JavaScript and fonts (pinned npm tarballs, sha256-checked) ---
 FROM ${AIRFLOW_IMAGE} AS data-docs-assets
