@@ -112,6 +112,28 @@ create table if not exists flow_observation (
     loaded_at timestamptz not null,
     primary key (source, indicator_id, origin, destination, year, batch_sha256)
 );
+-- Sino-foreign cooperative education (the `cfcrs` source): one row per version of one entry of
+-- the Ministry's register, an approved institution or programme or one on the lists of those that
+-- ended, as its detail page published it. A changed entry is a new row (a new content_sha256).
+create table if not exists cooperative_record (
+    source varchar not null,
+    url varchar not null,
+    content_sha256 varchar not null,
+    record_kind varchar not null,
+    level varchar not null,
+    list_status varchar not null,
+    province varchar,
+    name varchar not null,
+    chinese_partner varchar,
+    foreign_partners json not null,
+    approval_number varchar,
+    approval_date date,
+    ended_date date,
+    list_url varchar,
+    raw_sha256 varchar not null,
+    first_seen_at timestamptz not null,
+    primary key (url, content_sha256)
+);
 create table if not exists landing_file (
     file_name varchar not null,
     sha256 varchar not null,
@@ -173,6 +195,7 @@ RAW_TABLES: Sequence[str] = (
     "release_statistic",
     "observation",
     "flow_observation",
+    "cooperative_record",
     "landing_file",
     "indicator_definition",
     "geo_unit_definition",
