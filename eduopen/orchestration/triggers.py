@@ -76,6 +76,11 @@ class ReleaseListingTrigger(BaseEventTrigger):
                 try:
                     if watch is None:
                         watch = await asyncio.to_thread(self._open)
+                    else:
+                        # The triggerer hands a yielded event to the metadata DB within about a
+                        # second; a poll interval later it is recorded, so its items stop being
+                        # pending (a restart before this announces them again).
+                        await asyncio.to_thread(watch.confirm_announced)
                     result = await asyncio.to_thread(watch.poll)
                 except Exception as exc:  # a watcher must outlive any one bad poll
                     self.log.warning("release listing watch: poll failed: %s: %s", type(exc).__name__, exc)

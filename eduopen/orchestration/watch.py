@@ -10,7 +10,10 @@ the raw catalog (that DuckDB file has one writer: the ingest task):
   (`Source.listings` in `ingest.sources.base`); this module knows no source by name. Only an item
   URL that is new to the watcher counts as news, so an edited or re-ordered listing does not wake
   the pipeline (the cron fallback still revisits it). Watermarks and seen URLs live in the
-  watcher's own state file, `$EDUOPEN_HOME/state/watch/release_listings.json`.
+  watcher's own state file, `$EDUOPEN_HOME/state/watch/release_listings.json`, with the new URLs
+  announced but not yet confirmed delivered: a triggerer killed between the poll that saw a release
+  and the Asset event reaching the metadata DB announces it again after its restart (at least once;
+  the ingest skips what it already has, so a repeat costs one no-change run, never a lost release).
 * **Landing folder** — has a file settled in `$EDUOPEN_HOME/landing/` (the rules of
   `ingest.sources.landing.candidates`, plus the same size and mtime on two polls in a row) that
   was not announced yet?
@@ -164,6 +167,10 @@ class ReleaseListingWatch:
 
     Each source's pages go through that source's polite client (`client_for(source)`), made anew
     once a day so robots.txt is read again.
+
+    A new item URL is saved as seen and as pending in one write. It stays pending until
+    `confirm_announced()` says the event announcing it was delivered; a watcher started on a state
+    file with pending items announces them again at its first poll.
     """
 
     def __init__(self, listings: Sequence[Listing], state_path: Path, client_for: Callable[[str], PoliteClient]):
@@ -172,7 +179,10 @@ class ReleaseListingWatch:
         self.client_for = client_for
         self.clock: Callable[[], float] = time.monotonic
         self._clients: dict[str, tuple[float, PoliteClient]] = {}
-        self.state: dict[str, dict[str, Any]] = self._load()
+        self.state: dict[str, dict[str, Any]] = {}
+        self.pending: dict[str, list[str]] = {}  # source -> item URLs announced, delivery unconfirmed
+        self._announced: set[tuple[str, str]] = set()  # (source, URL) announced by this process
+        self._load()
 
     @classmethod
     def from_config(
@@ -201,26 +211,52 @@ class ReleaseListingWatch:
             client.close()
         self._clients.clear()
 
-    def _load(self) -> dict[str, dict[str, Any]]:
+    def _load(self) -> None:
         try:
             data = json.loads(self.state_path.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            return {}
+            return
         except (OSError, ValueError) as exc:
             # A corrupt state file costs one full fetch of each listing and one wake-up, no more.
             log.warning("watch: ignoring unreadable state %s (%s)", self.state_path, exc)
-            return {}
+            return
         if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-            return {}
-        return dict(data.get("listings") or {})
+            return
+        self.state = dict(data.get("listings") or {})
+        self.pending = {str(source): list(urls) for source, urls in (data.get("pending") or {}).items() if urls}
 
     def _save(self) -> None:
-        atomic_write_json(self.state_path, {"version": STATE_VERSION, "listings": self.state}, indent=1, sort_keys=True)
+        atomic_write_json(
+            self.state_path,
+            {"version": STATE_VERSION, "listings": self.state, "pending": self.pending},
+            indent=1,
+            sort_keys=True,
+        )
+
+    def confirm_announced(self) -> None:
+        """The events of every earlier poll were delivered: their items are no longer pending."""
+        if not self._announced:
+            return
+        self.pending = {
+            source: kept
+            for source, urls in self.pending.items()
+            if (kept := [url for url in urls if (source, url) not in self._announced])
+        }
+        self._announced.clear()
+        self._save()
 
     def poll(self) -> ListingPoll:
-        """Check every listing once; the state file is updated before returning."""
+        """Check every listing once; the state file is updated before returning.
+
+        The result's new items are the pending ones not announced by this process yet (left by a
+        watcher that stopped before its event was confirmed), then those first seen now.
+        """
         started = time.monotonic()
         result = ListingPoll()
+        for source, urls in self.pending.items():
+            carried = [url for url in urls if (source, url) not in self._announced]
+            if carried:
+                result.new_items.setdefault(source, []).extend(carried)
         dirty = False
         for listing in self.listings:
             result.checked += 1
@@ -250,6 +286,7 @@ class ReleaseListingWatch:
             new = [url for url in dict.fromkeys(items) if url not in known]
             if new:
                 result.new_items.setdefault(listing.source, []).extend(new)
+                self.pending.setdefault(listing.source, []).extend(new)
             self.state[listing.url] = {
                 "source": listing.source,
                 "name": listing.name,
@@ -261,6 +298,7 @@ class ReleaseListingWatch:
             dirty = True
         if dirty:
             self._save()
+        self._announced.update((source, url) for source, urls in result.new_items.items() for url in urls)
         result.seconds = round(time.monotonic() - started, 3)
         return result
 

@@ -204,8 +204,15 @@ def test_a_listing_that_changed_without_a_new_item_url_does_not_fire(replay: Rep
     assert not result.fired
 
 
+def _delivered(home: Home) -> None:
+    """One poll whose event reached the metadata DB: the triggerer confirmed it before stopping."""
+    watch = _watch(home)
+    watch.poll()
+    watch.confirm_announced()
+
+
 def test_watermarks_and_seen_items_survive_a_restart_of_the_watcher(replay: ReplayServer, home: Home) -> None:
-    _watch(home).poll()
+    _delivered(home)
     replay.reset_log()
     restarted = _watch(home)
     result = restarted.poll()
@@ -214,10 +221,29 @@ def test_watermarks_and_seen_items_survive_a_restart_of_the_watcher(replay: Repl
 
 
 def test_a_new_release_found_by_a_restarted_watcher_fires(replay: ReplayServer, home: Home) -> None:
-    _watch(home).poll()
+    _delivered(home)
     replay.set_scenarios("new_release")
     result = _watch(home).poll()
     assert [url.rsplit("/", 1)[-1] for url in result.new_items["moe_zh"]] == [NEW_RELEASE.rsplit("/", 1)[-1]]
+
+
+def test_a_release_seen_by_a_watcher_killed_before_its_event_was_delivered_is_announced_after_restart(
+    replay: ReplayServer, home: Home
+) -> None:
+    """Kept: the release (pending in the state file). Lost: nothing; the cost is one repeated event."""
+    _delivered(home)
+    replay.set_scenarios("new_release")
+    killed = _watch(home)
+    assert killed.poll().new_items["moe_zh"][0].endswith(NEW_RELEASE)
+    # SIGKILLed here: the event never reached the metadata DB, so nothing confirmed it.
+    restarted = _watch(home)
+    replay.reset_log()
+    again = restarted.poll()
+    assert again.unchanged == again.checked  # the listing itself is unchanged since the killed poll
+    assert [url.rsplit("/", 1)[-1] for url in again.new_items["moe_zh"]] == [NEW_RELEASE.rsplit("/", 1)[-1]]
+    assert not restarted.poll().fired  # once per process until confirmed
+    restarted.confirm_announced()
+    assert not _watch(home).poll().fired  # delivered: a later restart does not repeat it
 
 
 def test_the_watcher_never_opens_the_raw_catalog(replay: ReplayServer, home: Home) -> None:
