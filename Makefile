@@ -40,6 +40,7 @@ PY_PATHS := eduopen ingest expectations dags demo tests bench
 test: lint
 	bash scripts/ensure_chromium.sh
 	bash scripts/ensure_postgres.sh
+	bash scripts/ensure_redis.sh
 	$(VENV)/bin/pytest --numprocesses auto --maxprocesses 4 --durations 25
 
 # Unit tests without the ones that start Airflow (the `airflow` marker): under a minute.

@@ -223,6 +223,13 @@ TASK_RETRIES = EnvVar[int](
     "retries per Airflow task (the local `dags test` sets 0 so a failed demo run says why at once)",
     "a whole number, 0 or more",
 )
+TASK_RETRY_DELAY_S = EnvVar[float](
+    "EDUOPEN_TASK_RETRY_DELAY_S",
+    _number(above=0),
+    120.0,
+    "seconds before an Airflow task's first retry (doubled for each next one, at most 30 minutes)",
+    "a positive number of seconds",
+)
 MAX_ROW_DROP_PCT = EnvVar[float | None](
     "EDUOPEN_MAX_ROW_DROP_PCT",
     _number(minimum=0, maximum=100),
@@ -305,6 +312,7 @@ ENV_VARS: tuple[EnvVar[Any], ...] = (
     WATCH_POLL_S,
     LANDING_SETTLE_S,
     TASK_RETRIES,
+    TASK_RETRY_DELAY_S,
     MAX_ROW_DROP_PCT,
     GX_FULL_ROWS,
     GX_KEEP_RUNS,

@@ -14,7 +14,7 @@ from typing import Any
 
 from airflow.sdk import Asset, AssetOrTimeSchedule, AssetWatcher, CronTriggerTimetable, Param
 
-from eduopen.core.config import TASK_RETRIES, Settings
+from eduopen.core.config import TASK_RETRIES, TASK_RETRY_DELAY_S, Settings
 from eduopen.orchestration.notifier import FailureAlert
 from eduopen.orchestration.pools import WRITER_POOL
 
@@ -48,8 +48,8 @@ def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
     return {
         "owner": OWNER,
         "retries": task_retries(),
-        "retry_delay": timedelta(minutes=2),
-        # A multiplier in Airflow 3.3: 2 min, 4 min, ... capped below.
+        "retry_delay": timedelta(seconds=TASK_RETRY_DELAY_S.value()),
+        # A multiplier in Airflow 3.3: the delay (2 min unless set), twice it, ... capped below.
         "retry_exponential_backoff": 2.0,
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": execution_timeout,

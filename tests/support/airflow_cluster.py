@@ -10,7 +10,10 @@ processes included) within a bounded time, whatever state the test left it in.
   done. `initdb` refuses to run as root, so as root the cluster runs as the `postgres` OS user.
 * `ReplayProcess` — `python -m demo.replay --port-base N`, parsed for the `export` lines it prints.
 * `AirflowCluster` — api-server, scheduler, dag-processor and triggerer as separate processes
-  (`python -m airflow <component>`), with a REST client for `/api/v2`.
+  (`python -m airflow <component>`), with a REST client for `/api/v2`; under CeleryExecutor, also
+  `airflow celery worker` processes, each with a hostname of its own.
+* `RedisServer` — a throwaway `redis-server` (the Celery broker) on a free loopback port, data in a
+  temp dir; `scripts/ensure_redis.sh` installs Debian's package when missing.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ import requests
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 ENSURE_POSTGRES = PROJECT_DIR / "scripts" / "ensure_postgres.sh"
+ENSURE_REDIS = PROJECT_DIR / "scripts" / "ensure_redis.sh"
 INSTALL_TIMEOUT_S = 240
 COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 # Virtual time the UI (a single-page app) gets to fetch its data and render before a snapshot.
@@ -292,9 +296,14 @@ class ReplayProcess:
 
 
 def airflow_deployment_env(
-    base: Mapping[str, str], *, database_url: str, async_database_url: str | None, api_port: int
+    base: Mapping[str, str],
+    *,
+    database_url: str,
+    async_database_url: str | None,
+    api_port: int,
+    executor: str = "LocalExecutor",
 ) -> dict[str, str]:
-    """What the four components share: the Postgres metadata DB, LocalExecutor, the API on `api_port`.
+    """What the four components share: the Postgres metadata DB, the executor, the API on `api_port`.
 
     `base` is `demo.airflow_local.airflow_env(home)` (EDUOPEN_*, AIRFLOW_HOME, dags folder, logs);
     the secrets are fresh per deployment and shared by every component, as they must be.
@@ -304,7 +313,7 @@ def airflow_deployment_env(
     env.update(
         {
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": database_url,
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": executor,
             "AIRFLOW__API__HOST": "127.0.0.1",
             "AIRFLOW__API__PORT": str(api_port),
             "AIRFLOW__API__BASE_URL": api,
@@ -368,6 +377,57 @@ class AirflowCluster:
                     start_new_session=True,
                 )
 
+    def start_celery_workers(self, count: int, *, concurrency: int) -> list[str]:
+        """`count` Celery workers on the default queue; returns their names (`celery-worker-<n>`).
+
+        On one machine every worker would report the same fully qualified host name, so each gets
+        its own (`worker_hostname`): the name Celery knows it by, and the `hostname` its task
+        instances record in the metadata DB.
+        """
+        names = []
+        for number in range(1, count + 1):
+            name = f"celery-worker-{number}"
+            env = {**self.env, WORKER_HOSTNAME_VAR: name, "AIRFLOW__CORE__HOSTNAME_CALLABLE": WORKER_HOSTNAME_CALLABLE}
+            command = [
+                sys.executable, "-m", "airflow", "celery", "worker",
+                "--celery-hostname", f"{name}@%h",
+                "--concurrency", str(concurrency),
+                # Every worker would write the same pid file under AIRFLOW_HOME and serve logs on
+                # the same port; the api-server reads the shared log folder instead.
+                "--pid", str(self.logs / f"{name}.pid"),
+                "--skip-serve-logs",
+            ]  # fmt: skip
+            with (self.logs / f"{name}.log").open("w") as out:
+                self.procs[name] = subprocess.Popen(
+                    command,
+                    env=env,
+                    cwd=PROJECT_DIR,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    start_new_session=True,
+                )
+            names.append(name)
+        return names
+
+    def kill_tree(self, name: str) -> list[int]:
+        """SIGKILL component `name` and every process below it at once, as when its machine dies;
+        returns the pids killed. The component is forgotten (no longer checked by `assert_alive`)."""
+        import psutil
+
+        proc = self.procs.pop(name)
+        try:
+            leader = psutil.Process(proc.pid)
+            tree = [leader, *leader.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            tree = []
+        for member in tree:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                member.send_signal(signal.SIGKILL)
+        psutil.wait_procs(tree, timeout=10)
+        proc.wait(timeout=10)
+        return [member.pid for member in tree]
+
     def assert_alive(self) -> None:
         for name, proc in self.procs.items():
             if proc.poll() is not None:
@@ -422,3 +482,87 @@ class AirflowCluster:
         for proc in self.procs.values():
             stop_group(proc, timeout_s=max(0.0, deadline - time.monotonic()))
         self.session.close()
+
+
+# -- Celery: the broker and the workers' names -------------------------------------------------
+
+WORKER_HOSTNAME_VAR = "EDUOPEN_TEST_WORKER_HOSTNAME"
+WORKER_HOSTNAME_CALLABLE = "tests.support.airflow_cluster.worker_hostname"
+
+
+def worker_hostname() -> str:
+    """`[core] hostname_callable` of a test Celery worker: the name `start_celery_workers` gave it."""
+    return os.environ[WORKER_HOSTNAME_VAR]
+
+
+def celery_env(*, broker_url: str, result_backend: str, worker_concurrency: int) -> dict[str, str]:
+    """What CeleryExecutor adds to `airflow_deployment_env`: Redis as broker, Postgres as result backend."""
+    return {
+        "AIRFLOW__CELERY__BROKER_URL": broker_url,
+        "AIRFLOW__CELERY__RESULT_BACKEND": result_backend,
+        "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(worker_concurrency),
+    }
+
+
+def ensure_redis() -> str:
+    """`redis-server`'s path, installed by `scripts/ensure_redis.sh` if needed; skips when impossible."""
+    if shutil.which("redis-server") is None and ENSURE_REDIS.exists():
+        try:
+            subprocess.run(["bash", str(ENSURE_REDIS)], capture_output=True, timeout=INSTALL_TIMEOUT_S, check=False)
+        except subprocess.TimeoutExpired:
+            pass
+    found = shutil.which("redis-server")
+    if found is None:
+        pytest.skip("redis-server is not installed and scripts/ensure_redis.sh could not install it")
+    return found
+
+
+class RedisServer:
+    """A throwaway `redis-server` on 127.0.0.1:`port`: no persistence, working dir in a temp dir."""
+
+    def __init__(self, binary: str, log_path: Path, *, port: int | None = None):
+        self.binary = binary
+        self.port = port or free_port()
+        self.root = Path(tempfile.mkdtemp(prefix="eduopen-redis-"))
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def ping(self) -> bool:
+        import redis
+
+        client = redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=2)
+        try:
+            return bool(client.ping())
+        except redis.RedisError:
+            return False
+        finally:
+            client.close()
+
+    def start(self, timeout_s: float = 30) -> RedisServer:
+        command = [
+            self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.root),
+            "--save", "", "--appendonly", "no", "--daemonize", "no",
+        ]  # fmt: skip
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        with self.log_path.open("w") as log:
+            self.proc = subprocess.Popen(
+                command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            )
+
+        def alive() -> None:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise AssertionError(f"redis-server exited ({self.proc.returncode}):\n{tail(self.log_path)}")
+
+        wait_for("redis-server to answer PING", self.ping, timeout_s=timeout_s, interval_s=0.2, alive=alive)
+        return self
+
+    def stop(self) -> None:
+        try:
+            if self.proc is not None:
+                stop_group(self.proc, timeout_s=10)
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
