@@ -1,7 +1,11 @@
 """The transform step: the audit copy, then `dbt build` into it.
 
-`transform` = `prepare_audit` (eduopen.warehouse.audit) + `run_dbt`: seeds, models, data tests and
-unit tests into `audit.duckdb`. The quality gate and the publish step come after.
+`transform` = `prepare_audit` (eduopen.warehouse.audit) + `run_dbt`: seeds, models and data tests
+into `audit.duckdb`. The quality gate and the publish step come after. dbt's unit tests check the
+models' SQL, not the data: they belong to development and CI (`run_unit_tests`, run by `make
+test`), as dbt recommends, not to every build. A build with nothing new (the dbt project, the raw
+tables it reads and the tables it built all as the last complete build left them,
+eduopen.warehouse.build_inputs) does not run dbt at all.
 
 The caller holds the home's writer lock (`eduopen.pipeline`).
 """
@@ -16,18 +20,21 @@ from typing import Any
 import duckdb
 
 from eduopen.core.paths import Home
+from eduopen.warehouse import build_inputs
 from eduopen.warehouse.audit import prepare_audit
 from eduopen.warehouse.dbt import FAILED_STATUSES, TransformError, common_args, dbt_dir, first_line, invoke_dbt
+from eduopen.warehouse.manifest import project_fingerprint
 
 log = logging.getLogger("eduopen.transform")
 
 
 def transform(home: Home | None = None, *, full_refresh: bool = False, select: str | None = None) -> dict:
-    """Build the audit warehouse: raw copies, then `dbt build` (seeds, models, tests, unit tests).
+    """Build the audit warehouse: raw copies, then `dbt build` (seeds, models, data tests).
 
     `select` is a dbt selector (e.g. `+fct_student_mobility`). Raises `TransformError` naming the
     failing nodes when any model, seed or test fails. Returns counts of models and tests, row
-    counts of every mart and the elapsed seconds.
+    counts of every mart, the elapsed seconds, and `dbt_skipped`: why dbt did not run (nothing
+    new since the last complete build), else None.
     """
     home = home or Home.from_env()
     started = time.monotonic()
@@ -47,7 +54,32 @@ def run_dbt(home: Home, *, select: str | None = None, full_refresh: bool = False
     without the raw row counts.
     """
     started = time.monotonic()
-    args = ["build", *common_args(home)]
+    complete = not select
+    if complete and not full_refresh and home.audit.exists():
+        previous = build_inputs.unchanged_since_last_build(home.audit)
+        if previous is not None:
+            reason = (
+                f"nothing new since the last complete build: the dbt project, its {len(previous.sources)} "
+                f"raw source tables and its {len(previous.built_rows)} built tables are as it left them"
+            )
+            log.info("transform: %s; dbt not run", reason)
+            for warning in previous.warnings:
+                log.warning("dbt warning: %s", warning)
+            return {
+                "models": 0,
+                "seeds": 0,
+                "tests": 0,
+                "unit_tests": 0,
+                "rows": mart_row_counts(home.audit),
+                "warnings": list(previous.warnings),
+                "full_refresh": False,
+                "dbt_skipped": reason,
+                "seconds": round(time.monotonic() - started, 2),
+            }
+    if home.audit.exists():
+        build_inputs.forget(home.audit)
+    project = project_fingerprint()
+    args = ["build", *common_args(home), "--exclude-resource-type", "unit_test"]
     if full_refresh:
         args.append("--full-refresh")
     if select:
@@ -84,13 +116,34 @@ def run_dbt(home: Home, *, select: str | None = None, full_refresh: bool = False
 
     for warning in warnings:
         log.warning("dbt warning: %s", warning)
+    if complete:
+        build_inputs.record(home.audit, dbt_dir(home) / "target" / "manifest.json", project=project, warnings=warnings)
     return {
         **tally,
         "rows": mart_row_counts(home.audit),
         "warnings": warnings,
         "full_refresh": full_refresh,
+        "dbt_skipped": None,
         "seconds": round(time.monotonic() - started, 2),
     }
+
+
+def run_unit_tests(home: Home) -> int:
+    """dbt's unit tests (`dbt test --select test_type:unit`) against the audit copy; returns how many ran.
+
+    They need the relations the tested models read, so they run after a build. Raises
+    `TransformError` naming the failing tests.
+    """
+    args = ["test", *common_args(home), "--select", "test_type:unit"]
+    results = invoke_dbt(args, db_path=home.audit, home=home)
+    failed = [
+        f"{result.node.name} ({result.status}: {first_line(result.message)})"
+        for result in results
+        if str(result.status) in FAILED_STATUSES
+    ]
+    if failed:
+        raise TransformError(f"dbt unit tests failed: {'; '.join(failed)}", failed_nodes=failed)
+    return len(results)
 
 
 def mart_row_counts(db_path: Path) -> dict[str, int]:

@@ -98,6 +98,26 @@ def test_a_growing_raw_table_takes_only_the_rows_loaded_since_the_published_copy
     assert counts["observation"] == 2
 
 
+def test_nothing_new_leaves_the_audit_file_the_warehouse_was_published_from_untouched(home: Home) -> None:
+    # Copying the published file and rewriting raw tables the catalog did not change would cost
+    # what a build with nothing new should not (and make a new file for the gate to hash).
+    with RawStore(home) as store:
+        store.insert_rows("release_version", [_release("http://new/a.html", "s1", "教育部召开会议")])
+    _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
+    before = home.audit.stat()
+
+    counts = prepare_audit(home)
+
+    after = home.audit.stat()
+    # ctime too: a copy renamed into place may get the freed inode number and the copied mtime back
+    assert (after.st_ino, after.st_ctime_ns, after.st_mtime_ns) == (
+        before.st_ino,
+        before.st_ctime_ns,
+        before.st_mtime_ns,
+    )
+    assert counts["release_version"] == 1 and counts["observation"] == 1
+
+
 def test_a_raw_table_that_did_not_just_grow_is_copied_whole(home: Home) -> None:
     _published_after_loading(home, [_observation("CHN", 2022, 210903, SEEN)])
     # The published copy holds a row the catalog does not (say, a warehouse restored from another
