@@ -217,10 +217,10 @@ def test_the_failed_source_emails_which_source_and_its_error(delivered: dict[str
 def test_a_stale_source_emails_its_name_and_last_load(delivered: dict[str, Any]) -> None:
     message = _by_task(delivered["emails"], "source_freshness")
     subject = str(message["Subject"])
-    stale = "raw.fetch_log, raw.flow_observation, raw.observation, raw.release_version"
+    stale = "raw.cooperative_record, raw.fetch_log, raw.flow_observation, raw.observation, raw.release_version"
     assert subject.startswith(f"[EduOpen] Stale sources: {stale} (eduopen_alert_probe.source_freshness, run ")
     body = _body(message)
-    assert "StaleSources: 4 sources are stale" in body
+    assert "StaleSources: 5 sources are stale" in body
     assert "<li>raw.release_version (warn): last loaded 2026-01-05 08:30 UTC, " in body
     assert "warn after 14 days</li>" in body
     assert "<li>raw.fetch_log (warn): never loaded; warn after 14 days</li>" in body

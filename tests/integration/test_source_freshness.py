@@ -38,6 +38,12 @@ def _published(root: Path, *, release_seen: datetime, uis_loaded: datetime) -> H
             [uis_loaded],
         )
         con.execute(
+            "insert into cooperative_record (source, url, content_sha256, record_kind, level, list_status, name, "
+            "foreign_partners, raw_sha256, first_seen_at) values ('cfcrs', 'http://www.crs.jsj.edu.cn/aproval/"
+            "detail/1', 'k0', 'institution', 'undergraduate', 'approved', 'an entry', '[]', 'r0', ?)",
+            [NOW - timedelta(hours=1)],
+        )
+        con.execute(
             "insert into fetch_log (source, url, status, fetched_at) "
             "values ('moe_zh', 'https://www.moe.gov.cn/', 200, ?)",
             [NOW - timedelta(hours=1)],
@@ -62,6 +68,7 @@ def test_old_loads_are_reported_stale_with_their_last_load_and_the_published_fil
     assert by_name["raw.release_version"].warn_after == "14 days"
     assert by_name["raw.observation"].status == "pass"
     assert by_name["raw.fetch_log"].status == "pass"
+    assert by_name["raw.cooperative_record"].status == "pass"
     # No flow rows at all: never loaded, so stale.
     assert by_name["raw.flow_observation"].status == "warn"
     assert by_name["raw.flow_observation"].max_loaded_at is None

@@ -158,7 +158,7 @@ def test_a_misspelt_key_of_any_source_stops_the_watcher(tmp_path: Path) -> None:
 def test_first_poll_fires_with_every_listed_item_since_nothing_was_seen_yet(replay: ReplayServer, home: Home) -> None:
     result = _watch(home).poll()
     assert result.fired
-    assert set(result.new_items) == {"moe_zh", "moe_en", "gov_en", "feeds"}
+    assert set(result.new_items) == {"moe_zh", "moe_en", "gov_en", "feeds", "cfcrs"}
     assert result.failed == []
     assert result.checked == result.changed == len(_listing_requests(replay))
     moe_zh = result.new_items["moe_zh"]
@@ -188,10 +188,13 @@ def test_a_new_release_on_a_listing_fires_with_exactly_its_url(replay: ReplaySer
     replay.set_scenarios("new_release")
     result = watch.poll()
     assert result.fired
-    assert list(result.new_items) == ["moe_zh"]
+    # The scenario adds one release to a MOE column and one approval to a region of the cfcrs register.
+    assert sorted(result.new_items) == ["cfcrs", "moe_zh"]
     (url,) = result.new_items["moe_zh"]
     assert url.endswith(NEW_RELEASE)
-    assert result.changed == 1
+    (approval,) = result.new_items["cfcrs"]
+    assert approval.endswith("/aproval/detail/3011")
+    assert result.changed == 2
     assert not watch.poll().fired  # announced once
 
 
