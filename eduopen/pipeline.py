@@ -12,6 +12,7 @@ so `run_pipeline` holds it around the steps, which take it again.
 from __future__ import annotations
 
 import logging
+import shutil
 import time
 from collections.abc import Hashable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -19,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from eduopen.core.config import Settings, check_env
-from eduopen.core.errors import ConfigError, EduOpenError, SourceError
+from eduopen.core.errors import ConfigError, DiskFull, EduOpenError, SourceError, is_disk_full
 from eduopen.core.locking import writer_lock
 from eduopen.core.paths import Home
 from ingest.progress import NO_PROGRESS, IngestProgress
@@ -38,6 +39,35 @@ def writer(home: Home, *, wait_s: float | None = None) -> Iterator[None]:
     for another run, then raises LockHeld."""
     with writer_lock(home.ensure(), wait_s=WRITER_WAIT_S if wait_s is None else wait_s):
         yield
+
+
+# What a step that ran out of space leaves behind, for the DiskFull message.
+KEPT_WHEN_FULL = {
+    "ingest": "every page and row stored before it ran out is kept; the next ingest fetches the rest",
+    "transform": "the published warehouse is unchanged",
+    "validate": "the published warehouse is unchanged",
+    "publish": "the published warehouse is a whole validated version, as before unless the swap was done",
+}
+
+
+@contextmanager
+def disk_full_is_typed(home: Home, step: str) -> Iterator[None]:
+    """Turn the disk running out of space inside `step` into `DiskFull`, which says what was kept.
+
+    Otherwise an OSError (or DuckDB's error for a failed write) would end the step as a bug, exit 70.
+    """
+    try:
+        yield
+    except EduOpenError:
+        raise
+    except Exception as exc:
+        if not is_disk_full(exc):
+            raise
+        free = shutil.disk_usage(home.root).free if home.root.exists() else 0
+        raise DiskFull(
+            f"{step}: no space left on the disk holding {home.root} ({free / 2**20:.1f} MiB free now): "
+            f"{KEPT_WHEN_FULL[step]}. Free space, then run {step} again ({type(exc).__name__}: {exc})"
+        ) from exc
 
 
 def hold_writer(home: Home, owner: Hashable) -> None:
@@ -118,7 +148,7 @@ def ingest(
         check_since(names, since)
     summaries: list[IngestSummary] = []
     failures: list[str] = []
-    with writer(home), RawStore(home) as store:
+    with writer(home), disk_full_is_typed(home, "ingest"), RawStore(home) as store:
         for name in names:
             cfg = settings.source(name)
             client = None if cfg.kind == "files" else PoliteClient.for_source(cfg, store, progress=progress)
@@ -144,7 +174,7 @@ def transform(full_refresh: bool = False, home: Home | None = None) -> dict[str,
     from eduopen.warehouse.build import transform as run_transform
 
     home = home or Home.from_env()
-    with writer(home):
+    with writer(home), disk_full_is_typed(home, "transform"):
         return run_transform(home, full_refresh=full_refresh)
 
 
@@ -153,7 +183,7 @@ def prepare_audit(home: Home | None = None) -> dict[str, int]:
     from eduopen.warehouse.audit import prepare_audit as prepare
 
     home = home or Home.from_env()
-    with writer(home):
+    with writer(home), disk_full_is_typed(home, "transform"):
         return prepare(home)
 
 
@@ -162,7 +192,7 @@ def build_audit(full_refresh: bool = False, home: Home | None = None) -> dict[st
     from eduopen.warehouse.build import run_dbt
 
     home = home or Home.from_env()
-    with writer(home):
+    with writer(home), disk_full_is_typed(home, "transform"):
         return run_dbt(home, full_refresh=full_refresh)
 
 
@@ -171,7 +201,7 @@ def validate(home: Home | None = None) -> dict[str, Any]:
     from expectations.validate import validate as run_validate
 
     home = home or Home.from_env()
-    with writer(home):
+    with writer(home), disk_full_is_typed(home, "validate"):
         return run_validate(home)
 
 
@@ -180,7 +210,7 @@ def publish(rollback: bool = False, home: Home | None = None) -> dict[str, Any]:
     from eduopen.publish import publish as run_publish
 
     home = home or Home.from_env()
-    with writer(home):
+    with writer(home), disk_full_is_typed(home, "publish"):
         return run_publish(home, rollback=rollback)
 
 

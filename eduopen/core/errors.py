@@ -5,6 +5,8 @@ scheduler tells a held lock (retry later) from a bad configuration or a failed g
 cannot help) without reading the message.
 """
 
+import errno
+import os
 from enum import IntEnum
 
 
@@ -20,6 +22,7 @@ class ExitCode(IntEnum):
     TRANSFORM_FAILED = 6
     GATE_FAILED = 7
     SOURCES_STALE = 8
+    NO_SPACE = 9
     UNEXPECTED = 70
     INTERRUPTED = 130
 
@@ -38,6 +41,7 @@ EXIT_CODE_MEANINGS: dict[ExitCode, str] = {
     ExitCode.TRANSFORM_FAILED: "dbt could not build the audit warehouse; nothing was published",
     ExitCode.GATE_FAILED: "the quality gate failed, or publish refused a build the gate did not pass",
     ExitCode.SOURCES_STALE: "eduopen freshness: a source's newest load is older than its freshness allows",
+    ExitCode.NO_SPACE: "the disk holding the EduOpen home is full: free space, then run the step again",
     ExitCode.UNEXPECTED: "an unexpected error (a bug): the traceback is on stderr",
     ExitCode.INTERRUPTED: "interrupted (Ctrl-C / SIGINT)",
 }
@@ -103,3 +107,30 @@ class LockHeld(EduOpenError):
     """Another writer holds the EduOpen home lock."""
 
     exit_code = ExitCode.LOCK_HELD
+
+
+class DiskFull(EduOpenError):
+    """The disk holding the EduOpen home ran out of space during a step."""
+
+    exit_code = ExitCode.NO_SPACE
+
+
+NO_SPACE_MESSAGE = os.strerror(errno.ENOSPC)
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether `exc`, or what it was raised from, is the disk running out of space.
+
+    DuckDB reports a failed write with the operating system's message in its own exception type,
+    so the message is read as well as the errno.
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):  # an exception chain is short; the bound guards against a cycle
+        if seen is None:
+            return False
+        if isinstance(seen, OSError) and seen.errno in (errno.ENOSPC, errno.EDQUOT):
+            return True
+        if NO_SPACE_MESSAGE in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
