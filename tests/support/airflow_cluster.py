@@ -215,6 +215,10 @@ class PostgresCluster:
     def url(self, database: str, driver: str) -> str:
         return f"postgresql+{driver}://postgres@127.0.0.1:{self.port}/{database}"
 
+    def restart(self) -> None:
+        """Stop the server as a crash would (`immediate`: no checkpoint, every connection cut) and start it again."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-m", "immediate", "-w", "-t", "60", "restart")
+
     def stop(self) -> None:
         try:
             if self.started:
@@ -427,6 +431,22 @@ class AirflowCluster:
         psutil.wait_procs(tree, timeout=10)
         proc.wait(timeout=10)
         return [member.pid for member in tree]
+
+    def restart(self, name: str) -> None:
+        """Start the component again (as `restart: unless-stopped` would, e.g. after `kill_tree`); the
+        log of its last life is kept beside the new one."""
+        log = self.logs / f"{name}.log"
+        if log.exists():
+            lives = len(list(self.logs.glob(f"{name}.life-*.log")))
+            log.rename(self.logs / f"{name}.life-{lives + 1}.log")
+        self.start([name])
+
+    def revive_exited(self) -> list[str]:
+        """Restart every component that exited by itself; returns their names."""
+        exited = [name for name, proc in self.procs.items() if proc.poll() is not None]
+        for name in exited:
+            self.restart(name)
+        return exited
 
     def assert_alive(self) -> None:
         for name, proc in self.procs.items():
