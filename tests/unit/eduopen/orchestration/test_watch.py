@@ -514,6 +514,9 @@ def test_release_listing_trigger_fires_on_first_poll_and_again_only_for_a_new_re
     first, second = result["events"]
     assert first["new_items"] > 1 and first["by_source"] == {"moe_zh": first["new_items"]}
     assert second["new_items"] == 1 and second["sample"][0].endswith(NEW_RELEASE)
+    # The first event was confirmed a poll later; the second, the last yielded, is still pending.
+    state = json.loads((state_dir(home) / "release_listings.json").read_text(encoding="utf-8"))
+    assert [url.rsplit("/", 1)[-1] for url in state["pending"]["moe_zh"]] == [NEW_RELEASE.rsplit("/", 1)[-1]]
 
 
 @pytest.mark.airflow
