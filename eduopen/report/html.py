@@ -96,6 +96,16 @@ class Release:
 
 
 @dataclass
+class CooperationGrid:
+    """Sino-foreign cooperative institutions and programmes approved, per partner country and year."""
+
+    countries: list[str]
+    years: list[int]
+    counts: list[list[int]]
+    approvals: int
+
+
+@dataclass
 class ReportData:
     row_counts: dict[str, int]
     mobility: Mobility | None
@@ -106,6 +116,7 @@ class ReportData:
     scorecard: list[dict[str, Any]]
     scorecard_columns: list[str]
     scorecard_note: str = ""
+    cooperation: CooperationGrid | None = None
 
 
 # -- reading the warehouse ----------------------------------------------------------------------
@@ -366,6 +377,43 @@ def read_themes(marts: _Marts) -> ThemeGrid | None:
     )
 
 
+def read_cooperation(marts: _Marts) -> CooperationGrid | None:
+    table = "mart_country_exchange"
+    if not marts.has(
+        table, "country_iso3", "year", "cooperative_institutions_approved", "cooperative_programmes_approved"
+    ):
+        return None
+    names = marts.has("dim_country", "country_iso3", "name_en", "name_zh")
+    rows = marts.rows(f"""
+        select e.country_iso3, e.year,
+               coalesce(e.cooperative_institutions_approved, 0) + coalesce(e.cooperative_programmes_approved, 0)
+                   as approvals,
+               {"c.name_en, c.name_zh" if names else "null as name_en, null as name_zh"}
+        from marts.{table} e
+        {"left join marts.dim_country c on c.country_iso3 = e.country_iso3" if names else ""}
+        where coalesce(e.cooperative_institutions_approved, 0) + coalesce(e.cooperative_programmes_approved, 0) > 0""")
+    if not rows:
+        return None
+    first, last = min(r["year"] for r in rows), max(r["year"] for r in rows)
+    years = list(range(first, last + 1))
+    totals: dict[str, int] = {}
+    labels: dict[str, str] = {}
+    for r in rows:
+        totals[r["country_iso3"]] = totals.get(r["country_iso3"], 0) + int(r["approvals"])
+        labels[r["country_iso3"]] = _country_label(r["name_en"], r["name_zh"], r["country_iso3"])
+    # most approvals first, then by code, the same order on every run
+    countries = sorted(totals, key=lambda iso3: (-totals[iso3], iso3))
+    grid = {iso3: [0] * len(years) for iso3 in countries}
+    for r in rows:
+        grid[r["country_iso3"]][years.index(r["year"])] = int(r["approvals"])
+    return CooperationGrid(
+        countries=[labels[iso3] for iso3 in countries],
+        years=years,
+        counts=[grid[iso3] for iso3 in countries],
+        approvals=sum(totals.values()),
+    )
+
+
 def read_releases(marts: _Marts) -> tuple[list[Release], int]:
     table = "fct_policy_release"
     if not marts.has(table, "title", "url"):
@@ -480,6 +528,7 @@ def read_report_data(con: duckdb.DuckDBPyConnection) -> ReportData:
         mobility=read_mobility(marts),
         partners=read_partners(marts),
         themes=read_themes(marts),
+        cooperation=read_cooperation(marts),
         releases=releases,
         release_total=release_total,
         scorecard=scorecard,
@@ -598,6 +647,32 @@ def render_themes(themes: ThemeGrid | None) -> str:
         f"{themes.releases_with_theme} releases matched at least one theme."
     )
     return _section("themes", title, title_zh, subtitle, svg, source)
+
+
+def render_cooperation(cooperation: CooperationGrid | None) -> str:
+    title, title_zh = (
+        "Sino-foreign cooperative education approvals by partner country",
+        "中外合作办学批准数量（按外方国家）",
+    )
+    subtitle = (
+        "Institutions and programmes the Ministry's register lists as approved each year, by the country "
+        "of the foreign partner (one with partners in two countries counts for each)."
+    )
+    if cooperation is None:
+        return _section("cooperation", title, title_zh, subtitle, NO_DATA)
+    svg = heatmap(
+        cooperation.countries,
+        [str(y) for y in cooperation.years],
+        cooperation.counts,
+        unit="approvals",
+        label="Cooperative institutions and programmes approved per partner country and year",
+    )
+    source = (
+        "Source: marts.mart_country_exchange (cooperative_institutions_approved + "
+        "cooperative_programmes_approved, from marts.fct_cooperative_programme); entries without an "
+        "approval date or with a partner in marts.cooperative_partner_quarantine are not counted."
+    )
+    return _section("cooperation", title, title_zh, subtitle, svg, source)
 
 
 def render_releases(releases: list[Release], total: int) -> str:
@@ -762,6 +837,7 @@ def render(
             render_mobility(data.mobility),
             render_partners(data.partners),
             render_themes(data.themes),
+            render_cooperation(data.cooperation),
             render_scorecard(data.scorecard, data.scorecard_columns, data.scorecard_note),
             render_releases(data.releases, data.release_total),
         )

@@ -560,3 +560,51 @@ def test_each_chart_names_the_sources_of_its_values(published: Home) -> None:
     assert "inbound from uis, outbound from uis" in sections["mobility"].text()
     assert "(to China: moe_zh; from China: uis_top_destinations)" in sections["partners"].text()
     assert "marts.fct_policy_release" in sections["themes"].text()
+
+
+def test_cooperative_approvals_are_drawn_per_partner_country_and_year(home: Home) -> None:
+    build_published_home(home)
+    before = _sections(build_report(home).read_text(encoding="utf-8"))["cooperation"]
+    # the exchange mart without the register loaded: counts NULL, nothing drawn
+    assert "no data yet" in before.text() and before.css("svg") == []
+
+    con = duckdb.connect(str(home.warehouse))
+    try:
+        con.execute(
+            "update marts.mart_country_exchange set cooperative_institutions_approved = 0, "
+            "cooperative_programmes_approved = 0"
+        )
+        con.execute(
+            "update marts.mart_country_exchange set cooperative_institutions_approved = 1, "
+            "cooperative_programmes_approved = 2 where exchange_id = 'USA-2022'"
+        )
+        con.execute(
+            "update marts.mart_country_exchange set cooperative_programmes_approved = 1 where exchange_id = 'KOR-2023'"
+        )
+        # a country-year known only from the register
+        _insert(
+            con,
+            "mart_country_exchange",
+            exchange_id="USA-2019",
+            country_iso3="USA",
+            year=2019,
+            cooperative_institutions_approved=0,
+            cooperative_programmes_approved=1,
+        )
+        con.execute("checkpoint")
+    finally:
+        con.close()
+
+    section = _sections(build_report(home).read_text(encoding="utf-8"))["cooperation"]
+    assert "marts.mart_country_exchange" in section.text()
+    # one mark per country-year with approvals; the years between stay in the grid, empty
+    assert _marks(section) == 3
+    # most approvals first: the USA (4) before Korea (1)
+    labels = [t.text() for t in section.css("svg.chart > text[text-anchor=end]")]
+    assert [label.split()[-1] for label in labels[:2]] == [_name_zh("USA"), _name_zh("KOR")]
+    assert {"2019", "2020", "2021", "2022", "2023"} <= {t.text() for t in section.css("svg.chart text")}
+
+
+def _name_zh(iso3: str) -> str:
+    (row,) = [country for country in COUNTRIES if country[0] == iso3]
+    return row[2]

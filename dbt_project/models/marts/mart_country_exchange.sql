@@ -30,6 +30,26 @@ releases as (
 
 ),
 
+cooperative as (
+
+    select * from {{ ref('fct_cooperative_programme') }}
+
+),
+
+cooperative_partners as (
+
+    select * from {{ ref('bridge_cooperative_programme_partner') }}
+
+),
+
+register as (
+
+    -- without the register loaded a count is unknown (NULL), not 0
+    select count(*) > 0 as is_loaded
+    from cooperative
+
+),
+
 coverage as (
 
     select {{ release_coverage_start_year('published_date') }} as start_year
@@ -107,6 +127,30 @@ mentions_per_year as (
 
 ),
 
+approvals_per_year as (
+
+    -- entries approved that year with a partner in the country, each counted once (its current
+    -- version; one with partners in two countries counts for both); an entry whose partner is in
+    -- quarantine counts for no country
+    select
+        cooperative_partners.country_iso3,
+        cooperative.approval_year as year,
+        count(distinct cooperative.url) filter (where cooperative.record_kind = 'institution')
+            as cooperative_institutions_approved,
+        count(distinct cooperative.url) filter (where cooperative.record_kind = 'programme')
+            as cooperative_programmes_approved
+
+    from cooperative
+    inner join cooperative_partners
+        on cooperative.record_version_id = cooperative_partners.record_version_id
+    where cooperative.is_current_version
+        and cooperative.partner_country_status = 'resolved'
+        and cooperative.approval_year is not null
+        and cooperative_partners.country_iso3 <> '{{ home }}'
+    group by cooperative_partners.country_iso3, cooperative.approval_year
+
+),
+
 keys as (
 
     select country_iso3, year from to_home
@@ -114,6 +158,8 @@ keys as (
     select country_iso3, year from from_home
     union
     select country_iso3, year from mentions_per_year
+    union
+    select country_iso3, year from approvals_per_year
 
 ),
 
@@ -140,10 +186,17 @@ joined as (
                 then coalesce(mentions_per_year.events_mentioning, 0)
         end as events_mentioning,
         mentions_per_year.release_ids_sample,
-        coverage.start_year as releases_coverage_start_year
+        coverage.start_year as releases_coverage_start_year,
+        case
+            when register.is_loaded then coalesce(approvals_per_year.cooperative_institutions_approved, 0)
+        end as cooperative_institutions_approved,
+        case
+            when register.is_loaded then coalesce(approvals_per_year.cooperative_programmes_approved, 0)
+        end as cooperative_programmes_approved
 
     from keys
     cross join coverage
+    cross join register
     left join to_home
         on keys.country_iso3 = to_home.country_iso3
         and keys.year = to_home.year
@@ -153,6 +206,9 @@ joined as (
     left join mentions_per_year
         on keys.country_iso3 = mentions_per_year.country_iso3
         and keys.year = mentions_per_year.year
+    left join approvals_per_year
+        on keys.country_iso3 = approvals_per_year.country_iso3
+        and keys.year = approvals_per_year.year
 
 ),
 
@@ -173,13 +229,17 @@ final as (
         cast(releases_mentioning as integer) as releases_mentioning,
         cast(events_mentioning as integer) as events_mentioning,
         cast(release_ids_sample as varchar) as release_ids_sample,
-        cast(releases_coverage_start_year as integer) as releases_coverage_start_year
+        cast(releases_coverage_start_year as integer) as releases_coverage_start_year,
+        cast(cooperative_institutions_approved as integer) as cooperative_institutions_approved,
+        cast(cooperative_programmes_approved as integer) as cooperative_programmes_approved
 
     from joined
     -- a flow the source flags missing, with no release about the country, says nothing
     where students_to_china is not null
         or students_from_china is not null
         or releases_mentioning > 0
+        or cooperative_institutions_approved > 0
+        or cooperative_programmes_approved > 0
 
 )
 

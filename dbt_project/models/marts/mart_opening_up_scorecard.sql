@@ -42,6 +42,35 @@ countries as (
 
 ),
 
+cooperative as (
+
+    select * from {{ ref('fct_cooperative_programme') }}
+
+),
+
+register as (
+
+    -- without the register loaded a count is unknown (NULL), not 0
+    select count(*) > 0 as is_loaded
+    from cooperative
+
+),
+
+approvals as (
+
+    -- every entry approved that year, once (its current version), whatever its partners' countries
+    select
+        approval_year as year,
+        count(distinct url) filter (where record_kind = 'institution') as cooperative_institutions_approved,
+        count(distinct url) filter (where record_kind = 'programme') as cooperative_programmes_approved
+
+    from cooperative
+    where is_current_version
+        and approval_year is not null
+    group by approval_year
+
+),
+
 statistics as (
 
     -- a year UIS reports on, even when it flags the number missing (the value stays NULL)
@@ -207,6 +236,8 @@ years as (
     select year from release_counts
     union
     select year from reported
+    union
+    select year from approvals
 
 ),
 
@@ -223,6 +254,12 @@ joined as (
         release_counts.releases_total,
         theme_json.releases_by_theme,
         coverage.start_year,
+        case
+            when register.is_loaded then coalesce(approvals.cooperative_institutions_approved, 0)
+        end as cooperative_institutions_approved,
+        case
+            when register.is_loaded then coalesce(approvals.cooperative_programmes_approved, 0)
+        end as cooperative_programmes_approved,
         -- MOE's share of the Belt and Road countries: as it states it, else computed from the
         -- count it states and its all-types total
         case
@@ -241,6 +278,7 @@ joined as (
 
     from years
     cross join coverage
+    cross join register
     left join statistics
         on years.year = statistics.year
     left join release_counts
@@ -251,6 +289,8 @@ joined as (
         on years.year = reported.year
     left join listed_countries
         on years.year = listed_countries.year
+    left join approvals
+        on years.year = approvals.year
 
 ),
 
@@ -324,7 +364,9 @@ final as (
         cast(
             case when moe_reported_inbound_all_types > 0 and moe_listed_countries > 0 then listed_source end
             as varchar
-        ) as inbound_share_belt_and_road_listed_source
+        ) as inbound_share_belt_and_road_listed_source,
+        cast(cooperative_institutions_approved as integer) as cooperative_institutions_approved,
+        cast(cooperative_programmes_approved as integer) as cooperative_programmes_approved
 
     from joined
 
