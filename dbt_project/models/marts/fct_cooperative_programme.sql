@@ -14,8 +14,15 @@ partners as (
 
 fetches as (
 
-    -- a 200 or a 304 for the page: the register still listed the entry as it was
-    select url, fetched_at
+    -- a 200 or a 304 for the page: the register still published the entry as it was. Pages are
+    -- matched by path within the source: a mirror or the demo's replay serves the register's paths
+    -- under another host than the register's own URL the source records.
+    select
+        source,
+        regexp_replace(url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*', '') as page_path,
+        status,
+        fetched_at
+
     from {{ source('raw', 'fetch_log') }}
     where status in (200, 304)
 
@@ -25,6 +32,8 @@ versions as (
 
     select
         *,
+        regexp_replace(url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*', '') as page_path,
+        regexp_replace(list_url, '^[A-Za-z][A-Za-z0-9+.-]*://[^/]*', '') as list_path,
         row_number() over (partition by url order by first_seen_at, content_sha256) as version_number,
         lead(first_seen_at) over (partition by url order by first_seen_at, content_sha256) as superseded_at
 
@@ -32,7 +41,7 @@ versions as (
 
 ),
 
-seen as (
+page_seen as (
 
     -- a version was last seen by the newest fetch of its page before the next version appeared
     select
@@ -41,9 +50,29 @@ seen as (
 
     from versions
     inner join fetches
-        on versions.url = fetches.url
+        on versions.source = fetches.source
+        and versions.page_path = fetches.page_path
         and versions.first_seen_at <= fetches.fetched_at
         and (versions.superseded_at is null or versions.superseded_at > fetches.fetched_at)
+    group by versions.record_version_id
+
+),
+
+list_seen as (
+
+    -- the source fetches a known entry's page again only when its list changed: a 304 for the list
+    -- it was read from says the list, this entry on it, is as it was (a 200 may have dropped it)
+    select
+        versions.record_version_id,
+        max(fetches.fetched_at) as last_fetched_at
+
+    from versions
+    inner join fetches
+        on versions.source = fetches.source
+        and versions.list_path = fetches.page_path
+        and versions.first_seen_at <= fetches.fetched_at
+        and (versions.superseded_at is null or versions.superseded_at > fetches.fetched_at)
+    where fetches.status = 304
     group by versions.record_version_id
 
 ),
@@ -100,13 +129,17 @@ final as (
         cast(versions.list_url as varchar) as list_url,
         cast(versions.source as varchar) as source,
         cast(versions.first_seen_at as timestamptz) as first_seen_at,
-        cast(greatest(versions.first_seen_at, seen.last_fetched_at) as timestamptz) as last_seen_at
+        cast(
+            greatest(versions.first_seen_at, page_seen.last_fetched_at, list_seen.last_fetched_at) as timestamptz
+        ) as last_seen_at
 
     from versions
     left join partner_countries
         on versions.record_version_id = partner_countries.record_version_id
-    left join seen
-        on versions.record_version_id = seen.record_version_id
+    left join page_seen
+        on versions.record_version_id = page_seen.record_version_id
+    left join list_seen
+        on versions.record_version_id = list_seen.record_version_id
 
 )
 
