@@ -1,19 +1,19 @@
-"""What a complete dbt build read, recorded in the file it built, so the next build can tell when
-nothing is new.
+"""What a complete dbt build read, recorded in the file it built, so the next build builds only
+what changed since, or nothing.
 
 After a `dbt build` of the whole project succeeds, `record` writes one row into the built file's
 `main.build_inputs`: a fingerprint of the dbt project's files (models, macros, seeds, tests, vars
 in `dbt_project.yml`), the dbt and DuckDB versions, what identifies the content of every raw table
 the project reads as a dbt source (`eduopen.warehouse.audit.raw_table_fingerprint`), and the row
 count of every table the build left. The file is validated and published as is, and the next audit
-copy starts from it. Every model is a function of those inputs
-(none reads the clock or the environment), so when `unchanged_since_last_build` finds the same
-fingerprints in a fresh audit copy, dbt would rebuild the very same tables and run the same tests
-over them: the transform skips it.
+copy starts from it. Every model is a function of those inputs (none reads the clock or the
+environment), so when `since_last_build` finds the project and the built tables as recorded, only
+the models the changed sources feed can differ from a complete rebuild; when no source changed,
+none can, and dbt need not run.
 
 The row counts catch a published file changed by hand (a duplicate inserted into a table that a
-test guards); they cannot catch a value edited in place. Any build with a selection, and any build
-that fails, leaves no record, so the next build runs dbt.
+test guards); they cannot catch a value edited in place. A build with a selection of its caller's,
+and any build that fails, leaves no record, so the next build is a complete one.
 """
 
 from __future__ import annotations
@@ -40,8 +40,10 @@ class BuildInputs:
 
     project: str
     versions: dict[str, str]
-    # "schema.table" -> [rows, content hash] of each raw table read as a dbt source
+    # "schema.table" -> `raw_table_fingerprint` of each raw table read as a dbt source
     sources: dict[str, list[int | str]]
+    # "schema.table" -> the dbt selectors of the sources reading it (`source:raw.observation`)
+    selectors: dict[str, list[str]]
     # "schema.table" -> rows, of every table the build left (raw tables aside)
     built_rows: dict[str, int]
     # the build's advisory test warnings: a build skipped for want of anything new still names them
@@ -53,6 +55,7 @@ class BuildInputs:
                 "project": self.project,
                 "versions": self.versions,
                 "sources": self.sources,
+                "selectors": self.selectors,
                 "built_rows": self.built_rows,
                 "warnings": self.warnings,
             },
@@ -62,7 +65,24 @@ class BuildInputs:
     @classmethod
     def from_json(cls, text: str) -> BuildInputs:
         data = json.loads(text)
-        return cls(data["project"], data["versions"], data["sources"], data["built_rows"], data["warnings"])
+        return cls(
+            data["project"], data["versions"], data["sources"], data["selectors"], data["built_rows"], data["warnings"]
+        )
+
+
+@dataclass(frozen=True)
+class SinceLastBuild:
+    """What changed since the last complete build of a file whose project and built tables did not."""
+
+    previous: BuildInputs
+    # the raw source tables whose content changed, "schema.table"
+    changed_sources: list[str]
+
+    def selector(self) -> str:
+        """The dbt selector of everything the changed sources feed (their models, and downstream)."""
+        return " ".join(
+            sorted({f"{selector}+" for table in self.changed_sources for selector in self.previous.selectors[table]})
+        )
 
 
 def tool_versions() -> dict[str, str]:
@@ -70,11 +90,13 @@ def tool_versions() -> dict[str, str]:
     return {name: version(name) for name in ("dbt-core", "dbt-duckdb", "duckdb")}
 
 
-def unchanged_since_last_build(db_path: Path) -> BuildInputs | None:
-    """The record of the last complete build of `db_path` when a build with nothing selected would
-    change nothing, else None.
+def since_last_build(db_path: Path) -> SinceLastBuild | None:
+    """Which raw source tables changed since the last complete build of `db_path`, or None when
+    a complete build is needed: no record, another project or tool version, or built tables that
+    are not as that build left them.
 
-    Compares that record with the project's files and with the file's raw tables and built tables now.
+    With the project and the built tables as they were, a model none of the changed sources feeds
+    would be rebuilt from the same inputs into the same table: only what they feed needs building.
     """
     con = duckdb.connect(str(db_path), read_only=True, config=duckdb_config())
     try:
@@ -85,11 +107,12 @@ def unchanged_since_last_build(db_path: Path) -> BuildInputs | None:
             return None
         if _built_rows(con) != previous.built_rows:
             return None
-        if source_fingerprints(con, list(previous.sources)) != previous.sources:
-            return None
+        now = source_fingerprints(con, list(previous.sources))
     finally:
         con.close()
-    return previous
+    return SinceLastBuild(
+        previous, sorted(table for table, fingerprint in now.items() if fingerprint != previous.sources[table])
+    )
 
 
 def forget(db_path: Path) -> None:
@@ -107,17 +130,22 @@ def record(db_path: Path, manifest: Path, *, project: str, warnings: list[str]) 
     `manifest` is the build's own `manifest.json` (which raw tables the project reads); `project`
     the project fingerprint taken before dbt parsed, so an edit during the build is not covered.
     """
-    sources = sorted(
-        {
-            f"{node['schema']}.{node.get('identifier') or node['name']}"
-            for node in json.loads(manifest.read_text(encoding="utf-8")).get("sources", {}).values()
-        }
-    )
+    selectors: dict[str, set[str]] = {}
+    for node in json.loads(manifest.read_text(encoding="utf-8")).get("sources", {}).values():
+        relation = f"{node['schema']}.{node.get('identifier') or node['name']}"
+        selectors.setdefault(relation, set()).add(f"source:{node['source_name']}.{node['name']}")
     con = duckdb.connect(str(db_path), config=duckdb_config())
     try:
-        fingerprints = source_fingerprints(con, sources)
+        fingerprints = source_fingerprints(con, sorted(selectors))
         con.execute(f"create or replace table {_RECORD} (inputs varchar not null)")
-        inputs = BuildInputs(project, tool_versions(), fingerprints, _built_rows(con), list(warnings))
+        inputs = BuildInputs(
+            project,
+            tool_versions(),
+            fingerprints,
+            {relation: sorted(names) for relation, names in selectors.items()},
+            _built_rows(con),
+            list(warnings),
+        )
         con.execute(f"insert into {_RECORD} values (?)", [inputs.to_json()])
         con.execute("checkpoint")
     finally:

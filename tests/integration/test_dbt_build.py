@@ -401,7 +401,8 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     publish(home)
     second_ingest(home)
 
-    transform(home)
+    changed = transform(home)
+    assert changed["selection"] and "source:raw.observation+" in changed["selection"]
     compiled = dbt_dir(home) / "target" / "compiled" / "eduopen" / "models"
     assert "not exists" in (compiled / "marts" / "fct_policy_release.sql").read_text(encoding="utf-8"), (
         "the incremental path was not taken"
@@ -418,6 +419,7 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     publish(home)
     nothing_new = transform(home)
     unchanged = built_snapshot(home.audit)
+    assert not (dbt_dir(home) / "target" / "run_results.json").exists(), "the last build's results, not this one's"
     transform(home, full_refresh=True)
     full = built_snapshot(home.audit)
 
@@ -440,19 +442,19 @@ def test_incremental_runs_end_identical_to_a_full_refresh(tmp_path: Path) -> Non
     assert inbound == [(2022, 211000.0), (2023, 200892.0), (2024, 205000.0)]
 
 
-def incremental_and_full(home: Home, change: Callable[[RawStore], None]) -> tuple[dict, dict]:
+def incremental_and_full(home: Home, change: Callable[[RawStore], None]) -> tuple[dict, dict, dict]:
     """Build and publish the first ingest, `change` the catalog, build incrementally; then publish
-    that and rebuild in full. Returns both builds' snapshots."""
+    that and rebuild in full. Returns both builds' snapshots and the incremental build's summary."""
     first_ingest(home)
     transform(home)
     publish(home)
     with RawStore(home) as store:
         change(store)
-    transform(home)
+    summary = transform(home)
     incremental = built_snapshot(home.audit)
     publish(home)
     transform(home, full_refresh=True)
-    return incremental, built_snapshot(home.audit)
+    return incremental, built_snapshot(home.audit), summary
 
 
 def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path: Path) -> None:
@@ -468,9 +470,12 @@ def test_a_changed_geo_mapping_remaps_stored_points_without_a_new_load(tmp_path:
         store.replace_source_rows("geo_unit_definition", "uis", definitions)
 
     home = Home(tmp_path / "home").ensure()
-    remapped, full = incremental_and_full(home, aruba_becomes_a_region)
+    remapped, full, summary = incremental_and_full(home, aruba_becomes_a_region)
 
     assert remapped == full
+    # only what the one changed raw table feeds was built
+    assert summary["selection"] == "source:raw.geo_unit_definition+"
+    assert summary["models"] > 0 and summary["seeds"] == 0
     assert query(
         home.audit, "select country_iso3, is_regional from staging.int_observations_unified where geo_unit = 'ABW'"
     ) == [(None, True)]
@@ -505,9 +510,10 @@ def test_a_row_stamped_before_the_last_build_is_not_missed(tmp_path: Path) -> No
         )
 
     home = Home(tmp_path / "home").ensure()
-    late, full = incremental_and_full(home, late_row)
+    late, full, summary = incremental_and_full(home, late_row)
 
     assert late == full
+    assert summary["selection"] is None  # the tables dropped from the audit copy: a complete build
     assert query(home.audit, "select value from staging.int_observations_unified where geo_key = 'KOR'") == [
         (181000.0,)
     ]
