@@ -1,24 +1,31 @@
 """
-### EduOpen · warehouse: prepare → dbt, one task per model → validate → publish
+### EduOpen · warehouse: prepare → dbt build → validate → publish
 
 Write–audit–publish, run whenever new raw data lands (an event on `eduopen://raw/releases` or
 `eduopen://raw/statistics`):
 
 1. **prepare_audit** — start the *audit* copy (`audit.duckdb`) from the published warehouse and
    load fresh copies of the raw tables into it.
-2. **dbt** — the dbt project builds staging and marts into the audit copy, **one task per dbt
-   model and seed** that builds it and runs its data tests and unit tests (`dbt build`), after
-   the freshness check and the tests of the raw sources it reads (Astronomer Cosmos, drawn from
-   a pre-built `manifest.json`). A failing test stops everything downstream; a stale source warns.
-   Without a usable manifest (none yet, or the dbt project changed since it was parsed) this
-   stage is a single **dbt_build** task (`dbt build`), and the DAG processor log says why;
-   `python -m eduopen.warehouse.manifest` writes a fresh one.
+2. **dbt_build** — the dbt project builds staging and marts into the audit copy (`dbt build`:
+   seeds, models, their data tests and unit tests, the tests on the raw sources). A failing test
+   fails the task, and nothing downstream runs.
 3. **validate** — the quality gate: Great Expectations on the audit copy. A failed gate fails
    this task (no retries) and the run; **publish** never starts, and the published warehouse
    stays byte for byte as it was. The GX Data Docs say which expectations failed.
 4. **publish** — atomic swap of the audit copy into `warehouse.duckdb` plus Parquet exports;
    emits one Asset per mart model of the dbt project (`eduopen://marts/<model>`), each event
    carrying the mart's row count, the published file's sha256 and the publish time.
+
+**dbt as one task** is the default: every run is an event (a new release, a new data version)
+waiting to be published, and each Airflow task costs a task start, so four tasks between the raw
+data and its publish keep that wait short. **One task per dbt model and seed** is the opt-in
+(`EDUOPEN_DBT_TASKS=per_node`): Astronomer Cosmos draws the `dbt` task group from a pre-built
+`manifest.json` (`python -m eduopen.warehouse.manifest`), each task building its node and running
+its tests (`dbt build --select <node>`), with `dbt source freshness` and the raw sources' tests
+before the staging models that read them; a failing test stops only what is downstream of it.
+It adds a minute or more to every run. Without a usable manifest (none yet, or the dbt project
+changed since it was parsed) that mode falls back to **dbt_build**, and the DAG processor log
+says why.
 
 Trigger with `{"full_refresh": true}` to rebuild incremental models from scratch.
 Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time.
@@ -46,10 +53,10 @@ from eduopen.orchestration.dag_support import (
     log,
 )
 from eduopen.orchestration.mart_assets import PUBLISHED_MARTS, announce_published_marts
-from eduopen.warehouse.manifest import check_manifest
+from eduopen.warehouse.manifest import check_manifest, dbt_tasks
 
 MANIFEST = check_manifest(Home.from_env())
-if not MANIFEST.usable:
+if not MANIFEST.usable and dbt_tasks() == "per_node":
     log.warning("eduopen_warehouse: dbt runs as one `dbt build` task: %s", MANIFEST.reason)
 
 
@@ -67,7 +74,7 @@ def prepare_audit() -> dict[str, int]:
 
 @task(multiple_outputs=False, execution_timeout=timedelta(minutes=45))
 def dbt_build(*, params: Any = None) -> dict[str, Any]:
-    """The whole dbt project as one `dbt build` (no usable manifest to draw one task per model from)."""
+    """The whole dbt project as one `dbt build` into the audit copy; fails on a failing test."""
     from eduopen import pipeline
     from eduopen.orchestration.lineage import report_dbt_build
 

@@ -40,6 +40,11 @@ DAG_IDS = (
     "eduopen_docs",
 )
 UI_URL = "http://localhost:8080"
+# The scheduler's workers, and so every task forked from them, start with what tasks import.
+TASK_PRELOAD_SETTINGS = {
+    "AIRFLOW__SCHEDULER__MP_START_METHOD": "forkserver",
+    "AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD": "eduopen.orchestration.task_preload",
+}
 
 Echo = Callable[[str], None]
 
@@ -93,6 +98,11 @@ def airflow_env(home: Home, base: Mapping[str, str] | None = None, *, dags_folde
             "AIRFLOW__COSMOS__CACHE_DIR": str(af_home / "cosmos"),
         }
     )
+    # LocalExecutor's workers start from a forkserver that imported dbt, Great Expectations and the
+    # pipeline once, so no task pays those imports (eduopen/orchestration/task_preload.py); an
+    # operator's own choice of start method wins.
+    for key, value in TASK_PRELOAD_SETTINGS.items():
+        env.setdefault(key, value)
     # OpenLineage events to a file in the home, unless the operator pointed them elsewhere.
     env.update(openlineage_env(home, env))
     return env

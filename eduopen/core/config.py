@@ -198,8 +198,8 @@ DBT_TASKS_CHOICES = ("per_node", "single")
 DBT_TASKS = EnvVar[str](
     "EDUOPEN_DBT_TASKS",
     _choice(*DBT_TASKS_CHOICES),
-    "per_node",
-    "how the warehouse DAG runs dbt: one task per dbt node, or one `dbt build` task",
+    "single",
+    "how the warehouse DAG runs dbt: one `dbt build` task (lowest latency), or one task per dbt node",
     "one of " + ", ".join(DBT_TASKS_CHOICES),
 )
 WATCH_POLL_S = EnvVar[float | None](

@@ -106,11 +106,12 @@ def check_manifest(home: Home | None = None, *, project_dir: Path = DBT_PROJECT_
 
 
 def dbt_tasks() -> str:
-    """How the warehouse DAG runs dbt: `EDUOPEN_DBT_TASKS`, `per_node` unless set.
+    """How the warehouse DAG runs dbt: `EDUOPEN_DBT_TASKS`, `single` unless set.
 
-    `per_node`: one Airflow task per dbt node, for visibility and per-model retries. `single`: one
-    `dbt build` task, for the lowest latency from new raw data to a publish (each per-node task pays
-    a dbt start-up, ~2 s, so a graph of ~80 nodes adds minutes to every run).
+    `single`: one `dbt build` task, for the lowest latency from new raw data to a publish, which
+    is what every event-driven run is for. `per_node` (opt-in): one Airflow task per dbt node, for
+    visibility and per-model retries; each pays an Airflow task start and a dbt start-up, so the
+    graph of ~60 tasks adds a minute or more to every run.
     """
     return DBT_TASKS.value()
 

@@ -17,9 +17,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 def _demo(home: Path) -> subprocess.CompletedProcess:
-    # dbt as one task: the per-node Cosmos graph under `dags test` has its own end-to-end test
-    # (tests/unit/dags/test_cosmos_dag.py); here it would only add minutes to each of the two runs.
-    env = {**os.environ, "EDUOPEN_HOME": str(home), "EDUOPEN_DBT_TASKS": "single"}
+    # The default dbt mode, one task; the opt-in per-node Cosmos graph under `dags test` has its own
+    # end-to-end test (tests/unit/dags/test_cosmos_dag.py).
+    env = {**os.environ, "EDUOPEN_HOME": str(home)}
+    env.pop("EDUOPEN_DBT_TASKS", None)
     for key in [k for k in env if k.endswith("_URL") and k.startswith("EDUOPEN_")]:
         env.pop(key)
     return subprocess.run(

@@ -1,4 +1,5 @@
-"""dbt in Airflow: with a pre-built manifest the warehouse DAG has one task per dbt node (Cosmos).
+"""dbt in Airflow, per node (`EDUOPEN_DBT_TASKS=per_node`, the opt-in): with a pre-built manifest
+the warehouse DAG has one task per dbt node (Cosmos).
 
 The manifest is generated once per module with `dbt parse` into a tmp EDUOPEN_HOME. Airflow reads
 its configuration once, at import, so everything that imports Airflow runs in a subprocess with
@@ -123,6 +124,12 @@ PARSE_PROBE = textwrap.dedent("""
 """)
 
 
+@pytest.fixture(autouse=True)
+def per_node(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test here is about the opt-in per-node mode."""
+    monkeypatch.setenv(DBT_TASKS.name, "per_node")
+
+
 def _marked_json(stdout: str) -> dict[str, Any]:
     for line in reversed(stdout.splitlines()):
         if line.startswith(MARKER):
@@ -136,6 +143,7 @@ def _run_probes(commands: dict[str, tuple[Home, list[str]]]) -> dict[str, dict[s
     for name, (home, args) in commands.items():
         env = airflow_env(home)
         env.pop(DBT_MANIFEST.name, None)
+        env[DBT_TASKS.name] = "per_node"
         running[name] = subprocess.Popen(
             [sys.executable, "-c", *args],
             env=env,
