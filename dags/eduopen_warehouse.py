@@ -28,7 +28,8 @@ changed since it was parsed) that mode falls back to **dbt_build**, and the DAG 
 says why.
 
 Trigger with `{"full_refresh": true}` to rebuild incremental models from scratch.
-Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time.
+Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time; its
+tasks go before any queued ingest or docs task, so a run under way publishes without waiting.
 
 Same steps outside Airflow: `eduopen transform` (prepare + `dbt build`), `eduopen validate`,
 `eduopen publish`.
@@ -47,6 +48,7 @@ from eduopen.orchestration.dag_support import (
     RAW_RELEASES,
     RAW_STATISTICS,
     START_DATE,
+    WAREHOUSE_PRIORITY,
     as_xcom,
     default_args,
     fail_without_retry_on_permanent_errors,
@@ -114,7 +116,7 @@ def publish(*, outlet_events: Any = None) -> dict[str, Any]:
     catchup=False,
     max_active_runs=1,
     dagrun_timeout=timedelta(hours=2),
-    default_args=default_args(execution_timeout=timedelta(minutes=45)),
+    default_args=default_args(execution_timeout=timedelta(minutes=45), priority_weight=WAREHOUSE_PRIORITY),
     params={"full_refresh": Param(False, type="boolean", description="rebuild incremental models")},
     tags=["eduopen", "warehouse", "dbt", "great_expectations"],
     doc_md=__doc__,

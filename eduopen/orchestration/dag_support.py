@@ -43,8 +43,14 @@ def task_retries() -> int:
     return TASK_RETRIES.value()
 
 
-def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
-    """Retries, timeout, pool and failure callback, declared once for every EduOpen task."""
+# The writer pool's one slot goes to the highest priority first. A warehouse run under way (its
+# new data loaded, its audit copy being built, checked, published) goes before the next ingest or
+# docs task, so what an ingest just loaded is published without queueing behind the other sources.
+WAREHOUSE_PRIORITY = 10
+
+
+def default_args(*, execution_timeout: timedelta, priority_weight: int = 1) -> dict[str, Any]:
+    """Retries, timeout, pool, priority and failure callback, declared once for every EduOpen task."""
     return {
         "owner": OWNER,
         "retries": task_retries(),
@@ -54,6 +60,9 @@ def default_args(*, execution_timeout: timedelta) -> dict[str, Any]:
         "max_retry_delay": timedelta(minutes=30),
         "execution_timeout": execution_timeout,
         "pool": WRITER_POOL,
+        # Absolute: a task's place in the pool's queue is its DAG's, not its count of downstream tasks.
+        "priority_weight": priority_weight,
+        "weight_rule": "absolute",
         # Logs one line, then alerts whoever EDUOPEN_ALERT_* names (eduopen.orchestration.notifier).
         "on_failure_callback": FailureAlert(),
     }

@@ -55,7 +55,8 @@ DAGBAG_PROBE = textwrap.dedent("""
             wrapper.__cause__ = ValueError("row count\\n dropped by 12%")
             callback({"ti": ti, "exception": wrapper})
         return {
-            "pool": t.pool, "retries": t.retries, "retry_exponential_backoff": t.retry_exponential_backoff,
+            "pool": t.pool, "priority_weight": t.priority_weight, "weight_rule": str(t.weight_rule),
+            "retries": t.retries, "retry_exponential_backoff": t.retry_exponential_backoff,
             "execution_timeout_s": t.execution_timeout.total_seconds() if t.execution_timeout else None,
             "outlets": sorted(o.uri for o in t.outlets), "upstream": sorted(t.upstream_task_ids),
             "doc_md": t.doc_md or "", "failure_callbacks": len(t.on_failure_callback or []),
@@ -186,6 +187,20 @@ def test_every_task_writes_through_the_single_duckdb_writer_pool(dags: dict[str,
     # Every EduOpen task writes a DuckDB file (raw catalog, audit or published warehouse).
     pools = {f"{dag_id}.{task_id}": t["pool"] for dag_id, dag in dags.items() for task_id, t in dag["tasks"].items()}
     assert pools and set(pools.values()) == {WRITER_POOL}, pools
+
+
+def test_a_warehouse_run_under_way_takes_the_writer_slot_before_any_other_task(
+    dags: dict[str, dict[str, Any]],
+) -> None:
+    weights = {
+        (dag_id, task_id): (t["priority_weight"], t["weight_rule"])
+        for dag_id, dag in dags.items()
+        for task_id, t in dag["tasks"].items()
+    }
+    assert {rule for _, rule in weights.values()} == {"absolute"}
+    warehouse = {w for (dag_id, _), (w, _) in weights.items() if dag_id == "eduopen_warehouse"}
+    others = {w for (dag_id, _), (w, _) in weights.items() if dag_id != "eduopen_warehouse"}
+    assert min(warehouse) > max(others)
 
 
 def test_failure_callback_logs_one_line_naming_task_try_and_the_pipeline_error(
