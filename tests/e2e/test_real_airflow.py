@@ -249,6 +249,8 @@ def _write_freshness(
             {
                 "freshness_s": round(freshness_s, 1),
                 "watch_poll_s": WATCH_POLL_S,
+                # The warehouse DAG's dbt mode the figure was taken with (`EDUOPEN_DBT_TASKS`).
+                "dbt_tasks": dbt_tasks(),
                 "cores": os.cpu_count(),
                 "timings_s": {k: round(v, 1) for k, v in timings.items()},
                 # Seconds after the release appeared at which each step of its way was reached.
