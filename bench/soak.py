@@ -233,6 +233,7 @@ def soak(releases: int, interval_s: float, readers: int, workdir: Path) -> dict[
             async_database_url=pg.url("airflow", async_driver) if async_driver else None,
         )
         env["AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL"] = "5"
+        env["AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS"] = "True"  # the soak's REST calls need no login
         af = cluster.AirflowCluster(env, logs, api_port)
         af.cli("db", "migrate")
         af.start()
