@@ -25,14 +25,23 @@ import logging
 
 log = logging.getLogger("eduopen.airflow")
 
-# What the tasks import when they run, heaviest first (each also brings its dependencies).
+# What a task imports when it starts and runs, heaviest first (each brings its dependencies).
 TASK_MODULES = (
     "great_expectations",
     "great_expectations.data_context.types.base",
     "dbt.cli.main",
     "dbt.adapters.duckdb",
     "duckdb",
+    # Airflow's own start of every task: the DAG file loader, and the plugins whose listeners it
+    # registers (OpenLineage, Cosmos, EduOpen's docs links).
     "airflow.sdk.execution_time.task_runner",
+    "airflow.dag_processing.dagbag",
+    "airflow.providers.openlineage.plugins.openlineage",
+    "airflow.providers.openlineage.plugins.listener",
+    "cosmos.plugin",
+    "eduopen.orchestration.docs_links",
+    # What the DAG files import.
+    "eduopen.orchestration.dag_support",
     "eduopen.pipeline",
     "eduopen.warehouse.build",
     "expectations.validate",
