@@ -189,6 +189,9 @@ def growth(samples: list[dict[str, dict[str, float]]]) -> dict[str, dict[str, An
 def reader_outcomes(logs: list[Path]) -> dict[str, Any]:
     reads, errors = 0, []
     for log in logs:
+        if not log.exists():
+            errors.append(f"{log.name}: the analyst never wrote a line")
+            continue
         for line in log.read_text(encoding="utf-8").splitlines():
             record = json.loads(line)
             if "error" in record:
@@ -273,7 +276,7 @@ def soak(releases: int, interval_s: float, readers: int, workdir: Path) -> dict[
             )
         runs_before = {dag_id: {r["dag_run_id"] for r in runs} for dag_id, runs in all_runs(af).items()}
         samples = [sample(af)]
-        seen_publishes = publishes(home)
+        publishes_before = seen_publishes = publishes(home)
         started = time.monotonic()
         next_release, shown = started, 0
         deadline = started + releases * interval_s + 1800
@@ -327,7 +330,7 @@ def soak(releases: int, interval_s: float, readers: int, workdir: Path) -> dict[
             "asset_triggered_runs": {
                 dag_id: sum(1 for r in rs if r["run_type"] == "asset_triggered") for dag_id, rs in new_runs.items()
             },
-            "publishes": len(samples) - 2,
+            "publishes": publishes(home) - publishes_before,
             "analysts": analysts,
             "resources": resources,
             "samples": samples,
