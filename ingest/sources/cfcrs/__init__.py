@@ -81,4 +81,4 @@ def watched(cfg: SourceConfig, options: Options) -> list[WatchedListing]:
     ]
 
 
-SOURCE = Source(kind="releases", options=Options, run=run, watch=watched)
+SOURCE = Source(kind="releases", options=Options, run=run, watch=watched, supports_since=True)

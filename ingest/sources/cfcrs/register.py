@@ -10,6 +10,10 @@ only when the list says it changed: another name, region, kind or level, or an e
 its latest version does not have. A fetched entry whose content differs from its latest version
 is stored as a new version (same URL, new `content_sha256`); nothing is ever overwritten.
 
+A run given `since` (`eduopen ingest cfcrs --since DAY`, the releases DAG's param) reads every list
+page, unchanged or not, and fetches whatever it does not hold; the register is not dated by list, so
+the day bounds nothing. It leaves the cursors as they were, as the other release sources do.
+
 What cannot be had is quarantined and the walk goes on: a detail page that is gone, failed or
 cannot be read (its bytes stay in the blob store). A list page that cannot be fetched or no longer
 has the register's table fails the run after the other pages, naming each.
@@ -157,7 +161,7 @@ class RegisterCrawl:
             return
         if resp.not_modified:
             self.summary.not_modified += 1
-            if self.ctx.store.get_cursor(self.ctx.name, key) == resp.sha256:
+            if self.ctx.since is None and self.ctx.store.get_cursor(self.ctx.name, key) == resp.sha256:
                 self.unchanged_pages += 1
                 return
         try:
@@ -168,7 +172,7 @@ class RegisterCrawl:
         failures_before = self.transient_failures
         for entry in self.on_site(entries):
             self.visit(page, entry)
-        if self.transient_failures == failures_before:
+        if self.transient_failures == failures_before and self.ctx.since is None:
             self.ctx.store.set_cursor(self.ctx.name, key, resp.sha256)
 
     def says_changed(self, page: RegisterPage, entry: ListedEntry) -> bool:

@@ -142,13 +142,13 @@ def _overlay(replay: ReplayServer, rel: str, body: bytes, headers: dict | None =
     path.with_name(path.name + ".headers.json").write_text(json.dumps(sidecar), encoding="utf-8")
 
 
-def _run(home: Home, settings: Settings, *, retries: int | None = None) -> IngestSummary:
+def _run(home: Home, settings: Settings, *, retries: int | None = None, since: date | None = None) -> IngestSummary:
     cfg = settings.source("cfcrs")
     with RawStore(home) as store:
         client = PoliteClient.for_source(cfg, store)
         if retries is not None:
             client.max_retries = retries
-        return run(SourceContext(cfg, store, client, home))
+        return run(SourceContext(cfg, store, client, home, since=since))
 
 
 def _rows(home: Home, sql: str) -> list[tuple]:
@@ -265,3 +265,16 @@ def test_a_detail_that_failed_transiently_is_fetched_next_run_although_its_list_
     zhejiang = [r for r in replay.requests("cfcrs") if r.path == "/" + ZHEJIANG]
     assert [r.status for r in zhejiang] == [304]
     assert _details_fetched(replay) == ["/aproval/detail/3005"]
+
+
+def test_a_walk_back_reads_unchanged_lists_fetches_what_is_missing_and_leaves_the_cursors(
+    replay: ReplayServer, home: Home, settings: Settings
+) -> None:
+    _run(home, settings)
+    with RawStore(home) as store:
+        store.con.execute(f"delete from cooperative_record where url = '{SITE}/aproval/detail/3004'")
+        cursors = store.con.execute("select * from source_cursor order by cursor_key").fetchall()
+    assert _run(home, settings).new_rows == 0  # a regular run trusts its cursors: every list unchanged
+    walked_back = _run(home, settings, since=date(2000, 1, 1))
+    assert (walked_back.new_rows, walked_back.not_modified) == (1, LIST_PAGES + 1)
+    assert _rows(home, "select * from source_cursor order by cursor_key") == cursors
