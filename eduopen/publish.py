@@ -5,8 +5,10 @@ file next to the warehouse while its sha256 is computed, and the copy is swapped
 hash equals the one in `state/validation.json`. `os.replace` is atomic on POSIX: a reader that has
 the old warehouse open keeps its inode and its data; new connections see the new file; nobody
 ever sees half a file. The previous warehouse is kept in `versions/` for rollback, and every mart
-is exported to Parquet from the very file that was published. A publish killed half-way leaves only
-temp files behind, never a half warehouse; the next publish sweeps them before it starts.
+is exported to Parquet from the very file that was published; a mart whose rows the build left as
+they were keeps its export file (`state/exports.json` names the warehouse the exports came from).
+A publish killed half-way leaves only temp files behind, never a half warehouse; the next publish
+sweeps them before it starts.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import duckdb
 
 from eduopen.core.config import duckdb_config
 from eduopen.core.errors import PublishBlocked, PublishError
-from eduopen.core.files import file_sha256
+from eduopen.core.files import atomic_write, file_sha256
 from eduopen.core.paths import Home
 
 log = logging.getLogger("eduopen.publish")
@@ -89,16 +91,17 @@ def _version_name(path: Path) -> re.Match[str]:
     return match
 
 
-def _archive_current(home: Home, *, suffix: str = "") -> Path | None:
-    """Copy the published warehouse into versions/ (temp + rename); None if nothing is published."""
+def _archive_current(home: Home, *, suffix: str = "") -> tuple[Path | None, str | None]:
+    """Copy the published warehouse into versions/ (temp + rename); return (the copy, its sha256),
+    (None, None) if nothing is published."""
     if not home.warehouse.exists():
-        return None
+        return None, None
     home.versions.mkdir(parents=True, exist_ok=True)
     tmp, sha = _copy_to_temp(home.warehouse, home.versions, ".archiving-")
     target = home.versions / f"warehouse-{_utc_stamp()}-{sha[:8]}{suffix}.duckdb"
     os.replace(tmp, target)
     _fsync_dir(home.versions)
-    return target
+    return target, sha
 
 
 def _sweep_temp_files(home: Home) -> list[str]:
@@ -127,56 +130,118 @@ def _prune(home: Home, keep: int) -> list[str]:
 
 
 # -- exports ------------------------------------------------------------------------------------
-def _stage_exports(database: Path, exports: Path) -> tuple[dict[str, int], dict[str, Path]]:
-    """Write every marts table of `database` to a temp Parquet file; return (rows, temp files)."""
+def exports_record_path(home: Home) -> Path:
+    """Which warehouse the Parquet exports were written from, and each mart's fingerprint there."""
+    return home.state / "exports.json"
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """Columns, types and an order-free sum of row hashes: equal for a mart a build left as it was."""
+    columns = con.execute(
+        "select string_agg(column_name || ' ' || data_type, ', ' order by column_index) "
+        "from duckdb_columns() where schema_name = 'marts' and table_name = ?",
+        [table],
+    ).fetchall()[0][0]
+    rows, hashes = con.execute(f'select count(*), coalesce(sum(hash(t)), 0) from marts."{table}" t').fetchall()[0]
+    return f"{columns}|{rows}|{hashes}"
+
+
+def _marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    return [
+        r[0]
+        for r in con.execute(
+            "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
+        ).fetchall()
+    ]
+
+
+def _current_exports(home: Home, published_sha: str | None) -> dict[str, str | None] | None:
+    """The fingerprints of the exports on disk (None: not yet taken) when they were written from the
+    published warehouse `published_sha`; None when they may not have been (say, a publish died
+    between the swap and the exports), so every mart is written again."""
+    try:
+        record = json.loads(exports_record_path(home).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if published_sha is None or record.get("sha256") != published_sha:
+        return None
+    return {
+        table: fingerprint
+        for table, fingerprint in (record.get("fingerprints") or {}).items()
+        if (home.exports / f"{table}.parquet").is_file()
+    }
+
+
+def _stage_exports(
+    database: Path, exports: Path, current: dict[str, str | None] | None = None, published: Path | None = None
+) -> tuple[dict[str, int], dict[str, Path], dict[str, str | None]]:
+    """Write each marts table of `database` to a temp Parquet file, unless its export in `current`
+    (exports written from `published`) holds the same rows; return (rows, temp files, fingerprints)."""
     exports.mkdir(parents=True, exist_ok=True)
     staged: dict[str, Path] = {}
     rows: dict[str, int] = {}
+    fingerprints: dict[str, str | None] = {}
     con = duckdb.connect(str(database), read_only=True, config=duckdb_config())
     try:
-        tables = [
-            r[0]
-            for r in con.execute(
-                "select table_name from duckdb_tables() where schema_name = 'marts' order by table_name"
-            ).fetchall()
-        ]
-        for table in tables:
-            rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
-            fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=exports)
-            os.close(fd)
-            staged[table] = Path(tmp)
-            con.execute(
-                f'copy (select * from marts."{table}") to {_sql_string(tmp)} (format parquet, compression zstd)'
-            )
+        old = None
+        if current and published is not None and published.exists():
+            old = duckdb.connect(str(published), read_only=True, config=duckdb_config())
+        try:
+            for table in _marts(con):
+                rows[table] = con.execute(f'select count(*) from marts."{table}"').fetchall()[0][0]
+                fingerprints[table] = None
+                if current is not None and table in current:
+                    fingerprints[table] = _fingerprint(con, table)
+                    before = current[table]
+                    if before is None and old is not None:
+                        before = _fingerprint(old, table)
+                    if before == fingerprints[table]:
+                        continue
+                fd, tmp = tempfile.mkstemp(prefix=f".{table}.", suffix=".parquet.tmp", dir=exports)
+                os.close(fd)
+                staged[table] = Path(tmp)
+                con.execute(
+                    f'copy (select * from marts."{table}") to {_sql_string(tmp)} (format parquet, compression zstd)'
+                )
+        finally:
+            if old is not None:
+                old.close()
     except BaseException:
         for path in staged.values():
             path.unlink(missing_ok=True)
         raise
     finally:
         con.close()
-    return rows, staged
+    return rows, staged, fingerprints
 
 
-def _commit_exports(exports: Path, staged: dict[str, Path]) -> list[str]:
-    written = []
+def _commit_exports(home: Home, sha: str, staged: dict[str, Path], fingerprints: dict[str, str | None]) -> list[str]:
+    """Move the staged exports into place, drop those of marts gone, record what they came from."""
+    exports = home.exports
+    # Named first: if a move fails half-way, no record may vouch for the mix on disk.
+    exports_record_path(home).unlink(missing_ok=True)
     for table, tmp in staged.items():
-        target = exports / f"{table}.parquet"
-        os.replace(tmp, target)
-        written.append(str(target))
+        os.replace(tmp, exports / f"{table}.parquet")
     # A mart that no longer exists must not linger as a stale export.
     for old in exports.glob("*.parquet"):
-        if old.stem not in staged:
+        if old.stem not in fingerprints:
             old.unlink(missing_ok=True)
     _fsync_dir(exports)
-    return written
+    atomic_write(
+        exports_record_path(home),
+        json.dumps({"sha256": sha, "fingerprints": fingerprints}, indent=2).encode("utf-8"),
+    )
+    return [str(exports / f"{table}.parquet") for table in fingerprints]
 
 
-def _swap_in(home: Home, candidate: Path) -> dict[str, Any]:
+def _swap_in(home: Home, candidate: Path, sha: str, published_sha: str | None) -> dict[str, Any]:
     """Export from `candidate`, then make it the warehouse: the exports match what was swapped in.
 
-    Exports are staged before the swap, so a failing export leaves the warehouse as it was.
+    Exports are staged before the swap, so a failing export leaves the warehouse as it was; a mart
+    whose rows equal the published warehouse's keeps its export file as it is.
     """
-    rows, staged = _stage_exports(candidate, home.exports)
+    current = _current_exports(home, published_sha)
+    rows, staged, fingerprints = _stage_exports(candidate, home.exports, current, home.warehouse)
     try:
         os.replace(candidate, home.warehouse)
         _fsync_dir(home.warehouse.parent)
@@ -184,7 +249,11 @@ def _swap_in(home: Home, candidate: Path) -> dict[str, Any]:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
         raise
-    return {"rows": rows, "exports": _commit_exports(home.exports, staged)}
+    return {
+        "rows": rows,
+        "exports": _commit_exports(home, sha, staged, fingerprints),
+        "exports_written": sorted(staged),
+    }
 
 
 def _log(home: Home, entry: dict[str, Any]) -> None:
@@ -253,14 +322,20 @@ def _publish(home: Home, keep: int) -> dict[str, Any]:
                 f"validated {validated[:12]}…); run `eduopen validate` again"
             )
         unchanged = home.warehouse.exists() and file_sha256(home.warehouse) == sha
-        version_kept = None if unchanged else _archive_current(home)
+        version_kept = None
         if unchanged:
             # Same bytes as already published: nothing to swap, keep versions/ free of a duplicate.
             candidate.unlink()
-            rows, staged = _stage_exports(home.warehouse, home.exports)
-            swapped = {"rows": rows, "exports": _commit_exports(home.exports, staged)}
+            current = _current_exports(home, sha)
+            rows, staged, fingerprints = _stage_exports(home.warehouse, home.exports, current, home.warehouse)
+            swapped = {
+                "rows": rows,
+                "exports": _commit_exports(home, sha, staged, fingerprints),
+                "exports_written": sorted(staged),
+            }
         else:
-            swapped = _swap_in(home, candidate)
+            version_kept, published_sha = _archive_current(home)
+            swapped = _swap_in(home, candidate, sha, published_sha)
     finally:
         candidate.unlink(missing_ok=True)
 
@@ -285,6 +360,7 @@ def _publish(home: Home, keep: int) -> dict[str, Any]:
         "version_kept": str(version_kept) if version_kept else None,
         "unchanged": unchanged,
         "exports": swapped["exports"],
+        "exports_written": swapped["exports_written"],
         "pruned": pruned,
         "published_at": published_at,
         "seconds": round(time.monotonic() - started, 3),
@@ -305,9 +381,9 @@ def _rollback(home: Home, keep: int) -> dict[str, Any]:
         )
     # The current warehouse is kept, marked as rolled back so the next rollback goes further back
     # in history instead of flipping back to it.
-    version_kept = _archive_current(home, suffix=".rolledback")
+    version_kept, published_sha = _archive_current(home, suffix=".rolledback")
     # The kept version itself is renamed into place: same filesystem, so the swap is atomic.
-    swapped = _swap_in(home, restore)
+    swapped = _swap_in(home, restore, sha, published_sha)
     pruned = _prune(home, keep)
     published_at = datetime.now(UTC).isoformat()
     _log(
