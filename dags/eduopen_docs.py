@@ -1,14 +1,16 @@
 """
-### EduOpen · docs: dbt docs and the HTML report after every publish
+### EduOpen · docs: Data Docs, dbt docs and the HTML report after every publish
 
 Scheduled on the published mart Assets (`eduopen://marts/<model>`, one per mart model): the
 warehouse DAG's publish emits them all at once, and this DAG then regenerates
 
+- **Data Docs** (`$EDUOPEN_HOME/docs/gx/index.html`): the quality gate's stored validation results,
+  rendered here rather than on the way to publish (a failing gate renders its own);
 - **dbt docs** (`$EDUOPEN_HOME/docs/dbt/index.html`): models, columns, tests and lineage;
 - **the report** (`$EDUOPEN_HOME/docs/report/index.html`): bringing in vs going global, top partner
   countries, releases per theme per year, the latest releases.
 
-Both only read the published warehouse; the task still queues in the writer pool so it never
+The last two only read the published warehouse; the task still queues in the writer pool so it never
 copies the file while a publish is swapping it.
 Same step outside Airflow: `eduopen docs`.
 """

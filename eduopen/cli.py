@@ -152,7 +152,10 @@ def cmd_transform(args: argparse.Namespace) -> None:
 def cmd_validate(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
-    _print_json(_step("validate (Great Expectations gate)", pipeline.validate))
+    # By hand, the Data Docs are wanted right away; the pipeline renders them after publish.
+    _print_json(
+        _step("validate (Great Expectations gate)", lambda: {**pipeline.validate(), "data_docs": pipeline.data_docs()})
+    )
 
 
 def cmd_publish(args: argparse.Namespace) -> None:
@@ -165,7 +168,7 @@ def cmd_publish(args: argparse.Namespace) -> None:
 def cmd_docs(args: argparse.Namespace) -> None:
     from eduopen import pipeline
 
-    _print_json(_step("docs (dbt docs + HTML report from the published warehouse)", pipeline.docs))
+    _print_json(_step("docs (Data Docs, dbt docs + HTML report from the published warehouse)", pipeline.docs))
 
 
 def cmd_docs_serve(args: argparse.Namespace) -> None:

@@ -214,8 +214,15 @@ def publish(rollback: bool = False, home: Home | None = None) -> dict[str, Any]:
         return run_publish(home, rollback=rollback)
 
 
+def data_docs(home: Home | None = None) -> str:
+    """The quality gate's Data Docs, rendered from the validation results it stored; returns the index."""
+    from expectations.data_docs import build
+
+    return str(build(home or Home.from_env()))
+
+
 def docs(home: Home | None = None) -> dict[str, Any]:
-    """After a publish: dbt docs and the HTML report, both from the published warehouse.
+    """After a publish: the gate's Data Docs, dbt docs and the HTML report from the published warehouse.
 
     Read-only on the warehouse, so it needs no writer lock and never blocks the next build.
     """
@@ -225,6 +232,7 @@ def docs(home: Home | None = None) -> dict[str, Any]:
     home = home or Home.from_env()
     started = time.monotonic()
     return {
+        "data_docs": data_docs(home),
         "dbt_docs": str(generate_docs(home)),
         "report": str(build_report(home)),
         "seconds": round(time.monotonic() - started, 3),

@@ -109,6 +109,7 @@ def test_clean_build_validates_and_is_published_with_exports_and_log(published) 
     assert sha256(home.warehouse) == summary["audit_sha256"] == result["sha256"]
     assert result["published"] == str(home.warehouse) and result["version_kept"] is None
     assert result["rows"] == mart_rows(rows)
+    assert result["exports_written"] == sorted(result["rows"])
     assert result["rows"]["fct_student_mobility"] == len(VOLUME.countries) * VOLUME.obs_years
     for mart, rows in result["rows"].items():
         parquet = home.exports / f"{mart}.parquet"
@@ -119,10 +120,13 @@ def test_clean_build_validates_and_is_published_with_exports_and_log(published) 
     assert len(log) == 1
     assert log[0]["sha256"] == result["sha256"] and log[0]["rows"] == result["rows"]
     assert log[0]["published_at"]
-    assert (home.docs / "gx" / "index.html").exists()
+    # A passing gate renders no Data Docs; the docs step after publish does (from the stored results).
+    assert not (home.docs / "gx" / "index.html").exists()
 
 
 def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gate, tmp_path: Path) -> None:
+    from eduopen import pipeline
+
     home = copy_home(published[0], tmp_path / "home")
     # An audit copy from before the table existed: dbt always gets one (empty at worst), so only a file
     # built elsewhere can lack it.
@@ -131,6 +135,7 @@ def test_missing_optional_raw_table_passes_and_is_reported_absent(published, gat
     summary = gate(home)
     assert summary["success"] is True
     assert summary["suites"]["raw.observation"]["present"] is False
+    pipeline.data_docs(home)
     assert_docs_fresh(home, started)
 
 
@@ -383,6 +388,39 @@ def test_republishing_the_same_build_changes_nothing(published, tmp_path: Path) 
     assert result["unchanged"] is True and result["version_kept"] is None
     assert sha256(home.warehouse) == before
     assert list_versions(home) == []
+    assert result["exports_written"] == []
+
+
+def differs(database: Path, other: Path, mart: str) -> bool:
+    """Whether `mart` holds other rows in `database` than in `other`."""
+    con = duckdb.connect()
+    try:
+        con.execute(f"attach '{database}' as a (read_only); attach '{other}' as b (read_only)")
+        return con.execute(
+            f"select exists(select * from a.marts.{mart} except all select * from b.marts.{mart}) "
+            f"or exists(select * from b.marts.{mart} except all select * from a.marts.{mart})"
+        ).fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_publish_rewrites_only_the_exports_of_the_marts_the_build_changed(
+    validated_v2: tuple[Home, dict], tmp_path: Path
+) -> None:
+    from eduopen.pipeline import publish
+
+    home = copy_home(validated_v2[0], tmp_path / "home")
+    before = {p.stem: (p.stat().st_ino, sha256(p)) for p in home.exports.glob("*.parquet")}
+    changed = {mart for mart in before if differs(home.audit, home.warehouse, mart)}
+    # 1% more raw data changes the marts it feeds, not the dimensions from the seeds.
+    assert changed and changed != set(before)
+    result = publish(home=home)
+    assert set(result["exports_written"]) == changed
+    after = {p.stem: (p.stat().st_ino, sha256(p)) for p in home.exports.glob("*.parquet")}
+    assert set(after) == set(before) and {m for m in after if after[m] != before[m]} == changed
+    for mart in after:
+        parquet = home.exports / f"{mart}.parquet"
+        assert scalar(None, f"select count(*) from read_parquet('{parquet}')") == result["rows"][mart]
 
 
 # -- the suite files ----------------------------------------------------------------------------

@@ -118,7 +118,8 @@ def test_clean_build_passes_every_suite_and_is_published(published) -> None:
     expectations = sum(len(spec.expectations) for spec in _suites().values())
     assert summary["statistics"]["evaluated_expectations"] == expectations
     assert sha256(home.warehouse) == summary["audit_sha256"]
-    assert (home.docs / "gx" / "index.html").exists()
+    # A gate that passed leaves its Data Docs to the docs step after publish.
+    assert not (home.docs / "gx" / "index.html").exists()
 
 
 # -- defects of the new marts block publish --------------------------------------------------------
@@ -403,7 +404,7 @@ COUNT_KEYS = ("element_count", "unexpected_count", "unexpected_percent", "missin
 
 def gx_counts(root: Path) -> dict[tuple, dict]:
     """The counts of each expectation in the GX validation result stored by the home's last run."""
-    from expectations.validate import validation_results_dir
+    from expectations.data_docs import validation_results_dir
 
     (path,) = validation_results_dir(Home(root)).rglob("*.json")
     stored = json.loads(path.read_text())
@@ -500,11 +501,8 @@ def test_suites_the_probes_cannot_translate_are_validated_whole(
     assert [f["observed"]["unexpected_count"] for f in outcome["failed"]] == [1, 1]
 
 
-def test_data_docs_keep_the_last_runs_and_link_the_failed_validation(
-    gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from expectations.validate import docs_dir, validation_docs_page, validation_results_dir
-
+def small_suite(tmp_path: Path) -> Path:
+    """One suite on a three-row table: what Data Docs render, without a dbt build."""
     suites = tmp_path / "suites"
     suites.mkdir()
     (suites / "marts.small.json").write_text(
@@ -518,6 +516,16 @@ def test_data_docs_keep_the_last_runs_and_link_the_failed_validation(
             }
         )
     )
+    return suites
+
+
+def test_data_docs_keep_the_last_runs_and_link_the_failed_validation(
+    gate, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from expectations.data_docs import docs_dir, validation_results_dir
+    from expectations.validate import validation_docs_page
+
+    suites = small_suite(tmp_path)
     home = Home(tmp_path / "home").ensure()
     sql(home.audit, "create schema marts; create table marts.small as select range as x from range(3)")
     monkeypatch.setenv("EDUOPEN_GX_KEEP_RUNS", "2")
@@ -536,3 +544,23 @@ def test_data_docs_keep_the_last_runs_and_link_the_failed_validation(
     page = validation_docs_page(home)
     assert page.exists() and page.parent.name == kept[-1] and "-7" in page.read_text()
     assert validation_docs_page(home, "marts.small") == page
+
+
+def test_a_passing_gate_leaves_its_data_docs_to_the_docs_step(gate, tmp_path: Path) -> None:
+    from expectations import data_docs
+
+    suites = small_suite(tmp_path)
+    home = Home(tmp_path / "home").ensure()
+    sql(home.audit, "create schema marts; create table marts.small as select range as x from range(3)")
+    page = Path(gate(home, suites_dir=suites)["suites"]["marts.small"]["docs_page"])
+    index = data_docs.docs_dir(home) / "index.html"
+    assert not index.exists() and not page.exists()
+
+    assert data_docs.build(home) == index
+    assert page.is_file() and "marts.small" in index.read_text()
+    assert (data_docs.docs_dir(home) / "expectations" / "marts" / "small.html").is_file()
+    # A page once rendered is not rendered again: each build renders the runs since the last one.
+    rendered = page.stat().st_mtime_ns
+    second = Path(gate(home, suites_dir=suites)["suites"]["marts.small"]["docs_page"])
+    data_docs.build(home)
+    assert second.is_file() and second != page and page.stat().st_mtime_ns == rendered
