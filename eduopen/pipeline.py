@@ -222,7 +222,7 @@ def data_docs(home: Home | None = None) -> str:
 
 
 def docs(home: Home | None = None) -> dict[str, Any]:
-    """After a publish: the gate's Data Docs, dbt docs and the HTML report from the published warehouse.
+    """After a publish: dbt docs and the HTML report from the published warehouse, and the gate's Data Docs.
 
     Read-only on the warehouse, so it needs no writer lock and never blocks the next build.
     """
@@ -232,9 +232,9 @@ def docs(home: Home | None = None) -> dict[str, Any]:
     home = home or Home.from_env()
     started = time.monotonic()
     return {
-        "data_docs": data_docs(home),
         "dbt_docs": str(generate_docs(home)),
         "report": str(build_report(home)),
+        "data_docs": data_docs(home),
         "seconds": round(time.monotonic() - started, 3),
     }
 
