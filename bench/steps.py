@@ -96,7 +96,8 @@ def step_transform(args: dict[str, Any]) -> dict[str, Any]:
         (dbt_dir(home) / "target" / "partial_parse.msgpack").unlink(missing_ok=True)
     started = time.perf_counter()
     with RssTrace() as trace:
-        summary = transform(home, full_refresh=args["full_refresh"])
+        # `select` (a dbt selector) builds part of the graph: a memory probe of one heavy model
+        summary = transform(home, full_refresh=args["full_refresh"], select=args.get("select"))
     seconds = time.perf_counter() - started
     run_results = dbt_dir(home) / "target" / "run_results.json"
     result: dict[str, Any] = {

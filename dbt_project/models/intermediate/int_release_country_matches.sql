@@ -184,15 +184,71 @@ confirmed as (
 
 ),
 
+-- The names a release matched, per country, as one number (a bit per name) before they are
+-- spelled out: DuckDB spills a fixed-size aggregate such as bit_or to disk, while a string_agg
+-- with ORDER BY over millions of (release, country) groups has to stay in memory (out of memory
+-- at 100x under a 1 GB cap). Only the few distinct sets of names found are spelled out.
+term_bits as (
+
+    select
+        country_iso3,
+        term,
+        case
+            when term_rank <= 64 then cast(1 as ubigint) << cast(term_rank - 1 as ubigint)
+            else error('int_release_country_matches: more than 64 names for ' || country_iso3)
+        end as term_bit
+
+    from (
+        select
+            country_iso3,
+            term,
+            row_number() over (partition by country_iso3 order by term) as term_rank
+        from (select distinct country_iso3, term from patterns) as names
+    ) as ranked
+
+),
+
+mentioned as (
+
+    select
+        confirmed.release_id,
+        confirmed.country_iso3,
+        bit_or(term_bits.term_bit) as term_set
+
+    from confirmed
+    inner join term_bits
+        on confirmed.country_iso3 = term_bits.country_iso3
+        and confirmed.term = term_bits.term
+    group by confirmed.release_id, confirmed.country_iso3
+
+),
+
+term_sets as (
+
+    select
+        sets.country_iso3,
+        sets.term_set,
+        string_agg(term_bits.term, '; ' order by term_bits.term) as matched_terms
+
+    from (select distinct country_iso3, term_set from mentioned) as sets
+    inner join term_bits
+        on sets.country_iso3 = term_bits.country_iso3
+        and (sets.term_set & term_bits.term_bit) <> 0
+    group by sets.country_iso3, sets.term_set
+
+),
+
 mentions as (
 
     select
-        release_id,
-        country_iso3,
-        string_agg(distinct term, '; ' order by term) as matched_terms
+        mentioned.release_id,
+        mentioned.country_iso3,
+        term_sets.matched_terms
 
-    from confirmed
-    group by release_id, country_iso3
+    from mentioned
+    inner join term_sets
+        on mentioned.country_iso3 = term_sets.country_iso3
+        and mentioned.term_set = term_sets.term_set
 
 ),
 

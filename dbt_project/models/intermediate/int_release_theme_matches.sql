@@ -118,16 +118,72 @@ candidates as (
 
 ),
 
+-- The keywords a release matched, per theme, as one number (a bit per keyword) before they are
+-- spelled out: DuckDB spills a fixed-size aggregate such as bit_or to disk, while a string_agg
+-- with ORDER BY over millions of (release, theme) groups has to stay in memory. Only the few
+-- distinct sets of keywords found are spelled out.
+keyword_bits as (
+
+    select
+        theme_id,
+        keyword,
+        case
+            when keyword_rank <= 64 then cast(1 as ubigint) << cast(keyword_rank - 1 as ubigint)
+            else error('int_release_theme_matches: more than 64 keywords for ' || theme_id)
+        end as keyword_bit
+
+    from (
+        select
+            theme_id,
+            keyword,
+            row_number() over (partition by theme_id order by keyword) as keyword_rank
+        from (select distinct theme_id, keyword from keywords) as names
+    ) as ranked
+
+),
+
+matched as (
+
+    select
+        candidates.release_id,
+        candidates.theme_id,
+        bit_or(keyword_bits.keyword_bit) as keyword_set
+
+    from candidates
+    inner join keyword_bits
+        on candidates.theme_id = keyword_bits.theme_id
+        and candidates.keyword = keyword_bits.keyword
+    where candidates.language <> 'en' or regexp_matches(candidates.text, candidates.pattern)
+    group by candidates.release_id, candidates.theme_id
+
+),
+
+keyword_sets as (
+
+    select
+        sets.theme_id,
+        sets.keyword_set,
+        string_agg(keyword_bits.keyword, '; ' order by keyword_bits.keyword) as matched_keywords
+
+    from (select distinct theme_id, keyword_set from matched) as sets
+    inner join keyword_bits
+        on sets.theme_id = keyword_bits.theme_id
+        and (sets.keyword_set & keyword_bits.keyword_bit) <> 0
+    group by sets.theme_id, sets.keyword_set
+
+),
+
 matches as (
 
     select
-        release_id,
-        theme_id,
-        string_agg(distinct keyword, '; ' order by keyword) as matched_keywords
+        matched.release_id,
+        matched.theme_id,
+        keyword_sets.matched_keywords
 
-    from candidates
-    where language <> 'en' or regexp_matches(text, pattern)
-    group by release_id, theme_id
+    from matched
+    inner join keyword_sets
+        on matched.theme_id = keyword_sets.theme_id
+        and matched.keyword_set = keyword_sets.keyword_set
 
 ),
 
