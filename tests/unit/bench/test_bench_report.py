@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from bench.__main__ import checks, dated_name, judge, recorded_scale, table
+from eduopen.core.config import DBT_TASKS, DBT_TASKS_CHOICES
 
 
 def _run(finished_at: str, scales: dict, cores: int = 2) -> dict:
@@ -82,7 +83,7 @@ def test_each_figure_is_read_under_the_key_the_issue_names() -> None:
         },
     )
     results["freshness_s"] = 7.5
-    results["freshness_dbt_tasks"] = "per_node"
+    results["freshness_dbt_tasks"] = DBT_TASKS.default
     judged = judge(results)
 
     verdicts = {key: (row["value"], row["met"], row["stretch_met"]) for key, row in judged.items()}
@@ -101,12 +102,13 @@ def test_each_figure_is_read_under_the_key_the_issue_names() -> None:
 
 def test_freshness_outside_the_default_warehouse_mode_is_shown_but_not_judged() -> None:
     results = _run("2026-12-03T10:00:00+00:00", {})
+    other = next(mode for mode in DBT_TASKS_CHOICES if mode != DBT_TASKS.default)
     results["freshness_s"] = 4.0
-    results["freshness_dbt_tasks"] = "single"
+    results["freshness_dbt_tasks"] = other
     judged = judge(results)["freshness_s"]
 
     assert judged["value"] == 4.0 and judged["met"] is None
-    assert "EDUOPEN_DBT_TASKS=single, not the default per_node" in judged["detail"]
+    assert f"EDUOPEN_DBT_TASKS={other}, not the default {DBT_TASKS.default}" in judged["detail"]
 
 
 def test_the_incremental_build_is_checked_against_a_full_rebuild_at_each_scale() -> None:
