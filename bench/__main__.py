@@ -758,7 +758,7 @@ def judge(results: dict[str, Any]) -> dict[str, Any]:
             "value": round(value, 4) if value is not None else None,
         }
         details: list[str] = []
-        if target.key == "freshness_s":
+        if target.key == "freshness_s" and value is not None:
             mode, default = results.get("freshness_dbt_tasks"), DBT_TASKS.default
             if mode and mode != default:
                 details.append(f"measured with EDUOPEN_DBT_TASKS={mode}, not the default {default}")
