@@ -28,8 +28,10 @@ changed since it was parsed) that mode falls back to **dbt_build**, and the DAG 
 says why.
 
 Trigger with `{"full_refresh": true}` to rebuild incremental models from scratch.
-Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time; its
-tasks go before any queued ingest or docs task, so a run under way publishes without waiting.
+Every task runs in the one-slot pool `eduopen_duckdb_writer`: one DuckDB writer at a time. Once
+prepare_audit has run, the run's tasks go before any queued ingest or docs task, so a build under
+way publishes without waiting; prepare_audit itself waits for the ingest tasks queued before it, so
+one build takes in everything they loaded.
 
 Same steps outside Airflow: `eduopen transform` (prepare + `dbt build`), `eduopen validate`,
 `eduopen publish`.
@@ -53,6 +55,7 @@ from eduopen.orchestration.dag_support import (
     default_args,
     fail_without_retry_on_permanent_errors,
     log,
+    warehouse_start_args,
 )
 from eduopen.orchestration.mart_assets import PUBLISHED_MARTS, announce_published_marts
 from eduopen.warehouse.manifest import check_manifest, dbt_tasks
@@ -62,7 +65,7 @@ if not MANIFEST.usable and dbt_tasks() == "per_node":
     log.warning("eduopen_warehouse: dbt runs as one `dbt build` task: %s", MANIFEST.reason)
 
 
-@task(multiple_outputs=False, execution_timeout=timedelta(minutes=15))
+@task(multiple_outputs=False, execution_timeout=timedelta(minutes=15), **warehouse_start_args())
 def prepare_audit() -> dict[str, int]:
     """Copy the published warehouse to the audit copy and reload its raw tables; returns rows per raw table."""
     from eduopen import pipeline

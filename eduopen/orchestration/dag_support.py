@@ -43,10 +43,17 @@ def task_retries() -> int:
     return TASK_RETRIES.value()
 
 
-# The writer pool's one slot goes to the highest priority first. A warehouse run under way (its
-# new data loaded, its audit copy being built, checked, published) goes before the next ingest or
-# docs task, so what an ingest just loaded is published without queueing behind the other sources.
+# The writer pool's one slot goes to the highest priority first, ties to the older run. A
+# warehouse build under way (its audit copy made) goes before any queued ingest or docs task, so
+# its new data is published without waiting behind them. Its first task, prepare_audit, keeps the
+# common priority (`warehouse_start_args`): the ingest tasks queued before it finish first, and one
+# build takes in all they loaded rather than one build per source.
 WAREHOUSE_PRIORITY = 10
+
+
+def warehouse_start_args() -> dict[str, Any]:
+    """The first task of a warehouse run queues like an ingest task (see `WAREHOUSE_PRIORITY`)."""
+    return {"priority_weight": 1}
 
 
 def default_args(*, execution_timeout: timedelta, priority_weight: int = 1) -> dict[str, Any]:
