@@ -86,7 +86,9 @@ def dbt_build(*, params: Any = None) -> dict[str, Any]:
     full_refresh = bool((params or {}).get("full_refresh", False))
     with fail_without_retry_on_permanent_errors():
         summary = as_xcom(pipeline.build_audit(full_refresh))
-    report_dbt_build()
+    # A build with nothing new runs no dbt node: there is no lineage to report.
+    if not summary.get("dbt_skipped"):
+        report_dbt_build()
     return summary
 
 
