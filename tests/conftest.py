@@ -45,11 +45,17 @@ def replay(monkeypatch: pytest.MonkeyPatch) -> Iterator:
         yield server
 
 
+# The scale-out test compares what it publishes with what the LocalExecutor test published just
+# before it (collection order) on the same worker.
+SHARED_UNITS = {"tests/e2e/test_real_airflow_scale_out.py": "tests/e2e/test_real_airflow.py"}
+
+
 def work_unit(nodeid: str) -> str:
     """What one xdist worker runs together: a test file, so its module fixtures are built once; the
-    whole reliability suite, so its session fixtures (one clean pipeline run) are too."""
+    whole reliability suite, so its session fixtures (one clean pipeline run) are too; a test and
+    the one whose result it reads (`SHARED_UNITS`)."""
     path = nodeid.split("::", 1)[0]
-    return "tests/reliability" if path.startswith("tests/reliability/") else path
+    return "tests/reliability" if path.startswith("tests/reliability/") else SHARED_UNITS.get(path, path)
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:

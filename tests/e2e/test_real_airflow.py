@@ -33,7 +33,7 @@ from eduopen.core.paths import Home
 from eduopen.orchestration.watch import state_dir
 from eduopen.warehouse.manifest import dbt_tasks, ensure_manifest
 from tests.support import airflow_cluster as cluster
-from tests.support import browser
+from tests.support import browser, published_digest
 from tests.support.browser import ARTIFACTS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.airflow]
@@ -215,6 +215,8 @@ def test_a_new_release_reaches_the_published_warehouse_through_real_airflow_with
         cluster.wait_for("every run to finish", lambda: _quiet(af), timeout_s=240, interval_s=1, alive=af.assert_alive)
         runs = _all_runs(af)
         triggered = _assert_runs(af, runs, before)
+        # The reference the scale-out test (CeleryExecutor) compares its published marts with.
+        published_digest.record_reference(home.warehouse, scenario=published_digest.SCENARIO)
         path = _freshness_path(af, runs, before, triggered, switched_at)
         print("freshness path: " + ", ".join(f"{step} +{t:.1f}s" for step, t in path.items()))
         tasks = _task_timeline(af, runs, before, triggered, switched_at)
