@@ -304,6 +304,7 @@ def test_two_celery_workers_run_the_event_driven_path_and_a_worker_killed_mid_db
         _assert_one_writer_at_a_time(_task_instances(af))
         print("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in timings.items()))
 
+        print("published marts: " + json.dumps(published_on_celery, indent=1))
         reference = published_digest.load_reference(scenario=published_digest.SCENARIO)
         assert reference is not None, (
             f"no LocalExecutor reference for this code and replay in {published_digest.REFERENCE}: "
