@@ -14,7 +14,8 @@ host share the Compose file's data volume. One cluster serves both checks:
    tasks overlapped, whichever worker ran them); and the published marts equal, table for table,
    those of the LocalExecutor run of the same replay (`tests.support.published_digest`, load
    times left out).
-2. **A worker SIGKILLed while `dbt build` runs.** A warehouse run is triggered; while its dbt task
+2. **A worker SIGKILLed while `dbt build` runs.** A full-refresh warehouse run is triggered (with
+   nothing new, dbt would not run at all); while its dbt task
    holds the writer lock, the worker running it is killed with every process below it (as when its
    machine dies). Airflow's task heartbeat timeout fails the orphaned try and it is retried on the
    other worker. Proven on the way: before the kill the lock is held (a non-blocking `flock` from
@@ -254,7 +255,9 @@ def test_two_celery_workers_run_the_event_driven_path_and_a_worker_killed_mid_db
         # -- 2. the worker running `dbt build` is SIGKILLed ---------------------------------------
         started = time.monotonic()
         published_before = len(_publish_log(home))
-        run_id = af.api("POST", "/dags/eduopen_warehouse/dagRuns", json={"logical_date": None})["dag_run_id"]
+        # A full refresh: with nothing new since the last build, dbt would rightly not run at all.
+        trigger = {"logical_date": None, "conf": {"full_refresh": True}}
+        run_id = af.api("POST", "/dags/eduopen_warehouse/dagRuns", json=trigger)["dag_run_id"]
         dbt_path = f"/dags/eduopen_warehouse/dagRuns/{run_id}/taskInstances/dbt_build"
 
         def dbt_holding_the_lock() -> tuple[str, int] | None:
