@@ -4,7 +4,8 @@
       1. the partner seed (cooperative_partners): the name form, as maintained, with its country;
       2. a country name the partner's name starts with (英国利物浦大学, 美国纽约大学: the register's
          own way of writing a foreign partner), the longest such name;
-      3. a country name the partner's name contains (English names as whole words).
+      3. a country name the partner's name contains (English names as whole words), unless "New"
+         (新) comes before it.
     No rule, or two countries from one rule, is no country: the partner is quarantined with the
     reason, never given a guess. -#}
 
@@ -139,8 +140,16 @@ name_hits as (
     from partners
     inner join country_forms
         on contains(partners.partner_key, country_forms.form_key)
-    where country_forms.language = 'zh'
+    where (
+        country_forms.language = 'zh'
         or regexp_matches(partners.partner_key, {{ english_term_pattern('country_forms.form_key') }})
+    )
+    -- "New" before a country's name names another place (新墨西哥大学, University of New Mexico,
+    -- New South Wales): not that country. A real "New …" country (New Zealand, 新西兰) is a form itself.
+    and not contains(
+        partners.partner_key,
+        case when country_forms.language = 'zh' then '新' else 'new ' end || country_forms.form_key
+    )
 
 ),
 
