@@ -546,7 +546,7 @@ def test_dockerfile_pins_the_uv_of_the_makefile() -> None:
 
 def test_dockerfile_installs_the_locked_dependencies_and_the_project_as_airflow() -> None:
     runs = instruction_args("RUN")
-    assert any("uv export --frozen --no-dev --extra airflow --no-emit-project" in run for run in runs)
+    assert any("uv export --frozen --no-dev --extra airflow --extra celery --no-emit-project" in run for run in runs)
     install = "pip install --no-cache-dir --require-hashes --requirement /opt/eduopen/requirements.txt"
     assert any(install in run for run in runs)
     assert any("pip install --no-cache-dir --no-deps --editable /opt/eduopen" in run for run in runs)
