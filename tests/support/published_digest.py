@@ -21,7 +21,7 @@ REFERENCE = ARTIFACTS / "published-digest-localexecutor.json"
 # What both tests feed the pipeline, in this order.
 SCENARIO = "unpaused on the replay; then its new_release scenario; then uis_browser_export.csv in the landing folder"
 # When this deployment loaded or first saw a row: true of one run only, never part of the content.
-LOAD_TIME_COLUMNS = frozenset({"first_seen_at", "loaded_at", "inputs_loaded_through"})
+LOAD_TIME_COLUMNS = frozenset({"first_seen_at", "last_seen_at", "loaded_at", "inputs_loaded_through"})
 # Everything the published content is made from: the pipeline's code, the dbt project, the gate,
 # the DAGs, and the recorded sites the replay serves.
 INPUTS = ("eduopen", "ingest", "expectations", "dags", "dbt_project", "demo/replay")
