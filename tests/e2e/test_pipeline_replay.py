@@ -9,6 +9,7 @@ import pytest
 
 from demo.run import drop_demo_landing_files
 from eduopen import pipeline
+from expectations.loader import SUITES_DIR
 
 pytestmark = pytest.mark.e2e
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -172,7 +173,15 @@ def test_data_docs_index_lists_the_validation_results(first_and_second_run, docs
     # bootstrap-table (jQuery, bootstrap) builds these rows from the page's data; without it: none.
     assert tree.css_first("div.bootstrap-table") is not None
     rows = [_visible_text(tr) for tr in tree.css("div.bootstrap-table tbody tr")]
-    assert any("marts.fct_student_mobility" in row for row in rows), rows[:5]
+    # The first page of the validation table: the gate's newest runs, each of one of our suites.
+    suites = {path.stem for path in SUITES_DIR.rglob("*.json")}
+    runs = [row for row in rows if "audit_gate" in row]
+    assert runs, rows[:5]
+    assert all(any(suite in row for suite in suites) for row in runs), runs[:5]
+    # ...and the table counts every validation result the gate stored, over its pages.
+    stored = len(list((home.state / "gx" / "validation_results").rglob("*.json")))
+    info = tree.css_first(".pagination-info")
+    assert info is not None and f"of {stored} rows" in info.text(), (stored, info and info.text())
     assert probe_result(page.dom)["navbar"] == "flex"  # bootstrap.min.css applied
     if mode == "file":
         screenshot(home.docs / "gx" / "index.html", "test-artifacts/gx-data-docs.png")
