@@ -123,11 +123,12 @@ def test_transform_killed_during_dbt_build_leaves_the_published_warehouse_and_re
     home = copy_home(clean_run.published, tmp_path / "home")
     validated_before = (home.state / "validation.json").read_bytes()
     dbt_log = LogWatch(home.root / "dbt" / "logs" / "dbt.log")
-    proc = start_cli(["transform"], replay_env, tmp_path / "transform.log")
+    # A full refresh: with nothing new since the published build, a plain transform runs no dbt.
+    proc = start_cli(["transform", "--full-refresh"], replay_env, tmp_path / "transform.log")
 
     assert kill_when(
         proc, lambda: dbt_log.contains("Began running node model.eduopen.fct_"), timeout_s=180, poll_s=0.01
-    )
+    ), (tmp_path / "transform.log").read_text()[-2000:]
 
     assert sha256_file(home.warehouse) == clean_run.warehouse_sha256  # kept, byte for byte
     assert (home.state / "validation.json").read_bytes() == validated_before
