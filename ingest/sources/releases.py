@@ -36,15 +36,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urljoin, urlsplit, urlunsplit
+from urllib.parse import urljoin
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from eduopen.core.config import SourceConfig
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from ingest.figures import extract_figures
-from ingest.http import path_climbs
 from ingest.release_statistics import parse_statistics, statistic_rows
+from ingest.site import Refused, Site
 from ingest.sources.base import SourceOptions, WatchedListing
 from ingest.sources.html_article import SHANGHAI, ListingItem, ReleaseRecord, dedupe_by_url
 
@@ -256,8 +256,7 @@ class PagedListingCrawl:
         self.first_page = pagination.first if pagination.first is not None else first_page
         self.next_page = pagination.next if pagination.next is not None else next_page
         self.page_start = pagination.start
-        self.fetch_base = cfg.base_url
-        self.canonical_base = cfg.canonical_base_url
+        self.site = Site(cfg.canonical_base_url, cfg.base_url)
         self.since = ctx.since
         self.cutoff = ctx.since or horizon_cutoff(today, options.horizon_days)
         self.max_pages = options.max_pages if ctx.since is None else SINCE_MAX_PAGES
@@ -304,7 +303,8 @@ class PagedListingCrawl:
             name = self.ctx.name
             raise SourceError(f"{name}: no columns configured ({name}.columns in sources.yml)")
         return [
-            Column(name=entry.label, url=self.canonical_base + entry.slash_path) for entry in self.configured_columns
+            Column(name=entry.label, url=self.site.canonical_base + entry.slash_path)
+            for entry in self.configured_columns
         ]
 
     def walk(self, column: Column) -> None:
@@ -355,7 +355,7 @@ class PagedListingCrawl:
     def fetch_listing_page(self, canonical: str, page: int) -> Response | None:
         """The listing page's response; None for a 404 after the first page, which is past the last."""
         try:
-            resp = self.ctx.http.get(self.fetch_url(canonical), conditional=True)
+            resp = self.ctx.http.get(self.site.fetch_url(canonical), conditional=True)
         except FetchError as exc:
             if page > 0 and exc.status == 404:
                 return None
@@ -453,7 +453,7 @@ class PagedListingCrawl:
         `gone_reason` names a 404/410: a listed link that never worked, or a release taken down.
         """
         try:
-            return self.ctx.http.get(self.fetch_url(url), conditional=True)
+            return self.ctx.http.get(self.site.fetch_url(url), conditional=True)
         except RobotsDisallowed as exc:
             self.transient_failures += 1  # robots.txt may have been unreachable this run only
             self.quarantine(url, "robots_disallowed", None, str(exc))
@@ -494,26 +494,17 @@ class PagedListingCrawl:
         Off-site means another scheme (file:, data:), host, port or any userinfo. Entries whose path
         still climbs once resolved (`%2e%2e/`, backslashes) are dropped too: no real link has them.
         """
-        canonical = urlsplit(self.canonical_base)
-        hosts = {canonical.netloc.lower(), urlsplit(self.fetch_base).netloc.lower()}
         kept = []
         for item in items:
-            parts = urlsplit(item.url)
-            if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in hosts:
+            url = self.site.canonical_url(item.url)
+            if url is Refused.OFF_SITE:
                 self.off_site += 1
                 continue
-            if path_climbs(parts.path):
+            if url is Refused.CLIMBS:
                 self.climbing += 1
                 continue
-            url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))
             kept.append(ListingItem(url=url, title=item.title, date=item.date))
         return kept
-
-    def fetch_url(self, canonical_url: str) -> str:
-        """Where to fetch a canonical URL from: the same path below the (possibly overridden) base."""
-        if self.fetch_base == self.canonical_base or not canonical_url.startswith(self.canonical_base):
-            return canonical_url
-        return self.fetch_base + canonical_url[len(self.canonical_base) :]
 
 
 def today_for(ctx: SourceContext, today: date | None) -> date:

@@ -26,11 +26,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit, urlunsplit
 
 from eduopen.core.errors import FetchError, ParseError, RobotsDisallowed, SourceError
 from eduopen.core.files import sha256_hex
-from ingest.http import path_climbs
+from ingest.site import Refused, Site
 from ingest.sources.cfcrs.detail import Detail, parse_detail
 from ingest.sources.cfcrs.listing import ListedEntry, parse_listing
 
@@ -112,8 +111,7 @@ class RegisterCrawl:
         self.ctx = ctx
         self.summary = summary
         self.pages = list(pages)
-        self.fetch_base = ctx.config.base_url
-        self.canonical_base = ctx.config.canonical_base_url
+        self.site = Site(ctx.config.canonical_base_url, ctx.config.base_url)
         rows = ctx.store.con.execute(
             f"""select url, arg_max(name, first_seen_at), arg_max(province, first_seen_at),
                        arg_max(record_kind, first_seen_at), arg_max(level, first_seen_at),
@@ -154,7 +152,7 @@ class RegisterCrawl:
         """Read one list page unless it is unchanged since a walk that finished; then mark it walked."""
         key = LIST_COMPLETE + page.url
         try:
-            resp = self.ctx.http.get(self.fetch_url(page.url), conditional=True)
+            resp = self.ctx.http.get(self.site.fetch_url(page.url), conditional=True)
         except FetchError as exc:
             reason = "listing_not_found" if exc.status in (404, 410) else "listing_fetch_failed"
             self.refuse_page(page.url, reason, None, {"status": exc.status, "error": str(exc)})
@@ -210,7 +208,7 @@ class RegisterCrawl:
     def get_detail(self, url: str) -> Response | None:
         """The detail page's response, or None after quarantining why it could not be had."""
         try:
-            return self.ctx.http.get(self.fetch_url(url), conditional=True)
+            return self.ctx.http.get(self.site.fetch_url(url), conditional=True)
         except RobotsDisallowed as exc:
             self.transient_failures += 1  # robots.txt may have been unreachable this run only
             self.quarantine(url, "robots_disallowed", None, str(exc))
@@ -233,27 +231,15 @@ class RegisterCrawl:
 
     def on_site(self, entries: list[ListedEntry]) -> list[ListedEntry]:
         """Entries on the register's host, their URLs on the canonical origin; others are dropped."""
-        canonical = urlsplit(self.canonical_base)
-        hosts = {canonical.netloc.lower(), urlsplit(self.fetch_base).netloc.lower()}
         kept = []
         for entry in entries:
-            parts = urlsplit(entry.url)
-            if parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() not in hosts:
+            url = self.site.canonical_url(entry.url)
+            if isinstance(url, Refused):
                 self.off_site += 1
                 continue
-            if path_climbs(parts.path):
-                self.off_site += 1
-                continue
-            url = urlunsplit((canonical.scheme, canonical.netloc, parts.path, parts.query, ""))
             kept.append(
                 ListedEntry(
                     url=url, name=entry.name, record_kind=entry.record_kind, province=entry.province, ended=entry.ended
                 )
             )
         return kept
-
-    def fetch_url(self, canonical_url: str) -> str:
-        """Where to fetch a canonical URL from: the same path below the (possibly overridden) base."""
-        if self.fetch_base == self.canonical_base or not canonical_url.startswith(self.canonical_base):
-            return canonical_url
-        return self.fetch_base + canonical_url[len(self.canonical_base) :]
